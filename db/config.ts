@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the project reads, parsed once. Processes (web, worker, CLI) call
+ * loadConfig(); nothing else reads process.env, so a typo or a bad value fails at start-up with the
+ * variable's name instead of somewhere deep in a request.
+ */
+const bool = z
+	.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+	.transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const schema = z.object({
+	DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+	/** Where the embedded Postgres keeps its data when DATABASE_URL is unset. */
+	DATA_DIR: z.string().min(1).default('.data'),
+	HOST: z.string().default('127.0.0.1'),
+	PORT: z.coerce.number().int().min(0).max(65535).default(5173),
+	/** The URL people use to reach the app; links in emails and webhooks are built from it. */
+	ORIGIN: z.url().optional(),
+	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+	HEYGEN_API_URL: z.url().default('https://api.heygen.com'),
+	HEYGEN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+	/** Optional: verifies HeyGen webhook signatures; without it webhooks are accepted but only wake a poll. */
+	HEYGEN_WEBHOOK_SECRET: z.string().min(1).optional(),
+
+	POLL_INITIAL_SECONDS: z.coerce.number().positive().default(5),
+	POLL_MAX_SECONDS: z.coerce.number().positive().default(60),
+	JOB_DEADLINE_MINUTES: z.coerce.number().int().positive().default(60),
+	WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+	WORKER_SHUTDOWN_SECONDS: z.coerce.number().positive().default(20),
+	/** Run the worker inside the web process (npm start); npm run web sets it to false. */
+	RUN_WORKER: bool.default(true),
+
+	STORAGE: z.enum(['local', 'supabase']).default('local'),
+	STORAGE_DIR: z.string().optional(),
+	SUPABASE_URL: z.url().optional(),
+	SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+	SUPABASE_BUCKET: z.string().min(1).default('videos'),
+
+	AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional()
+});
+
+export type Config = z.infer<typeof schema> & { storageDir: string };
+
+export class ConfigError extends Error {
+	override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+	const parsed = schema.safeParse(env);
+	if (!parsed.success) {
+		const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+		throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+	}
+	const c = parsed.data;
+	if (c.STORAGE === 'supabase' && (!c.SUPABASE_URL || !c.SUPABASE_SERVICE_ROLE_KEY)) {
+		throw new ConfigError('Invalid environment:\n  STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
+	}
+	return { ...c, storageDir: c.STORAGE_DIR ?? `${c.DATA_DIR}/videos` };
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createDb, type DbHandle } from '../../db/client.ts';
+import { withDatabase } from '../setup/global-postgres.ts';
+
+export interface TestDatabase extends DbHandle {
+	url: string;
+	name: string;
+	/** A plain pg client for SQL written the way another service would write it. */
+	sql<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+	drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+	const c = new pg.Client(inject('pgAdminUrl'));
+	await c.connect();
+	try {
+		return await fn(c);
+	} finally {
+		await c.end();
+	}
+}
+
+/** A fresh, fully migrated database of this test file's own, cloned from the template. */
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
+	const name = `hvj_t_${randomBytes(5).toString('hex')}`;
+	const template = opts.empty ? 'template0' : inject('pgTemplateDb');
+	await admin((c) => c.query(`create database ${name} template ${template}`));
+	const url = withDatabase(inject('pgAdminUrl'), name);
+	const handle = createDb(url, { max: 10 });
+	return {
+		...handle,
+		url,
+		name,
+		sql: (text, values) => handle.pool.query(text, values as unknown[]),
+		drop: async () => {
+			await handle.close();
+			await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+		}
+	};
+}
+
+/** Runs fn in a transaction on its own connection and always rolls it back. */
+export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+	const c = await db.pool.connect();
+	try {
+		await c.query('begin');
+		return await fn(c);
+	} finally {
+		await c.query('rollback').catch(() => {});
+		c.release();
+	}
+}
+
+/** Expects a Postgres error; returns it so the test can assert on code and message. */
+export async function pgError(p: Promise<unknown>): Promise<pg.DatabaseError> {
+	try {
+		await p;
+	} catch (err) {
+		if (err instanceof pg.DatabaseError) return err;
+		throw err;
+	}
+	throw new Error('expected the statement to fail, but it succeeded');
+}

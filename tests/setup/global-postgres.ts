@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../db/embedded.ts';
+import { migrate } from '../../db/migrate.ts';
+
+/**
+ * One Postgres server for the whole run: TEST_DATABASE_URL when given (an existing server; the
+ * role must be allowed to create databases), else an embedded Postgres in a temp directory. A
+ * migrated template database is built once; each test file clones it (CREATE DATABASE … TEMPLATE)
+ * so files are isolated and start in milliseconds.
+ */
+export const TEMPLATE_DB = 'hvj_test_template';
+
+declare module 'vitest' {
+	export interface ProvidedContext {
+		pgAdminUrl: string;
+		pgTemplateDb: string;
+	}
+}
+
+export default async function setup(project: TestProject) {
+	let adminUrl = process.env.TEST_DATABASE_URL;
+	let stop = async () => {};
+	if (!adminUrl) {
+		const dir = mkdtempSync(path.join(tmpdir(), 'hvj-test-pg-'));
+		const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+		adminUrl = server.url;
+		stop = async () => {
+			await server.stop();
+			rmSync(dir, { recursive: true, force: true });
+		};
+	}
+	const admin = new pg.Client(adminUrl);
+	await admin.connect();
+	await admin.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
+	await admin.query(`create database ${TEMPLATE_DB}`);
+	await admin.end();
+	const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
+	await migrate(templateUrl);
+
+	project.provide('pgAdminUrl', adminUrl);
+	project.provide('pgTemplateDb', TEMPLATE_DB);
+	return stop;
+}
+
+export function withDatabase(url: string, database: string): string {
+	const u = new URL(url);
+	u.pathname = `/${database}`;
+	return u.toString();
+}
