@@ -26,9 +26,16 @@ const schema = z.object({
 
 	POLL_INITIAL_SECONDS: z.coerce.number().positive().default(5),
 	POLL_MAX_SECONDS: z.coerce.number().positive().default(60),
-	JOB_DEADLINE_MINUTES: z.coerce.number().int().positive().default(60),
+	RETRY_BASE_SECONDS: z.coerce.number().positive().default(2),
+	RETRY_MAX_SECONDS: z.coerce.number().positive().default(60),
+	MAX_SUBMITS: z.coerce.number().int().min(1).default(5),
+	MAX_TRANSFERS: z.coerce.number().int().min(1).default(8),
+	DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().default(60),
+	/** How many jobs of each step one worker process runs at once. */
 	WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
 	WORKER_SHUTDOWN_SECONDS: z.coerce.number().positive().default(20),
+	/** How often pg-boss looks for jobs whose worker died (their heartbeat stopped). */
+	WORKER_MONITOR_SECONDS: z.coerce.number().int().min(1).default(10),
 	/** Run the worker inside the web process (npm start); npm run web sets it to false. */
 	RUN_WORKER: bool.default(true),
 

@@ -107,7 +107,7 @@ export async function ensurePgBossSchema(connectionString: string): Promise<void
 	});
 	boss.on('error', () => {});
 	await boss.start();
-	await boss.stop({ graceful: false, wait: true });
+	await boss.stop({ graceful: false });
 }
 
 export async function migrationStatus(client: Queryable, dir = MIGRATIONS_DIR): Promise<MigrationStatus[]> {

@@ -59,7 +59,8 @@ create index content_business_idx on content (business_id, created_at desc);
 create function content_guard_video_columns() returns trigger
 language plpgsql as $$
 begin
-  if current_setting('video_jobs.syncing_content', true) is distinct from 'on' and (
+  -- Only video_jobs' own triggers (nested, so depth > 1) may write these columns.
+  if pg_trigger_depth() <= 1 and (
        new.heygen_video_id is distinct from old.heygen_video_id
     or new.heygen_status is distinct from old.heygen_status
     or new.heygen_url is distinct from old.heygen_url

@@ -6,9 +6,9 @@
 
 select pgboss.create_queue(q.name, q.options)
 from (values
-  ('video.submit',   '{"policy":"standard","retryLimit":8,"retryDelay":5,"retryBackoff":true,"retryDelayMax":300,"expireInSeconds":120,"deleteAfterSeconds":604800,"notify":true}'::jsonb),
-  ('video.poll',     '{"policy":"standard","retryLimit":20,"retryDelay":5,"retryBackoff":true,"retryDelayMax":120,"expireInSeconds":120,"deleteAfterSeconds":86400,"notify":true}'::jsonb),
-  ('video.transfer', '{"policy":"standard","retryLimit":10,"retryDelay":10,"retryBackoff":true,"retryDelayMax":300,"expireInSeconds":3600,"deleteAfterSeconds":604800,"notify":true}'::jsonb)
+  ('video.submit',   '{"policy":"standard","retryLimit":8,"retryDelay":5,"retryBackoff":true,"retryDelayMax":300,"expireInSeconds":120,"deleteAfterSeconds":604800,"heartbeatSeconds":10,"notify":true}'::jsonb),
+  ('video.poll',     '{"policy":"standard","retryLimit":20,"retryDelay":5,"retryBackoff":true,"retryDelayMax":120,"expireInSeconds":120,"deleteAfterSeconds":86400,"heartbeatSeconds":10,"notify":true}'::jsonb),
+  ('video.transfer', '{"policy":"standard","retryLimit":10,"retryDelay":10,"retryBackoff":true,"retryDelayMax":300,"expireInSeconds":3600,"deleteAfterSeconds":604800,"heartbeatSeconds":10,"notify":true}'::jsonb)
 ) as q (name, options)
 where not exists (select 1 from pgboss.queue where pgboss.queue.name = q.name);
 
@@ -17,11 +17,11 @@ where not exists (select 1 from pgboss.queue where pgboss.queue.name = q.name);
 create function pgboss_enqueue_many(
   p_queue text,
   p_data jsonb[],
+  p_singleton_keys text[] = null,
   p_start_after timestamptz = null,
-  p_singleton_key text = null,
   p_priority int = 0
 ) returns setof uuid
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   q pgboss.queue;
   v_now timestamptz := pgboss.job_now();
@@ -34,6 +34,10 @@ begin
   if coalesce(array_length(p_data, 1), 0) = 0 then
     return;
   end if;
+  if p_singleton_keys is not null and array_length(p_singleton_keys, 1) <> array_length(p_data, 1) then
+    raise exception 'pgboss_enqueue_many: % data items but % singleton keys', array_length(p_data, 1), array_length(p_singleton_keys, 1)
+      using errcode = 'invalid_parameter_value';
+  end if;
 
   return query execute format($sql$
     insert into pgboss.%I (
@@ -42,21 +46,23 @@ begin
       retry_limit, retry_delay, retry_backoff, retry_delay_max,
       policy, dead_letter, heartbeat_seconds
     )
-    select $1, d, $2, $3, $4, $5,
+    select $1, u.d, $2, $3, $4, u.k,
            $6, $7, $3 + make_interval(secs => $8),
            $9, $10, $11, $12,
            $13, $14, $15
-    from unnest($16::jsonb[]) as d
+    from unnest($16::jsonb[], $5::text[]) as u (d, k)
+    where u.d is not null
     on conflict do nothing
     returning id
   $sql$, q.table_name)
-  using p_queue, p_priority, v_start, v_now, p_singleton_key,
+  using p_queue, p_priority, v_start, v_now, p_singleton_keys,
         q.expire_seconds, q.deletion_seconds, q.retention_seconds,
         q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max,
         q.policy, q.dead_letter, q.heartbeat_seconds,
         p_data;
 
-  if q.notify and v_start <= v_now then
+  -- FOUND: at least one row was inserted (ON CONFLICT may have skipped them all).
+  if found and q.notify and v_start <= v_now then
     perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), p_queue);
   end if;
 end
@@ -70,19 +76,32 @@ create function pgboss_enqueue(
   p_priority int = 0
 ) returns uuid
 language sql as $$
-  select pgboss_enqueue_many(p_queue, array[p_data], p_start_after, p_singleton_key, p_priority) limit 1
+  select pgboss_enqueue_many(p_queue, array[p_data], array[p_singleton_key], p_start_after, p_priority) limit 1
 $$;
 
--- Cancels the not-yet-started pg-boss jobs of the given video jobs (any of our queues).
-create function pgboss_cancel_for_video_jobs(p_job_ids uuid[]) returns int
-language plpgsql as $$
+-- Cancels the not-yet-started pg-boss jobs of the given video jobs in the given queues. Every job
+-- this product enqueues carries the video job id as its singleton_key, which pg-boss indexes for
+-- queued jobs, so this is an index lookup however many jobs are waiting.
+create function pgboss_cancel_for_video_jobs(
+  p_job_ids uuid[],
+  p_queues text[] = array['video.submit', 'video.poll', 'video.transfer']
+) returns int
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare n int;
 begin
   update pgboss.job set state = 'cancelled', completed_on = pgboss.job_now()
-  where name in ('video.submit', 'video.poll', 'video.transfer')
-    and state in ('created', 'retry')
-    and data ->> 'jobId' = any (p_job_ids::text[]);
+  where name = any (p_queues)
+    and state < 'active'
+    and singleton_key = any (p_job_ids::text[]);
   get diagnostics n = row_count;
   return n;
 end
 $$;
+
+-- SECURITY DEFINER above: only the owner (and the triggers that call these) may enqueue or cancel.
+revoke execute on function pgboss_enqueue_many(text, jsonb[], text[], timestamptz, int),
+  pgboss_enqueue(text, jsonb, timestamptz, text, int),
+  pgboss_cancel_for_video_jobs(uuid[], text[]) from public, anon, authenticated;
+grant execute on function pgboss_enqueue_many(text, jsonb[], text[], timestamptz, int),
+  pgboss_enqueue(text, jsonb, timestamptz, text, int),
+  pgboss_cancel_for_video_jobs(uuid[], text[]) to service_role;

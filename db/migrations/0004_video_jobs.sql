@@ -29,6 +29,8 @@ create table video_jobs (
   size_bytes bigint,
   error_code text,
   error_message text,
+  -- The latest transient problem (HeyGen 5xx, timeouts…) while the job keeps retrying.
+  last_error text,
   idempotency_key text,
   requested_by text,
   created_at timestamptz not null default now(),
@@ -114,8 +116,8 @@ begin
        and jsonb_typeof(o -> 'dimension' -> 'width') = 'number'
        and jsonb_typeof(o -> 'dimension' -> 'height') = 'number'
        and (o -> 'dimension' ->> 'width') ~ '^[0-9]+$' and (o -> 'dimension' ->> 'height') ~ '^[0-9]+$'
-       and (o -> 'dimension' ->> 'width')::int between 128 and 4096
-       and (o -> 'dimension' ->> 'height')::int between 128 and 4096) then
+       and (o -> 'dimension' ->> 'width')::numeric between 128 and 4096
+       and (o -> 'dimension' ->> 'height')::numeric between 128 and 4096) then
     raise exception 'video_jobs.options.dimension must be {"width": W, "height": H} with whole numbers from 128 to 4096, got %', o -> 'dimension'
       using errcode = 'check_violation';
   end if;
@@ -143,7 +145,7 @@ $$;
 -- Resolves defaults from the content and its business, and refuses anything that could not be
 -- rendered, before the row exists.
 create function video_jobs_before_insert() returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   c content;
   b businesses;
@@ -169,7 +171,7 @@ begin
     raise exception 'video_jobs.status must be queued for a new job, got %', new.status using errcode = 'check_violation';
   end if;
   if new.heygen_video_id is not null or new.heygen_url is not null or new.storage_path is not null
-     or new.video_url is not null or new.error_code is not null or new.error_message is not null
+     or new.video_url is not null or new.error_code is not null or new.error_message is not null or new.last_error is not null
      or new.submit_count <> 0 or new.poll_count <> 0 or new.transfer_count <> 0 or new.attempt <> 1
      or new.started_at is not null or new.completed_at is not null or new.last_heygen_status is not null
      or new.thumbnail_url is not null or new.size_bytes is not null or new.duration_seconds is not null then
@@ -177,6 +179,10 @@ begin
       using errcode = 'check_violation';
   end if;
 
+  if new.script is not null and btrim(new.script, E' \t\r\n') = '' then
+    raise exception 'video_jobs.script is empty; leave it out to use the content''s body'
+      using errcode = 'check_violation';
+  end if;
   new.script := btrim(coalesce(new.script, c.body), E' \t\r\n');
   if new.script = '' then
     raise exception 'video_jobs.script is empty: content % has no body and no script was given', new.content_id
@@ -287,7 +293,7 @@ begin
     new.attempt := old.attempt + 1;
     new.heygen_video_id := null; new.heygen_url := null; new.thumbnail_url := null;
     new.duration_seconds := null; new.storage_path := null; new.video_url := null; new.size_bytes := null;
-    new.error_code := null; new.error_message := null; new.last_heygen_status := null;
+    new.error_code := null; new.error_message := null; new.last_error := null; new.last_heygen_status := null;
     new.started_at := null; new.completed_at := null;
     new.poll_count := 0; new.transfer_count := 0;
     if new.deadline is not distinct from old.deadline or new.deadline <= now() then
@@ -300,11 +306,13 @@ $$;
 create trigger video_jobs_before_update before update on video_jobs
   for each row execute function video_jobs_before_update();
 
--- Writes content's latest-video columns from the given jobs, bypassing the content guard.
+-- Writes content's latest-video columns from the given jobs (the content guard lets trigger-nested
+-- updates through). SECURITY DEFINER, like the other trigger functions here, so that a role that
+-- may write video_jobs needs no rights on content, the event table or pg-boss, and so cannot forge
+-- events by writing them directly.
 create function video_jobs_sync_content(jobs video_jobs[]) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
-  perform set_config('video_jobs.syncing_content', 'on', true);
   update content c set
     heygen_video_id = j.heygen_video_id,
     heygen_status = j.status::text,
@@ -313,12 +321,11 @@ begin
     video_long_url = coalesce(j.video_url, c.video_long_url)
   from (select distinct on (content_id) * from unnest(jobs) order by content_id, updated_at desc) j
   where c.id = j.content_id;
-  perform set_config('video_jobs.syncing_content', 'off', true);
 end
 $$;
 
 create function video_jobs_after_insert() returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare notified int;
 begin
   with ev as (
@@ -335,7 +342,9 @@ begin
   into notified from ev;
 
   perform video_jobs_sync_content(array(select n::video_jobs from new_rows n));
-  perform pgboss_enqueue_many('video.submit', array(select jsonb_build_object('jobId', n.id) from new_rows n));
+  perform pgboss_enqueue_many('video.submit',
+    array(select jsonb_build_object('jobId', n.id) from new_rows n order by n.id),
+    array(select n.id::text from new_rows n order by n.id));
   return null;
 end
 $$;
@@ -344,10 +353,10 @@ create trigger video_jobs_after_insert after insert on video_jobs
   for each statement execute function video_jobs_after_insert();
 
 create function video_jobs_after_update() returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   notified int;
-  requeued jsonb[];
+  requeued uuid[];
   canceled uuid[];
 begin
   with changed as (
@@ -379,14 +388,16 @@ begin
     select n::video_jobs from new_rows n join old_rows o using (id)
     where (n.status, n.heygen_video_id, n.heygen_url, n.video_url) is distinct from (o.status, o.heygen_video_id, o.heygen_url, o.video_url)));
 
-  select array_agg(jsonb_build_object('jobId', n.id)) into requeued
+  select array_agg(n.id) into requeued
   from new_rows n join old_rows o using (id) where n.status = 'queued' and o.status <> 'queued';
   if requeued is not null then
-    perform pgboss_enqueue_many('video.submit', requeued);
+    perform pgboss_enqueue_many('video.submit',
+      array(select jsonb_build_object('jobId', r) from unnest(requeued) r), requeued::text[]);
   end if;
 
+  -- A finished job needs none of its pending steps any more.
   select array_agg(n.id) into canceled
-  from new_rows n join old_rows o using (id) where n.status = 'canceled' and o.status <> 'canceled';
+  from new_rows n join old_rows o using (id) where n.status in ('canceled', 'failed') and n.status <> o.status;
   if canceled is not null then
     perform pgboss_cancel_for_video_jobs(canceled);
   end if;

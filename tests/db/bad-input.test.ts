@@ -1,0 +1,514 @@
+// Bad input through plain SQL: each is refused with a SQLSTATE and a message that names the
+// problem, and leaves nothing behind (no job, no event, no pg-boss job, no half-written row).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
+import { addContent, seedBusiness } from '../helpers/fixtures.ts';
+
+interface Ctx {
+	contentId: string;
+	businessId: string;
+	otherBusinessId: string;
+	otherContentId: string;
+	emptyBodyContentId: string;
+	blankBodyContentId: string;
+	longBodyContentId: string;
+	noAvatarContentId: string;
+	noVoiceContentId: string;
+	noKeyContentId: string;
+	busyContentId: string;
+}
+
+interface Case {
+	name: string;
+	sql: string;
+	values: (c: Ctx) => unknown[];
+	code: string;
+	message: RegExp | ((c: Ctx) => string);
+	constraint?: string;
+}
+
+const INSERT = (cols: string) => `insert into video_jobs (${cols}) values (${cols.split(',').map((_, i) => `$${i + 1}`).join(', ')})`;
+
+const JOB_CASES: Case[] = [
+	{
+		name: 'unknown content id',
+		sql: INSERT('content_id'),
+		values: () => ['00000000-0000-4000-8000-000000000000'],
+		code: '23503',
+		message: () => 'video_jobs.content_id 00000000-0000-4000-8000-000000000000: no such content'
+	},
+	{
+		name: 'content id that is not a uuid',
+		sql: INSERT('content_id'),
+		values: () => ['post-17'],
+		code: '22P02',
+		message: /invalid input syntax for type uuid: "post-17"/
+	},
+	{
+		name: 'null content_id',
+		sql: INSERT('content_id'),
+		values: () => [null],
+		code: '23502',
+		message: /^video_jobs\.content_id is required$/
+	},
+	{
+		name: "content of another business (explicit business_id mismatch)",
+		sql: INSERT('content_id, business_id'),
+		values: (c) => [c.otherContentId, c.businessId],
+		code: '23503',
+		message: (c) => `video_jobs: content ${c.otherContentId} belongs to another business, not ${c.businessId}`
+	},
+	{
+		name: 'empty script: content body empty and none given',
+		sql: INSERT('content_id'),
+		values: (c) => [c.emptyBodyContentId],
+		code: '23514',
+		message: (c) => `video_jobs.script is empty: content ${c.emptyBodyContentId} has no body and no script was given`
+	},
+	{
+		name: 'whitespace-only content body',
+		sql: INSERT('content_id'),
+		values: (c) => [c.blankBodyContentId],
+		code: '23514',
+		message: /^video_jobs\.script is empty/
+	},
+	{
+		name: 'whitespace-only script given',
+		sql: INSERT('content_id, script'),
+		values: (c) => [c.contentId, ' \n\t  '],
+		code: '23514',
+		message: /^video_jobs\.script is empty/
+	},
+	{
+		name: 'empty script given (does not fall back to the body)',
+		sql: INSERT('content_id, script'),
+		values: (c) => [c.contentId, ''],
+		code: '23514',
+		message: /^video_jobs\.script is empty/
+	},
+	{
+		name: 'script over 5,000 characters',
+		sql: INSERT('content_id, script'),
+		values: (c) => [c.contentId, 'x'.repeat(5001)],
+		code: '23514',
+		message: () => 'video_jobs.script is 5001 characters; HeyGen accepts at most 5000 per video'
+	},
+	{
+		name: 'content body over 5,000 characters and no script',
+		sql: INSERT('content_id'),
+		values: (c) => [c.longBodyContentId],
+		code: '23514',
+		message: () => 'video_jobs.script is 6000 characters; HeyGen accepts at most 5000 per video'
+	},
+	{
+		name: 'business without avatar',
+		sql: INSERT('content_id'),
+		values: (c) => [c.noAvatarContentId],
+		code: '23514',
+		message: /^video_jobs\.avatar_id: business [0-9a-f-]{36} has no HeyGen avatar configured and none was given$/
+	},
+	{
+		name: 'business without voice',
+		sql: INSERT('content_id'),
+		values: (c) => [c.noVoiceContentId],
+		code: '23514',
+		message: /^video_jobs\.voice_id: business [0-9a-f-]{36} has no HeyGen voice configured and none was given$/
+	},
+	{
+		name: 'business without key',
+		sql: INSERT('content_id'),
+		values: (c) => [c.noKeyContentId],
+		code: '23514',
+		message: /^video_jobs: business [0-9a-f-]{36} has no HeyGen API key$/
+	},
+	{
+		name: 'invalid avatar_id given',
+		sql: INSERT('content_id, avatar_id'),
+		values: (c) => [c.contentId, 'anna; drop table x'],
+		code: '23514',
+		message: () => 'video_jobs.avatar_id "anna; drop table x" is not a valid HeyGen avatar id'
+	},
+	{
+		name: 'invalid voice_id given',
+		sql: INSERT('content_id, voice_id'),
+		values: (c) => [c.contentId, 'voice with spaces'],
+		code: '23514',
+		message: () => 'video_jobs.voice_id "voice with spaces" is not a valid HeyGen voice id'
+	},
+	{
+		name: 'second active job for the same content',
+		sql: INSERT('content_id'),
+		values: (c) => [c.busyContentId],
+		code: '23505',
+		message: /^video_jobs: content [0-9a-f-]{36} already has an active video job [0-9a-f-]{36} \(queued\)$/
+	},
+	{
+		name: "status other than queued on insert ('rendering')",
+		sql: INSERT('content_id, status'),
+		values: (c) => [c.contentId, 'rendering'],
+		code: '23514',
+		message: () => 'video_jobs.status must be queued for a new job, got rendering'
+	},
+	{
+		name: "status other than queued on insert ('completed')",
+		sql: INSERT('content_id, status'),
+		values: (c) => [c.contentId, 'completed'],
+		code: '23514',
+		message: () => 'video_jobs.status must be queued for a new job, got completed'
+	},
+	{
+		name: "status that is not in the enum ('done')",
+		sql: INSERT('content_id, status'),
+		values: (c) => [c.contentId, 'done'],
+		code: '22P02',
+		message: () => 'invalid input value for enum video_job_status: "done"'
+	},
+	{
+		name: "options not an object ('[]')",
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '[]'],
+		code: '23514',
+		message: () => 'video_jobs.options must be a JSON object, got array'
+	},
+	{
+		name: "options a JSON string ('\"caption\"')",
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '"caption"'],
+		code: '23514',
+		message: () => 'video_jobs.options must be a JSON object, got string'
+	},
+	{
+		name: 'options that are not JSON',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{caption: true}'],
+		code: '22P02',
+		message: /invalid input syntax for type json/
+	},
+	{
+		name: 'options with an unknown key',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"colour":"red"}'],
+		code: '23514',
+		message: () =>
+			'video_jobs.options has unknown key "colour"; allowed keys: dimension, caption, test, title, avatar_style, background_color, voice_speed'
+	},
+	{
+		name: 'dimension too small ({"width":10,"height":10})',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":{"width":10,"height":10}}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be \{"width": W, "height": H\} with whole numbers from 128 to 4096, got \{"width": 10, "height": 10\}$/
+	},
+	{
+		name: 'dimension as strings',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":{"width":"1280","height":"720"}}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be .* got \{"width": "1280", "height": "720"\}$/
+	},
+	{
+		name: 'dimension too large',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":{"width":8192,"height":720}}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be/
+	},
+	{
+		name: 'dimension with a fraction',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":{"width":1280.5,"height":720}}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be/
+	},
+	{
+		name: 'dimension with an extra key',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":{"width":1280,"height":720,"depth":3}}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be/
+	},
+	{
+		name: 'dimension not an object',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"dimension":"1280x720"}'],
+		code: '23514',
+		message: /^video_jobs\.options\.dimension must be .* got "1280x720"$/
+	},
+	{
+		name: 'caption not boolean',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"caption":"yes"}'],
+		code: '23514',
+		message: () => 'video_jobs.options.caption must be true or false, got "yes"'
+	},
+	{
+		name: 'test not boolean',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"test":1}'],
+		code: '23514',
+		message: () => 'video_jobs.options.test must be true or false, got 1'
+	},
+	{
+		name: 'title too long',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, JSON.stringify({ title: 't'.repeat(201) })],
+		code: '23514',
+		message: () => 'video_jobs.options.title must be a string of 1 to 200 characters'
+	},
+	{
+		name: 'bad avatar_style',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"avatar_style":"square"}'],
+		code: '23514',
+		message: () => 'video_jobs.options.avatar_style must be one of normal, circle, closeUp, got "square"'
+	},
+	{
+		name: 'bad background_color',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"background_color":"red"}'],
+		code: '23514',
+		message: () => 'video_jobs.options.background_color must be a colour like "#1a2b3c", got "red"'
+	},
+	{
+		name: 'background_color without #',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"background_color":"1a2b3c"}'],
+		code: '23514',
+		message: /^video_jobs\.options\.background_color must be a colour/
+	},
+	{
+		name: 'voice_speed above range',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"voice_speed":2}'],
+		code: '23514',
+		message: () => 'video_jobs.options.voice_speed must be a number from 0.5 to 1.5, got 2'
+	},
+	{
+		name: 'voice_speed below range',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"voice_speed":0.1}'],
+		code: '23514',
+		message: () => 'video_jobs.options.voice_speed must be a number from 0.5 to 1.5, got 0.1'
+	},
+	{
+		name: 'voice_speed as a string',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"voice_speed":"1.0"}'],
+		code: '23514',
+		message: /^video_jobs\.options\.voice_speed must be a number/
+	},
+	{
+		name: 'deadline in the past',
+		sql: INSERT('content_id, deadline'),
+		values: (c) => [c.contentId, new Date(Date.now() - 60_000)],
+		code: '23514',
+		message: /^video_jobs\.deadline .* is in the past$/
+	},
+	{
+		name: 'worker-only column heygen_video_id on insert',
+		sql: INSERT('content_id, heygen_video_id'),
+		values: (c) => [c.contentId, 'hv-forged'],
+		code: '23514',
+		message: () =>
+			'video_jobs: progress columns (heygen_*, storage_path, video_url, error_*, counters, timestamps) are set by the worker; leave them out of the insert'
+	},
+	{
+		name: 'worker-only column video_url on insert',
+		sql: INSERT('content_id, video_url'),
+		values: (c) => [c.contentId, 'https://forged/video.mp4'],
+		code: '23514',
+		message: /are set by the worker; leave them out of the insert$/
+	},
+	{
+		name: 'worker-only column attempt on insert',
+		sql: INSERT('content_id, attempt'),
+		values: (c) => [c.contentId, 3],
+		code: '23514',
+		message: /are set by the worker; leave them out of the insert$/
+	},
+	{
+		name: 'over-long idempotency_key',
+		sql: INSERT('content_id, idempotency_key'),
+		values: (c) => [c.contentId, 'k'.repeat(201)],
+		code: '23514',
+		message: () => 'new row for relation "video_jobs" violates check constraint "video_jobs_idempotency_key_check"',
+		constraint: 'video_jobs_idempotency_key_check'
+	},
+	{
+		name: 'empty idempotency_key',
+		sql: INSERT('content_id, idempotency_key'),
+		values: (c) => [c.contentId, ''],
+		code: '23514',
+		message: /video_jobs_idempotency_key_check/,
+		constraint: 'video_jobs_idempotency_key_check'
+	},
+	{
+		name: 'one bad row in a multi-row insert fails the whole statement',
+		sql: `insert into video_jobs (content_id, options) values ($1, '{}'), ($2, '{"voice_speed": 9}')`,
+		values: (c) => [c.contentId, c.otherContentId],
+		code: '23514',
+		message: /voice_speed must be a number from 0.5 to 1.5, got 9$/
+	}
+];
+
+describe('bad input through plain SQL', () => {
+	let db: TestDatabase;
+	let ctx: Ctx;
+
+	const snapshot = async () =>
+		(
+			await db.sql(`select (select count(*)::int from video_jobs) as jobs,
+			                     (select count(*)::int from video_job_events) as events,
+			                     (select count(*)::int from pgboss.job) as boss,
+			                     (select count(*)::int from content) as content,
+			                     (select count(*)::int from businesses) as businesses,
+			                     (select count(*)::int from vault.secrets) as secrets,
+			                     (select string_agg(concat_ws('|', id, heygen_video_id, heygen_status, heygen_url, video_long_url), ',' order by id) from content) as content_video`)
+		).rows[0];
+
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		const main = await seedBusiness(db, { name: 'Main' });
+		const other = await seedBusiness(db, { name: 'Other' });
+		const noAvatar = await seedBusiness(db, { name: 'No avatar', avatar: null });
+		const noVoice = await seedBusiness(db, { name: 'No voice', voice: null });
+		const noKey = await seedBusiness(db, { name: 'No key', key: null });
+		const busyContentId = await addContent(db, main.businessId, 'Already rendering.');
+		await db.sql(`insert into video_jobs (content_id) values ($1)`, [busyContentId]);
+		ctx = {
+			contentId: main.contentId,
+			businessId: main.businessId,
+			otherBusinessId: other.businessId,
+			otherContentId: other.contentId,
+			emptyBodyContentId: await addContent(db, main.businessId, ''),
+			blankBodyContentId: await addContent(db, main.businessId, ' \n\t \r\n'),
+			longBodyContentId: await addContent(db, main.businessId, 'y'.repeat(6000)),
+			noAvatarContentId: noAvatar.contentId,
+			noVoiceContentId: noVoice.contentId,
+			noKeyContentId: noKey.contentId,
+			busyContentId
+		};
+	});
+	afterAll(async () => {
+		await db?.drop();
+	});
+
+	it('has at least 15 distinct bad inputs for video_jobs', () => {
+		expect(JOB_CASES.length).toBeGreaterThanOrEqual(15);
+		expect(new Set(JOB_CASES.map((c) => c.name)).size).toBe(JOB_CASES.length);
+	});
+
+	describe('inserting into video_jobs', () => {
+		it.each(JOB_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+			const before = await snapshot();
+			const err = await pgError(db.sql(c.sql, c.values(ctx)));
+			expect(err.code).toBe(c.code);
+			if (typeof c.message === 'function') expect(err.message).toBe(c.message(ctx));
+			else expect(err.message).toMatch(c.message);
+			if (c.constraint) expect(err.constraint).toBe(c.constraint);
+			expect(await snapshot()).toEqual(before);
+		});
+	});
+
+	it('the same inputs inside a transaction leave nothing behind either once it rolls back', async () => {
+		const before = await snapshot();
+		const client = await db.pool.connect();
+		try {
+			await client.query('begin');
+			await client.query('savepoint s');
+			for (const c of JOB_CASES) {
+				await expect(client.query(c.sql, c.values(ctx))).rejects.toMatchObject({ code: c.code });
+				await client.query('rollback to savepoint s');
+			}
+			await client.query('commit');
+		} finally {
+			await client.query('rollback').catch(() => {});
+			client.release();
+		}
+		expect(await snapshot()).toEqual(before);
+	});
+
+	// pg-boss-free sanity check: a good insert still works after all of the above.
+	it('a valid insert with every option still succeeds', async () => {
+		const contentId = await addContent(db, ctx.businessId, 'Valid.');
+		const { rows } = await db.sql(
+			`insert into video_jobs (content_id, script, avatar_id, voice_id, options, idempotency_key, deadline, requested_by)
+			 values ($1, $2, 'anna-2', 'voice:en.2', $3, $4, now() + interval '2 hours', 'svc:crm') returning status, script, avatar_id, voice_id, options`,
+			[
+				contentId,
+				'  Explicit script.  ',
+				JSON.stringify({
+					dimension: { width: 1920, height: 1080 },
+					caption: true,
+					test: true,
+					title: 'T',
+					avatar_style: 'closeUp',
+					background_color: '#1A2b3c',
+					voice_speed: 1.5
+				}),
+				'k'.repeat(200)
+			]
+		);
+		expect(rows[0]).toMatchObject({ status: 'queued', script: 'Explicit script.', avatar_id: 'anna-2', voice_id: 'voice:en.2' });
+		expect(rows[0].options.dimension).toEqual({ width: 1920, height: 1080 });
+	});
+
+	// Regression: the range check once cast to int, so 2^31+ raised 22003 instead of this message.
+	it('dimension with a whole number beyond int range gets the dimension message', async () => {
+		const before = await snapshot();
+		const err = await pgError(db.sql(INSERT('content_id, options'), [ctx.contentId, '{"dimension":{"width":99999999999,"height":720}}']));
+		expect(await snapshot()).toEqual(before);
+		expect(err.code).toBe('23514');
+		expect(err.message).toMatch(/^video_jobs\.options\.dimension must be/);
+	});
+
+	describe('content and businesses', () => {
+		it.each([
+			['heygen_video_id', 'hv-1'],
+			['heygen_status', 'completed'],
+			['heygen_url', 'https://heygen.example/v.mp4'],
+			['video_long_url', 'https://cdn.example/v.mp4']
+		])('content insert with %s set is refused', async (col, value) => {
+			const before = await snapshot();
+			const err = await pgError(db.sql(`insert into content (business_id, title, body, ${col}) values ($1, 'T', 'B', $2)`, [ctx.businessId, value]));
+			expect(err.code).toBe('42501');
+			expect(err.message).toBe('content.heygen_video_id, heygen_status, heygen_url and video_long_url are set by video_jobs; leave them out of the insert');
+			expect(await snapshot()).toEqual(before);
+		});
+
+		it.each([
+			['over-long business name', `insert into businesses (name) values ($1)`, ['n'.repeat(201)], 'businesses_name_check'],
+			['blank business name', `insert into businesses (name) values ($1)`, ['   '], 'businesses_name_check'],
+			['bad avatar id on a business', `insert into businesses (name, heygen_avatar_id) values ('B', $1)`, ['anna avatar'], 'businesses_heygen_avatar_id_check'],
+			['bad voice id on a business', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['v'.repeat(201)], 'businesses_heygen_voice_id_check']
+		])('%s is refused', async (_name, sql, values, constraint) => {
+			const before = await snapshot();
+			const err = await pgError(db.sql(sql, values));
+			expect(err.code).toBe('23514');
+			expect(err.constraint).toBe(constraint);
+			expect(err.message).toBe(`new row for relation "businesses" violates check constraint "${constraint}"`);
+			expect(await snapshot()).toEqual(before);
+		});
+
+		it.each([
+			['blank content title', `insert into content (business_id, title) values ($1, '  ')`, '23514', 'content_title_check'],
+			['over-long content title', `insert into content (business_id, title) values ($1, repeat('t', 301))`, '23514', 'content_title_check'],
+			['content body over 100,000 characters', `insert into content (business_id, title, body) values ($1, 'T', repeat('b', 100001))`, '23514', 'content_body_check']
+		])('%s is refused', async (_name, sql, code, constraint) => {
+			const before = await snapshot();
+			const err = await pgError(db.sql(sql, [ctx.businessId]));
+			expect(err.code).toBe(code);
+			expect(err.constraint).toBe(constraint);
+			expect(err.message).toContain(constraint);
+			expect(await snapshot()).toEqual(before);
+		});
+
+		it('content for an unknown business is refused', async () => {
+			const before = await snapshot();
+			const err = await pgError(db.sql(`insert into content (business_id, title) values ('00000000-0000-4000-8000-000000000000', 'T')`));
+			expect(err.code).toBe('23503');
+			expect(err.constraint).toBe('content_business_id_fkey');
+			expect(await snapshot()).toEqual(before);
+		});
+	});
+});

@@ -1,0 +1,202 @@
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+	createHeyGenClient,
+	HeyGenError,
+	parseRetryAfter,
+	videoOptionsSchema,
+	type GenerateVideoRequest,
+	type HeyGenClient
+} from '../../worker/heygen/index.ts';
+import { errorFromHttp } from '../../worker/heygen/errors.ts';
+import { startHeyGenSimulator, type Faults, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+
+const SECRET = 'hg-SECRET-key-0123456789abcdef';
+
+const req: GenerateVideoRequest = {
+	script: 'Keep the key secret.',
+	avatarId: 'sim-avatar-anna',
+	voiceId: 'sim-voice-en-1',
+	options: {},
+	callbackId: 'job-secret'
+};
+
+function assertNoKey(err: unknown): void {
+	expect(err).toBeInstanceOf(HeyGenError);
+	const e = err as HeyGenError;
+	const texts = [JSON.stringify(e), String(e), e.stack ?? '', e.message, inspect(e, { depth: 10, showHidden: true })];
+	for (const t of texts) {
+		expect(t).not.toContain(SECRET);
+		expect(t).not.toContain(encodeURIComponent(SECRET));
+	}
+	expect(e.cause).toBeUndefined();
+	for (const v of Object.values(e)) expect(String(v)).not.toContain(SECRET);
+}
+
+async function caught(fn: () => Promise<unknown>): Promise<unknown> {
+	try {
+		await fn();
+	} catch (err) {
+		return err;
+	}
+	throw new Error('expected the call to fail');
+}
+
+describe('the API key never appears in errors', () => {
+	let sim: HeyGenSimulator;
+	let client: HeyGenClient;
+	beforeAll(async () => {
+		sim = await startHeyGenSimulator({ validKeys: [SECRET] });
+		client = createHeyGenClient({ baseUrl: sim.url, apiKey: SECRET, timeoutMs: 200 });
+	});
+	afterAll(async () => {
+		await sim.close();
+	});
+
+	const faults: Array<[string, Partial<Faults>, string]> = [
+		['badKey', { badKey: { times: 1 } }, 'invalid_api_key'],
+		['noCredit', { noCredit: { times: 1 } }, 'insufficient_credit'],
+		['trialLimit', { trialLimit: { times: 1 } }, 'trial_video_limit_exceeded'],
+		['rateLimit', { rateLimit: { times: 1, retryAfter: 3 } }, 'rate_limit_exceeded'],
+		['serverError 500', { serverError: { times: 1, status: 500 } }, 'internal_error'],
+		['serverError 502', { serverError: { times: 1, status: 502 } }, 'http_502'],
+		['serverError 503', { serverError: { times: 1, status: 503 } }, 'service_unavailable'],
+		['slow', { slow: { times: 1, ms: 5000 } }, 'timeout'],
+		['malformedJson', { malformedJson: { times: 1 } }, 'bad_response'],
+		['badShape', { badShape: { times: 1 } }, 'bad_response'],
+		['replyLost', { replyLost: { times: 1 } }, 'network']
+	];
+	it.each(faults)('%s', async (_name, f, code) => {
+		sim.clearFaults();
+		sim.setFaults(f);
+		const err = await caught(() => client.generateVideo(req));
+		expect((err as HeyGenError).code).toBe(code);
+		assertNoKey(err);
+	});
+
+	it('unknown avatar, unknown video, validation', async () => {
+		sim.clearFaults();
+		assertNoKey(await caught(() => client.generateVideo({ ...req, avatarId: 'nope' })));
+		assertNoKey(await caught(() => client.getVideoStatus('nope')));
+		assertNoKey(await caught(() => client.generateVideo({ ...req, script: '' })));
+	});
+
+	it('network error', async () => {
+		const dead = createHeyGenClient({ baseUrl: 'http://127.0.0.1:1', apiKey: SECRET, timeoutMs: 2000 });
+		const err = await caught(() => dead.listAvatars());
+		expect((err as HeyGenError).code).toBe('network');
+		assertNoKey(err);
+	});
+
+	it('a reply or a fetch failure that echoes the key is redacted', async () => {
+		const echoBody: typeof fetch = async (_url, init) => {
+			const key = (init?.headers as Record<string, string>)['x-api-key'];
+			return new Response(JSON.stringify({ data: null, error: { code: 'invalid_parameter', message: `bad key ${key}` } }), {
+				status: 400
+			});
+		};
+		const e1 = await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: echoBody }).listVoices());
+		expect((e1 as HeyGenError).message).toContain('bad key [redacted]');
+		assertNoKey(e1);
+
+		const echoHtml: typeof fetch = async () => new Response(`<html>${SECRET}</html>`, { status: 500 });
+		assertNoKey(await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: echoHtml }).listVoices()));
+
+		const echoOk: typeof fetch = async () => new Response(`not json ${SECRET}`, { status: 200 });
+		assertNoKey(await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: echoOk }).listVoices()));
+
+		const throws: typeof fetch = async () => {
+			throw new TypeError('fetch failed', { cause: Object.assign(new Error(`socket hang up x-api-key: ${SECRET}`), { code: 'ECONNRESET' }) });
+		};
+		const e4 = await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: throws }).listVoices());
+		expect((e4 as HeyGenError).code).toBe('network');
+		expect((e4 as HeyGenError).message).toContain('ECONNRESET');
+		assertNoKey(e4);
+	});
+});
+
+describe('classification units', () => {
+	const base = { rawText: '', retryAfter: null, endpoint: 'POST /v2/video/generate', apiKey: 'k' };
+	it.each([
+		[401, null, 'invalid_api_key', 'permanent'],
+		[403, null, 'invalid_api_key', 'permanent'],
+		[402, null, 'insufficient_credit', 'permanent'],
+		[400, { error: { code: 'insufficient_credit', message: 'x' } }, 'insufficient_credit', 'permanent'],
+		[400, { error: { code: 'trial_video_limit_exceeded', message: 'x' } }, 'trial_video_limit_exceeded', 'permanent'],
+		[400, { error: { code: 'avatar_not_found', message: 'x' } }, 'avatar_not_found', 'permanent'],
+		[400, { error: { code: 'voice_not_found', message: 'x' } }, 'voice_not_found', 'permanent'],
+		[400, { code: 400175, message: 'Invalid parameter', data: null }, 'invalid_parameter', 'permanent'],
+		[422, null, 'http_422', 'permanent'],
+		[429, null, 'rate_limited', 'retryable'],
+		[408, null, 'http_408', 'retryable'],
+		[500, null, 'http_500', 'retryable'],
+		[504, { error: { code: 'gateway_timeout', message: 'x' } }, 'gateway_timeout', 'retryable']
+	] as const)('%i %j → %s (%s)', (status, body, code, kind) => {
+		const e = errorFromHttp({ ...base, status, body: body ?? undefined });
+		expect(e.code).toBe(code);
+		expect(e.kind).toBe(kind);
+		expect(e.retryable).toBe(kind === 'retryable');
+		expect(e.httpStatus).toBe(status);
+	});
+
+	it('Retry-After on a 503 is honoured too', () => {
+		const e = errorFromHttp({ ...base, status: 503, body: undefined, retryAfter: '12' });
+		expect(e.retryAfterMs).toBe(12_000);
+	});
+
+	it('parseRetryAfter: seconds, HTTP date, garbage', () => {
+		const now = Date.parse('2026-01-01T00:00:00Z');
+		expect(parseRetryAfter('5', now)).toBe(5000);
+		expect(parseRetryAfter('0', now)).toBe(0);
+		expect(parseRetryAfter('Thu, 01 Jan 2026 00:01:30 GMT', now)).toBe(90_000);
+		expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
+		expect(parseRetryAfter('soon', now)).toBeUndefined();
+		expect(parseRetryAfter(null, now)).toBeUndefined();
+	});
+
+	it('HeyGenError is an Error with a useful name and JSON form', () => {
+		const e = new HeyGenError({ code: 'timeout', kind: 'retryable', message: 'm', endpoint: 'GET /v2/voices' });
+		expect(e).toBeInstanceOf(Error);
+		expect(String(e)).toBe('HeyGenError: m');
+		expect(e.stack?.startsWith('HeyGenError: m')).toBe(true);
+		expect(JSON.parse(JSON.stringify(e))).toEqual({
+			name: 'HeyGenError',
+			code: 'timeout',
+			kind: 'retryable',
+			retryable: true,
+			message: 'm',
+			endpoint: 'GET /v2/voices'
+		});
+	});
+});
+
+describe('videoOptionsSchema', () => {
+	it('accepts the full shape', () => {
+		const full = {
+			dimension: { width: 1080, height: 1920 },
+			caption: false,
+			test: true,
+			title: 't',
+			avatar_style: 'circle',
+			background_color: '#aBc123',
+			voice_speed: 0.5
+		};
+		expect(videoOptionsSchema.parse(full)).toEqual(full);
+		expect(videoOptionsSchema.parse({})).toEqual({});
+	});
+	it.each([
+		[{ unknown: 1 }, ''],
+		[{ dimension: { width: 1280, height: 720, depth: 3 } }, 'dimension'],
+		[{ dimension: { width: 100.5, height: 100 } }, 'dimension.width'],
+		[{ avatar_style: 'square' }, 'avatar_style'],
+		[{ background_color: 'red' }, 'background_color'],
+		[{ background_color: '#fff' }, 'background_color'],
+		[{ voice_speed: 1.6 }, 'voice_speed'],
+		[{ voice_speed: 0.4 }, 'voice_speed'],
+		[{ caption: 'yes' }, 'caption']
+	])('rejects %j', (value, path) => {
+		const r = videoOptionsSchema.safeParse(value);
+		expect(r.success).toBe(false);
+		expect(r.error!.issues[0]!.path.join('.')).toBe(path);
+	});
+});

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { addContent, insertJob, pgbossJobs, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
+import { eventTrail, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { pollVideo } from '../../worker/handlers/poll.ts';
+
+describe('cancel and retry from SQL while the worker runs', () => {
+	let db: TestDatabase;
+	let p: Pipeline;
+	let businessId: string;
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		p = await startPipeline(db);
+		({ businessId } = await seedBusiness(db));
+	});
+	afterAll(async () => {
+		await p?.stop();
+		await db?.drop();
+	});
+
+	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async () => {
+		const contentId = await addContent(db, businessId, 'Cancel me.');
+		const jobId = await insertJob(db, contentId, { options: JSON.stringify({ title: '[sim renderMs=600000]' }) });
+		await waitForStatus(db, jobId, 'rendering');
+		await db.sql(`select cancel_video_job($1, 'Changed my mind')`, [jobId]);
+		const pending = (await pgbossJobs(db, jobId)).filter((j) => j.name === 'video.poll' && ['created', 'retry'].includes(j.state));
+		expect(pending).toEqual([]);
+
+		// A poll that was already on its way runs anyway: it must change nothing.
+		const before = await db.sql('select * from video_jobs where id = $1', [jobId]);
+		await pollVideo(p.worker.ctx, jobId);
+		const after = await db.sql('select * from video_jobs where id = $1', [jobId]);
+		expect(after.rows[0]).toEqual(before.rows[0]);
+		expect(after.rows[0].status).toBe('canceled');
+		expect(after.rows[0].error_message).toBe('Changed my mind');
+		expect(await eventTrail(db, jobId)).toEqual(['∅→queued', 'queued→submitting', 'submitting→rendering', 'rendering→canceled']);
+	});
+
+	it('a failed job retried from SQL renders again and completes', async () => {
+		p.sim.setFaults({ noCredit: { times: 1 } });
+		const contentId = await addContent(db, businessId, 'Retry me.');
+		const jobId = await insertJob(db, contentId);
+		const failed = await waitForStatus(db, jobId, 'failed');
+		expect(failed.error_code).toBe('insufficient_credit');
+		await db.sql('select retry_video_job($1)', [jobId]);
+		const done = await waitForStatus(db, jobId, ['completed', 'failed']);
+		expect(done.status).toBe('completed');
+		expect(done.attempt).toBe(2);
+		expect(done.error_code).toBeNull();
+		expect(await eventTrail(db, jobId)).toEqual([
+			'∅→queued', 'queued→submitting', 'submitting→failed', 'failed→queued',
+			'queued→submitting', 'submitting→rendering', 'rendering→transferring', 'transferring→completed'
+		]);
+	});
+
+	it('never lets the API key into logs, job payloads, events, errors or stored rows', async () => {
+		const contentId = await addContent(db, businessId, 'Secret scan.');
+		const jobId = await insertJob(db, contentId);
+		await waitForStatus(db, jobId, 'completed');
+		expect(p.logs.length).toBeGreaterThan(5);
+		expect(p.logs.join('')).not.toContain(TEST_KEY);
+		const scan = await db.sql(
+			`select
+			   (select count(*) from pgboss.job where data::text like '%' || $1 || '%' or coalesce(output::text, '') like '%' || $1 || '%') as boss,
+			   (select count(*) from video_jobs where video_jobs::text like '%' || $1 || '%') as jobs,
+			   (select count(*) from video_job_events where video_job_events::text like '%' || $1 || '%') as events,
+			   (select count(*) from content where content::text like '%' || $1 || '%') as content,
+			   (select count(*) from vault.secrets where secrets::text like '%' || $1 || '%') as vault`,
+			[TEST_KEY]
+		);
+		expect(scan.rows[0]).toEqual({ boss: 0, jobs: 0, events: 0, content: 0, vault: 0 });
+	});
+});

@@ -1,0 +1,28 @@
+import type { HeyGenClient } from './heygen/index.ts';
+import type { JobStore } from './job-store.ts';
+import type { Logger } from './logger.ts';
+import type { VideoStorage } from './storage/index.ts';
+
+export interface PipelineSettings {
+	pollInitialMs: number;
+	pollMaxMs: number;
+	/** First delay after a transient error (HeyGen 5xx, timeouts, a download not ready yet). */
+	retryBaseMs: number;
+	retryMaxMs: number;
+	/** HeyGen generate calls per attempt of a job before it fails. */
+	maxSubmits: number;
+	/** Download attempts per attempt of a job before it fails. */
+	maxTransfers: number;
+	/** A download that delivers no bytes for this long is abandoned and retried. */
+	downloadStallMs: number;
+	/** Where HeyGen should send webhooks; omitted when the app is not reachable from outside. */
+	callbackUrl?: string;
+}
+
+export interface PipelineContext {
+	store: JobStore;
+	heygen: (apiKey: string) => HeyGenClient;
+	storage: VideoStorage;
+	log: Logger;
+	settings: PipelineSettings;
+}

@@ -1,0 +1,76 @@
+import { isHeyGenError } from '../heygen/index.ts';
+import { isStorageError } from '../storage/index.ts';
+import type { PipelineContext } from '../context.ts';
+import type { VideoJob } from '../job-store.ts';
+import { backoffMs, QUEUES, type QueueName } from '../queues.ts';
+import type { VideoJobStatus } from '../../db/types.ts';
+
+/** A download problem: the signed URL is not ready, expired, or the transfer broke off. */
+export class DownloadError extends Error {
+	override name = 'DownloadError';
+	readonly code: string;
+	readonly httpStatus?: number;
+	constructor(code: string, message: string, httpStatus?: number) {
+		super(message);
+		this.code = code;
+		if (httpStatus !== undefined) this.httpStatus = httpStatus;
+	}
+}
+
+export interface Classified {
+	retryable: boolean;
+	code: string;
+	message: string;
+	retryAfterMs?: number;
+}
+
+/** Sorts any failure into "fail the job with this reason" or "try again later". */
+export function classify(err: unknown): Classified | null {
+	if (isHeyGenError(err)) {
+		return { retryable: err.retryable, code: err.code, message: err.message, ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }) };
+	}
+	if (err instanceof DownloadError) return { retryable: true, code: err.code, message: err.message };
+	if (isStorageError(err)) {
+		return { retryable: err.code !== 'bad_path', code: `storage_${err.code}`, message: err.message };
+	}
+	return null; // unexpected (a bug, the database is down): let pg-boss retry the whole step
+}
+
+const STEP: Record<QueueName, { status: VideoJobStatus; attempts: (j: VideoJob) => number; label: string }> = {
+	[QUEUES.submit]: { status: 'submitting', attempts: (j) => j.submit_count, label: 'submitting to HeyGen' },
+	[QUEUES.poll]: { status: 'rendering', attempts: (j) => j.poll_count, label: 'checking the render status' },
+	[QUEUES.transfer]: { status: 'transferring', attempts: (j) => j.transfer_count, label: 'downloading the video' }
+};
+
+/**
+ * Either fails the job (permanent error, attempts used up, deadline passed) or records the
+ * transient error and schedules the same step again with backoff, honouring Retry-After.
+ */
+export async function handleStepError(
+	ctx: PipelineContext,
+	queue: QueueName,
+	job: VideoJob,
+	err: unknown,
+	maxAttempts: number
+): Promise<void> {
+	const c = classify(err);
+	if (!c) throw err;
+	const step = STEP[queue];
+	const attempts = step.attempts(job);
+	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
+	if (!c.retryable) {
+		log.warn({ msg: c.message }, 'job failed permanently');
+		await ctx.store.fail(job.id, [step.status], c.code, c.message);
+		return;
+	}
+	const delay = Math.max(c.retryAfterMs ?? 0, backoffMs(attempts, ctx.settings.retryBaseMs, ctx.settings.retryMaxMs));
+	const pastDeadline = job.deadline !== null && Date.now() + delay > job.deadline.getTime();
+	if (attempts >= maxAttempts || pastDeadline) {
+		const why = pastDeadline ? 'the job reached its deadline' : `${attempts} attempts`;
+		log.warn({ msg: c.message }, 'job failed after retries');
+		await ctx.store.fail(job.id, [step.status], c.code, `Gave up ${step.label} after ${why}. Last error: ${c.message}`);
+		return;
+	}
+	log.info({ msg: c.message, delayMs: delay, attempts }, 'transient error; retrying later');
+	await ctx.store.update(job.id, [step.status], { last_error: `${c.code}: ${c.message}`.slice(0, 1000) }, { queue, delayMs: delay });
+}

@@ -1,0 +1,66 @@
+import type { PipelineContext } from '../context.ts';
+import { backoffMs, QUEUES } from '../queues.ts';
+import { DownloadError, handleStepError } from './errors.ts';
+
+const IN_PROGRESS = new Set(['pending', 'waiting', 'processing']);
+
+/** rendering → (rendering again later | transferring | failed), one HeyGen status call per run. */
+export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<void> {
+	const current = await ctx.store.get(jobId);
+	if (!current || current.status !== 'rendering' || !current.heygen_video_id) return;
+	if (current.deadline && Date.now() > current.deadline.getTime()) {
+		const minutes = Math.round((current.deadline.getTime() - current.created_at.getTime()) / 60_000);
+		await ctx.store.fail(jobId, ['rendering'], 'deadline_exceeded',
+			`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`);
+		return;
+	}
+	const job = await ctx.store.update(jobId, ['rendering'], (j) => ({ poll_count: j.poll_count + 1 }));
+	if (!job) return;
+	const key = await ctx.store.apiKey(job.business_id);
+	if (!key) {
+		await ctx.store.fail(jobId, ['rendering'], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.');
+		return;
+	}
+	let status;
+	try {
+		status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
+	} catch (err) {
+		await handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY);
+		return;
+	}
+	if (IN_PROGRESS.has(status.status)) {
+		const delayMs = backoffMs(job.poll_count, ctx.settings.pollInitialMs, ctx.settings.pollMaxMs);
+		await ctx.store.update(jobId, ['rendering'], { last_heygen_status: status.status, last_error: null }, { queue: QUEUES.poll, delayMs });
+		return;
+	}
+	if (status.status === 'completed') {
+		if (!status.videoUrl) {
+			const err = new DownloadError('no_video_url', 'HeyGen reported the video completed but gave no video_url yet');
+			await handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY);
+			return;
+		}
+		await ctx.store.update(
+			jobId,
+			['rendering'],
+			{
+				status: 'transferring',
+				last_heygen_status: 'completed',
+				last_error: null,
+				heygen_url: status.videoUrl,
+				thumbnail_url: status.thumbnailUrl,
+				duration_seconds: status.duration === null ? null : String(status.duration)
+			},
+			{ queue: QUEUES.transfer }
+		);
+		ctx.log.info({ jobId }, 'render completed; transferring');
+		return;
+	}
+	const e = status.error;
+	await ctx.store.update(jobId, ['rendering'], {
+		status: 'failed',
+		last_heygen_status: 'failed',
+		error_code: e?.code || 'render_failed',
+		error_message: (e ? `HeyGen could not render the video: ${e.message}${e.detail ? ` (${e.detail})` : ''}` : 'HeyGen reported the render as failed without a reason.').slice(0, 2000)
+	});
+	ctx.log.warn({ jobId, code: e?.code }, 'render failed at HeyGen');
+}

@@ -1,0 +1,144 @@
+import { PgBoss, type Job } from 'pg-boss';
+import type { Config } from '../db/config.ts';
+import { createDb, type DbHandle } from '../db/client.ts';
+import type { PipelineContext, PipelineSettings } from './context.ts';
+import { pollVideo } from './handlers/poll.ts';
+import { submitVideo } from './handlers/submit.ts';
+import { transferVideo } from './handlers/transfer.ts';
+import { createHeyGenClient, type HeyGenClient } from './heygen/index.ts';
+import { JobStore } from './job-store.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { jobPayload, QUEUES, type QueueName } from './queues.ts';
+import { createStorage, type VideoStorage } from './storage/index.ts';
+
+export interface WorkerOptions {
+	databaseUrl: string;
+	config: Config;
+	log?: Logger;
+	storage?: VideoStorage;
+	heygen?: (apiKey: string) => HeyGenClient;
+	settings?: Partial<PipelineSettings>;
+	/** pg-boss monitor interval; tests shorten it so a killed worker's jobs come back quickly. */
+	monitorIntervalSeconds?: number;
+	sweepIntervalMs?: number;
+	concurrency?: number;
+}
+
+export interface RunningWorker {
+	boss: PgBoss;
+	ctx: PipelineContext;
+	stop(): Promise<void>;
+}
+
+export function settingsFromConfig(config: Config): PipelineSettings {
+	return {
+		pollInitialMs: config.POLL_INITIAL_SECONDS * 1000,
+		pollMaxMs: config.POLL_MAX_SECONDS * 1000,
+		retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
+		retryMaxMs: config.RETRY_MAX_SECONDS * 1000,
+		maxSubmits: config.MAX_SUBMITS,
+		maxTransfers: config.MAX_TRANSFERS,
+		downloadStallMs: config.DOWNLOAD_STALL_SECONDS * 1000,
+		...(config.ORIGIN && config.HEYGEN_WEBHOOK_SECRET && { callbackUrl: new URL('/api/heygen/webhook', config.ORIGIN).toString() })
+	};
+}
+
+export function storageFromConfig(config: Config): VideoStorage {
+	return config.STORAGE === 'supabase'
+		? createStorage({ kind: 'supabase', url: config.SUPABASE_URL!, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY!, bucket: config.SUPABASE_BUCKET })
+		: createStorage({ kind: 'local', dir: config.storageDir, publicBaseUrl: '/media' });
+}
+
+const HANDLERS: Record<QueueName, (ctx: PipelineContext, jobId: string) => Promise<void>> = {
+	[QUEUES.submit]: submitVideo,
+	[QUEUES.poll]: pollVideo,
+	[QUEUES.transfer]: transferVideo
+};
+
+/**
+ * Starts pg-boss workers for the three pipeline queues. Many processes may run this against one
+ * database: pg-boss fetches with SKIP LOCKED and every step re-checks the job's state under a row
+ * lock, so there is no double work and no coordinator.
+ */
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+	const { config } = opts;
+	const log = (opts.log ?? createLogger({ level: config.LOG_LEVEL })).child({ component: 'worker' });
+	const concurrency = opts.concurrency ?? config.WORKER_CONCURRENCY;
+	const handle: DbHandle = createDb(opts.databaseUrl, { max: Math.min(50, concurrency + 5), applicationName: 'video-worker' });
+	const ctx: PipelineContext = {
+		store: new JobStore(handle.db),
+		heygen: opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
+		storage: opts.storage ?? storageFromConfig(config),
+		log,
+		settings: { ...settingsFromConfig(config), ...opts.settings }
+	};
+	const monitor = opts.monitorIntervalSeconds ?? config.WORKER_MONITOR_SECONDS;
+	const boss = new PgBoss({
+		connectionString: opts.databaseUrl,
+		max: 10,
+		application_name: 'video-worker-boss',
+		useListenNotify: true,
+		supervise: true,
+		schedule: false,
+		monitorIntervalSeconds: monitor,
+		superviseIntervalSeconds: monitor,
+		instanceName: 'video-worker',
+		openTelemetry: { enabled: false }
+	});
+	boss.on('error', (err) => log.error({ err: { message: err.message } }, 'pg-boss error'));
+	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
+	await boss.start();
+
+	const run = (queue: QueueName) => async (jobs: Job<unknown>[]) =>
+		Promise.all(
+			jobs.map(async (job) => {
+				const parsed = jobPayload.safeParse(job.data);
+				if (!parsed.success) {
+					log.error({ queue, pgbossId: job.id, issue: parsed.error.issues[0]?.message }, 'malformed job payload; dropped');
+					return { id: job.id, status: 'deadletter' as const, output: { error: 'malformed payload' } };
+				}
+				try {
+					await HANDLERS[queue](ctx, parsed.data.jobId);
+					return { id: job.id, status: 'completed' as const };
+				} catch (err) {
+					// Unexpected (database unavailable, a bug): pg-boss retries the step with backoff.
+					log.error({ queue, jobId: parsed.data.jobId, err: { message: (err as Error).message } }, 'step crashed; pg-boss will retry it');
+					return { id: job.id, status: 'failed' as const, output: { error: (err as Error).message } };
+				}
+			})
+		);
+
+	// Short steps (submit, poll) run in batches with burst fetching; transfers are long, so each
+	// transfer worker takes one at a time.
+	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const };
+	const shortBatch = Math.max(1, Math.ceil(concurrency / 2));
+	await boss.work(QUEUES.submit, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.submit));
+	await boss.work(QUEUES.poll, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.poll));
+	await boss.work(QUEUES.transfer, { ...common, batchSize: 1, localConcurrency: Math.max(1, Math.min(8, Math.ceil(concurrency / 4))) }, run(QUEUES.transfer));
+
+	const sweep = async () => {
+		try {
+			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
+		} catch (err) {
+			log.error({ err: { message: (err as Error).message } }, 'sweep failed');
+		}
+	};
+	const sweepTimer = setInterval(sweep, opts.sweepIntervalMs ?? 30_000);
+	sweepTimer.unref();
+	log.info({ concurrency }, 'worker started');
+
+	let stopping: Promise<void> | null = null;
+	return {
+		boss,
+		ctx,
+		stop: () =>
+			(stopping ??= (async () => {
+				clearInterval(sweepTimer);
+				// Finish in-flight steps within the timeout; anything still running after that is
+				// handed back to pg-boss (its heartbeat stops, so another worker retries it).
+				await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_SECONDS * 1000 });
+				await handle.close();
+				log.info('worker stopped');
+			})())
+	};
+}

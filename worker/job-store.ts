@@ -1,0 +1,73 @@
+import { sql, type Selectable, type Updateable } from 'kysely';
+import type { Database } from '../db/client.ts';
+import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
+import type { QueueName } from './queues.ts';
+
+export type VideoJob = Selectable<VideoJobs>;
+export type JobPatch = Updateable<VideoJobs>;
+
+export interface NextStep {
+	queue: QueueName;
+	delayMs?: number;
+}
+
+/**
+ * The worker's only way to change a job: lock the row, check it is still in a state the step
+ * expects (a cancel or a duplicate delivery may have moved it on), apply the change and enqueue
+ * the next step in the same transaction. The SQL status machine validates the transition and
+ * records the event, so a crash between any two steps loses nothing.
+ */
+export class JobStore {
+	readonly db: Database;
+	readonly actor: string;
+	constructor(db: Database, actor = 'worker') {
+		this.db = db;
+		this.actor = actor;
+	}
+
+	async get(jobId: string): Promise<VideoJob | undefined> {
+		return this.db.selectFrom('video_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+	}
+
+	async apiKey(businessId: string): Promise<string | null> {
+		const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(this.db);
+		return rows[0]?.key ?? null;
+	}
+
+	/**
+	 * Applies `patch` if the job is in one of `from`; returns the updated row, or undefined when the
+	 * job has moved on (then nothing is written and nothing is enqueued).
+	 */
+	async update(
+		jobId: string,
+		from: readonly VideoJobStatus[],
+		patch: JobPatch | ((job: VideoJob) => JobPatch),
+		next?: NextStep
+	): Promise<VideoJob | undefined> {
+		return this.db.transaction().execute(async (trx) => {
+			await sql`select set_config('video_jobs.actor', ${this.actor}, true)`.execute(trx);
+			const job = await trx.selectFrom('video_jobs').selectAll().where('id', '=', jobId).forUpdate().executeTakeFirst();
+			if (!job || !from.includes(job.status)) return undefined;
+			const changes = typeof patch === 'function' ? patch(job) : patch;
+			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
+			if (next) {
+				// At most one pending pg-boss job per step and video job: a webhook wake-up and a
+				// scheduled poll must not grow into two poll chains.
+				await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}])`.execute(trx);
+				const startAfter = next.delayMs ? sql`now() + make_interval(secs => ${next.delayMs / 1000})` : sql`null`;
+				await sql`select pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
+			}
+			return updated;
+		});
+	}
+
+	async fail(jobId: string, from: readonly VideoJobStatus[], code: string, message: string): Promise<VideoJob | undefined> {
+		return this.update(jobId, from, { status: 'failed', error_code: code, error_message: message.slice(0, 2000) });
+	}
+
+	/** Re-runs orphaned steps and fails jobs past their deadline; see video_jobs_sweep() in SQL. */
+	async sweep(): Promise<Array<{ job_id: string; action: string }>> {
+		const { rows } = await sql<{ job_id: string; action: string }>`select * from video_jobs_sweep()`.execute(this.db);
+		return rows;
+	}
+}

@@ -1,0 +1,24 @@
+// npm run worker: the pipeline alone, for scaling out (many processes may share one database).
+import { loadConfig } from '../db/config.ts';
+import { resolveDatabase } from '../db/database-url.ts';
+import { migrate } from '../db/migrate.ts';
+import { startWorker } from './index.ts';
+import { createLogger } from './logger.ts';
+
+const config = loadConfig();
+const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+const database = await resolveDatabase(config, (m) => log.debug({ postgres: m }));
+await migrate(database.url, { log: (m) => log.info(m) });
+const worker = await startWorker({ databaseUrl: database.url, config, log });
+
+let exiting = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+	process.on(signal, async () => {
+		if (exiting) return;
+		exiting = true;
+		log.info({ signal }, 'stopping');
+		await worker.stop();
+		await database.stop();
+		process.exit(0);
+	});
+}

@@ -1,0 +1,44 @@
+import { createLocalStorage, type LocalVideoStorage } from './local.ts';
+import { createSupabaseStorage, type SupabaseVideoStorage } from './supabase.ts';
+import type { VideoStorage } from './types.ts';
+
+export type LocalStorageConfig = { kind: 'local'; dir: string; publicBaseUrl?: string };
+export type SupabaseStorageConfig = {
+	kind: 'supabase';
+	url: string;
+	serviceRoleKey: string;
+	bucket?: string;
+	fetch?: typeof fetch;
+	retryDelaysMs?: readonly number[];
+	tmpDir?: string;
+};
+export type StorageConfig = LocalStorageConfig | SupabaseStorageConfig;
+
+/** Builds the storage adapter named by `config.kind` (local disk is the default in the app). */
+export function createStorage(config: LocalStorageConfig): LocalVideoStorage;
+export function createStorage(config: SupabaseStorageConfig): SupabaseVideoStorage;
+export function createStorage(config: StorageConfig): VideoStorage;
+export function createStorage(config: StorageConfig): VideoStorage {
+	switch (config.kind) {
+		case 'local': {
+			const { kind: _kind, ...options } = config;
+			return createLocalStorage(options);
+		}
+		case 'supabase': {
+			const { kind: _kind, ...options } = config;
+			return createSupabaseStorage(options);
+		}
+		default: {
+			const unknown: never = config;
+			throw new TypeError(`unknown storage kind ${JSON.stringify((unknown as { kind?: unknown }).kind)}`);
+		}
+	}
+}
+
+export { createLocalStorage, resolveLocalPath, sweepPartials } from './local.ts';
+export type { LocalStorageOptions, LocalVideoStorage } from './local.ts';
+export { createSupabaseStorage, STANDARD_UPLOAD_MAX_BYTES, TUS_CHUNK_BYTES } from './supabase.ts';
+export type { SupabaseStorageOptions, SupabaseVideoStorage } from './supabase.ts';
+export { validateStoragePath, MAX_PATH_LENGTH } from './path.ts';
+export { StorageError, isStorageError } from './types.ts';
+export type { PutBody, PutOptions, StoredObject, StorageErrorCode, StorageErrorOptions, VideoStorage } from './types.ts';

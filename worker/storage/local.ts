@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import nodePath from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { abortedError, byteChunks, discardBody, errorText, sizeMismatch } from './body.ts';
+import { validateStoragePath } from './path.ts';
+import { StorageError, type PutBody, type PutOptions, type StoredObject, type VideoStorage } from './types.ts';
+
+export interface LocalStorageOptions {
+	/** Root directory; objects live at `<dir>/<path>`. Created on demand. */
+	dir: string;
+	/** URL prefix under which the web app serves `dir` (its media route). Default `/media`. */
+	publicBaseUrl?: string;
+}
+
+export interface LocalVideoStorage extends VideoStorage {
+	readonly kind: 'local';
+	/** Absolute, resolved root directory. */
+	readonly dir: string;
+	/** Absolute file path for a storage path (validated); see {@link resolveLocalPath}. */
+	resolve(path: string): string;
+}
+
+/** Temp files are `.<name>.<16 hex>.partial`, next to their target (same filesystem, so rename is atomic). */
+const PARTIAL_NAME = /^\..+\.[0-9a-f]{16}\.partial$/;
+
+/**
+ * Maps a storage path to an absolute file path under `dir`, after validating it (StorageError
+ * `bad_path` otherwise). For the web app's media route: serve the returned file (with Range
+ * support); the result is guaranteed to be inside `dir`. Symlinks inside `dir` are not resolved.
+ */
+export function resolveLocalPath(dir: string, path: string): string {
+	validateStoragePath(path);
+	const root = nodePath.resolve(dir);
+	const full = nodePath.resolve(root, ...path.split('/'));
+	if (!full.startsWith(root + nodePath.sep)) {
+		throw new StorageError('bad_path', `invalid storage path ${JSON.stringify(path)}: escapes the storage directory`, {
+			path
+		});
+	}
+	return full;
+}
+
+function isNotFound(err: unknown): boolean {
+	const code = (err as NodeJS.ErrnoException | null)?.code;
+	return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function checkExpectedBytes(expected: number | undefined): void {
+	if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+		throw new RangeError(`expectedBytes must be a non-negative integer, got ${String(expected)}`);
+	}
+}
+
+/** fsync a directory so a rename in it survives a crash. Best effort: not every platform allows it. */
+async function syncDir(dir: string): Promise<void> {
+	let handle: FileHandle | undefined;
+	try {
+		handle = await open(dir, 'r');
+		await handle.sync();
+	} catch {
+		// ignored: durability hint only
+	} finally {
+		await handle?.close().catch(() => {});
+	}
+}
+
+/**
+ * Local-disk storage (the default; the web app serves the files).
+ *
+ * `put` writes `.<name>.<random>.partial` in the target's directory, counting bytes as they stream
+ * through (`stream/promises.pipeline`, so memory stays bounded by stream buffers), checks
+ * `expectedBytes`, fsyncs (write stream `flush`), then renames over the target: readers see the old file or the complete
+ * new one, never a partial one. Any failure or abort deletes the temp file. A crashed worker can
+ * leave temp files behind: run {@link sweepPartials} at start-up.
+ */
+export function createLocalStorage(options: LocalStorageOptions): LocalVideoStorage {
+	const dir = nodePath.resolve(options.dir);
+	const base = (options.publicBaseUrl ?? '/media').replace(/\/+$/, '');
+
+	const url = (path: string): string => `${base}/${validateStoragePath(path)}`;
+
+	async function put(path: string, body: PutBody, opts: PutOptions): Promise<StoredObject> {
+		try {
+			return await write(path, body, opts);
+		} catch (err) {
+			discardBody(body);
+			throw err;
+		}
+	}
+
+	async function write(path: string, body: PutBody, opts: PutOptions): Promise<StoredObject> {
+		const target = resolveLocalPath(dir, path);
+		const expected = opts.expectedBytes;
+		checkExpectedBytes(expected);
+		const signal = opts.signal;
+		if (signal?.aborted) throw abortedError(signal, path);
+
+		const parent = nodePath.dirname(target);
+		const temp = nodePath.join(parent, `.${nodePath.basename(target)}.${randomBytes(8).toString('hex')}.partial`);
+		let bytes = 0;
+		try {
+			await mkdir(parent, { recursive: true });
+			// `flush`: fsync before the stream closes; pipeline resolves only after that close.
+			const out = createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true });
+			const count = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+				for await (const chunk of source) {
+					bytes += chunk.byteLength;
+					if (expected !== undefined && bytes > expected) throw sizeMismatch(path, expected, bytes, true);
+					yield chunk;
+				}
+			};
+			await pipeline(byteChunks(body, path, signal), count, out, signal ? { signal } : {});
+			if (expected !== undefined && bytes !== expected) throw sizeMismatch(path, expected, bytes, false);
+			if (signal?.aborted) throw abortedError(signal, path);
+			await rename(temp, target);
+		} catch (err) {
+			await unlink(temp).catch(() => {});
+			if (err instanceof StorageError) throw err;
+			if (signal?.aborted) throw abortedError(signal, path);
+			throw new StorageError('io', `writing ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
+		}
+		await syncDir(parent);
+		return { path, bytes, url: url(path) };
+	}
+
+	async function exists(path: string): Promise<boolean> {
+		const file = resolveLocalPath(dir, path);
+		try {
+			return (await stat(file)).isFile();
+		} catch (err) {
+			if (isNotFound(err)) return false;
+			throw new StorageError('io', `checking ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
+		}
+	}
+
+	async function remove(path: string): Promise<void> {
+		const file = resolveLocalPath(dir, path);
+		try {
+			await unlink(file);
+		} catch (err) {
+			if (isNotFound(err)) return;
+			throw new StorageError('io', `removing ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
+		}
+	}
+
+	return {
+		kind: 'local',
+		dir,
+		resolve: (path: string) => resolveLocalPath(dir, path),
+		put,
+		url,
+		exists,
+		remove
+	};
+}
+
+/**
+ * Deletes `.partial` temp files under `dir` (recursively) whose last modification is older than
+ * `olderThanMs`, i.e. leftovers of a worker that died mid-write. A live write keeps touching its
+ * temp file, so pick an age well above the longest expected stall (e.g. one hour). Returns the
+ * absolute paths removed. A missing `dir` is not an error. Symlinked directories are not followed.
+ */
+export async function sweepPartials(dir: string, olderThanMs: number): Promise<string[]> {
+	const cutoff = Date.now() - olderThanMs;
+	const removed: string[] = [];
+	async function walk(current: string): Promise<void> {
+		let entries;
+		try {
+			entries = await readdir(current, { withFileTypes: true });
+		} catch (err) {
+			if (isNotFound(err)) return;
+			throw new StorageError('io', `sweeping ${current} failed: ${errorText(err)}`, { cause: err });
+		}
+		for (const entry of entries) {
+			const full = nodePath.join(current, entry.name);
+			if (entry.isDirectory()) {
+				await walk(full);
+			} else if (entry.isFile() && PARTIAL_NAME.test(entry.name)) {
+				try {
+					if ((await stat(full)).mtimeMs >= cutoff) continue;
+					await unlink(full);
+					removed.push(full);
+				} catch (err) {
+					if (!isNotFound(err)) {
+						throw new StorageError('io', `removing ${full} failed: ${errorText(err)}`, { cause: err });
+					}
+				}
+			}
+		}
+	}
+	await walk(nodePath.resolve(dir));
+	return removed;
+}
