@@ -11,7 +11,7 @@ if (command !== 'migrate' && command !== 'status') {
 }
 
 const config = loadConfig();
-const database = await resolveDatabase(config);
+const database = await resolveDatabase(config, () => {}, { shareRunning: true });
 let code = 0;
 try {
 	if (command === 'migrate') {

@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
+import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
 import path from 'node:path';
 
 /**
@@ -8,9 +8,13 @@ import path from 'node:path';
  */
 export async function resolveDatabase(
 	config: Config,
-	log: (msg: string) => void = () => {}
+	log: (msg: string) => void = () => {},
+	opts: { shareRunning?: boolean } = {}
 ): Promise<{ url: string; embedded: EmbeddedDatabase | null; stop(): Promise<void> }> {
 	if (config.DATABASE_URL) return { url: config.DATABASE_URL, embedded: null, stop: async () => {} };
+	// CLIs (db:migrate, jobs) join an app that is already running on the same data directory.
+	const running = opts.shareRunning ? runningEmbeddedUrl(config.DATA_DIR) : null;
+	if (running) return { url: running, embedded: null, stop: async () => {} };
 	const embedded = await startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), onLog: log });
 	return { url: embedded.url, embedded, stop: () => embedded.stop() };
 }

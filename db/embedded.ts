@@ -63,6 +63,14 @@ function parentPid(pid: number): number | null {
 	}
 }
 
+function processName(pid: number): string {
+	try {
+		return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+	} catch {
+		return '';
+	}
+}
+
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 	const until = Date.now() + timeoutMs;
 	while (Date.now() < until) {
@@ -82,7 +90,10 @@ async function claimDataDir(pgDir: string): Promise<void> {
 	if (!existsSync(pidFile)) return;
 	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
 	if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return;
-	if (parentPid(pid) !== 1) {
+	const ppid = parentPid(pid);
+	// Orphaned: reparented to init or to a subreaper once its node parent died.
+	const orphaned = ppid === 1 || ppid === null || !/^(node|MainThread)/.test(processName(ppid));
+	if (!orphaned) {
 		throw new DataDirLockedError(
 			`The database in ${pgDir} is already in use by another running instance (postgres PID ${pid}). ` +
 				`Stop that instance first, or set DATA_DIR to use a different data directory.`
@@ -92,6 +103,20 @@ async function claimDataDir(pgDir: string): Promise<void> {
 	if (!(await waitForExit(pid, 15_000))) {
 		throw new DataDirLockedError(`An orphaned postgres (PID ${pid}) from an earlier run did not stop; stop it by hand.`);
 	}
+}
+
+/**
+ * The URL of an embedded Postgres that another process (e.g. `npm start`) is running on this data
+ * directory, so CLIs can use it instead of refusing; null when none is running.
+ */
+export function runningEmbeddedUrl(dataDir: string): string | null {
+	const pidFile = path.join(path.resolve(dataDir), 'pg', 'postmaster.pid');
+	if (!existsSync(pidFile)) return null;
+	const lines = readFileSync(pidFile, 'utf8').split('\n');
+	const pid = Number(lines[0]);
+	const port = Number(lines[3]);
+	if (!Number.isInteger(pid) || !pidAlive(pid) || !Number.isInteger(port) || port <= 0) return null;
+	return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {

@@ -27,6 +27,52 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export type VideoJobStatus = "canceled" | "completed" | "failed" | "queued" | "rendering" | "submitting" | "transferring";
 
+export interface AuthAccounts {
+  access_token: string | null;
+  access_token_expires_at: Timestamp | null;
+  account_id: string;
+  created_at: Generated<Timestamp>;
+  id: string;
+  id_token: string | null;
+  password: string | null;
+  provider_id: string;
+  refresh_token: string | null;
+  refresh_token_expires_at: Timestamp | null;
+  scope: string | null;
+  updated_at: Timestamp;
+  user_id: string;
+}
+
+export interface AuthSessions {
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  id: string;
+  ip_address: string | null;
+  token: string;
+  updated_at: Timestamp;
+  user_agent: string | null;
+  user_id: string;
+}
+
+export interface AuthUsers {
+  created_at: Generated<Timestamp>;
+  email: string;
+  email_verified: boolean;
+  id: string;
+  image: string | null;
+  name: string;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AuthVerifications {
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  id: string;
+  identifier: string;
+  updated_at: Generated<Timestamp>;
+  value: string;
+}
+
 export interface Businesses {
   created_at: Generated<Timestamp>;
   heygen_avatar_id: string | null;
@@ -91,6 +137,7 @@ export interface VideoJobs {
   heygen_video_id: string | null;
   id: Generated<string>;
   idempotency_key: string | null;
+  last_error: string | null;
   last_heygen_status: string | null;
   options: Generated<Json>;
   poll_count: Generated<number>;
@@ -109,6 +156,10 @@ export interface VideoJobs {
 }
 
 export interface DB {
+  auth_accounts: AuthAccounts;
+  auth_sessions: AuthSessions;
+  auth_users: AuthUsers;
+  auth_verifications: AuthVerifications;
   business_members: BusinessMembers;
   businesses: Businesses;
   content: Content;
