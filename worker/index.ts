@@ -9,7 +9,7 @@ import { createHeyGenClient, type HeyGenClient } from './heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { jobPayload, QUEUES, type QueueName } from './queues.ts';
-import { createStorage, type VideoStorage } from './storage/index.ts';
+import { createStorage, sweepPartials, type VideoStorage } from './storage/index.ts';
 
 export interface WorkerOptions {
 	databaseUrl: string;
@@ -115,6 +115,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	await boss.work(QUEUES.submit, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.submit));
 	await boss.work(QUEUES.poll, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.poll));
 	await boss.work(QUEUES.transfer, { ...common, batchSize: 1, localConcurrency: Math.max(1, Math.min(8, Math.ceil(concurrency / 4))) }, run(QUEUES.transfer));
+
+	// Temp files of a worker that died mid-download; a live download keeps touching its file.
+	if (ctx.storage.kind === 'local') {
+		const dir = (ctx.storage as { dir?: string }).dir;
+		if (dir) {
+			sweepPartials(dir, 60 * 60_000)
+				.then((removed) => removed.length && log.info({ removed: removed.length }, 'removed stale partial downloads'))
+				.catch(() => {});
+		}
+	}
 
 	const sweep = async () => {
 		try {
