@@ -9,6 +9,7 @@ export default defineConfig({
 		// Two cores: run files in parallel but not so many that Postgres and Chromium starve each other.
 		maxWorkers: 2,
 		pool: 'forks',
-		reporters: ['default']
+		reporters: ['default', 'json'],
+		outputFile: { json: 'test-results/vitest.json' }
 	}
 });
