@@ -4,9 +4,9 @@
 // after itself, also on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -165,7 +165,7 @@ export async function startBenchDatabase(label: string): Promise<BenchDatabase> 
 	const pool = new pg.Pool({ connectionString: db.url, max: 6, application_name: `bench-${label}` });
 	pool.on('error', () => {});
 	onCleanup('close bench pool', () => pool.end());
-	const { rows } = await pool.query<{ v: string }>('show server_version');
+	const { rows } = await pool.query<{ v: string }>(`select current_setting('server_version') as v`);
 	console.log(
 		`postgres ${rows[0]!.v} (embedded, fsync=on) in ${dir}, port ${db.port}, postmaster pid ${postmasterPid ?? '?'}; ` +
 			`started + migrated in ${fmt((performance.now() - t0) / 1000)} s`
@@ -263,11 +263,66 @@ export function sampleMemory(pid: number, intervalMs: number) {
 				count: samples.length,
 				peakRssMB: Math.max(...rss),
 				medianRssMB: median(rss),
+				firstHwmMB: samples[0]?.hwmMB ?? Number.NaN,
 				lastHwmMB: samples.at(-1)?.hwmMB ?? Number.NaN
 			};
 		}
 	};
 }
+
+// CPU time from /proc (USER_HZ is 100 on Linux).
+const CLK_TCK = 100;
+
+function statFields(pid: number | string): string[] | null {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		// Fields after the parenthesised command name: state is [0], ppid [1], utime [11], stime [12].
+		return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	} catch {
+		return null;
+	}
+}
+
+/** User + system CPU seconds a live process has used so far. */
+export function procCpuSeconds(pid: number): number {
+	const f = statFields(pid);
+	return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : Number.NaN;
+}
+
+/** CPU seconds of a postmaster and its current children (backends, walwriter, …). */
+export function postgresCpuSeconds(postmasterPid: number): number {
+	let total = procCpuSeconds(postmasterPid);
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		const f = statFields(entry);
+		if (f && Number(f[1]) === postmasterPid) total += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+	}
+	return total;
+}
+
+/** CPU use of the worker, Postgres and this process (simulator, listener) over a stretch of time. */
+export function cpuMeter(workerPid: number, postmasterPid: number | null) {
+	const self = () => {
+		const u = process.cpuUsage();
+		return (u.user + u.system) / 1e6;
+	};
+	const start = { t: performance.now(), worker: procCpuSeconds(workerPid), pg: postmasterPid ? postgresCpuSeconds(postmasterPid) : Number.NaN, self: self() };
+	return {
+		/** Percent of one core for each, over the time since the meter was created. */
+		stop() {
+			const secs = (performance.now() - start.t) / 1000;
+			const pct = (a: number, b: number) => ((b - a) / secs) * 100;
+			return {
+				worker: pct(start.worker, procCpuSeconds(workerPid)),
+				postgres: postmasterPid ? pct(start.pg, postgresCpuSeconds(postmasterPid)) : Number.NaN,
+				bench: pct(start.self, self())
+			};
+		}
+	};
+}
+
+export const fmtCpu = (c: { worker: number; postgres: number; bench: number }): string =>
+	`worker ${fmt(c.worker, 0)}%, postgres ${fmt(c.postgres, 0)}%, bench+simulator ${fmt(c.bench, 0)}% of one core (${cpus().length} cores)`;
 
 export interface WorkerChild {
 	child: ChildProcess;
@@ -291,7 +346,13 @@ export function spawnWorker(label: string, env: Record<string, string>): WorkerC
 			PATH: process.env.PATH ?? '',
 			LOG_LEVEL: 'info',
 			WORKER_SHUTDOWN_SECONDS: '5',
-			...env
+			...env,
+			// For experiments: BENCH_WORKER_X=… in the bench's environment becomes X=… in the worker's.
+			...Object.fromEntries(
+				Object.entries(process.env)
+					.filter(([k, v]) => k.startsWith('BENCH_WORKER_') && v !== undefined)
+					.map(([k, v]) => [k.slice('BENCH_WORKER_'.length), v as string])
+			)
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
@@ -305,6 +366,8 @@ export function spawnWorker(label: string, env: Record<string, string>): WorkerC
 		onReady = resolve;
 		onFail = reject;
 	});
+	// For experiments: BENCH_ECHO_WORKER=<regex> prints the worker's matching output lines.
+	const echo = process.env.BENCH_ECHO_WORKER ? new RegExp(process.env.BENCH_ECHO_WORKER) : null;
 	let partial = '';
 	const collect = (chunk: Buffer) => {
 		const text = partial + String(chunk);
@@ -312,6 +375,7 @@ export function spawnWorker(label: string, env: Record<string, string>): WorkerC
 		partial = lines.pop() ?? '';
 		for (const line of lines) {
 			if (!line) continue;
+			if (echo?.test(line)) console.log(`  [worker ${label}] ${line}`);
 			tail.push(line);
 			if (tail.length > 40) tail.shift();
 			let msg = line;
@@ -342,4 +406,41 @@ export function spawnWorker(label: string, env: Record<string, string>): WorkerC
 		})());
 	onCleanup(`stop worker ${label}`, stop);
 	return { child, pid, ready: withTimeout(ready, 60_000, `worker ${label} start`), messages, tail, stop };
+}
+
+/**
+ * Samples pg_stat_activity for the given application names every intervalMs (a measurement):
+ * where their connections spend their time (idle = waiting on the client, or a wait event).
+ */
+export function sampleWaits(pool: pg.Pool, applicationNames: string[], intervalMs: number) {
+	const counts = new Map<string, number>();
+	let samples = 0;
+	let busy = false;
+	const take = async () => {
+		if (busy) return;
+		busy = true;
+		try {
+			const { rows } = await pool.query<{ k: string; n: number }>(
+				`select application_name || ' ' || coalesce(state, '?') ||
+				        case when state = 'active' then ' ' || coalesce(wait_event_type || ':' || wait_event, 'on CPU') else '' end as k,
+				        count(*)::int as n
+				 from pg_stat_activity where application_name = any($1) and pid <> pg_backend_pid() group by 1`,
+				[applicationNames]
+			);
+			samples++;
+			for (const r of rows) counts.set(r.k, (counts.get(r.k) ?? 0) + r.n);
+		} catch {
+			// a failed sample is skipped
+		} finally {
+			busy = false;
+		}
+	};
+	const timer = setInterval(() => void take(), intervalMs);
+	return {
+		/** Average number of connections in each state, busiest first. */
+		stop(): Array<[string, number]> {
+			clearInterval(timer);
+			return [...counts].map(([k, n]) => [k, n / Math.max(1, samples)] as [string, number]).sort((a, b) => b[1] - a[1]);
+		}
+	};
 }

@@ -1,0 +1,374 @@
+// npm run bench:pipeline — the worker pipeline (DESIGN.md section 6) against the HeyGen simulator:
+//   1. end-to-end throughput of N videos inserted at once (render time 0), against raw pg-boss
+//      moving 3×N no-op jobs through three queues with the worker's batch/burst settings;
+//   2. worker RSS while 10,000 jobs are rendering and being polled;
+//   3. worker RSS while one 1 GiB video is transferred to local storage.
+// The worker runs as a child process (`node worker/main.ts`) so its memory is its own. One
+// throwaway embedded Postgres; the simulator runs in this process. Prints a summary table.
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../tests/heygen-simulator/server.ts';
+import {
+	fmt,
+	listenVideoJobs,
+	mb,
+	onCleanup,
+	printTable,
+	runBench,
+	sampleMemory,
+	section,
+	seedBusiness,
+	seedContents,
+	spawnWorker,
+	startBenchDatabase,
+	waitUntil,
+	withTimeout,
+	cpuMeter,
+	fmtCpu,
+	sampleWaits,
+	type BenchDatabase,
+	type JobEvent
+} from './common.ts';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const N = env('BENCH_N', 300);
+const RENDERING_N = env('BENCH_RENDERING_N', 10_000);
+const WINDOW_MS = env('BENCH_WINDOW_SECONDS', 20) * 1000;
+const BIG_BYTES = env('BENCH_BIG_BYTES', 1024 * 1024 * 1024);
+const BIG_TARGET_MB = 100;
+const BIG_RUNS = env('BENCH_BIG_RUNS', 3);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,baseline,rendering,big').split(','));
+/** The worker's defaults (worker/index.ts) for WORKER_CONCURRENCY=20, mirrored by the baseline. */
+const DEFAULT_CONCURRENCY = 20;
+
+/** Per-business view of the video_jobs NOTIFY stream: how many jobs reached each status, and when. */
+class Tracker extends EventEmitter {
+	readonly reached = new Map<string, Set<string>>();
+	readonly first = new Map<string, number>();
+	readonly last = new Map<string, number>();
+	readonly businessId: string;
+	constructor(businessId: string) {
+		super();
+		this.businessId = businessId;
+		this.setMaxListeners(0);
+	}
+	add(e: JobEvent): void {
+		if (e.business_id !== this.businessId) return;
+		let set = this.reached.get(e.status);
+		if (!set) this.reached.set(e.status, (set = new Set()));
+		set.add(e.id);
+		if (!this.first.has(e.status)) this.first.set(e.status, e.at);
+		this.last.set(e.status, e.at);
+		this.emit('change');
+	}
+	count(status: string): number {
+		return this.reached.get(status)?.size ?? 0;
+	}
+	get finished(): number {
+		return this.count('completed') + this.count('failed') + this.count('canceled');
+	}
+	describe(): string {
+		return [...this.reached].map(([s, ids]) => `${s}=${ids.size}`).join(' ');
+	}
+}
+
+async function statusCounts(db: BenchDatabase, businessId: string): Promise<string> {
+	const { rows } = await db.pool.query<{ status: string; n: number }>(
+		`select status::text, count(*)::int as n from video_jobs where business_id = $1 group by 1 order by 1`,
+		[businessId]
+	);
+	return rows.map((r) => `${r.status}=${r.n}`).join(' ');
+}
+
+async function errorsOf(db: BenchDatabase, businessId: string): Promise<string> {
+	const { rows } = await db.pool.query<{ error_code: string; n: number; msg: string }>(
+		`select error_code, count(*)::int as n, min(error_message) as msg from video_jobs
+		 where business_id = $1 and status = 'failed' group by 1 order by 2 desc limit 3`,
+		[businessId]
+	);
+	return rows.map((r) => `${r.n}× ${r.error_code}: ${r.msg}`).join('; ');
+}
+
+const measureFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const statusCalls = (sim: HeyGenSimulator) => sim.requests.reduce((n, r) => n + (r.endpoint === 'status' ? 1 : 0), 0);
+
+/**
+ * Raw pg-boss: N no-op jobs in each of three notify queues, all inserted at once, each queue worked
+ * with the given options in this process. Returns jobs/s from the first insert to the last
+ * completion recorded by pg-boss.
+ */
+async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptions[], label: string): Promise<number> {
+	const boss = new PgBoss({
+		connectionString: db.url,
+		max: 10,
+		application_name: 'bench-baseline',
+		useListenNotify: true,
+		supervise: true,
+		schedule: false,
+		openTelemetry: { enabled: false }
+	});
+	boss.on('error', (err) => console.error('pg-boss error:', err.message));
+	await boss.start();
+	const stopBoss = onCleanup('stop baseline pg-boss', () => boss.stop({ graceful: false }));
+	const queues = options.map((_, i) => `${prefix}.step${i + 1}`);
+	for (const q of queues) await boss.createQueue(q, { notify: true });
+	let handled = 0;
+	const progress = new EventEmitter();
+	const noop = async (jobs: Job<unknown>[]) => {
+		handled += jobs.length;
+		progress.emit('handled');
+		return jobs.map((j) => ({ id: j.id, status: 'completed' as const }));
+	};
+	for (const [i, q] of queues.entries()) await boss.work(q, { ...options[i]!, perJobResults: true as const }, noop);
+	const total = queues.length * N;
+	const t0 = performance.now();
+	for (const q of queues) await boss.insert(q, Array.from({ length: N }, (_, i) => ({ data: { i } })));
+	await waitUntil(progress, 'handled', () => handled >= total, 120_000, () => `${handled}/${total} handled`);
+	// The handler has seen them all; wait (bounded) for pg-boss to record the last completions.
+	let done = 0;
+	for (let i = 0; i < 500; i++) {
+		const { rows } = await db.pool.query<{ n: number }>(`select count(*)::int as n from pgboss.job where name = any($1) and state = 'completed'`, [queues]);
+		done = rows[0]!.n;
+		if (done >= total) break;
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	const secs = (performance.now() - t0) / 1000;
+	const rate = done / secs;
+	const perQueue = await db.pool.query<{ name: string; s: number }>(
+		`select name, extract(epoch from max(completed_on) - min(created_on))::float8 as s from pgboss.job where name = any($1) group by 1 order by 1`,
+		[queues]
+	);
+	console.log(`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent`);
+	console.log(`  per queue (first created → last completed): ${perQueue.rows.map((r) => `${r.name} ${fmt(r.s, 2)} s`).join(', ')}`);
+	await boss.stop({ graceful: true, timeout: 5_000 });
+	stopBoss();
+	return rate;
+}
+
+await runBench('bench:pipeline', async () => {
+	const db = await startBenchDatabase('pipeline');
+	const sim = await startHeyGenSimulator({ renderMs: 0 });
+	onCleanup('close simulator', () => sim.close());
+	const storageDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-videos-'));
+	onCleanup('remove storage directory', () => rm(storageDir, { recursive: true, force: true }));
+	const listener = await listenVideoJobs(db.url);
+	const workerEnv = {
+		DATABASE_URL: db.url,
+		HEYGEN_API_URL: sim.url,
+		STORAGE_DIR: storageDir,
+		DATA_DIR: path.join(db.dir, 'unused-data-dir')
+	};
+	const track = (businessId: string) => {
+		const t = new Tracker(businessId);
+		listener.events.on('event', (e: JobEvent) => t.add(e));
+		return t;
+	};
+	const summary: string[][] = [['measure', 'value', 'target / baseline', 'result']];
+
+	// ---- 1. end-to-end throughput ----------------------------------------------------------
+	let pipelineRate = Number.NaN;
+	if (PHASES.has('throughput')) {
+		section(`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`);
+		const biz = await seedBusiness(db.pool, 'Bench throughput');
+		await seedContents(db.pool, biz, N);
+		const tracker = track(biz);
+		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
+		// 0.1 s keeps that fixed wait from dominating a render-0 run.
+		const worker = spawnWorker('throughput', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
+		await worker.ready;
+		const cpu = cpuMeter(worker.pid, db.postmasterPid);
+		const t0 = performance.now();
+		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = $1`, [biz]);
+		const tInserted = performance.now();
+		await waitUntil(tracker, 'change', () => tracker.finished >= N, 150_000, () => tracker.describe()).catch(async (err) => {
+			throw new Error(`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`);
+		});
+		const tDone = tracker.last.get('completed') ?? performance.now();
+		const cpuUse = cpu.stop();
+		const completed = tracker.count('completed');
+		const secs = (tDone - t0) / 1000;
+		pipelineRate = completed / secs;
+		await worker.stop();
+		const at = (status: string) => fmt(((tracker.last.get(status) ?? Number.NaN) - t0) / 1000, 2);
+		console.log(`insert of ${N} rows: ${fmt(tInserted - t0)} ms; db now: ${await statusCounts(db, biz)}`);
+		if (completed < N) console.log(`NOT all completed: ${await errorsOf(db, biz)}`);
+		console.log(`last job reached: submitting ${at('submitting')} s, rendering ${at('rendering')} s, transferring ${at('transferring')} s, completed ${at('completed')} s`);
+		console.log(`simulator: ${sim.submits.length} generate calls, ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`);
+		const transferSecs = ((tracker.last.get('completed') ?? Number.NaN) - (tracker.first.get('transferring') ?? Number.NaN)) / 1000;
+		console.log(`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`);
+		console.log(`CPU during the run: ${fmtCpu(cpuUse)}`);
+		console.log(`throughput: ${completed} videos in ${fmt(secs, 2)} s = ${fmt(pipelineRate)} videos/s`);
+	}
+
+	// ---- 1b. raw pg-boss baseline -------------------------------------------------------------
+	let baselineJobsRate = Number.NaN;
+	let burstAllRate = Number.NaN;
+	if (PHASES.has('baseline')) {
+		section(`1b. baseline: raw pg-boss, ${3 * N} no-op jobs (${N} in each of 3 notify queues)`);
+		const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const };
+		const shortBatch = Math.ceil(DEFAULT_CONCURRENCY / 2);
+		const short = { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true };
+		// Same as worker/index.ts for concurrency 20: short steps batch 10 × 2 with burst, the
+		// transfer step batch 1 × 5 (no burst: pg-boss ignores it for batch 1).
+		const asWorker = [short, short, { ...common, batchSize: 1, localConcurrency: Math.min(8, Math.ceil(DEFAULT_CONCURRENCY / 4)) }];
+		baselineJobsRate = await rawBaseline(db, 'bench.same', asWorker, "worker's settings: batch 10×2+burst, 10×2+burst, 1×5");
+		// For context only: what the same jobs take when the third queue also batches with burst.
+		burstAllRate = await rawBaseline(db, 'bench.burst', [short, short, short], 'for context: batch 10×2+burst on all three');
+	}
+	if (PHASES.has('throughput')) {
+		summary.push([`pipeline throughput, ${N} videos (videos/s)`, fmt(pipelineRate), `baseline ${fmt(baselineJobsRate / 3)} videos/s eq.`, `ratio ${fmt(pipelineRate / (baselineJobsRate / 3), 2)}`]);
+	}
+	if (PHASES.has('baseline')) {
+		summary.push(
+			[`raw pg-boss, ${3 * N} no-op jobs, worker settings (jobs/s)`, fmt(baselineJobsRate), `${fmt(baselineJobsRate / 3)} videos/s eq.`, ''],
+			[`raw pg-boss, ${3 * N} no-op jobs, burst on all (jobs/s)`, fmt(burstAllRate), `${fmt(burstAllRate / 3)} videos/s eq.`, 'context']
+		);
+	}
+	if (PHASES.has('throughput') && PHASES.has('baseline')) {
+		console.log(`\nratio pipeline / baseline (worker settings): ${fmt(pipelineRate / (baselineJobsRate / 3), 2)}`);
+	}
+
+	// ---- 2. RSS with 10,000 jobs rendering ---------------------------------------------------
+	if (PHASES.has('rendering')) {
+		section(`2. worker RSS with ${RENDERING_N} jobs rendering (title [sim renderMs=600000], POLL_INITIAL_SECONDS=1, POLL_MAX_SECONDS=5)`);
+		const biz = await seedBusiness(db.pool, 'Bench rendering');
+		await seedContents(db.pool, biz, RENDERING_N);
+		const tracker = track(biz);
+		const worker = spawnWorker('rendering', { ...workerEnv, POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '5' });
+		await worker.ready;
+		const idleSampler = sampleMemory(worker.pid, 100);
+		await measureFor(2_000);
+		const idle = idleSampler.stop();
+		console.log(`idle: RSS ${fmt(idle.medianRssMB)} MiB (VmHWM so far ${fmt(idle.lastHwmMB)} MiB, start-up included)`);
+
+		const rampSampler = sampleMemory(worker.pid, 200);
+		const rampCpu = cpuMeter(worker.pid, db.postmasterPid);
+		const t0 = performance.now();
+		await db.pool.query(
+			`insert into video_jobs (content_id, options) select id, '{"title":"[sim renderMs=600000]"}'::jsonb from content where business_id = $1`,
+			[biz]
+		);
+		const tInserted = performance.now();
+		let rampOk = true;
+		await waitUntil(tracker, 'change', () => tracker.count('rendering') >= RENDERING_N || tracker.finished > 0, 150_000, () => tracker.describe()).catch(
+			(err) => {
+				rampOk = false;
+				console.log(`NOT all rendering: ${(err as Error).message}`);
+			}
+		);
+		const ramp = rampSampler.stop();
+		const rampCpuUse = rampCpu.stop();
+		const rampSecs = ((tracker.last.get('rendering') ?? performance.now()) - t0) / 1000;
+		const rendering = tracker.count('rendering');
+		console.log(
+			`insert: ${fmt(tInserted - t0)} ms; ${rendering} jobs rendering after ${fmt(rampSecs, 1)} s (${fmt(rendering / rampSecs)} submits/s); ` +
+				`peak RSS while submitting ${fmt(ramp.peakRssMB)} MiB; db: ${await statusCounts(db, biz)}`
+		);
+		console.log(`CPU while submitting: ${fmtCpu(rampCpuUse)}`);
+		if (tracker.finished > 0) console.log(`unexpected finished jobs: ${await errorsOf(db, biz)}`);
+
+		const pollsBefore = statusCalls(sim);
+		const pollCountBefore = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = $1`, [biz]);
+		const windowSampler = sampleMemory(worker.pid, 200);
+		const windowCpu = cpuMeter(worker.pid, db.postmasterPid);
+		const waits = sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 100);
+		const w0 = performance.now();
+		await measureFor(WINDOW_MS);
+		const win = windowSampler.stop();
+		const windowCpuUse = windowCpu.stop();
+		const waitStates = waits.stop();
+		const wSecs = (performance.now() - w0) / 1000;
+		const polls = statusCalls(sim) - pollsBefore;
+		const pollCountAfter = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = $1`, [biz]);
+		const overdue = await db.pool.query<{ n: number; lag: number | null }>(
+			`select count(*)::int as n, extract(epoch from now() - min(start_after))::float8 as lag
+			 from pgboss.job where name = 'video.poll' and state in ('created', 'retry') and start_after <= now()`
+		);
+		const ready = rampOk && rendering >= RENDERING_N;
+		console.log(
+			`${fmt(wSecs, 1)} s window: ${polls} status calls = ${fmt(polls / wSecs)} polls/s ` +
+				`(poll_count +${pollCountAfter.rows[0]!.n - pollCountBefore.rows[0]!.n}; ${overdue.rows[0]!.n} poll jobs overdue at the end, oldest ${fmt(overdue.rows[0]!.lag ?? 0, 1)} s late)`
+		);
+		console.log(`CPU in window: ${fmtCpu(windowCpuUse)}`);
+		console.log(`worker connections (average count per state): ${waitStates.slice(0, 8).map(([k, n]) => `${k} ${fmt(n, 1)}`).join('; ')}`);
+		console.log(`RSS in window: peak ${fmt(win.peakRssMB)} MiB, median ${fmt(win.medianRssMB)} MiB; VmHWM ${fmt(win.lastHwmMB)} MiB; idle ${fmt(idle.medianRssMB)} MiB`);
+		await worker.stop();
+		const c0 = performance.now();
+		const canceled = await db.pool.query(
+			`update video_jobs set status = 'canceled' where business_id = $1 and status in ('queued', 'submitting', 'rendering', 'transferring')`,
+			[biz]
+		);
+		console.log(`canceled the ${canceled.rowCount} rendering jobs in one update: ${fmt(performance.now() - c0)} ms`);
+		summary.push(
+			[`worker idle RSS (MiB)`, fmt(idle.medianRssMB), '', ''],
+			[`worker peak RSS, ${RENDERING_N} rendering (MiB)`, fmt(Math.max(win.peakRssMB, ramp.peakRssMB)), `window ${fmt(win.peakRssMB)}, submit ramp ${fmt(ramp.peakRssMB)}`, ready ? '' : 'ramp incomplete'],
+			[`submit ramp to rendering (submits/s)`, fmt(rendering / rampSecs), `${rendering}/${RENDERING_N} in ${fmt(rampSecs, 1)} s`, ''],
+			// On a 1 s → 5 s backoff each rendering job wants a poll every 5 s once settled.
+			[`polls/s observed in window`, fmt(polls / wSecs), `demand ≈ ${fmt(RENDERING_N / 5, 0)}/s`, `worker CPU ${fmt(windowCpuUse.worker, 0)}%, pg ${fmt(windowCpuUse.postgres, 0)}%`]
+		);
+	}
+
+	// ---- 3. RSS while transferring 1 GiB -------------------------------------------------------
+	if (PHASES.has('big')) {
+		section(`3. worker RSS while transferring a ${fmt(mb(BIG_BYTES), 0)} MiB video to local storage (${BIG_RUNS} transfers, one after the other, one worker)`);
+		const biz = await seedBusiness(db.pool, 'Bench big file');
+		const contents = await seedContents(db.pool, biz, BIG_RUNS);
+		const tracker = track(biz);
+		const worker = spawnWorker('big', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
+		await worker.ready;
+		const idleSampler = sampleMemory(worker.pid, 100);
+		await measureFor(2_000);
+		const idle = idleSampler.stop();
+		console.log(`idle: RSS ${fmt(idle.medianRssMB)} MiB, VmHWM ${fmt(idle.lastHwmMB)} MiB`);
+		const aboveMB: number[] = [];
+		let allStored = true;
+		for (const [i, contentId] of contents.entries()) {
+			const sampler = sampleMemory(worker.pid, 50);
+			const t0 = performance.now();
+			const { rows } = await db.pool.query<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, $2) returning id`, [
+				contentId,
+				{ title: `[sim sizeBytes=${BIG_BYTES}]` }
+			]);
+			const jobId = rows[0]!.id;
+			await waitUntil(tracker, 'change', () => tracker.finished >= i + 1, 150_000, () => tracker.describe());
+			const m = sampler.stop();
+			const tEnd = performance.now();
+			const job = await db.pool.query<{ status: string; storage_path: string | null; error_message: string | null; ms: number }>(
+				`select status::text, storage_path, error_message,
+				        extract(epoch from completed_at - (select max(at) from video_job_events e where e.job_id = j.id and e.to_status = 'transferring'))::float8 * 1000 as ms
+				 from video_jobs j where id = $1`,
+				[jobId]
+			);
+			const j = job.rows[0]!;
+			let fileBytes = Number.NaN;
+			if (j.storage_path) {
+				const file = path.join(storageDir, ...j.storage_path.replace(/^videos\//, '').split('/'));
+				fileBytes = (await stat(file)).size;
+				await rm(file, { force: true });
+				const leftovers = (await readdir(path.dirname(file))).length;
+				console.log(`#${i + 1}: stored ${fileBytes} bytes at ${j.storage_path}; removed it (${leftovers} files left in its folder)`);
+			}
+			if (j.status !== 'completed' || fileBytes !== BIG_BYTES) allStored = false;
+			// Peak from the samples, or VmHWM if it rose during this transfer above every sample.
+			const peakMiB = m.lastHwmMB > m.firstHwmMB ? Math.max(m.peakRssMB, m.lastHwmMB) : m.peakRssMB;
+			const above = ((peakMiB - idle.medianRssMB) * 1024 * 1024) / 1e6;
+			aboveMB.push(above);
+			console.log(
+				`#${i + 1}: ${j.status}${j.error_message ? ` (${j.error_message})` : ''}; transfer ${fmt(j.ms / 1000, 1)} s = ${fmt(mb(BIG_BYTES) / (j.ms / 1000))} MiB/s ` +
+					`(insert → completed ${fmt((tEnd - t0) / 1000, 1)} s); RSS peak ${fmt(m.peakRssMB)} MiB (${m.count} samples at 50 ms), VmHWM ${fmt(m.lastHwmMB)} MiB → ` +
+					`${fmt(above)} MB above idle`
+			);
+		}
+		await worker.stop();
+		const worst = Math.max(...aboveMB);
+		const verdict = allStored && worst <= BIG_TARGET_MB ? 'PASS' : 'MISS';
+		console.log(`peak RSS above idle: ${aboveMB.map((a) => fmt(a)).join(' / ')} MB; worst ${fmt(worst)} MB (target ≤ ${BIG_TARGET_MB} MB) → ${verdict}`);
+		summary.push([`peak RSS above idle, 1 GiB transfer (MB)`, aboveMB.map((a) => fmt(a)).join(' / '), `≤ ${BIG_TARGET_MB} MB (worst run)`, verdict]);
+	}
+
+	await withTimeout(listener.close(), 5_000, 'close listener');
+	printTable('bench:pipeline summary', summary);
+});
