@@ -108,13 +108,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 			})
 		);
 
-	// Short steps (submit, poll) run in batches with burst fetching; transfers are long, so each
-	// transfer worker takes one at a time.
+	// Every step runs in batches with burst fetching (batch size 1 would wait a polling interval
+	// after each job). Transfers are long, so their batches are small and there are more of them,
+	// so that one large file holds up few others.
 	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const };
 	const shortBatch = Math.max(1, Math.ceil(concurrency / 2));
 	await boss.work(QUEUES.submit, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.submit));
 	await boss.work(QUEUES.poll, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.poll));
-	await boss.work(QUEUES.transfer, { ...common, batchSize: 1, localConcurrency: Math.max(1, Math.min(8, Math.ceil(concurrency / 4))) }, run(QUEUES.transfer));
+	await boss.work(QUEUES.transfer, { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4, burstWhenBatchFull: true }, run(QUEUES.transfer));
 
 	// Temp files of a worker that died mid-download; a live download keeps touching its file.
 	if (ctx.storage.kind === 'local') {

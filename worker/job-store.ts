@@ -20,18 +20,29 @@ export interface NextStep {
 export class JobStore {
 	readonly db: Database;
 	readonly actor: string;
-	constructor(db: Database, actor = 'worker') {
+	readonly keyTtlMs: number;
+	private readonly keys = new Map<string, { key: string | null; until: number }>();
+	constructor(db: Database, opts: { actor?: string; keyTtlMs?: number } = {}) {
 		this.db = db;
-		this.actor = actor;
+		this.actor = opts.actor ?? 'worker';
+		this.keyTtlMs = opts.keyTtlMs ?? 10_000;
 	}
 
 	async get(jobId: string): Promise<VideoJob | undefined> {
 		return this.db.selectFrom('video_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
 	}
 
+	/**
+	 * The business's HeyGen key from Vault. Kept in memory (never logged) for a few seconds so that
+	 * thousands of polls do not each decrypt it; a removed or replaced key is seen within that time.
+	 */
 	async apiKey(businessId: string): Promise<string | null> {
+		const cached = this.keys.get(businessId);
+		if (cached && cached.until > Date.now()) return cached.key;
 		const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(this.db);
-		return rows[0]?.key ?? null;
+		const key = rows[0]?.key ?? null;
+		this.keys.set(businessId, { key, until: Date.now() + this.keyTtlMs });
+		return key;
 	}
 
 	/**
@@ -44,18 +55,25 @@ export class JobStore {
 		patch: JobPatch | ((job: VideoJob) => JobPatch),
 		next?: NextStep
 	): Promise<VideoJob | undefined> {
+		// Few round trips on purpose: polls run this thousands of times a minute.
 		return this.db.transaction().execute(async (trx) => {
-			await sql`select set_config('video_jobs.actor', ${this.actor}, true)`.execute(trx);
-			const job = await trx.selectFrom('video_jobs').selectAll().where('id', '=', jobId).forUpdate().executeTakeFirst();
+			const job = await trx
+				.selectFrom('video_jobs')
+				.selectAll()
+				.select(sql<string>`set_config('video_jobs.actor', ${this.actor}, true)`.as('_actor'))
+				.where('id', '=', jobId)
+				.forUpdate()
+				.executeTakeFirst();
 			if (!job || !from.includes(job.status)) return undefined;
-			const changes = typeof patch === 'function' ? patch(job) : patch;
+			const { _actor: _, ...current } = job;
+			const changes = typeof patch === 'function' ? patch(current) : patch;
 			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
 			if (next) {
 				// At most one pending pg-boss job per step and video job: a webhook wake-up and a
 				// scheduled poll must not grow into two poll chains.
-				await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}])`.execute(trx);
 				const startAfter = next.delayMs ? sql`now() + make_interval(secs => ${next.delayMs / 1000})` : sql`null`;
-				await sql`select pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
+				await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}]),
+				                 pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
 			}
 			return updated;
 		});

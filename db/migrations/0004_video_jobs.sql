@@ -313,6 +313,9 @@ create trigger video_jobs_before_update before update on video_jobs
 create function video_jobs_sync_content(jobs video_jobs[]) returns void
 language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
+  if coalesce(array_length(jobs, 1), 0) = 0 then
+    return; -- most updates (poll counters) change nothing content shows
+  end if;
   update content c set
     heygen_video_id = j.heygen_video_id,
     heygen_status = j.status::text,

@@ -36,10 +36,11 @@ export function classify(err: unknown): Classified | null {
 	return null; // unexpected (a bug, the database is down): let pg-boss retry the whole step
 }
 
-const STEP: Record<QueueName, { status: VideoJobStatus; attempts: (j: VideoJob) => number; label: string }> = {
-	[QUEUES.submit]: { status: 'submitting', attempts: (j) => j.submit_count, label: 'submitting to HeyGen' },
-	[QUEUES.poll]: { status: 'rendering', attempts: (j) => j.poll_count, label: 'checking the render status' },
-	[QUEUES.transfer]: { status: 'transferring', attempts: (j) => j.transfer_count, label: 'downloading the video' }
+type Counter = 'submit_count' | 'poll_count' | 'transfer_count';
+const STEP: Record<QueueName, { status: VideoJobStatus; counter: Counter; label: string }> = {
+	[QUEUES.submit]: { status: 'submitting', counter: 'submit_count', label: 'submitting to HeyGen' },
+	[QUEUES.poll]: { status: 'rendering', counter: 'poll_count', label: 'checking the render status' },
+	[QUEUES.transfer]: { status: 'transferring', counter: 'transfer_count', label: 'downloading the video' }
 };
 
 /**
@@ -56,11 +57,13 @@ export async function handleStepError(
 	const c = classify(err);
 	if (!c) throw err;
 	const step = STEP[queue];
-	const attempts = step.attempts(job);
+	const attempts = job[step.counter];
+	// The caller's count of this attempt (a poll saves it only with its outcome).
+	const counted = { [step.counter]: attempts };
 	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
 	if (!c.retryable) {
 		log.warn({ msg: c.message }, 'job failed permanently');
-		await ctx.store.fail(job.id, [step.status], c.code, c.message);
+		await ctx.store.update(job.id, [step.status], { ...counted, status: 'failed', error_code: c.code, error_message: c.message.slice(0, 2000) });
 		return;
 	}
 	const delay = Math.max(c.retryAfterMs ?? 0, backoffMs(attempts, ctx.settings.retryBaseMs, ctx.settings.retryMaxMs));
@@ -68,9 +71,14 @@ export async function handleStepError(
 	if (attempts >= maxAttempts || pastDeadline) {
 		const why = pastDeadline ? 'the job reached its deadline' : `${attempts} attempts`;
 		log.warn({ msg: c.message }, 'job failed after retries');
-		await ctx.store.fail(job.id, [step.status], c.code, `Gave up ${step.label} after ${why}. Last error: ${c.message}`);
+		await ctx.store.update(job.id, [step.status], {
+			...counted,
+			status: 'failed',
+			error_code: c.code,
+			error_message: `Gave up ${step.label} after ${why}. Last error: ${c.message}`.slice(0, 2000)
+		});
 		return;
 	}
 	log.info({ msg: c.message, delayMs: delay, attempts }, 'transient error; retrying later');
-	await ctx.store.update(job.id, [step.status], { last_error: `${c.code}: ${c.message}`.slice(0, 1000) }, { queue, delayMs: delay });
+	await ctx.store.update(job.id, [step.status], { ...counted, last_error: `${c.code}: ${c.message}`.slice(0, 1000) }, { queue, delayMs: delay });
 }

@@ -14,8 +14,10 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 			`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`);
 		return;
 	}
-	const job = await ctx.store.update(jobId, ['rendering'], (j) => ({ poll_count: j.poll_count + 1 }));
-	if (!job) return;
+	// Counted before the call so that errors count as attempts too; the increment rides on the
+	// update that records the outcome.
+	const job = { ...current, poll_count: current.poll_count + 1 };
+	const counted = { poll_count: job.poll_count };
 	const key = await ctx.store.apiKey(job.business_id);
 	if (!key) {
 		await ctx.store.fail(jobId, ['rendering'], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.');
@@ -30,7 +32,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 	}
 	if (IN_PROGRESS.has(status.status)) {
 		const delayMs = backoffMs(job.poll_count, ctx.settings.pollInitialMs, ctx.settings.pollMaxMs);
-		await ctx.store.update(jobId, ['rendering'], { last_heygen_status: status.status, last_error: null }, { queue: QUEUES.poll, delayMs });
+		await ctx.store.update(jobId, ['rendering'], { ...counted, last_heygen_status: status.status, last_error: null }, { queue: QUEUES.poll, delayMs });
 		return;
 	}
 	if (status.status === 'completed') {
@@ -43,6 +45,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 			jobId,
 			['rendering'],
 			{
+				...counted,
 				status: 'transferring',
 				last_heygen_status: 'completed',
 				last_error: null,
@@ -57,6 +60,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 	}
 	const e = status.error;
 	await ctx.store.update(jobId, ['rendering'], {
+		...counted,
 		status: 'failed',
 		last_heygen_status: 'failed',
 		error_code: e?.code || 'render_failed',
