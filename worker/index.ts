@@ -49,6 +49,22 @@ export function storageFromConfig(config: Config): VideoStorage {
 		: createStorage({ kind: 'local', dir: config.storageDir, publicBaseUrl: '/media' });
 }
 
+/**
+ * pg-boss work() options per queue. Every step runs in batches with burst fetching (batch size 1
+ * would wait a polling interval after each job). Transfers are long, so their batches are small
+ * and there are more of them, so that one large file holds up few others. Exported so benchmarks
+ * compare against raw pg-boss with exactly these settings.
+ */
+export function workOptions(concurrency: number) {
+	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
+	const short = { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 };
+	return {
+		[QUEUES.submit]: short,
+		[QUEUES.poll]: short,
+		[QUEUES.transfer]: { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4 }
+	};
+}
+
 const HANDLERS: Record<QueueName, (ctx: PipelineContext, jobId: string) => Promise<void>> = {
 	[QUEUES.submit]: submitVideo,
 	[QUEUES.poll]: pollVideo,
@@ -108,14 +124,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 			})
 		);
 
-	// Every step runs in batches with burst fetching (batch size 1 would wait a polling interval
-	// after each job). Transfers are long, so their batches are small and there are more of them,
-	// so that one large file holds up few others.
-	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const };
-	const shortBatch = Math.max(1, Math.ceil(concurrency / 2));
-	await boss.work(QUEUES.submit, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.submit));
-	await boss.work(QUEUES.poll, { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true }, run(QUEUES.poll));
-	await boss.work(QUEUES.transfer, { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4, burstWhenBatchFull: true }, run(QUEUES.transfer));
+	const options = workOptions(concurrency);
+	for (const queue of Object.values(QUEUES)) await boss.work(queue, options[queue], run(queue));
 
 	// Temp files of a worker that died mid-download; a live download keeps touching its file.
 	if (ctx.storage.kind === 'local') {

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../tests/heygen-simulator/server.ts';
+import { workOptions } from '../../worker/index.ts';
+import { QUEUES } from '../../worker/queues.ts';
 import {
 	fmt,
 	listenVideoJobs,
@@ -208,14 +210,13 @@ await runBench('bench:pipeline', async () => {
 	let burstAllRate = Number.NaN;
 	if (PHASES.has('baseline')) {
 		section(`1b. baseline: raw pg-boss, ${3 * N} no-op jobs (${N} in each of 3 notify queues)`);
-		const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const };
-		const shortBatch = Math.ceil(DEFAULT_CONCURRENCY / 2);
-		const short = { ...common, batchSize: shortBatch, localConcurrency: 2, burstWhenBatchFull: true };
-		// Same as worker/index.ts for concurrency 20: short steps batch 10 × 2 with burst, the
-		// transfer step batch 1 × 5 (no burst: pg-boss ignores it for batch 1).
-		const asWorker = [short, short, { ...common, batchSize: 1, localConcurrency: Math.min(8, Math.ceil(DEFAULT_CONCURRENCY / 4)) }];
-		baselineJobsRate = await rawBaseline(db, 'bench.same', asWorker, "worker's settings: batch 10×2+burst, 10×2+burst, 1×5");
-		// For context only: what the same jobs take when the third queue also batches with burst.
+		// Exactly the worker's pg-boss settings (worker/index.ts workOptions).
+		const o = workOptions(DEFAULT_CONCURRENCY);
+		const asWorker = [o[QUEUES.submit], o[QUEUES.poll], o[QUEUES.transfer]];
+		const short = o[QUEUES.submit];
+		const describe = asWorker.map((w) => `${w.batchSize}×${w.localConcurrency}+burst`).join(', ');
+		baselineJobsRate = await rawBaseline(db, 'bench.same', asWorker, `worker's settings: ${describe}`);
+		// For context only: every queue with the short steps' (larger) batches.
 		burstAllRate = await rawBaseline(db, 'bench.burst', [short, short, short], 'for context: batch 10×2+burst on all three');
 	}
 	if (PHASES.has('throughput')) {

@@ -1,0 +1,323 @@
+// npm run bench:web — the web app under load, on loopback only, stopping by itself:
+//   1. content page (the one with the Generate button, status steps and history) p50/p95/p99
+//      latency with 50 concurrent clients, each a signed-in browser session, keep-alive, no think
+//      time (target p95 ≤ 50 ms);
+//   2. 1,000 concurrent SSE subscribers on one business: p95 delay from a status change's commit to
+//      its arrival at every subscriber (target ≤ 100 ms);
+//   3. the web process's RSS idle, under page load, and holding 1,000 streams.
+// The app runs as a child process (build/handler.js behind node:http, like `npm run web`) so its
+// memory and CPU are its own; one throwaway embedded Postgres; no worker (jobs are moved by SQL).
+// BENCH_WEB_PROCESSES=N serves with N processes (node:cluster) to use more cores.
+import { fork, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
+import { createServer, Agent, request, type IncomingMessage } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { freePort } from '../../db/embedded.ts';
+import { ensureBuilt } from '../start.ts';
+import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, ROOT, section, startBenchDatabase, withTimeout } from './common.ts';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const CLIENTS = env('BENCH_CLIENTS', 50);
+const PAGE_SECONDS = env('BENCH_PAGE_SECONDS', 10);
+const SUBSCRIBERS = env('BENCH_SSE', 1000);
+const CHANGES = env('BENCH_CHANGES', 10);
+const TOTAL_TIMEOUT_MS = env('BENCH_TIMEOUT_SECONDS', 240) * 1000;
+
+// ---- child: the app server ----
+
+async function serve(): Promise<void> {
+	const workers = Number(process.env.BENCH_WEB_PROCESSES ?? 1);
+	if (workers > 1 && cluster.isPrimary) {
+		// Several app processes sharing one port (node:cluster), as `npm run web` ×N behind a balancer would.
+		const port = await freePort();
+		for (let i = 0; i < workers; i++) cluster.fork({ BENCH_PORT: String(port) });
+		let ready = 0;
+		cluster.on('message', () => {
+			if (++ready === workers) process.send!({ port, pids: Object.values(cluster.workers ?? {}).map((w) => w!.process.pid) });
+		});
+		process.on('disconnect', () => process.exit(0));
+		process.on('SIGTERM', () => process.exit(0));
+		return;
+	}
+	let handler: ((req: unknown, res: unknown, next: () => void) => void) | null = null;
+	const server = createServer((req, res) => {
+		if (!handler) {
+			res.statusCode = 503;
+			res.end();
+			return;
+		}
+		handler(req, res, () => {
+			res.statusCode = 404;
+			res.end('Not found');
+		});
+	});
+	server.keepAliveTimeout = 60_000;
+	await new Promise<void>((resolve) => server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	// adapter-node reads ORIGIN at import time; same-origin form posts need it to say http.
+	process.env.ORIGIN = `http://127.0.0.1:${port}`;
+	({ handler } = await import(pathToFileURL(path.join(ROOT, 'build', 'handler.js')).href));
+	process.send!({ port, pids: [process.pid] });
+	process.on('disconnect', () => process.exit(0));
+	// A clean exit, so --cpu-prof (BENCH_PROFILE=dir) can write its profile.
+	process.on('SIGTERM', () => process.exit(0));
+}
+
+// ---- parent ----
+
+interface App {
+	child: ChildProcess;
+	base: string;
+	port: number;
+	/** The processes serving requests (one, or the cluster workers). */
+	pids: number[];
+}
+
+async function startApp(databaseUrl: string, dataDir: string): Promise<App> {
+	const child = fork(import.meta.filename, ['--serve'], {
+		env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, STORAGE_DIR: path.join(dataDir, 'videos'), LOG_LEVEL: 'warn', RUN_WORKER: 'false', HEYGEN_API_URL: 'http://127.0.0.1:9' },
+		stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+		...(process.env.BENCH_PROFILE && { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] })
+	});
+	onCleanup('stop the web app', async () => {
+		if (child.exitCode === null) {
+			child.kill('SIGTERM');
+			await new Promise((r) => child.once('exit', r));
+		}
+	});
+	const { port, pids } = await withTimeout(
+		new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
+			child.once('message', (m: { port: number; pids: number[] }) => resolve(m));
+			child.once('exit', (code) => reject(new Error(`the app exited (${code}) before listening`)));
+		}),
+		30_000,
+		'the app to listen'
+	);
+	return { child, base: `http://127.0.0.1:${port}`, port, pids };
+}
+
+function rssMB(pids: number[]): number {
+	return pids.reduce((sum, pid) => sum + (procMemory(pid)?.rssMB ?? Number.NaN), 0);
+}
+
+/** One HTTP request on a keep-alive agent; resolves with status, body and elapsed ms. */
+function httpGet(agent: Agent, port: number, p: string, headers: Record<string, string>): Promise<{ status: number; ms: number; bytes: number }> {
+	const t0 = performance.now();
+	return new Promise((resolve, reject) => {
+		const req = request({ host: '127.0.0.1', port, path: p, agent, headers }, (res) => {
+			let bytes = 0;
+			res.on('data', (c: Buffer) => (bytes += c.length));
+			res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, bytes }));
+			res.on('error', reject);
+		});
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+async function formPost(base: string, p: string, fields: Record<string, string>): Promise<string> {
+	const res = await fetch(`${base}${p}`, {
+		method: 'POST',
+		redirect: 'manual',
+		headers: { origin: base, accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams(fields)
+	});
+	if (res.status !== 303) throw new Error(`${p}: HTTP ${res.status}`);
+	return res.headers
+		.getSetCookie()
+		.map((c) => c.split(';')[0]!)
+		.join('; ');
+}
+
+async function main(): Promise<void> {
+	const deadline = setTimeout(() => {
+		console.error(`\nbench:web: still running after ${TOTAL_TIMEOUT_MS / 1000} s; stopping.`);
+		process.kill(process.pid, 'SIGTERM');
+	}, TOTAL_TIMEOUT_MS);
+	deadline.unref();
+
+	section('setup');
+	const db = await startBenchDatabase('web');
+	const dataDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-web-data-'));
+	onCleanup('remove app data directory', () => rm(dataDir, { recursive: true, force: true }));
+	let t0 = performance.now();
+	ensureBuilt((m) => console.log(m));
+	console.log(`web app build checked in ${fmt((performance.now() - t0) / 1000)} s`);
+	const app = await startApp(db.url, dataDir);
+	const pid = app.pids;
+	console.log(`web app pid ${pid.join(', ')} at ${app.base}${pid.length > 1 ? ` (${pid.length} processes, node:cluster)` : ''}`);
+
+	// One business with its settings and a piece of content with some history; one member signed
+	// in CLIENTS times (a session per client), so every request does the full session + membership
+	// check. (Sign-ups are rate-limited per address; log-ins that succeed are not.)
+	const { rows: biz } = await db.pool.query<{ id: string }>(
+		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Bench Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
+	);
+	const businessId = biz[0]!.id;
+	await db.pool.query(`select set_heygen_key($1, 'bench-not-a-real-key')`, [businessId]);
+	const { rows: ct } = await db.pool.query<{ id: string }>(
+		`insert into content (business_id, title, body) values ($1, 'Benchmark post', $2) returning id`,
+		[businessId, 'Hello from the benchmark. '.repeat(40)]
+	);
+	const contentId = ct[0]!.id;
+	// Five earlier videos in the history (canceled: no worker runs here).
+	for (let i = 0; i < 5; i++) {
+		const { rows } = await db.pool.query<{ id: string }>(`insert into video_jobs (content_id) values ($1) returning id`, [contentId]);
+		await db.pool.query(`select cancel_video_job($1, 'bench history')`, [rows[0]!.id]);
+	}
+	t0 = performance.now();
+	const account = { email: 'bench@example.com', password: 'bench password 123' };
+	const sessions = [await formPost(app.base, '/signup', { name: 'Bench', ...account })];
+	for (let i = 1; i < CLIENTS; i++) sessions.push(await formPost(app.base, '/login', account));
+	await db.pool.query(`insert into business_members (business_id, user_id, role) select $1, id, 'member' from auth_users`, [businessId]);
+	console.log(`${CLIENTS} sessions signed in in ${fmt((performance.now() - t0) / 1000)} s`);
+	// BENCH_PATH measures another page instead (e.g. /healthz or /b) to compare against.
+	const pagePath = process.env.BENCH_PATH ?? `/b/${businessId}/content/${contentId}`;
+	const rssIdle = rssMB(pid);
+
+	// ---- 1. content page latency ----
+	section(`content page: ${CLIENTS} concurrent clients for ${PAGE_SECONDS} s`);
+	const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+	onCleanup('close the page agent', async () => agent.destroy());
+	const get = (i: number) => httpGet(agent, app.port, pagePath, { cookie: sessions[i % CLIENTS]!, accept: 'text/html' });
+	const first = await get(0);
+	if (first.status !== 200) throw new Error(`content page answered HTTP ${first.status}`);
+	console.log(`page size ${fmt(first.bytes / 1024)} KiB`);
+	// Warm-up: JIT, pools, session caches.
+	await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
+		for (let k = 0; k < 10; k++) await get(i);
+	}));
+	const latencies: number[] = [];
+	let errors = 0;
+	let rssPeak = 0;
+	const memTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssMB(pid))), 200);
+	const cpus = pid.map((p) => cpuMeter(p, null));
+	const cpu = cpuMeter(pid[0]!, db.postmasterPid);
+	const until = performance.now() + PAGE_SECONDS * 1000;
+	const started = performance.now();
+	await Promise.all(
+		Array.from({ length: CLIENTS }, async (_, i) => {
+			while (performance.now() < until) {
+				const r = await get(i);
+				if (r.status !== 200) errors++;
+				latencies.push(r.ms);
+			}
+		})
+	);
+	const elapsed = (performance.now() - started) / 1000;
+	const cpuUse = cpu.stop();
+	cpuUse.worker = cpus.reduce((sum, m) => sum + m.stop().worker, 0);
+	clearInterval(memTimer);
+	agent.destroy();
+	const pageRow = [
+		String(latencies.length),
+		fmt(latencies.length / elapsed, 0),
+		fmt(percentile(latencies, 50)),
+		fmt(percentile(latencies, 95)),
+		fmt(percentile(latencies, 99)),
+		fmt(Math.max(...latencies)),
+		String(errors)
+	];
+	printTable('content page', [['requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors'], pageRow]);
+	console.log(`CPU (% of one core): web ${fmt(cpuUse.worker, 0)}, postgres ${fmt(cpuUse.postgres, 0)}, bench clients ${fmt(cpuUse.bench, 0)}; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+	const pageP95 = percentile(latencies, 95);
+
+	// ---- 2. SSE fan-out ----
+	section(`live status: ${SUBSCRIBERS} SSE subscribers, ${CHANGES} status changes`);
+	const sseAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
+	onCleanup('close the SSE agent', async () => sseAgent.destroy());
+	const arrivals = new Map<string, number[]>(); // `${jobId}:${status}` → arrival times (performance.now)
+	const streams: IncomingMessage[] = [];
+	let live = 0;
+	let resolveLive: () => void = () => {};
+	const allLive = new Promise<void>((r) => (resolveLive = r));
+	t0 = performance.now();
+	for (let i = 0; i < SUBSCRIBERS; i++) {
+		const req = request({
+			host: '127.0.0.1',
+			port: app.port,
+			path: `/b/${businessId}/events?content=${contentId}`,
+			agent: sseAgent,
+			headers: { cookie: sessions[i % CLIENTS]!, accept: 'text/event-stream' }
+		});
+		req.on('response', (res) => {
+			if (res.statusCode !== 200) throw new Error(`SSE subscriber ${i}: HTTP ${res.statusCode}`);
+			streams.push(res);
+			res.setEncoding('utf8');
+			let buf = '';
+			let counted = false;
+			res.on('data', (chunk: string) => {
+				const now = performance.now();
+				buf += chunk;
+				let k: number;
+				while ((k = buf.indexOf('\n\n')) >= 0) {
+					const block = buf.slice(0, k);
+					buf = buf.slice(k + 2);
+					if (block === ': live' && !counted) {
+						counted = true;
+						if (++live === SUBSCRIBERS) resolveLive();
+						continue;
+					}
+					const data = block.split('\n').find((l) => l.startsWith('data: '));
+					if (!data) continue;
+					const ev = JSON.parse(data.slice(6)) as { jobId: string; status: string };
+					const key = `${ev.jobId}:${ev.status}`;
+					let list = arrivals.get(key);
+					if (!list) arrivals.set(key, (list = []));
+					list.push(now);
+				}
+			});
+		});
+		req.on('error', (err) => console.error(`SSE subscriber ${i}: ${err.message}`));
+		req.end();
+	}
+	await withTimeout(allLive, 60_000, `${SUBSCRIBERS} SSE subscribers to be live`);
+	console.log(`${SUBSCRIBERS} subscribers connected and live in ${fmt((performance.now() - t0) / 1000)} s`);
+	const rssSse = rssMB(pid);
+
+	// Each change is its own transaction: insert a job (→ queued), then cancel it (→ canceled).
+	// The clock starts just before COMMIT is sent, so commit time counts against us.
+	const client = new pg.Client({ connectionString: db.url, application_name: 'bench-web-writer' });
+	await client.connect();
+	onCleanup('close the writer', () => client.end());
+	const delays: number[] = [];
+	const perChange: string[][] = [['change', 'delivered', 'p50 ms', 'p95 ms', 'max ms']];
+	let jobId = '';
+	for (let n = 0; n < CHANGES; n++) {
+		const cancel = n % 2 === 1;
+		await client.query('begin');
+		if (cancel) await client.query(`select cancel_video_job($1, 'bench')`, [jobId]);
+		else jobId = (await client.query<{ id: string }>(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0]!.id;
+		const key = `${jobId}:${cancel ? 'canceled' : 'queued'}`;
+		const commitAt = performance.now();
+		await client.query('commit');
+		const deadlineAt = performance.now() + 10_000;
+		while ((arrivals.get(key)?.length ?? 0) < SUBSCRIBERS && performance.now() < deadlineAt) await new Promise((r) => setTimeout(r, 5));
+		const times = (arrivals.get(key) ?? []).map((t) => t - commitAt);
+		delays.push(...times);
+		perChange.push([`${n + 1} ${cancel ? 'canceled' : 'queued'}`, `${times.length}/${SUBSCRIBERS}`, fmt(percentile(times, 50)), fmt(percentile(times, 95)), fmt(Math.max(...times))]);
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	printTable('SSE delivery after commit, per change', perChange);
+	const sseP95 = percentile(delays, 95);
+	const expected = SUBSCRIBERS * CHANGES;
+	for (const s of streams) s.destroy();
+	sseAgent.destroy();
+
+	printTable('summary', [
+		['measure', 'result', 'target'],
+		[`content page p95, ${CLIENTS} clients, ${pid.length} web process${pid.length > 1 ? 'es' : ''}`, `${fmt(pageP95)} ms (${pageRow[1]} req/s)`, '≤ 50 ms'],
+		[`SSE p95 delivery, ${SUBSCRIBERS} subscribers`, `${fmt(sseP95)} ms (${delays.length}/${expected} delivered, max ${fmt(Math.max(...delays))} ms)`, '≤ 100 ms'],
+		['web RSS idle (after sign-ups)', `${fmt(rssIdle)} MB`, ''],
+		['web RSS peak under page load', `${fmt(rssPeak)} MB`, ''],
+		[`web RSS with ${SUBSCRIBERS} streams open`, `${fmt(rssSse)} MB`, '']
+	]);
+	if (delays.length < expected) throw new Error(`only ${delays.length} of ${expected} SSE deliveries arrived`);
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await runBench('bench:web', main);
