@@ -2,7 +2,7 @@
 // the worker (unless RUN_WORKER=false) and the built web app. Used by `npm start` and `npm run demo`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../db/config.ts';
@@ -58,13 +58,20 @@ export async function startApp(env: Record<string, string | undefined> = process
 			stops.push(() => worker.stop());
 		}
 		ensureBuilt((m) => log.info(m));
-		const { handler } = await import(pathToFileURL(path.join(root, 'build', 'handler.js')).href);
-		const server = createServer((req, res) =>
+		// Listen first: the app must know its own origin before it loads (SvelteKit's CSRF check and
+		// Better Auth's cookies use ORIGIN; without it adapter-node assumes https).
+		let handler: ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | null = null;
+		const server = createServer((req, res) => {
+			if (!handler) {
+				res.statusCode = 503;
+				res.end('Starting…');
+				return;
+			}
 			handler(req, res, () => {
 				res.statusCode = 404;
 				res.end('Not found');
-			})
-		);
+			});
+		});
 		await new Promise<void>((resolve, reject) => {
 			server.once('error', reject);
 			server.listen(runtime.PORT, runtime.HOST, resolve);
@@ -78,7 +85,9 @@ export async function startApp(env: Record<string, string | undefined> = process
 		);
 		const address = server.address();
 		const port = typeof address === 'object' && address ? address.port : runtime.PORT;
-		const url = `http://${runtime.HOST}:${port}`;
+		const url = runtime.ORIGIN ?? `http://${runtime.HOST}:${port}`;
+		process.env.ORIGIN = url;
+		({ handler } = await import(pathToFileURL(path.join(root, 'build', 'handler.js')).href));
 		log.info({ url, database: database.embedded ? `embedded (${database.embedded.dataDir})` : 'DATABASE_URL' }, 'ready');
 		return { url, databaseUrl: database.url, config: runtime, log, stop };
 	} catch (err) {

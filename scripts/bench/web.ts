@@ -225,6 +225,10 @@ async function main(): Promise<void> {
 	printTable('content page', [['requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors'], pageRow]);
 	console.log(`CPU (% of one core): web ${fmt(cpuUse.worker, 0)}, postgres ${fmt(cpuUse.postgres, 0)}, bench clients ${fmt(cpuUse.bench, 0)}; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
 	const pageP95 = percentile(latencies, 95);
+	const metrics = await (await fetch(`${app.base}/metrics`)).text();
+	const metric = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN) / (1024 * 1024);
+	const heap = `V8 heap used ${fmt(metric('nodejs_heap_size_used_bytes'))} MB of ${fmt(metric('nodejs_heap_size_total_bytes'))} MB`;
+	console.log(`after the load: ${heap}${pid.length > 1 ? ' (one of the processes)' : ''}`);
 
 	// ---- 2. SSE fan-out ----
 	section(`live status: ${SUBSCRIBERS} SSE subscribers, ${CHANGES} status changes`);
@@ -313,7 +317,7 @@ async function main(): Promise<void> {
 		[`content page p95, ${CLIENTS} clients, ${pid.length} web process${pid.length > 1 ? 'es' : ''}`, `${fmt(pageP95)} ms (${pageRow[1]} req/s)`, '≤ 50 ms'],
 		[`SSE p95 delivery, ${SUBSCRIBERS} subscribers`, `${fmt(sseP95)} ms (${delays.length}/${expected} delivered, max ${fmt(Math.max(...delays))} ms)`, '≤ 100 ms'],
 		['web RSS idle (after sign-ups)', `${fmt(rssIdle)} MB`, ''],
-		['web RSS peak under page load', `${fmt(rssPeak)} MB`, ''],
+		['web RSS peak under page load', `${fmt(rssPeak)} MB (${heap})`, ''],
 		[`web RSS with ${SUBSCRIBERS} streams open`, `${fmt(rssSse)} MB`, '']
 	]);
 	if (delays.length < expected) throw new Error(`only ${delays.length} of ${expected} SSE deliveries arrived`);

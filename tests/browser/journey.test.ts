@@ -1,0 +1,208 @@
+/**
+ * The whole product in a real browser (Debian's Chromium): sign up → business → HeyGen key, avatar
+ * and voice → content → Generate → live status steps → the stored video plays → remove the key.
+ * Runs against the built app, the test database, the HeyGen simulator and the worker.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { startTestApp, type TestApp } from '../web/harness.ts';
+import { hydrated, launchChromium, open, screenshot } from './browser.ts';
+
+const KEY = 'sim-test-key';
+const T = { timeout: 15_000 };
+
+let db: TestDatabase;
+let app: TestApp;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Every HTML and data response the browser received, to prove the key never reached it. */
+const bodies: { url: string; body: string }[] = [];
+const consoleErrors: string[] = [];
+const tab = (name: string) => page.getByRole('navigation', { name: 'Business' }).getByRole('link', { name, exact: true });
+
+beforeAll(async () => {
+	db = await createTestDatabase();
+	[app, browser] = await Promise.all([startTestApp(db, { renderMs: 1500 }), launchChromium()]);
+	context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	page = await context.newPage();
+	page.on('dialog', (d) => void d.accept());
+	page.on('console', (m) => {
+		// Failed loads are recorded with their URL by the response handler below.
+		if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+	});
+	page.on('response', async (res) => {
+		if (res.status() >= 400) consoleErrors.push(`${res.status()} ${res.url()}`);
+		const type = res.request().resourceType();
+		if (type !== 'document' && type !== 'fetch' && type !== 'xhr') return;
+		if (res.headers()['content-type']?.startsWith('text/event-stream')) return;
+		try {
+			bodies.push({ url: res.url(), body: await res.text() });
+		} catch {
+			// redirects have no body
+		}
+	});
+}, 120_000);
+
+afterAll(async () => {
+	await context?.close();
+	await browser?.close();
+	await app?.stop();
+	await db?.drop();
+});
+
+describe('a new user makes a video', () => {
+	let businessId = '';
+	let contentUrl = '';
+
+	test('signs up and creates a business', async () => {
+		await open(page, app.url);
+		await screenshot(page, '01-landing');
+		await page.getByRole('link', { name: 'Create an account' }).click();
+		await page.getByLabel('Your name').fill('Dana Demo');
+		await page.getByLabel('Email').fill('dana@example.com');
+		await page.getByLabel('Password').fill('a long enough password');
+		await page.getByRole('button', { name: 'Create account' }).click();
+		await page.waitForURL(`${app.url}/b`, T);
+		await page.getByTestId('empty-businesses').waitFor(T);
+		await screenshot(page, '02-businesses-empty');
+
+		await page.getByLabel('Business name').fill('Dana Bakery');
+		await page.getByRole('button', { name: 'Create business' }).click();
+		await page.waitForURL(/\/b\/[0-9a-f-]{36}$/, T);
+		businessId = new URL(page.url()).pathname.split('/')[2]!;
+		await page.getByTestId('setup-checklist').waitFor(T);
+		await page.getByTestId('empty-content').waitFor(T);
+		await screenshot(page, '03-content-empty');
+	});
+
+	test('saves the HeyGen key, then an avatar and a voice from the pickers', async () => {
+		await tab('HeyGen settings').click();
+		await page.getByText('No API key is set').waitFor(T);
+		await screenshot(page, '04-settings-no-key');
+
+		await page.getByLabel('HeyGen API key').fill(KEY);
+		await page.getByTestId('save-key').click();
+		await page.getByText('An API key is saved').waitFor(T);
+		await page.getByTestId('toast').filter({ hasText: 'HeyGen accepted the key' }).waitFor(T);
+		// Write-only: the field is empty with a placeholder, and nothing the browser got has the key.
+		const keyInput = page.getByLabel('Replace the API key');
+		expect(await keyInput.inputValue()).toBe('');
+		expect(await keyInput.getAttribute('placeholder')).toBe('••••••••');
+		await page.getByTestId('quota').waitFor(T);
+
+		await page.getByText('Anna (simulated)').waitFor(T);
+		await page.getByText('Anna (simulated)').click();
+		await page.getByText('Sim English 1').click();
+		await page.getByTestId('save-voice').click();
+		await page.getByTestId('toast').filter({ hasText: 'Avatar and voice saved' }).waitFor(T);
+		await page.getByTestId('current-avatar').filter({ hasText: 'sim-avatar-anna' }).waitFor(T);
+		await page.getByTestId('current-voice').filter({ hasText: 'sim-voice-en-1' }).waitFor(T);
+		await screenshot(page, '05-settings-saved');
+
+		// A fresh load of the page source has no key either.
+		const res = await page.reload();
+		await hydrated(page);
+		expect(await res!.text()).not.toContain(KEY);
+		expect(await page.content()).not.toContain(KEY);
+		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as has_key from businesses where id = $1', [businessId]);
+		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1', has_key: true });
+	});
+
+	test('writes content', async () => {
+		await tab('Content').click();
+		await page.getByRole('link', { name: 'Write your first content' }).click();
+		await page.getByLabel('Title').fill('Fresh bread on Fridays');
+		await page.getByLabel('Script').fill('Hi! From this week on, our sourdough comes out of the oven every Friday at seven. See you there!');
+		await page.getByTestId('char-count').filter({ hasText: '/ 5,000' }).waitFor(T);
+		await screenshot(page, '06-content-new');
+		await page.getByRole('button', { name: 'Create content' }).click();
+		await page.waitForURL(/\/content\/[0-9a-f-]{36}$/, T);
+		contentUrl = page.url();
+		await page.getByTestId('generate').waitFor(T);
+		expect(await page.getByTestId('generate').isEnabled()).toBe(true);
+		await screenshot(page, '07-content-ready');
+	});
+
+	test('generates: the steps move live without a reload and the video plays', async () => {
+		// A full page load would drop this marker; live updates must not need one.
+		await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
+		await page.getByLabel('Test mode').check();
+		await page.getByTestId('generate').click();
+		await page.getByTestId('toast').filter({ hasText: 'Video queued' }).waitFor(T);
+		await page.locator('[data-step="rendering"][data-state="current"]').waitFor(T);
+		await page.locator('[data-step="queued"][data-state="done"]').waitFor(T);
+		await page.locator('[data-step="submitting"][data-state="done"]').waitFor(T);
+		await screenshot(page, '08-rendering');
+		await page.locator('[data-step="completed"][data-state="done"]').waitFor({ timeout: 20_000 });
+		await page.getByTestId('player').waitFor(T);
+		expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(42);
+
+		// Every step got an elapsed time.
+		for (const step of ['queued', 'submitting', 'rendering', 'transferring']) {
+			expect(await page.locator(`[data-step="${step}"] [data-testid="step-time"]`).innerText()).toMatch(/^\d+:\d\d$/);
+		}
+		// The video loads, plays and seeks (the media route answers Range requests).
+		await page.waitForFunction(() => {
+			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]');
+			return !!v && v.readyState >= 2 && v.duration > 1;
+		}, null, T);
+		const played = await page.evaluate(async () => {
+			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
+			v.muted = true;
+			await v.play();
+			await new Promise((r) => setTimeout(r, 300));
+			v.pause();
+			await new Promise<void>((resolve) => {
+				v.addEventListener('seeked', () => resolve(), { once: true });
+				v.currentTime = 1.5;
+			});
+			return { duration: v.duration, currentTime: v.currentTime, readyState: v.readyState, error: v.error?.code ?? null };
+		});
+		expect(played.error).toBeNull();
+		expect(played.duration).toBeGreaterThan(1.5);
+		expect(played.currentTime).toBeCloseTo(1.5, 0);
+		await page.getByTestId('download').waitFor(T);
+		await page.getByTestId('jobs-table').locator('tbody tr').first().getByText('Completed').waitFor(T);
+		await screenshot(page, '09-completed');
+		const { rows } = await db.sql(`select status, requested_by from video_jobs where business_id = $1`, [businessId]);
+		expect(rows).toHaveLength(1);
+		expect(rows[0].status).toBe('completed');
+		expect(rows[0].requested_by).toMatch(/^user:/);
+	});
+
+	test('the business jobs page lists the video with its durations and requester', async () => {
+		await tab('Jobs').click();
+		const row = page.getByTestId('jobs-table').locator('tbody tr').first();
+		await row.getByText('Fresh bread on Fridays').waitFor(T);
+		await row.getByText('Dana Demo').waitFor(T);
+		await screenshot(page, '10-jobs');
+	});
+
+	test('removes the key: the secret row is gone and the page says no key is set', async () => {
+		await tab('HeyGen settings').click();
+		const { rows: before } = await db.sql('select heygen_secret_id from businesses where id = $1', [businessId]);
+		expect(before[0].heygen_secret_id).not.toBeNull();
+		await page.getByTestId('remove-key').click();
+		await page.getByText('No API key is set').waitFor(T);
+		await page.getByTestId('toast').filter({ hasText: 'removed' }).waitFor(T);
+		await screenshot(page, '11-settings-key-removed');
+		const { rows } = await db.sql('select heygen_secret_id from businesses where id = $1', [businessId]);
+		expect(rows[0].heygen_secret_id).toBeNull();
+		const secrets = await db.sql('select count(*)::int as n from vault.secrets where id = $1 or name = $2', [before[0].heygen_secret_id, `heygen_api_key:${businessId}`]);
+		expect(secrets.rows[0].n).toBe(0);
+
+		// The content page now explains why Generate is off.
+		await open(page, contentUrl);
+		await page.getByTestId('generate-reason').filter({ hasText: 'API key' }).waitFor(T);
+		expect(await page.getByTestId('generate').isDisabled()).toBe(true);
+	});
+
+	test('no response the browser received contained the key, and the app logged no key', () => {
+		expect(bodies.length).toBeGreaterThan(10);
+		for (const b of bodies) expect(b.body, b.url).not.toContain(KEY);
+		expect(app.logs.join('\n')).not.toContain(KEY);
+		expect(consoleErrors).toEqual([]);
+	});
+});

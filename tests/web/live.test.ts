@@ -1,0 +1,262 @@
+/**
+ * Live status over SSE (one LISTEN connection, fan-out, Last-Event-ID replay), the media route
+ * (Range requests), the HeyGen webhook (signature, validation, wake-up), /healthz and /metrics.
+ */
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
+import {
+	Client,
+	configureHeyGen,
+	createBusiness,
+	createContent,
+	GENERATE_DEFAULTS,
+	generateFormKey,
+	readEvents,
+	signUp,
+	startTestApp,
+	type TestApp
+} from './harness.ts';
+
+const SECRET = 'whsec-test-0123456789';
+let db: TestDatabase;
+let app: TestApp;
+let c: Client;
+let b: string;
+
+beforeAll(async () => {
+	db = await createTestDatabase();
+	app = await startTestApp(db, { renderMs: 300, env: { HEYGEN_WEBHOOK_SECRET: SECRET } });
+	({ client: c } = await signUp(app, 'Live Viewer'));
+	b = await createBusiness(c, 'Live Co');
+	await configureHeyGen(c, b);
+}, 120_000);
+afterAll(async () => {
+	await app?.stop();
+	await db?.drop();
+});
+
+async function generate(contentId: string): Promise<string> {
+	const r = await c.action(`/b/${b}/content/${contentId}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, contentId) });
+	if (r.type !== 'success') throw new Error(JSON.stringify(r));
+	return r.data.jobId;
+}
+
+describe('live status (SSE)', () => {
+	test('each step arrives as a job event, in order, with the video URL at the end', async () => {
+		const content = await createContent(c, b, 'Live script.', 'Live one');
+		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+		expect(res.headers.get('cache-control')).toMatch(/no-cache/);
+		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'));
+		const jobId = await generate(content);
+		const events = await reading;
+		const seen = JSON.stringify(events.map((e) => ({ id: e.id, ...e.data })));
+		expect(events.map((e) => e.data.status), seen).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
+		expect(events.every((e) => e.event === 'job' && e.data.jobId === jobId && Number(e.id) === e.data.id), seen).toBe(true);
+		const ids = events.map((e) => Number(e.id));
+		expect([...ids].sort((x, y) => x - y), seen).toEqual(ids);
+		const done = events.at(-1)!.data;
+		expect(done.videoUrl, seen).toBe(`/media/${b}/${content}/${jobId}.mp4`);
+		expect(done.thumbnailUrl, seen).toMatch(/^http/);
+	});
+
+	test('Last-Event-ID replays what was missed (and ?content= filters)', async () => {
+		const c1 = await createContent(c, b, 'First.', 'Replay one');
+		const c2 = await createContent(c, b, 'Second.', 'Replay two');
+		const { rows } = await db.sql('select coalesce(max(id), 0)::int as id from video_job_events');
+		const since = rows[0].id;
+		const j1 = await generate(c1);
+		const j2 = await generate(c2);
+		await waitForStatus(db, j1, 'completed');
+		await waitForStatus(db, j2, 'completed');
+
+		// A browser reconnecting after event `since` gets everything after it, for the whole business…
+		const all = await c.get(`/b/${b}/events`, { accept: 'text/event-stream', 'last-event-id': String(since) });
+		const replay = await readEvents(all, (ev) => ev.length >= 10);
+		expect(replay).toHaveLength(10);
+		expect(replay.every((e) => Number(e.id) > since)).toBe(true);
+		// …or for one content only; the header wins over ?since.
+		const one = await c.get(`/b/${b}/events?content=${c2}&since=999999999`, { accept: 'text/event-stream', 'last-event-id': String(since) });
+		const only = await readEvents(one, (ev) => ev.length >= 5);
+		expect(only.map((e) => `${e.data.jobId}:${e.data.status}`)).toEqual(HAPPY_TRAIL.map((t) => `${j2}:${t.split('→')[1]}`));
+		const trail = await db.sql('select count(*)::int as n from video_job_events where job_id = any($1)', [[j1, j2]]);
+		expect(trail.rows[0].n).toBe(10);
+	});
+
+	test('a status change made by plain SQL reaches the browser too', async () => {
+		const content = await createContent(c, b, 'From SQL.', 'SQL one [sim renderMs=30000]');
+		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
+		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'canceled'));
+		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [content]);
+		await waitForStatus(db, rows[0].id, 'rendering');
+		await db.sql(`select cancel_video_job($1, 'stopped by a DBA')`, [rows[0].id]);
+		const events = await reading;
+		const last = events.at(-1)!.data;
+		expect(last).toMatchObject({ status: 'canceled', errorMessage: 'stopped by a DBA', errorCode: 'canceled' });
+	});
+
+	test('the LISTEN connection comes back after it is killed, and nothing is missed', async () => {
+		const content = await createContent(c, b, 'Reconnect.', 'Reconnect one');
+		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
+		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'), 15_000);
+		const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'web-live'`);
+		expect(killed.rows).toEqual([{ ok: true }]);
+		// Changes made while it is down are replayed when it is back.
+		const jobId = await generate(content);
+		const events = await reading;
+		expect(events.filter((e) => e.data.jobId === jobId).map((e) => e.data.status)).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
+		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where application_name = 'web-live'`);
+		expect(rows[0].n).toBe(1);
+	});
+
+	test('many subscribers share the one LISTEN connection', async () => {
+		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
+		expect(rows[0].n).toBe(1);
+	});
+});
+
+describe('media', () => {
+	let url: string;
+	let size: number;
+	beforeAll(async () => {
+		const content = await createContent(c, b, 'Media script.', 'Media one');
+		const jobId = await generate(content);
+		const row = await waitForStatus(db, jobId, 'completed');
+		url = row.video_url;
+		size = Number(row.size_bytes);
+	});
+
+	test('whole file, ranges, HEAD and revalidation', async () => {
+		const full = await c.get(url);
+		expect(full.status).toBe(200);
+		expect(full.headers.get('content-type')).toBe('video/mp4');
+		expect(full.headers.get('accept-ranges')).toBe('bytes');
+		expect(Number(full.headers.get('content-length'))).toBe(size);
+		expect((await full.arrayBuffer()).byteLength).toBe(size);
+
+		const part = await c.get(url, { range: 'bytes=100-199' });
+		expect(part.status).toBe(206);
+		expect(part.headers.get('content-range')).toBe(`bytes 100-199/${size}`);
+		expect((await part.arrayBuffer()).byteLength).toBe(100);
+
+		const tail = await c.get(url, { range: 'bytes=-10' });
+		expect(tail.status).toBe(206);
+		expect(tail.headers.get('content-range')).toBe(`bytes ${size - 10}-${size - 1}/${size}`);
+		await tail.arrayBuffer();
+
+		const open = await c.get(url, { range: `bytes=${size - 5}-` });
+		expect((await open.arrayBuffer()).byteLength).toBe(5);
+
+		const bad = await c.get(url, { range: `bytes=${size + 10}-` });
+		expect(bad.status).toBe(416);
+		expect(bad.headers.get('content-range')).toBe(`bytes */${size}`);
+
+		const head = await c.fetch(url, { method: 'HEAD' });
+		expect(head.status).toBe(200);
+		expect(Number(head.headers.get('content-length'))).toBe(size);
+
+		const etag = full.headers.get('etag')!;
+		const again = await c.get(url, { 'if-none-match': etag });
+		expect(again.status).toBe(304);
+	});
+
+	test('a missing file is a 404', async () => {
+		const r = await c.get(`/media/${b}/00000000-0000-4000-8000-000000000000/00000000-0000-4000-8000-000000000001.mp4`);
+		expect(r.status).toBe(404);
+	});
+});
+
+describe('HeyGen webhook', () => {
+	const sign = (body: string) => createHmac('sha256', SECRET).update(body).digest('hex');
+	const post = (body: string, headers: Record<string, string> = {}) =>
+		fetch(`${app.url}/api/heygen/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+	test('a bad or missing signature is 401', async () => {
+		const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: 'v1', callback_id: null } });
+		expect((await post(body)).status).toBe(401);
+		expect((await post(body, { signature: sign(body + ' ') })).status).toBe(401);
+		expect((await post(body, { signature: 'zz' })).status).toBe(401);
+	});
+
+	test('bad input is 400 naming the field', async () => {
+		const bad = async (body: string) => {
+			const r = await post(body, { signature: sign(body) });
+			return { status: r.status, json: await r.json() };
+		};
+		expect(await bad('not json')).toMatchObject({ status: 400, json: { error: 'body is not valid JSON' } });
+		expect(await bad(JSON.stringify({ event_type: 'avatar_video.success', event_data: {} }))).toMatchObject({ status: 400, json: { field: 'event_data.video_id' } });
+		expect(await bad(JSON.stringify({ event_data: { video_id: 'x' } }))).toMatchObject({ status: 400, json: { field: 'event_type' } });
+	});
+
+	test('unknown ids: 200 and nothing happens', async () => {
+		const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: 'nope', callback_id: '00000000-0000-4000-8000-000000000000' } });
+		const r = await post(body, { signature: `sha256=${sign(body)}` });
+		expect(r.status).toBe(200);
+		expect(await r.json()).toEqual({ ok: true, woke: false });
+	});
+
+	test('a known rendering job: the poll is woken (by callback_id or by video id)', async () => {
+		const content = await createContent(c, b, 'Webhook script.', 'Webhook [sim renderMs=60000]');
+		const jobId = await generate(content);
+		const job = await waitForStatus(db, jobId, 'rendering');
+		const pollStart = async () =>
+			(await db.sql(`select start_after from pgboss.job where name = 'video.poll' and singleton_key = $1 and state < 'active' order by created_on desc limit 1`, [jobId])).rows[0]
+				?.start_after as Date | undefined;
+		for (const event_data of [{ video_id: job.heygen_video_id, callback_id: jobId }, { video_id: job.heygen_video_id }]) {
+			const body = JSON.stringify({ event_type: 'avatar_video.success', event_data });
+			const r = await post(body, { signature: sign(body) });
+			expect(r.status).toBe(200);
+			expect(await r.json()).toEqual({ ok: true, woke: true });
+			const at = await pollStart();
+			if (at) expect(at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+		}
+		await db.sql('select cancel_video_job($1)', [jobId]);
+	});
+});
+
+describe('health, metrics, headers', () => {
+	beforeAll(async () => {
+		// A failure to count (before the first scrape: the figures are cached for 5 s).
+		const content = await createContent(c, b, 'Fails.', 'Metric fail [sim failWith=insufficient_credit]');
+		await waitForStatus(db, await generate(content), 'failed');
+	});
+
+	test('/healthz reports the database and the worker heartbeat', async () => {
+		const r = await fetch(`${app.url}/healthz`);
+		expect(r.status).toBe(200);
+		const h = await r.json();
+		expect(h.database.ok).toBe(true);
+		expect(h.worker).toMatchObject({ ok: true });
+		expect(h.worker.live).toBeGreaterThanOrEqual(1);
+		expect(h.status).toBe('ok');
+	});
+
+	test('/metrics in Prometheus format', async () => {
+		const r = await fetch(`${app.url}/metrics`);
+		expect(r.status).toBe(200);
+		expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+		const text = await r.text();
+		expect(text).toMatch(/^video_jobs\{status="completed"\} [1-9]\d*$/m);
+		expect(text).toMatch(/^video_jobs\{status="canceled"\} \d+$/m);
+		expect(text).toMatch(/^video_queue_depth\{queue="video.poll"\} \d+$/m);
+		expect(text).toMatch(/^video_render_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
+		expect(text).toMatch(/^video_render_seconds_count [1-9]\d*$/m);
+		expect(text).toMatch(/^video_transfer_seconds_sum [\d.e-]+$/m);
+		expect(text).toMatch(/^# TYPE video_heygen_failures_total counter$/m);
+		expect(text).toMatch(/^video_heygen_failures_total\{code="insufficient_credit"\} 1$/m);
+		expect(text).toMatch(/^web_sse_subscribers \d+$/m);
+		expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+	});
+
+	test('security headers on pages', async () => {
+		const r = await c.get(`/b/${b}`);
+		expect(r.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+		expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+		expect(r.headers.get('x-frame-options')).toBe('DENY');
+		expect(r.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+		expect(r.headers.get('cache-control')).toBe('private, no-store');
+	});
+});

@@ -1,0 +1,127 @@
+/** The web app's small pure pieces, without a server. */
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, expect, test } from 'vitest';
+import { dimensionFor, duration, clock } from '../../web/lib/format.ts';
+import { dbErrorMessage } from '../../web/lib/server/errors.ts';
+import { parseRange } from '../../web/lib/server/media.ts';
+import { RateLimiter } from '../../web/lib/server/rate-limit.ts';
+import { safeNext } from '../../web/lib/server/redirects.ts';
+import { resolveAuthSecret } from '../../web/lib/server/secret.ts';
+import { verifySignature } from '../../web/lib/server/webhook.ts';
+
+describe('parseRange', () => {
+	test.each([
+		[null, 1000, null],
+		['bytes=0-99', 1000, { start: 0, end: 99 }],
+		['bytes=900-', 1000, { start: 900, end: 999 }],
+		['bytes=-100', 1000, { start: 900, end: 999 }],
+		['bytes=-5000', 1000, { start: 0, end: 999 }],
+		['bytes=0-5000', 1000, { start: 0, end: 999 }],
+		['bytes=1000-', 1000, 'unsatisfiable'],
+		['bytes=-0', 1000, 'unsatisfiable'],
+		['bytes=0-0', 0, 'unsatisfiable'],
+		['bytes=5-2', 1000, null],
+		['bytes=0-1,5-6', 1000, null],
+		['items=0-1', 1000, null]
+	] as const)('%s of %i bytes', (header, size, want) => {
+		expect(parseRange(header, size)).toEqual(want);
+	});
+});
+
+describe('verifySignature', () => {
+	const body = new TextEncoder().encode('{"event_type":"avatar_video.success"}');
+	const mac = createHmac('sha256', 's3cret').update(body).digest();
+	const hex = mac.toString('hex');
+	const b64 = mac.toString('base64');
+	test('hex, base64, prefixed, among several', () => {
+		expect(verifySignature(body, hex, 's3cret')).toBe(true);
+		expect(verifySignature(body, b64, 's3cret')).toBe(true);
+		expect(verifySignature(body, `sha256=${hex}`, 's3cret')).toBe(true);
+		expect(verifySignature(body, `v1=deadbeef, v1=${hex}`, 's3cret')).toBe(true);
+	});
+	test('wrong secret, wrong body, empty or garbage', () => {
+		expect(verifySignature(body, hex, 'other')).toBe(false);
+		expect(verifySignature(new TextEncoder().encode('{}'), hex, 's3cret')).toBe(false);
+		expect(verifySignature(body, null, 's3cret')).toBe(false);
+		expect(verifySignature(body, '', 's3cret')).toBe(false);
+		expect(verifySignature(body, 'sha256=', 's3cret')).toBe(false);
+		expect(verifySignature(body, hex.slice(0, 40), 's3cret')).toBe(false);
+	});
+});
+
+describe('dbErrorMessage', () => {
+	const pgErr = (message: string, code: string, constraint?: string) => {
+		const e = new pg.DatabaseError(message, 0, 'error');
+		e.code = code;
+		if (constraint) e.constraint = constraint;
+		return e;
+	};
+	test('trigger messages become sentences for the form', () => {
+		expect(dbErrorMessage(pgErr('video_jobs: content 7f1c2a9e-1111-4222-8333-444455556666 already has an active video job 7f1c2a9e-1111-4222-8333-444455556667 (rendering)', '23505'))).toBe(
+			'A video for this content is already in progress (rendering). Wait for it to finish or cancel it first.'
+		);
+		expect(dbErrorMessage(pgErr('duplicate key value violates unique constraint "video_jobs_one_active_per_content"', '23505', 'video_jobs_one_active_per_content'))).toMatch(/already in progress/);
+		expect(dbErrorMessage(pgErr('video_jobs.script is 6000 characters; HeyGen accepts at most 5000 per video', '23514'))).toBe(
+			'The script is 6,000 characters; HeyGen accepts at most 5,000 per video. Shorten it and try again.'
+		);
+		expect(dbErrorMessage(pgErr('video_jobs: business 7f1c2a9e-1111-4222-8333-444455556666 has no HeyGen API key', '23514'))).toBe('This business has no HeyGen API key. Add one in Settings first.');
+		expect(dbErrorMessage(pgErr('cancel_video_job: job 7f1c2a9e-1111-4222-8333-444455556666 is already completed and cannot be canceled', '23514'))).toBe(
+			'Job is already completed and cannot be canceled'
+		);
+	});
+	test('anything that is not about the data is not for the user', () => {
+		expect(dbErrorMessage(pgErr('terminating connection due to administrator command', '57P01'))).toBeNull();
+		expect(dbErrorMessage(pgErr('syntax error at or near "x"', '42601'))).toBeNull();
+		expect(dbErrorMessage(new Error('boom'))).toBeNull();
+	});
+});
+
+test('safeNext keeps people on this site', () => {
+	expect(safeNext(null)).toBe('/b');
+	expect(safeNext('/b/123?x=1')).toBe('/b/123?x=1');
+	expect(safeNext('//evil.example')).toBe('/b');
+	expect(safeNext('/\\evil.example')).toBe('/b');
+	expect(safeNext('https://evil.example')).toBe('/b');
+});
+
+test('RateLimiter: a fixed window per key', () => {
+	const rl = new RateLimiter(2, 1000);
+	expect([rl.hit('a', 0), rl.hit('a', 10), rl.hit('a', 20)]).toEqual([0, 0, 1]);
+	expect(rl.hit('b', 20)).toBe(0);
+	expect(rl.hit('a', 1001)).toBe(0);
+	rl.reset('a');
+	expect(rl.hit('a', 1002)).toBe(0);
+});
+
+test('dimensions for the Generate options', () => {
+	expect(dimensionFor('landscape', '1080')).toEqual({ width: 1920, height: 1080 });
+	expect(dimensionFor('portrait', '720')).toEqual({ width: 720, height: 1280 });
+	expect(dimensionFor('square', '1080')).toEqual({ width: 1080, height: 1080 });
+	expect(clock(65)).toBe('1:05');
+	expect(clock(3723)).toBe('1:02:03');
+	expect(duration(0.42)).toBe('0.4 s');
+	expect(duration(185)).toBe('3 min 5 s');
+});
+
+describe('resolveAuthSecret', () => {
+	test('AUTH_SECRET wins; otherwise one is generated once, kept 0600, and reused', () => {
+		const dir = mkdtempSync(path.join(tmpdir(), 'hvj-secret-'));
+		try {
+			expect(resolveAuthSecret('x'.repeat(40), dir)).toBe('x'.repeat(40));
+			const a = resolveAuthSecret(undefined, path.join(dir, 'nested'));
+			expect(a.length).toBeGreaterThanOrEqual(32);
+			const file = path.join(dir, 'nested', 'auth-secret');
+			expect(statSync(file).mode & 0o777).toBe(0o600);
+			expect(resolveAuthSecret(undefined, path.join(dir, 'nested'))).toBe(a);
+			expect(readFileSync(file, 'utf8').trim()).toBe(a);
+			writeFileSync(file, 'short\n');
+			expect(() => resolveAuthSecret(undefined, path.join(dir, 'nested'))).toThrow(/auth-secret/);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});

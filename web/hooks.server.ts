@@ -1,0 +1,123 @@
+import { dev } from '$app/environment';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+import { sequence } from '@sveltejs/kit/hooks';
+import { randomUUID } from 'node:crypto';
+import { applyAuthCookies, auth } from '$lib/server/auth.ts';
+import { config, reloadConfig } from '$lib/server/config.ts';
+import { cachedSession, rememberSession, sessionCookie } from '$lib/server/session-cache.ts';
+import { errInfo, log } from '$lib/server/log.ts';
+
+/**
+ * npm start / npm run web set DATABASE_URL before loading the app. `npm run dev` (and a bare
+ * `node build`) without it get the same zero-setup database as npm start: the embedded Postgres
+ * under DATA_DIR, migrated; the dev server also runs the worker in-process unless RUN_WORKER=false.
+ */
+export const init: ServerInit = async () => {
+	const c = config();
+	if (c.DATABASE_URL) return;
+	const [{ resolveDatabase }, { migrate }] = await Promise.all([import('$db/database-url.ts'), import('$db/migrate.ts')]);
+	const database = await resolveDatabase(c, (m) => log().debug({ postgres: m }));
+	await migrate(database.url, { log: (m) => log().info(m) });
+	process.env.DATABASE_URL = database.url;
+	const runtime = reloadConfig();
+	let stopWorker = async () => {};
+	if (dev && runtime.RUN_WORKER) {
+		const { startWorker } = await import('$worker/index.ts');
+		const worker = await startWorker({ databaseUrl: database.url, config: runtime, log: log() });
+		stopWorker = () => worker.stop();
+	}
+	const stop = async () => {
+		await stopWorker().catch(() => {});
+		await database.stop().catch(() => {});
+	};
+	process.once('sveltekit:shutdown', () => void stop());
+	process.once('SIGINT', () => void stop().finally(() => process.exit(0)));
+	process.once('SIGTERM', () => void stop().finally(() => process.exit(0)));
+	log().info({ database: 'embedded' }, 'database ready');
+};
+
+// Routes that never look at the session: skip the session lookup for them.
+const NO_SESSION = new Set(['/healthz', '/metrics', '/api/heygen/webhook']);
+
+/** Better Auth session (httpOnly cookie) → event.locals.user; verified sessions are cached briefly. */
+const session: Handle = async ({ event, resolve }) => {
+	event.locals.user = null;
+	event.locals.session = null;
+	event.locals.memberships = new Map();
+	const cookie = NO_SESSION.has(event.url.pathname) ? undefined : sessionCookie(event.cookies);
+	if (cookie) {
+		let s = cachedSession(cookie);
+		if (!s) {
+			const { headers, response } = await auth(event.url.origin).api.getSession({ headers: event.request.headers, returnHeaders: true });
+			applyAuthCookies(headers, event.cookies);
+			if (response) {
+				s = {
+					user: { id: response.user.id, name: response.user.name, email: response.user.email },
+					session: { id: response.session.id, expiresAt: new Date(response.session.expiresAt) }
+				};
+				// A refreshed session comes with a new cookie; cache under the one the browser keeps.
+				if (!headers.getSetCookie().some((c) => c.includes('session_token='))) rememberSession(cookie, s);
+			}
+		}
+		if (s) {
+			event.locals.user = s.user;
+			event.locals.session = s.session;
+		}
+	}
+	return resolve(event);
+};
+
+let cspHeader: string | null = null;
+
+function csp(): string {
+	return (cspHeader ??= buildCsp());
+}
+
+function buildCsp(): string {
+	let heygen = '';
+	try {
+		heygen = ` ${new URL(config().HEYGEN_API_URL).origin}`;
+	} catch {}
+	return [
+		"default-src 'self'",
+		// SvelteKit's hydration script is inline; kit.csp (svelte.config.js) would allow nonces instead.
+		"script-src 'self' 'unsafe-inline'",
+		"style-src 'self' 'unsafe-inline'",
+		// HeyGen's avatar previews and thumbnails come from its CDN (https) or HEYGEN_API_URL.
+		`img-src 'self' data: blob: https:${heygen}`,
+		`media-src 'self' blob: https:${heygen}`,
+		"connect-src 'self'",
+		"font-src 'self'",
+		"object-src 'none'",
+		"base-uri 'self'",
+		"form-action 'self'",
+		"frame-ancestors 'none'"
+	].join('; ');
+}
+
+const securityHeaders: Handle = async ({ event, resolve }) => {
+	const response = await resolve(event);
+	const h = response.headers;
+	try {
+		h.set('x-content-type-options', 'nosniff');
+		h.set('referrer-policy', 'strict-origin-when-cross-origin');
+		h.set('x-frame-options', 'DENY');
+		h.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+		h.set('cross-origin-opener-policy', 'same-origin');
+		if (h.get('content-type')?.startsWith('text/html')) h.set('content-security-policy', csp());
+		// Pages and their data show a business's data: never store them in a shared cache.
+		if (event.locals.user && !h.has('cache-control')) h.set('cache-control', 'private, no-store');
+	} catch {
+		// Immutable headers (a proxied response): leave them as they are.
+	}
+	return response;
+};
+
+export const handle = sequence(session, securityHeaders);
+
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	if (status === 404) return { message: 'Not found' };
+	const errorId = randomUUID().slice(0, 8);
+	log().error({ errorId, status, route: event.route.id, method: event.request.method, err: errInfo(error) }, 'request failed');
+	return { message: status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : message, errorId };
+};

@@ -1,0 +1,92 @@
+import { sql } from 'kysely';
+import { createHeyGenClient, isHeyGenError, type Avatar, type HeyGenClient, type Voice } from '$worker/heygen/index.ts';
+import { config } from './config.ts';
+import { db } from './db.ts';
+import { errInfo, log } from './log.ts';
+
+/** Interactive calls (a person is waiting) get a shorter timeout than the worker's. */
+function timeoutMs(): number {
+	return Math.min(config().HEYGEN_TIMEOUT_MS, 15_000);
+}
+
+/** A client for a key someone just typed (to check it before it is saved). */
+export function clientForKey(apiKey: string): HeyGenClient {
+	return createHeyGenClient({ baseUrl: config().HEYGEN_API_URL, apiKey, timeoutMs: timeoutMs() });
+}
+
+/**
+ * A client with the business's stored key, or null when it has none. The key is read with
+ * get_heygen_key and stays inside the client; it is never returned, logged or put in a page.
+ */
+export async function clientForBusiness(businessId: string): Promise<HeyGenClient | null> {
+	const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(db());
+	const key = rows[0]?.key;
+	return key ? clientForKey(key) : null;
+}
+
+/** What to tell a person when a HeyGen call made on their behalf failed. Never contains the key. */
+export function describeHeyGenError(err: unknown, action = 'HeyGen'): string {
+	if (!isHeyGenError(err)) return `${action} failed unexpectedly. Try again in a moment.`;
+	switch (err.code) {
+		case 'invalid_api_key':
+		case 'invalid_credentials':
+		case 'unauthorized':
+			return 'HeyGen rejected this API key. Copy it again from HeyGen (Settings → API) and paste the whole key.';
+		case 'timeout':
+			return `HeyGen did not answer in time (${Math.round(timeoutMs() / 1000)} s). Nothing was saved; try again.`;
+		case 'network':
+		case 'aborted':
+			return 'Could not reach HeyGen (no network connection to the HeyGen API). Nothing was saved; check the connection and try again.';
+		case 'rate_limited':
+		case 'rate_limit_exceeded':
+			return 'HeyGen is rate-limiting requests right now. Wait a minute and try again.';
+		case 'insufficient_credit':
+			return 'Your HeyGen account has no credit left.';
+		default:
+			if (err.retryable) return `HeyGen is having trouble right now (${err.code}). Nothing was saved; try again in a moment.`;
+			return `HeyGen refused the request (${err.code}).`;
+	}
+}
+
+export interface Catalog {
+	avatars: Avatar[];
+	voices: Voice[];
+	remainingQuota: number | null;
+	/** Why the lists could not be loaded, in words; null when they were. */
+	error: string | null;
+}
+
+const CATALOG_TTL_MS = 5 * 60_000;
+const catalogs = new Map<string, { at: number; value: Promise<Catalog> }>();
+
+async function fetchCatalog(businessId: string): Promise<Catalog> {
+	const client = await clientForBusiness(businessId);
+	if (!client) return { avatars: [], voices: [], remainingQuota: null, error: null };
+	const [avatars, voices, quota] = await Promise.allSettled([client.listAvatars(), client.listVoices(), client.remainingQuota()]);
+	const firstError = [avatars, voices, quota].find((r) => r.status === 'rejected');
+	if (firstError) log().warn({ businessId, err: errInfo(firstError.reason) }, 'HeyGen catalog incomplete');
+	const sortByName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => a.name.localeCompare(b.name));
+	return {
+		avatars: avatars.status === 'fulfilled' ? sortByName(avatars.value) : [],
+		voices: voices.status === 'fulfilled' ? sortByName(voices.value) : [],
+		remainingQuota: quota.status === 'fulfilled' ? quota.value.remainingQuota : null,
+		error: firstError ? describeHeyGenError(firstError.reason, 'Loading your HeyGen avatars and voices') : null
+	};
+}
+
+/** The business's avatars, voices and remaining quota from HeyGen, cached for a few minutes. */
+export function heygenCatalog(businessId: string): Promise<Catalog> {
+	const hit = catalogs.get(businessId);
+	if (hit && Date.now() - hit.at < CATALOG_TTL_MS) return hit.value;
+	const value = fetchCatalog(businessId).then((c) => {
+		// Failures are not cached: the next page view tries again.
+		if (c.error) catalogs.delete(businessId);
+		return c;
+	});
+	catalogs.set(businessId, { at: Date.now(), value });
+	return value;
+}
+
+export function forgetCatalog(businessId: string): void {
+	catalogs.delete(businessId);
+}

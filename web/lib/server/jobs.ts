@@ -1,0 +1,232 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { VideoJobStatus } from '$db/types.ts';
+import type { VideoOptions } from '$worker/heygen/index.ts';
+import { asUser, db } from './db.ts';
+import { mediaUrl } from './live.ts';
+import { runPrepared } from './prepared.ts';
+import type { JobView, StepEvent } from '../types.ts';
+
+export type { JobView, StepEvent };
+
+export const ACTIVE: VideoJobStatus[] = ['queued', 'submitting', 'rendering', 'transferring'];
+
+type Time = Date | string | null;
+
+export interface JobRow {
+	id: string;
+	content_id: string;
+	content_title: string;
+	status: VideoJobStatus;
+	attempt: number;
+	options: VideoOptions;
+	avatar_id: string;
+	voice_id: string;
+	error_code: string | null;
+	error_message: string | null;
+	last_error: string | null;
+	heygen_video_id: string | null;
+	heygen_url: string | null;
+	thumbnail_url: string | null;
+	duration_seconds: string | number | null;
+	size_bytes: number | null;
+	created_at: Date | string;
+	completed_at: Date | string | null;
+	requested_by: string | null;
+	requester_name: string | null;
+	requester_email: string | null;
+	queued_at: Time;
+	rendering_at: Time;
+	transferring_at: Time;
+	finished_at: Time;
+	business_id: string;
+}
+
+
+const toDate = (t: Time): Date | null => (t === null ? null : t instanceof Date ? t : new Date(t));
+
+function secondsBetween(a: Time, b: Time): number | null {
+	const x = toDate(a);
+	const y = toDate(b);
+	return x && y ? Math.max(0, (y.getTime() - x.getTime()) / 1000) : null;
+}
+
+export function requesterLabel(r: { requested_by: string | null; requester_name: string | null; requester_email: string | null }): string {
+	if (r.requester_name || r.requester_email) return r.requester_name ? `${r.requester_name} (${r.requester_email})` : r.requester_email!;
+	if (!r.requested_by) return 'unknown';
+	if (r.requested_by.startsWith('user:')) return 'a former member';
+	return `${r.requested_by} (SQL)`;
+}
+
+function toView(r: JobRow): JobView {
+	return {
+		id: r.id,
+		contentId: r.content_id,
+		contentTitle: r.content_title,
+		status: r.status,
+		attempt: r.attempt,
+		options: r.options ?? {},
+		avatarId: r.avatar_id,
+		voiceId: r.voice_id,
+		errorCode: r.error_code,
+		errorMessage: r.error_message,
+		lastError: r.last_error,
+		heygenVideoId: r.heygen_video_id,
+		heygenUrl: r.heygen_url,
+		thumbnailUrl: r.thumbnail_url,
+		videoUrl: r.status === 'completed' ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.id }) : null,
+		durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
+		sizeBytes: r.size_bytes,
+		createdAt: toDate(r.created_at)!.toISOString(),
+		completedAt: r.completed_at ? toDate(r.completed_at)!.toISOString() : null,
+		requestedBy: requesterLabel(r),
+		renderSeconds: secondsBetween(r.rendering_at, r.transferring_at),
+		transferSeconds: r.status === 'completed' ? secondsBetween(r.transferring_at, r.finished_at) : null,
+		totalSeconds: secondsBetween(r.queued_at ?? r.created_at, r.finished_at)
+	};
+}
+
+function jobSelect(where: RawBuilder<unknown>, limit: number) {
+	return sql`
+		select j.id, j.business_id, j.content_id, c.title as content_title, j.status, j.attempt, j.options, j.avatar_id, j.voice_id,
+			j.error_code, j.error_message, j.last_error, j.heygen_video_id, j.heygen_url, j.thumbnail_url,
+			j.duration_seconds, j.size_bytes, j.created_at, j.completed_at, j.requested_by,
+			u.name as requester_name, u.email as requester_email,
+			ev.queued_at, ev.rendering_at, ev.transferring_at, ev.finished_at
+		from video_jobs j
+		join content c on c.id = j.content_id
+		left join auth_users u on u.id = case when j.requested_by like 'user:%' then substr(j.requested_by, 6) end
+		left join lateral (
+			select max(e.at) filter (where e.to_status = 'queued') as queued_at,
+			       max(e.at) filter (where e.to_status = 'rendering') as rendering_at,
+			       max(e.at) filter (where e.to_status = 'transferring') as transferring_at,
+			       max(e.at) filter (where e.to_status in ('completed', 'failed', 'canceled')) as finished_at
+			from video_job_events e
+			where e.job_id = j.id and coalesce((e.detail->>'attempt')::int, 1) = j.attempt
+		) ev on true
+		where ${where}
+		order by j.created_at desc, j.id desc
+		limit ${limit}`;
+}
+
+function jobQuery(where: RawBuilder<unknown>, limit: number) {
+	return sql<JobRow>`${jobSelect(where, limit)}`;
+}
+
+export async function businessJobs(
+	businessId: string,
+	opts: { status?: VideoJobStatus | 'active' | null; before?: Date | null; limit?: number } = {}
+): Promise<JobView[]> {
+	const conds = [sql`j.business_id = ${businessId}`];
+	if (opts.status === 'active') conds.push(sql`j.status in ('queued', 'submitting', 'rendering', 'transferring')`);
+	else if (opts.status) conds.push(sql`j.status = ${opts.status}::video_job_status`);
+	if (opts.before) conds.push(sql`j.created_at < ${opts.before}`);
+	const { rows } = await jobQuery(sql.join(conds, sql` and `), opts.limit ?? 100).execute(db());
+	return rows.map(toView);
+}
+
+
+type StepRow = { id: number; job_id: string; from_status: VideoJobStatus | null; to_status: VideoJobStatus; at: Date; detail: Record<string, unknown> };
+
+function toStep(r: StepRow): StepEvent {
+	const d = r.detail ?? {};
+	return {
+		id: r.id,
+		from: r.from_status,
+		status: r.to_status,
+		at: r.at.toISOString(),
+		attempt: typeof d['attempt'] === 'number' ? d['attempt'] : null,
+		errorCode: typeof d['error_code'] === 'string' ? d['error_code'] : null,
+		errorMessage: typeof d['error_message'] === 'string' ? d['error_message'] : null
+	};
+}
+
+export interface ContentPageData {
+	content: { id: string; title: string; body: string; updatedAt: string };
+	lastEventId: number;
+	jobs: JobView[];
+	steps: StepEvent[];
+}
+
+/**
+ * Everything the content page shows, in one round trip: the content, its newest jobs with
+ * durations, the steps of the newest job's current attempt, and the business's latest event id
+ * (the live stream continues from there). Null when the content is not in this business.
+ */
+export async function contentPageData(businessId: string, contentId: string, limit = 30): Promise<ContentPageData | null> {
+	const rows = await runPrepared(
+		'content-page',
+		sql<{
+			id: string;
+			title: string;
+			body: string;
+			updated_at: Date;
+			last_event_id: number;
+			jobs: JobRow[];
+			steps: (Omit<StepRow, 'at'> & { at: string })[];
+		}>`
+		select c.id, c.title, c.body, c.updated_at,
+			(select coalesce(max(e.id), 0) from video_job_events e where e.business_id = c.business_id)::int8 as last_event_id,
+			(select coalesce(json_agg(x order by x.created_at desc, x.id desc), '[]') from (${jobSelect(sql`j.business_id = ${businessId} and j.content_id = ${contentId}`, limit)}) x) as jobs,
+			(select coalesce(json_agg(s order by s.id), '[]') from (
+				select e.id, e.job_id, e.from_status, e.to_status, e.at, e.detail
+				from (select id, attempt from video_jobs where content_id = c.id order by created_at desc, id desc limit 1) lj
+				join video_job_events e on e.job_id = lj.id and coalesce((e.detail->>'attempt')::int, 1) = lj.attempt
+			) s) as steps
+		from content c
+		where c.id = ${contentId} and c.business_id = ${businessId}`.compile(db())
+	);
+	const r = rows[0];
+	if (!r) return null;
+	return {
+		content: { id: r.id, title: r.title, body: r.body, updatedAt: r.updated_at.toISOString() },
+		lastEventId: Number(r.last_event_id),
+		jobs: r.jobs.map(toView),
+		steps: r.steps.map((x) => toStep({ ...x, at: new Date(x.at) }))
+	};
+}
+
+/**
+ * Inserts a job as this user (the trigger fills script, avatar and voice from the content and the
+ * business, validates, records the event and enqueues the work). A repeated submit of the same
+ * form (same idempotency key) returns the job it already made instead of a second one.
+ */
+export async function createJob(args: {
+	userId: string;
+	businessId: string;
+	contentId: string;
+	options: VideoOptions;
+	idempotencyKey: string;
+}): Promise<{ jobId: string; duplicate: boolean }> {
+	return asUser(args.userId, async (trx) => {
+		const { rows } = await sql<{ id: string }>`
+			insert into video_jobs (content_id, business_id, options, idempotency_key)
+			values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
+			on conflict (idempotency_key) do nothing
+			returning id`.execute(trx);
+		if (rows[0]) return { jobId: rows[0].id, duplicate: false };
+		const existing = await trx
+			.selectFrom('video_jobs')
+			.select('id')
+			.where('idempotency_key', '=', args.idempotencyKey)
+			.where('business_id', '=', args.businessId)
+			.where('content_id', '=', args.contentId)
+			.executeTakeFirst();
+		if (!existing) throw new Error('This form was already used for another video. Reload the page and try again.');
+		return { jobId: existing.id, duplicate: true };
+	});
+}
+
+/** The job if it belongs to this business (and content, when given); the tenancy check for job ids. */
+export async function findJob(businessId: string, jobId: string, contentId?: string) {
+	let q = db().selectFrom('video_jobs').select(['id', 'status', 'content_id']).where('id', '=', jobId).where('business_id', '=', businessId);
+	if (contentId) q = q.where('content_id', '=', contentId);
+	return q.executeTakeFirst();
+}
+
+export async function cancelJob(userId: string, jobId: string, reason: string): Promise<void> {
+	await asUser(userId, (trx) => sql`select (cancel_video_job(${jobId}::uuid, ${reason})).id`.execute(trx));
+}
+
+export async function retryJob(userId: string, jobId: string): Promise<void> {
+	await asUser(userId, (trx) => sql`select (retry_video_job(${jobId}::uuid)).id`.execute(trx));
+}

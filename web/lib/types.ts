@@ -1,0 +1,61 @@
+import type { VideoJobStatus } from '$db/types.ts';
+import type { VideoOptions } from '$worker/heygen/types.ts';
+
+/** Shapes shared by server loads and the pages (no runtime code, safe to import anywhere). */
+
+/** A job as the pages show it: the row plus who asked, step durations and where it plays. */
+export interface JobView {
+	id: string;
+	contentId: string;
+	contentTitle: string;
+	status: VideoJobStatus;
+	attempt: number;
+	options: VideoOptions;
+	avatarId: string;
+	voiceId: string;
+	errorCode: string | null;
+	errorMessage: string | null;
+	lastError: string | null;
+	heygenVideoId: string | null;
+	heygenUrl: string | null;
+	thumbnailUrl: string | null;
+	videoUrl: string | null;
+	durationSeconds: number | null;
+	sizeBytes: number | null;
+	createdAt: string;
+	completedAt: string | null;
+	requestedBy: string;
+	/** Seconds; null until the step is over. */
+	renderSeconds: number | null;
+	transferSeconds: number | null;
+	totalSeconds: number | null;
+}
+
+export interface StepEvent {
+	id: number;
+	from: VideoJobStatus | null;
+	status: VideoJobStatus;
+	at: string;
+	attempt: number | null;
+	errorCode: string | null;
+	errorMessage: string | null;
+}
+
+/** One job status change as the browser receives it (an SSE `job` event). */
+export interface LiveEvent {
+	/** video_job_events.id: the SSE event id, for Last-Event-ID replay. */
+	id: number;
+	jobId: string;
+	contentId: string;
+	businessId: string;
+	from: VideoJobStatus | null;
+	status: VideoJobStatus;
+	at: string;
+	attempt: number | null;
+	errorCode: string | null;
+	errorMessage: string | null;
+	/** Set on `completed`: where the stored video plays from (the media route). */
+	videoUrl: string | null;
+	thumbnailUrl: string | null;
+	heygenUrl: string | null;
+}

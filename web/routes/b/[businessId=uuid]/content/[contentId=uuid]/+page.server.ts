@@ -1,0 +1,144 @@
+import { error } from '@sveltejs/kit';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { MAX_SCRIPT_CHARS, videoOptionsSchema, type VideoOptions } from '$worker/heygen/index.ts';
+import { db } from '$lib/server/db.ts';
+import { dbErrorMessage } from '$lib/server/errors.ts';
+import { formError, validate } from '$lib/server/forms.ts';
+import { cancelJob, contentPageData, createJob, findJob, retryJob } from '$lib/server/jobs.ts';
+import { errInfo, log } from '$lib/server/log.ts';
+import { requireMembership, type Membership } from '$lib/server/tenancy.ts';
+import { ASPECTS, dimensionFor, isActive, RESOLUTIONS, type Aspect, type Resolution } from '$lib/format.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+async function loadContent(businessId: string, contentId: string) {
+	const content = await db()
+		.selectFrom('content')
+		.select(['id', 'title', 'body', 'updated_at'])
+		.where('id', '=', contentId)
+		.where('business_id', '=', businessId)
+		.executeTakeFirst();
+	if (!content) error(404, 'Not found');
+	return content;
+}
+
+/** Why Generate cannot run now, in words (the button is disabled and says so). */
+function blockersFor(m: Membership, body: string): { text: string; href?: string }[] {
+	const out: { text: string; href?: string }[] = [];
+	const settings = `/b/${m.business.id}/settings`;
+	if (!m.business.has_key) out.push({ text: 'Add your HeyGen API key in HeyGen settings first.', href: settings });
+	if (!m.business.heygen_avatar_id || !m.business.heygen_voice_id) out.push({ text: 'Choose an avatar and a voice in HeyGen settings first.', href: settings });
+	const len = body.trim().length;
+	if (len === 0) out.push({ text: 'Write a script first (Edit).' });
+	else if (len > MAX_SCRIPT_CHARS) {
+		out.push({ text: `The script is ${len.toLocaleString('en')} characters; HeyGen accepts at most ${MAX_SCRIPT_CHARS.toLocaleString('en')}. Shorten it first (Edit).` });
+	}
+	return out;
+}
+
+export const load: PageServerLoad = async ({ locals, params, url }) => {
+	const m = await requireMembership(locals, params.businessId, { url });
+	const page = await contentPageData(m.business.id, params.contentId);
+	if (!page) error(404, 'Not found');
+	const { content, jobs, steps, lastEventId } = page;
+	const current = jobs[0] ?? null;
+	const latestVideo = jobs.find((j) => j.status === 'completed') ?? null;
+	const last = current?.options ?? {};
+	const d = last.dimension;
+	const aspect: Aspect = !d ? 'landscape' : d.width === d.height ? 'square' : d.width > d.height ? 'landscape' : 'portrait';
+	const resolution: Resolution = d && Math.min(d.width, d.height) <= 720 ? '720' : '1080';
+	return {
+		content,
+		jobs,
+		current,
+		steps,
+		latestVideo,
+		lastEventId,
+		idempotencyKey: randomUUID(),
+		blockers: blockersFor(m, content.body),
+		defaults: { aspect, resolution, avatarStyle: last.avatar_style ?? 'normal', caption: last.caption ?? false, test: last.test ?? false }
+	};
+};
+
+const generateSchema = z.object({
+	aspect: z.enum(Object.keys(ASPECTS) as [Aspect, ...Aspect[]], 'Choose landscape, portrait or square.'),
+	resolution: z.enum(Object.keys(RESOLUTIONS) as [Resolution, ...Resolution[]], 'Choose 720p or 1080p.'),
+	avatarStyle: z.enum(['normal', 'circle', 'closeUp'], 'Choose how the avatar is framed.'),
+	caption: z.literal('on').optional(),
+	test: z.literal('on').optional(),
+	idempotencyKey: z.uuid('The form is out of date; reload the page.')
+});
+
+const jobSchema = z.object({ jobId: z.uuid('Unknown video job.') });
+
+export const actions: Actions = {
+	generate: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { url });
+		const content = await loadContent(m.business.id, params.contentId);
+		const data = await request.formData();
+		const v = validate('generate', generateSchema, data);
+		if (!v.ok) return v.failure;
+		const options: VideoOptions = videoOptionsSchema.parse({
+			dimension: dimensionFor(v.data.aspect, v.data.resolution),
+			avatar_style: v.data.avatarStyle,
+			caption: v.data.caption === 'on',
+			test: v.data.test === 'on',
+			title: content.title.slice(0, 200)
+		});
+		try {
+			const r = await createJob({
+				userId: locals.user!.id,
+				businessId: m.business.id,
+				contentId: content.id,
+				options,
+				idempotencyKey: v.data.idempotencyKey
+			});
+			return {
+				form: 'generate',
+				jobId: r.jobId,
+				message: r.duplicate ? 'This video was already started; showing its progress.' : 'Video queued. Watch its progress below.'
+			};
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('generate', data, msg, {}, 409);
+			if (err instanceof Error && err.message.startsWith('This form was already used')) return formError('generate', data, err.message, {}, 409);
+			log().error({ err: errInfo(err), contentId: content.id }, 'generate failed');
+			throw err;
+		}
+	},
+
+	cancel: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { url });
+		const data = await request.formData();
+		const v = validate('cancel', jobSchema, data);
+		if (!v.ok) return v.failure;
+		const job = await findJob(m.business.id, v.data.jobId, params.contentId);
+		if (!job) error(404, 'Not found');
+		if (!isActive(job.status)) return formError('cancel', data, `This video is already ${job.status}; there is nothing to cancel.`, {}, 409);
+		try {
+			await cancelJob(locals.user!.id, job.id, `Canceled by ${locals.user!.name}`);
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('cancel', data, msg, {}, 409);
+			throw err;
+		}
+		return { form: 'cancel', message: 'Video canceled.' };
+	},
+
+	retry: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { url });
+		const data = await request.formData();
+		const v = validate('retry', jobSchema, data);
+		if (!v.ok) return v.failure;
+		const job = await findJob(m.business.id, v.data.jobId, params.contentId);
+		if (!job) error(404, 'Not found');
+		try {
+			await retryJob(locals.user!.id, job.id);
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('retry', data, msg, {}, 409);
+			throw err;
+		}
+		return { form: 'retry', message: 'Retrying: the video is queued again.' };
+	}
+};

@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '$lib/server/db.ts';
+import { formError, validate } from '$lib/server/forms.ts';
+import { clientForKey, describeHeyGenError, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
+import { errInfo, log } from '$lib/server/log.ts';
+import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
+import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async ({ locals, params, url }) => {
+	const m = await requireMembership(locals, params.businessId, { url });
+	const catalog: Promise<Catalog> | null = m.business.has_key
+		? heygenCatalog(m.business.id).catch((err) => {
+				log().error({ err: errInfo(err) }, 'HeyGen catalog failed');
+				return { avatars: [], voices: [], remainingQuota: null, error: 'Could not load your avatars and voices right now.' };
+			})
+		: null;
+	return {
+		settings: {
+			hasKey: m.business.has_key,
+			avatarId: m.business.heygen_avatar_id,
+			voiceId: m.business.heygen_voice_id
+		},
+		// Streamed: the page renders at once and fills the pickers when HeyGen answers.
+		catalog
+	};
+};
+
+const ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+const idField = (what: string) =>
+	z
+		.string()
+		.trim()
+		.min(1, `Choose ${what} from the list or enter its ID.`)
+		.regex(ID, `That does not look like a HeyGen ${what.replace(/^an? /, '')} ID (letters, digits, "_", "-", "." and ":" only).`);
+
+const keySchema = z.object({
+	apiKey: z
+		.string()
+		.trim()
+		.min(1, 'Paste your HeyGen API key.')
+		.max(500, 'That is too long to be a HeyGen API key.')
+		.regex(/^\S+$/, 'The key cannot contain spaces. Paste it exactly as HeyGen shows it.')
+});
+
+export const actions: Actions = {
+	saveKey: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const v = validate('key', keySchema, data);
+		if (!v.ok) return v.failure;
+		const wait = keyCheckLimiter.hit(locals.user!.id);
+		if (wait) return formError('key', data, `Too many key checks. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
+		// Check the key with HeyGen before it is stored: a cheap call that needs a valid key.
+		let quota: number;
+		try {
+			quota = (await clientForKey(v.data.apiKey).remainingQuota()).remainingQuota;
+		} catch (err) {
+			const message = describeHeyGenError(err, 'Checking the key');
+			return formError('key', data, `The key was not saved. ${message}`, { apiKey: message });
+		}
+		await sql`select set_heygen_key(${m.business.id}, ${v.data.apiKey})`.execute(db());
+		forgetCatalog(m.business.id);
+		forgetMembership(locals, m.business.id);
+		log().info({ businessId: m.business.id, userId: locals.user!.id }, 'HeyGen key saved');
+		return { form: 'key', message: `HeyGen accepted the key and it is saved. Remaining quota: ${quota.toLocaleString('en')}.` };
+	},
+
+	removeKey: async ({ locals, params, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		await sql`select delete_heygen_key(${m.business.id})`.execute(db());
+		forgetCatalog(m.business.id);
+		forgetMembership(locals, m.business.id);
+		log().info({ businessId: m.business.id, userId: locals.user!.id }, 'HeyGen key removed');
+		return { form: 'key', message: 'The API key was removed. Videos cannot be generated until a new key is saved.' };
+	},
+
+	saveVoice: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const pick = (name: string) => {
+			const manual = String(data.get(`${name}Manual`) ?? '').trim();
+			return manual || String(data.get(name) ?? '');
+		};
+		const v = validate('voice', z.object({ avatarId: idField('an avatar'), voiceId: idField('a voice') }), data, {
+			avatarId: pick('avatarId'),
+			voiceId: pick('voiceId')
+		});
+		if (!v.ok) return v.failure;
+		await db()
+			.updateTable('businesses')
+			.set({ heygen_avatar_id: v.data.avatarId, heygen_voice_id: v.data.voiceId })
+			.where('id', '=', m.business.id)
+			.execute();
+		forgetMembership(locals, m.business.id);
+		return { form: 'voice', message: 'Avatar and voice saved. New videos will use them.' };
+	}
+};
