@@ -25,10 +25,13 @@ await db.connect();
 const say = (msg: string) => console.log(`  ${msg}`);
 console.log(`\n  HeyGen simulator at ${sim.url} (API key: ${DEFAULT_SIM_KEY})`);
 
-const business = await db.query<{ id: string }>(
-	`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Demo Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
-);
-const businessId = business.rows[0]!.id;
+// Re-running the demo reuses its business and login.
+const existing = await db.query<{ id: string }>(`select id from businesses where name = 'Demo Co' order by created_at limit 1`);
+const businessId =
+	existing.rows[0]?.id ??
+	(await db.query<{ id: string }>(
+		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Demo Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
+	)).rows[0]!.id;
 await db.query('select set_heygen_key($1, $2)', [businessId, DEFAULT_SIM_KEY]);
 const content = await db.query<{ id: string }>(
 	`insert into content (business_id, title, body) values ($1, 'Welcome to Demo Co', $2) returning id`,
@@ -54,6 +57,26 @@ if (final.status === 'completed') {
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }
+const login = await demoLogin(businessId);
 await db.end();
-console.log(`\n  Web app: ${app.url}  — sign up, create a business, and use the simulator key ${DEFAULT_SIM_KEY}`);
-console.log('  (avatars and voices come from the simulator). Press Ctrl-C to stop.\n');
+console.log(`\n  Web app: ${app.url}`);
+if (login) console.log(`  Log in as ${login.email} / ${login.password} to see Demo Co and its video, or sign up as yourself`);
+console.log(`  (for your own business, use the simulator key ${DEFAULT_SIM_KEY}). Press Ctrl-C to stop.\n`);
+
+/** A demo account that owns Demo Co, created through the app's own sign-up form. */
+async function demoLogin(business: string): Promise<{ email: string; password: string } | null> {
+	const email = 'demo@example.com';
+	const password = 'demo-password';
+	const known = await db.query<{ id: string }>('select id from auth_users where email = $1', [email]);
+	if (!known.rows[0]) {
+		await fetch(`${app.url}/signup`, {
+			method: 'POST',
+			headers: { origin: app.url, accept: 'application/json', 'x-sveltekit-action': 'true', 'content-type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams({ name: 'Demo User', email, password })
+		}).catch(() => {});
+	}
+	const user = await db.query<{ id: string }>('select id from auth_users where email = $1', [email]);
+	if (!user.rows[0]) return null;
+	await db.query(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner') on conflict do nothing`, [business, user.rows[0].id]);
+	return { email, password };
+}

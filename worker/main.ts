@@ -4,6 +4,7 @@ import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
 import { startWorker } from './index.ts';
 import { createLogger } from './logger.ts';
+import { stopOnSignals } from './shutdown.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
@@ -11,14 +12,7 @@ const database = await resolveDatabase(config, (m) => log.debug({ postgres: m })
 await migrate(database.url, { log: (m) => log.info(m) });
 const worker = await startWorker({ databaseUrl: database.url, config, log });
 
-let exiting = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-	process.on(signal, async () => {
-		if (exiting) return;
-		exiting = true;
-		log.info({ signal }, 'stopping');
-		await worker.stop();
-		await database.stop();
-		process.exit(0);
-	});
-}
+stopOnSignals(async () => {
+	await worker.stop();
+	await database.stop();
+}, log);

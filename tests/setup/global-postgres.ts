@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrate } from '../../db/migrate.ts';
+import { ensureBuilt } from '../../scripts/app.ts';
 
 /**
  * One Postgres server for the whole run: TEST_DATABASE_URL when given (an existing server; the
@@ -22,6 +23,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+	// The web, browser and demo tests serve the built app: build it once, before any file runs.
+	ensureBuilt((m) => console.log(m));
 	let adminUrl = process.env.TEST_DATABASE_URL;
 	let stop = async () => {};
 	if (!adminUrl) {
