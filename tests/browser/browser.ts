@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -6,8 +6,12 @@ export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-resu
 
 /** Debian's Chromium (apt-get install chromium), driven by playwright-core; never a downloaded browser. */
 export async function launchChromium(): Promise<Browser> {
+	const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+	if (!existsSync(executablePath)) {
+		throw new Error(`The browser tests need Chromium at ${executablePath}: run \`apt-get install -y chromium\` (Debian/Ubuntu) or set CHROMIUM_PATH.`);
+	}
 	return chromium.launch({
-		executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+		executablePath,
 		headless: true,
 		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required']
 	});
