@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { addContent, insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
+
+/** video_jobs_sweep(): the safety net for a job whose pg-boss step was lost. */
+describe('video_jobs_sweep', () => {
+	let db: TestDatabase;
+	let businessId: string;
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		({ businessId } = await seedBusiness(db));
+	});
+	afterAll(async () => db?.drop());
+
+	async function loseSteps(jobId: string) {
+		await db.sql(`delete from pgboss.job where singleton_key = $1`, [jobId]);
+	}
+
+	it('re-enqueues the step an orphaned job was at', async () => {
+		const queued = await insertJob(db, await addContent(db, businessId));
+		const rendering = await insertJob(db, await addContent(db, businessId));
+		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [rendering]);
+		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'v-1' where id = $1`, [rendering]);
+		const healthy = await insertJob(db, await addContent(db, businessId));
+		await loseSteps(queued);
+		await loseSteps(rendering);
+
+		const { rows } = await db.sql(`select job_id, action from video_jobs_sweep(interval '0 seconds') order by action`);
+		expect(rows).toEqual([
+			{ job_id: queued, action: 're-enqueued queued' },
+			{ job_id: rendering, action: 're-enqueued rendering' }
+		]);
+		expect((await pgbossJobs(db, queued)).map((j) => [j.name, j.state])).toEqual([['video.submit', 'created']]);
+		expect((await pgbossJobs(db, rendering)).map((j) => [j.name, j.state])).toEqual([['video.poll', 'created']]);
+		expect(await pgbossJobs(db, healthy)).toHaveLength(1);
+		// A second sweep finds nothing to do.
+		expect((await db.sql(`select * from video_jobs_sweep(interval '0 seconds')`)).rows).toEqual([]);
+	});
+
+	it('fails an orphaned job past its deadline with a clear reason, and leaves recent ones alone', async () => {
+		const late = await insertJob(db, await addContent(db, businessId));
+		await db.sql(`update video_jobs set deadline = now() - interval '1 minute' where id = $1`, [late]);
+		await loseSteps(late);
+		expect((await db.sql(`select * from video_jobs_sweep()`)).rows).toEqual([]); // within the grace period
+		const { rows } = await db.sql(`select job_id, action from video_jobs_sweep(interval '0 seconds')`);
+		expect(rows).toEqual([{ job_id: late, action: 'failed: deadline passed' }]);
+		const job = (await db.sql('select status, error_code, error_message from video_jobs where id = $1', [late])).rows[0];
+		expect(job.status).toBe('failed');
+		expect(job.error_code).toBe('deadline_exceeded');
+		expect(job.error_message).toMatch(/^The video was not finished before its deadline \(/);
+	});
+});
