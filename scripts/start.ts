@@ -5,8 +5,6 @@ import { ConfigError } from '../db/config.ts';
 import { DataDirLockedError } from '../db/embedded.ts';
 import { startApp, stopOnSignals } from './app.ts';
 
-export { ensureBuilt } from './app.ts';
-
 if (import.meta.main) {
 	try {
 		const app = await startApp();

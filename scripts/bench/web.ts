@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../../db/embedded.ts';
-import { ensureBuilt } from '../start.ts';
+import { ensureBuilt } from '../app.ts';
 import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, ROOT, section, startBenchDatabase, withTimeout } from './common.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);

@@ -4,48 +4,19 @@
  * 127.0.0.1 with a random port. Plus a small HTTP client with a cookie jar that talks to form
  * actions the way the browser does (same Origin, `use:enhance` JSON results).
  */
-import { mkdirSync, mkdtempSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import * as devalue from 'devalue';
-import { ensureBuilt } from '../../scripts/start.ts';
+import { ensureBuilt } from '../../scripts/app.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../heygen-simulator/server.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-
-/**
- * ensureBuilt, once at a time across test files running in parallel (a directory used as a lock),
- * so two files never run `vite build` into the same build/ together.
- */
-export async function buildOnce(): Promise<void> {
-	const lock = path.join(root, '.svelte-kit', 'web-test-build.lock');
-	mkdirSync(path.dirname(lock), { recursive: true });
-	const deadline = Date.now() + 120_000;
-	for (;;) {
-		try {
-			mkdirSync(lock);
-			break;
-		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-			// A lock left by a killed run is stale after two minutes.
-			try {
-				if (Date.now() - statSync(lock).mtimeMs > 120_000) rmdirSync(lock);
-			} catch {}
-			if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-			await new Promise((r) => setTimeout(r, 200));
-		}
-	}
-	try {
-		ensureBuilt(() => {});
-	} finally {
-		rmdirSync(lock);
-	}
-}
 
 export interface TestApp {
 	url: string;
@@ -63,7 +34,8 @@ export async function startTestApp(
 	db: TestDatabase,
 	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string> } = {}
 ): Promise<TestApp> {
-	await buildOnce();
+	// Built once for the whole run by tests/setup/global-postgres.ts; this only checks it is current.
+	ensureBuilt();
 	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300 });
 	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));
