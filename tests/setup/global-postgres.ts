@@ -13,7 +13,8 @@ import { ensureBuilt } from '../../scripts/app.ts';
  * migrated template database is built once; each test file clones it (CREATE DATABASE … TEMPLATE)
  * so files are isolated and start in milliseconds.
  */
-export const TEMPLATE_DB = 'hvj_test_template';
+// Per run, so two runs against one TEST_DATABASE_URL server never drop each other's template.
+export const TEMPLATE_DB = `hvj_test_template_${process.pid}`;
 
 declare module 'vitest' {
 	export interface ProvidedContext {
@@ -46,7 +47,12 @@ export default async function setup(project: TestProject) {
 
 	project.provide('pgAdminUrl', adminUrl);
 	project.provide('pgTemplateDb', TEMPLATE_DB);
-	return stop;
+	return async () => {
+		const c = new pg.Client(adminUrl);
+		await c.connect();
+		await c.query(`drop database if exists ${TEMPLATE_DB} with (force)`).finally(() => c.end());
+		await stop();
+	};
 }
 
 export function withDatabase(url: string, database: string): string {
