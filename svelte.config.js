@@ -6,7 +6,7 @@ const config = {
 		adapter: adapter({ out: 'build' }),
 		// The SvelteKit app lives in web/ so that db/, worker/ and web/ sit side by side at the root.
 		files: { src: 'web', assets: 'web/static' },
-		alias: { $db: 'db', $worker: 'worker' }
+		alias: { $db: 'db', $worker: 'worker', $heygen: 'heygen', $storage: 'storage', $log: 'log' }
 	}
 };
 

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../db/config.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
-import { createLogger, type Logger } from '../worker/logger.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 

@@ -3,7 +3,7 @@
 // renders one video end to end while printing each status change, then keeps running so you can
 // try the web app in a browser.
 import pg from 'pg';
-import { startHeyGenSimulator, DEFAULT_SIM_KEY } from '../tests/heygen-simulator/server.ts';
+import { startHeyGenSimulator, DEFAULT_SIM_KEY } from '../heygen/simulator/server.ts';
 import { startApp, stopOnSignals } from './app.ts';
 
 const sim = await startHeyGenSimulator({ renderMs: Number(process.env.DEMO_RENDER_MS ?? 4000) });

@@ -1,7 +1,7 @@
-import type { HeyGenClient } from './heygen/index.ts';
+import type { HeyGenClient } from '../heygen/index.ts';
 import type { JobStore } from './job-store.ts';
-import type { Logger } from './logger.ts';
-import type { VideoStorage } from './storage/index.ts';
+import type { Logger } from '../log/logger.ts';
+import type { VideoStorage } from '../storage/index.ts';
 
 export interface PipelineSettings {
 	pollInitialMs: number;

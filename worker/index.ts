@@ -5,11 +5,11 @@ import type { PipelineContext, PipelineSettings } from './context.ts';
 import { pollVideo } from './handlers/poll.ts';
 import { submitVideo } from './handlers/submit.ts';
 import { transferVideo } from './handlers/transfer.ts';
-import { createHeyGenClient, type HeyGenClient } from './heygen/index.ts';
+import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 import { jobPayload, QUEUES, type QueueName } from './queues.ts';
-import { createStorage, sweepPartials, type VideoStorage } from './storage/index.ts';
+import { createStorage, sweepPartials, type VideoStorage } from '../storage/index.ts';
 
 export interface WorkerOptions {
 	databaseUrl: string;

@@ -3,7 +3,7 @@ import { loadConfig } from '../db/config.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
 import { startWorker } from './index.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from '../log/logger.ts';
 import { stopOnSignals } from './shutdown.ts';
 
 const config = loadConfig();

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/logger.ts';
 
 /** Ctrl-C / SIGTERM: stop everything cleanly (no orphaned postgres), once. */
 export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../../tests/heygen-simulator/server.ts';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { workOptions } from '../../worker/index.ts';
 import { QUEUES } from '../../worker/queues.ts';
 import {

@@ -6,9 +6,9 @@ import pg from 'pg';
 import { loadConfig } from '../../db/config.ts';
 import type { VideoJobStatus } from '../../db/types.ts';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../worker/index.ts';
-import { createLogger } from '../../worker/logger.ts';
-import { createStorage } from '../../worker/storage/index.ts';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+import { createLogger } from '../../log/logger.ts';
+import { createStorage } from '../../storage/index.ts';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import type { TestDatabase } from './db.ts';
 
 /** Settings that make every backoff tiny, so fault tests finish in seconds. */

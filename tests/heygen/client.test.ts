@@ -8,10 +8,10 @@ import {
 	HeyGenError,
 	type GenerateVideoRequest,
 	type HeyGenClient
-} from '../../worker/heygen/index.ts';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+} from '../../heygen/index.ts';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
-const SAMPLE = readFileSync(new URL('../heygen-simulator/sample.mp4', import.meta.url));
+const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
 let sim: HeyGenSimulator;
 let client: HeyGenClient;

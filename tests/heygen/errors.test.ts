@@ -7,9 +7,9 @@ import {
 	videoOptionsSchema,
 	type GenerateVideoRequest,
 	type HeyGenClient
-} from '../../worker/heygen/index.ts';
-import { errorFromHttp } from '../../worker/heygen/errors.ts';
-import { startHeyGenSimulator, type Faults, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+} from '../../heygen/index.ts';
+import { errorFromHttp } from '../../heygen/errors.ts';
+import { startHeyGenSimulator, type Faults, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
 const SECRET = 'hg-SECRET-key-0123456789abcdef';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';

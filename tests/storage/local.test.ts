@@ -10,7 +10,7 @@ import {
 	StorageError,
 	sweepPartials,
 	type LocalVideoStorage
-} from '../../worker/storage/index.ts';
+} from '../../storage/index.ts';
 import {
 	deferred,
 	expectedHash,

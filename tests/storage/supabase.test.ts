@@ -10,7 +10,7 @@ import {
 	StorageError,
 	TUS_CHUNK_BYTES,
 	type SupabaseVideoStorage
-} from '../../worker/storage/index.ts';
+} from '../../storage/index.ts';
 import { startFakeStorage, type FakeStorageServer } from './fake-supabase-storage.ts';
 import { deferred, expectedHash, pseudoRandomBytes, rejectionOf, sha256, webStream } from './helpers.ts';
 

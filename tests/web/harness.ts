@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import * as devalue from 'devalue';
 import { ensureBuilt } from '../../scripts/app.ts';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../heygen-simulator/server.ts';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 

@@ -1,5 +1,5 @@
 import type { VideoJobStatus } from '$db/types.ts';
-import type { VideoOptions } from '$worker/heygen/types.ts';
+import type { VideoOptions } from '$heygen/types.ts';
 
 /** Shapes shared by server loads and the pages (no runtime code, safe to import anywhere). */
 

@@ -1,5 +1,5 @@
-import { isHeyGenError } from '../heygen/index.ts';
-import { isStorageError } from '../storage/index.ts';
+import { isHeyGenError } from '../../heygen/index.ts';
+import { isStorageError } from '../../storage/index.ts';
 import type { PipelineContext } from '../context.ts';
 import type { VideoJob } from '../job-store.ts';
 import { backoffMs, QUEUES, type QueueName } from '../queues.ts';

@@ -1,7 +1,7 @@
 import type { PipelineContext } from '../context.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
-import type { VideoOptions } from '../heygen/index.ts';
+import type { VideoOptions } from '../../heygen/index.ts';
 
 /**
  * queued → submitting → rendering. The video id and the move to rendering are saved in one

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_SCRIPT_CHARS } from '$worker/heygen/index.ts';
+import { MAX_SCRIPT_CHARS } from '$heygen/index.ts';
 
 /** The content form: a title and the script (what the avatar says; HeyGen's 5,000-character limit). */
 export const contentSchema = z.object({

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { createHeyGenClient, isHeyGenError, type Avatar, type HeyGenClient, type Voice } from '$worker/heygen/index.ts';
+import { createHeyGenClient, isHeyGenError, type Avatar, type HeyGenClient, type Voice } from '$heygen/index.ts';
 import { config } from './config.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { VideoJobStatus } from '$db/types.ts';
-import type { VideoOptions } from '$worker/heygen/index.ts';
+import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
 import { runPrepared } from './prepared.ts';

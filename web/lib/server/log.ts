@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import { createLogger, type Logger } from '$worker/logger.ts';
+import { createLogger, type Logger } from '$log/logger.ts';
 import { config } from './config.ts';
 
 let logger: Logger | null = null;

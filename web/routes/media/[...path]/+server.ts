@@ -1,9 +1,9 @@
 import { error, redirect } from '@sveltejs/kit';
-import { createStorage, resolveLocalPath } from '$worker/storage/index.ts';
+import { createStorage, resolveLocalPath } from '$storage/index.ts';
 import { config } from '$lib/server/config.ts';
 import { serveFile } from '$lib/server/media.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
-import type { SupabaseVideoStorage } from '$worker/storage/index.ts';
+import type { SupabaseVideoStorage } from '$storage/index.ts';
 import type { RequestHandler } from './$types';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';

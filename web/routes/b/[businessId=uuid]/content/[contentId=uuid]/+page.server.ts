@@ -1,7 +1,7 @@
 import { error } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_SCRIPT_CHARS, videoOptionsSchema, type VideoOptions } from '$worker/heygen/index.ts';
+import { MAX_SCRIPT_CHARS, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, validate } from '$lib/server/forms.ts';

@@ -1,6 +1,6 @@
 /**
  * Start the HeyGen simulator for manual use:
- *   node tests/heygen-simulator/main.ts [--port 4010] [--host 127.0.0.1] [--render-ms 5000] [--key extra-key]
+ *   npm run simulator -- [--port 4010] [--host 127.0.0.1] [--render-ms 5000] [--key extra-key]
  * Prints the URL and the API key, then runs until Ctrl-C.
  */
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-	console.log('Usage: node tests/heygen-simulator/main.ts [--port N] [--host H] [--render-ms MS] [--key KEY]...');
+	console.log('Usage: npm run simulator -- [--port N] [--host H] [--render-ms MS] [--key KEY]...');
 	process.exit(0);
 }
 

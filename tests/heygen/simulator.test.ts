@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIM_KEY, parseTitleBehaviour, startHeyGenSimulator, type HeyGenSimulator } from './server.ts';
+import { DEFAULT_SIM_KEY, parseTitleBehaviour, startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
-const SAMPLE = readFileSync(new URL('./sample.mp4', import.meta.url));
+const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
 let sim: HeyGenSimulator;
 
