@@ -45,7 +45,13 @@ const schema = z.object({
 	SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
 	SUPABASE_BUCKET: z.string().min(1).default('videos'),
 
-	AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional()
+	AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional(),
+	/** When set, /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; else only loopback. */
+	METRICS_TOKEN: z
+		.string()
+		.min(16, 'METRICS_TOKEN must be at least 16 characters')
+		.regex(/^[\x21-\x7e]+$/, 'METRICS_TOKEN must be printable ASCII without spaces')
+		.optional()
 });
 
 export type Config = z.infer<typeof schema> & { storageDir: string };

@@ -83,6 +83,16 @@ export interface Businesses {
   updated_at: Generated<Timestamp>;
 }
 
+export interface BusinessInvitations {
+  business_id: string;
+  created_at: Generated<Timestamp>;
+  email: string;
+  expires_at: Generated<Timestamp>;
+  id: Generated<string>;
+  invited_by: string;
+  role: Generated<string>;
+}
+
 export interface BusinessMembers {
   business_id: string;
   created_at: Generated<Timestamp>;
@@ -160,6 +170,7 @@ export interface DB {
   auth_sessions: AuthSessions;
   auth_users: AuthUsers;
   auth_verifications: AuthVerifications;
+  business_invitations: BusinessInvitations;
   business_members: BusinessMembers;
   businesses: Businesses;
   content: Content;

@@ -66,7 +66,7 @@ console.log(`  (for your own business, use the simulator key ${DEFAULT_SIM_KEY})
 /** A demo account that owns Demo Co, created through the app's own sign-up form. */
 async function demoLogin(business: string): Promise<{ email: string; password: string } | null> {
 	const email = 'demo@example.com';
-	const password = 'demo-password';
+	const password = 'watch the avatar speak';
 	const known = await db.query<{ id: string }>('select id from auth_users where email = $1', [email]);
 	if (!known.rows[0]) {
 		await fetch(`${app.url}/signup`, {

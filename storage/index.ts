@@ -35,7 +35,7 @@ export function createStorage(config: StorageConfig): VideoStorage {
 	}
 }
 
-export { createLocalStorage, resolveLocalPath, sweepPartials } from './local.ts';
+export { createLocalStorage, PARTIAL_MAX_AGE_MS, PARTIAL_TOUCH_MS, resolveLocalPath, sweepPartials } from './local.ts';
 export type { LocalStorageOptions, LocalVideoStorage } from './local.ts';
 export { createSupabaseStorage, STANDARD_UPLOAD_MAX_BYTES, TUS_CHUNK_BYTES } from './supabase.ts';
 export type { SupabaseStorageOptions, SupabaseVideoStorage } from './supabase.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { abortedError, byteChunks, discardBody, errorText, sizeMismatch } from './body.ts';
@@ -24,6 +24,36 @@ export interface LocalVideoStorage extends VideoStorage {
 
 /** Temp files are `.<name>.<16 hex>.partial`, next to their target (same filesystem, so rename is atomic). */
 const PARTIAL_NAME = /^\..+\.[0-9a-f]{16}\.partial$/;
+
+/**
+ * A live write touches its temp file at least this often, even while its source stalls, so a temp
+ * file untouched for {@link PARTIAL_MAX_AGE_MS} belongs to no live transfer in any process.
+ */
+export const PARTIAL_TOUCH_MS = 10_000;
+/** Age after which a `.partial` no live write in this process owns is a leftover. */
+export const PARTIAL_MAX_AGE_MS = 30_000;
+
+/** Temp files being written by this process right now. */
+const liveTemps = new Set<string>();
+let touchTimer: NodeJS.Timeout | null = null;
+
+function trackTemp(file: string): () => void {
+	liveTemps.add(file);
+	if (!touchTimer) {
+		touchTimer = setInterval(() => {
+			const now = new Date();
+			for (const f of liveTemps) void utimes(f, now, now).catch(() => {});
+		}, PARTIAL_TOUCH_MS);
+		touchTimer.unref();
+	}
+	return () => {
+		liveTemps.delete(file);
+		if (liveTemps.size === 0 && touchTimer) {
+			clearInterval(touchTimer);
+			touchTimer = null;
+		}
+	};
+}
 
 /**
  * Maps a storage path to an absolute file path under `dir`, after validating it (StorageError
@@ -100,6 +130,7 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 		const parent = nodePath.dirname(target);
 		const temp = nodePath.join(parent, `.${nodePath.basename(target)}.${randomBytes(8).toString('hex')}.partial`);
 		let bytes = 0;
+		const untrack = trackTemp(temp);
 		try {
 			await mkdir(parent, { recursive: true });
 			// `flush`: fsync before the stream closes; pipeline resolves only after that close.
@@ -115,8 +146,10 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 			if (expected !== undefined && bytes !== expected) throw sizeMismatch(path, expected, bytes, false);
 			if (signal?.aborted) throw abortedError(signal, path);
 			await rename(temp, target);
+			untrack();
 		} catch (err) {
 			await unlink(temp).catch(() => {});
+			untrack();
 			if (err instanceof StorageError) throw err;
 			if (signal?.aborted) throw abortedError(signal, path);
 			throw new StorageError('io', `writing ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
@@ -157,9 +190,10 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 }
 
 /**
- * Deletes `.partial` temp files under `dir` (recursively) whose last modification is older than
- * `olderThanMs`, i.e. leftovers of a worker that died mid-write. A live write keeps touching its
- * temp file, so pick an age well above the longest expected stall (e.g. one hour). Returns the
+ * Deletes `.partial` temp files under `dir` (recursively) that no live write of this process owns
+ * and whose last modification is older than `olderThanMs`: leftovers of a worker that died
+ * mid-write. Live writes in any process touch their temp file every {@link PARTIAL_TOUCH_MS}, so
+ * {@link PARTIAL_MAX_AGE_MS} is a safe age; the worker sweeps with it every few seconds. Returns the
  * absolute paths removed. A missing `dir` is not an error. Symlinked directories are not followed.
  */
 export async function sweepPartials(dir: string, olderThanMs: number): Promise<string[]> {
@@ -177,7 +211,7 @@ export async function sweepPartials(dir: string, olderThanMs: number): Promise<s
 			const full = nodePath.join(current, entry.name);
 			if (entry.isDirectory()) {
 				await walk(full);
-			} else if (entry.isFile() && PARTIAL_NAME.test(entry.name)) {
+			} else if (entry.isFile() && PARTIAL_NAME.test(entry.name) && !liveTemps.has(full)) {
 				try {
 					if ((await stat(full)).mtimeMs >= cutoff) continue;
 					await unlink(full);

@@ -67,32 +67,26 @@ const session: Handle = async ({ event, resolve }) => {
 	return resolve(event);
 };
 
-let cspHeader: string | null = null;
+let heygenOrigin: string | null = null;
 
-function csp(): string {
-	return (cspHeader ??= buildCsp());
+/** HEYGEN_API_URL's origin (the simulator in development), allowed for images and media. */
+function heygenSource(): string {
+	if (heygenOrigin === null) {
+		heygenOrigin = '';
+		try {
+			const origin = new URL(config().HEYGEN_API_URL).origin;
+			// Only a plain origin can go into a CSP source list.
+			if (/^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) heygenOrigin = origin;
+		} catch {}
+	}
+	return heygenOrigin;
 }
 
-function buildCsp(): string {
-	let heygen = '';
-	try {
-		heygen = ` ${new URL(config().HEYGEN_API_URL).origin}`;
-	} catch {}
-	return [
-		"default-src 'self'",
-		// SvelteKit's hydration script is inline; kit.csp (svelte.config.js) would allow nonces instead.
-		"script-src 'self' 'unsafe-inline'",
-		"style-src 'self' 'unsafe-inline'",
-		// HeyGen's avatar previews and thumbnails come from its CDN (https) or HEYGEN_API_URL.
-		`img-src 'self' data: blob: https:${heygen}`,
-		`media-src 'self' blob: https:${heygen}`,
-		"connect-src 'self'",
-		"font-src 'self'",
-		"object-src 'none'",
-		"base-uri 'self'",
-		"form-action 'self'",
-		"frame-ancestors 'none'"
-	].join('; ');
+/** kit.csp (svelte.config.js) builds the policy with the nonce; this only adds the HeyGen origin. */
+function withHeyGenSource(policy: string): string {
+	const origin = heygenSource();
+	if (!origin) return policy;
+	return policy.replace(/(^|;\s*)(img-src|media-src)([^;]*)/g, (_m, sep: string, name: string, rest: string) => `${sep}${name}${rest} ${origin}`);
 }
 
 const securityHeaders: Handle = async ({ event, resolve }) => {
@@ -104,7 +98,8 @@ const securityHeaders: Handle = async ({ event, resolve }) => {
 		h.set('x-frame-options', 'DENY');
 		h.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
 		h.set('cross-origin-opener-policy', 'same-origin');
-		if (h.get('content-type')?.startsWith('text/html')) h.set('content-security-policy', csp());
+		const policy = h.get('content-security-policy');
+		if (policy) h.set('content-security-policy', withHeyGenSource(policy));
 		// Pages and their data show a business's data: never store them in a shared cache.
 		if (event.locals.user && !h.has('cache-control')) h.set('cache-control', 'private, no-store');
 	} catch {

@@ -7,9 +7,12 @@ import { submitVideo } from './handlers/submit.ts';
 import { transferVideo } from './handlers/transfer.ts';
 import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
+import { listenForKeyChanges } from './key-invalidation.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { jobPayload, QUEUES, type QueueName } from './queues.ts';
-import { createStorage, sweepPartials, type VideoStorage } from '../storage/index.ts';
+import { createStorage, PARTIAL_MAX_AGE_MS, sweepPartials, type VideoStorage } from '../storage/index.ts';
+
+export const PARTIAL_SWEEP_INTERVAL_MS = 15_000;
 
 export interface WorkerOptions {
 	databaseUrl: string;
@@ -21,6 +24,8 @@ export interface WorkerOptions {
 	/** pg-boss monitor interval; tests shorten it so a killed worker's jobs come back quickly. */
 	monitorIntervalSeconds?: number;
 	sweepIntervalMs?: number;
+	/** How often to look for `.partial` files no live transfer owns (local storage). */
+	partialSweepIntervalMs?: number;
 	concurrency?: number;
 }
 
@@ -101,6 +106,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		instanceName: 'video-worker',
 		openTelemetry: { enabled: false }
 	});
+	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log);
 	boss.on('error', (err) => log.error({ err: { message: err.message } }, 'pg-boss error'));
 	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
 	await boss.start();
@@ -127,15 +133,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const options = workOptions(concurrency);
 	for (const queue of Object.values(QUEUES)) await boss.work(queue, options[queue], run(queue));
 
-	// Temp files of a worker that died mid-download; a live download keeps touching its file.
-	if (ctx.storage.kind === 'local') {
-		const dir = (ctx.storage as { dir?: string }).dir;
-		if (dir) {
-			sweepPartials(dir, 60 * 60_000)
-				.then((removed) => removed.length && log.info({ removed: removed.length }, 'removed stale partial downloads'))
-				.catch(() => {});
+	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
+	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.
+	const storageDir = ctx.storage.kind === 'local' ? (ctx.storage as { dir?: string }).dir : undefined;
+	const sweepTemps = async () => {
+		if (!storageDir) return;
+		try {
+			const removed = await sweepPartials(storageDir, PARTIAL_MAX_AGE_MS);
+			if (removed.length) log.info({ removed: removed.length }, 'removed stale partial downloads');
+		} catch (err) {
+			log.warn({ err: { message: (err as Error).message } }, 'partial download sweep failed');
 		}
-	}
+	};
+	void sweepTemps();
+	const partialTimer = setInterval(() => void sweepTemps(), opts.partialSweepIntervalMs ?? PARTIAL_SWEEP_INTERVAL_MS);
+	partialTimer.unref();
 
 	const sweep = async () => {
 		try {
@@ -155,9 +167,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		stop: () =>
 			(stopping ??= (async () => {
 				clearInterval(sweepTimer);
+				clearInterval(partialTimer);
 				// Finish in-flight steps within the timeout; anything still running after that is
 				// handed back to pg-boss (its heartbeat stops, so another worker retries it).
 				await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_SECONDS * 1000 });
+				await keyChanges.stop();
 				await handle.close();
 				log.info('worker stopped');
 			})())

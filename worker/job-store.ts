@@ -22,6 +22,8 @@ export class JobStore {
 	readonly actor: string;
 	readonly keyTtlMs: number;
 	private readonly keys = new Map<string, { key: string | null; until: number }>();
+	private keyGeneration = 0;
+	private keyCaching = true;
 	constructor(db: Database, opts: { actor?: string; keyTtlMs?: number } = {}) {
 		this.db = db;
 		this.actor = opts.actor ?? 'worker';
@@ -34,15 +36,29 @@ export class JobStore {
 
 	/**
 	 * The business's HeyGen key from Vault. Kept in memory (never logged) for a few seconds so that
-	 * thousands of polls do not each decrypt it; a removed or replaced key is seen within that time.
+	 * thousands of polls do not each decrypt it. The worker drops the copy as soon as the key is
+	 * replaced or removed (worker/key-invalidation.ts) and does not cache while it cannot hear that.
 	 */
 	async apiKey(businessId: string): Promise<string | null> {
-		const cached = this.keys.get(businessId);
+		const cached = this.keyCaching ? this.keys.get(businessId) : undefined;
 		if (cached && cached.until > Date.now()) return cached.key;
+		const generation = this.keyGeneration;
 		const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(this.db);
 		const key = rows[0]?.key ?? null;
-		this.keys.set(businessId, { key, until: Date.now() + this.keyTtlMs });
+		// A change announced while this read was in flight may not be in what it read: do not keep it.
+		if (this.keyCaching && generation === this.keyGeneration) this.keys.set(businessId, { key, until: Date.now() + this.keyTtlMs });
 		return key;
+	}
+
+	forgetKeys(businessId: string | null): void {
+		this.keyGeneration++;
+		if (businessId === null) this.keys.clear();
+		else this.keys.delete(businessId);
+	}
+
+	setKeyCaching(enabled: boolean): void {
+		this.keyCaching = enabled;
+		if (!enabled) this.forgetKeys(null);
 	}
 
 	/**

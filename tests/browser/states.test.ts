@@ -144,15 +144,22 @@ describe('other people and other screens', () => {
 		await screenshot(page, '24-not-found');
 	});
 
-	test('members page: add a teammate by email', async () => {
-		const { email } = await signUp(app, 'Tim Teammate');
+	test('members page: invite a teammate by email; they join once they accept', async () => {
+		const { client: tim, email } = await signUp(app, 'Tim Teammate');
 		await open(page, `${app.url}/b/${biz}/members`);
+		// The same answer whether or not an account uses the email.
 		await page.getByLabel('Email').fill('nobody@example.com');
-		await page.getByRole('button', { name: 'Add member' }).click();
-		await page.getByText('No account uses this email.').first().waitFor(T);
+		await page.getByRole('button', { name: 'Send invitation' }).click();
+		await page.getByText('Invitation saved for nobody@example.com.').first().waitFor(T);
 		await page.getByLabel('Email').fill(email);
 		await page.getByLabel('Role').selectOption('admin');
-		await page.getByRole('button', { name: 'Add member' }).click();
+		await page.getByRole('button', { name: 'Send invitation' }).click();
+		await page.getByRole('cell', { name: email, exact: true }).waitFor(T);
+		expect(await page.getByRole('cell', { name: 'Tim Teammate', exact: true }).count()).toBe(0);
+		const { text } = await tim.html('/b');
+		const invitationId = /name="invitationId" value="([0-9a-f-]{36})"/.exec(text)![1]!;
+		expect((await tim.action('/b?/accept', { invitationId })).location).toBe(`/b/${biz}`);
+		await open(page, `${app.url}/b/${biz}/members`);
 		await page.getByRole('cell', { name: 'Tim Teammate', exact: true }).waitFor(T);
 		await screenshot(page, '25-members');
 		expect(await unlabelledControls(page)).toEqual([]);

@@ -259,3 +259,14 @@ export async function readEvents(
 	}
 	return events;
 }
+
+/** The owner invites `email` to the business and the invited person (signed in as it) accepts. */
+export async function inviteAndAccept(owner: Client, businessId: string, invitee: Client, email: string, role: 'admin' | 'member' = 'member'): Promise<void> {
+	const r = await owner.action(`/b/${businessId}/members?/invite`, { email, role });
+	if (r.type !== 'success') throw new Error(`invite failed: ${JSON.stringify(r)}`);
+	const { text } = await invitee.html('/b');
+	const m = /name="invitationId" value="([0-9a-f-]{36})"/.exec(text);
+	if (!m) throw new Error('no invitation on the invitee’s Businesses page');
+	const a = await invitee.action('/b?/accept', { invitationId: m[1]! });
+	if (a.type !== 'redirect' || a.location !== `/b/${businessId}`) throw new Error(`accept failed: ${JSON.stringify(a)}`);
+}

@@ -112,7 +112,7 @@ describe('a member of B and business A', () => {
 			[`/b/${A}/settings?/saveKey`, { apiKey: 'sim-test-key' }],
 			[`/b/${A}/settings?/removeKey`, {}],
 			[`/b/${A}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', voiceId: 'sim-voice-en-2' }],
-			[`/b/${A}/members?/add`, { email: 'bob@example.com', role: 'admin' }],
+			[`/b/${A}/members?/invite`, { email: 'bob@example.com', role: 'admin' }],
 			[`/b/${A}/members?/remove`, { userId: 'x' }],
 			[`/b/${A}/content/new`, { title: 'Injected', body: 'by Bob' }],
 			[`/b/${A}/content/${contentA}/edit`, { title: 'Defaced', body: 'by Bob' }],

@@ -1,5 +1,6 @@
 import type { BetterAuthOptions } from 'better-auth';
 import type pg from 'pg';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy.ts';
 
 /**
  * Better Auth's options for this app, without SvelteKit imports so scripts and tests can build the
@@ -15,8 +16,9 @@ export function authOptions(opts: { pool: pg.Pool; secret: string; baseURL: stri
 		telemetry: { enabled: false },
 		emailAndPassword: {
 			enabled: true,
-			minPasswordLength: 8,
-			maxPasswordLength: 128,
+			// The full policy (common passwords, repeats) is checked by the sign-up form first.
+			minPasswordLength: MIN_PASSWORD_LENGTH,
+			maxPasswordLength: MAX_PASSWORD_LENGTH,
 			autoSignIn: true,
 			requireEmailVerification: false
 		},

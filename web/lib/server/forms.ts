@@ -16,7 +16,7 @@ const SECRET_FIELDS = new Set(['password', 'apiKey', 'key']);
 
 export function formValues(data: FormData): Record<string, string> {
 	const out: Record<string, string> = {};
-	for (const [k, v] of data) if (typeof v === 'string' && !SECRET_FIELDS.has(k)) out[k] = v;
+	for (const [k, v] of data) if (typeof v === 'string' && !SECRET_FIELDS.has(k)) out[k] = v.replaceAll('\u0000', '');
 	return out;
 }
 
@@ -41,6 +41,10 @@ export function validate<S extends z.ZodType>(
 	data: FormData,
 	input: Record<string, unknown> = Object.fromEntries(data)
 ): { ok: true; data: z.infer<S> } | { ok: false; failure: ActionFailure<FormFailure> } {
+	// A NUL can never be stored (Postgres text cannot hold it); name the field instead of failing later.
+	const nul: FieldErrors = {};
+	for (const [k, v] of Object.entries(input)) if (typeof v === 'string' && v.includes('\u0000')) nul[k] = 'This field contains a NUL character (\\0); remove it.';
+	if (Object.keys(nul).length) return { ok: false, failure: formError(form, data, 'Please fix the highlighted field.', nul) };
 	const parsed = schema.safeParse(input);
 	if (parsed.success) return { ok: true, data: parsed.data };
 	const errors: FieldErrors = {};

@@ -9,6 +9,18 @@ function timeoutMs(): number {
 	return Math.min(config().HEYGEN_TIMEOUT_MS, 15_000);
 }
 
+/**
+ * Why a typed key cannot be a HeyGen key, or null. HeyGen keys are printable ASCII; anything else
+ * could not even be sent in a request header, and must not be reported as a network problem.
+ */
+export function keyFormatProblem(apiKey: string): string | null {
+	if (/\s/.test(apiKey)) return 'The key cannot contain spaces. Paste it exactly as HeyGen shows it.';
+	if (!/^[\x21-\x7e]+$/.test(apiKey)) {
+		return 'The key has characters a HeyGen API key cannot have (only letters, digits and punctuation; no accents, symbols or control characters). Copy it again from HeyGen.';
+	}
+	return null;
+}
+
 /** A client for a key someone just typed (to check it before it is saved). */
 export function clientForKey(apiKey: string): HeyGenClient {
 	return createHeyGenClient({ baseUrl: config().HEYGEN_API_URL, apiKey, timeoutMs: timeoutMs() });

@@ -11,6 +11,8 @@ export interface StreamOptions {
 	since: number;
 	/** Re-checked every few heartbeats; when it turns false the stream ends (membership revoked). */
 	stillAllowed: () => Promise<boolean>;
+	/** Called once the stream is live with a function that ends it; returns what to call when it ends. */
+	onOpen?: (close: () => void) => () => void;
 	heartbeatMs?: number;
 }
 
@@ -24,11 +26,13 @@ export function eventStream(opts: StreamOptions): ReadableStream<Uint8Array> {
 	let heartbeat: NodeJS.Timeout | null = null;
 	let closed = false;
 	let lastId = opts.since;
+	let unguard: (() => void) | null = null;
 
 	const cleanup = () => {
 		if (closed) return;
 		closed = true;
 		unsubscribe?.();
+		unguard?.();
 		if (heartbeat) clearInterval(heartbeat);
 	};
 
@@ -108,6 +112,14 @@ export function eventStream(opts: StreamOptions): ReadableStream<Uint8Array> {
 			};
 
 			send(encoder.encode(`retry: 2000\n\n`));
+			// Guarded from the first byte: access can end while the replay is still running.
+			unguard =
+				opts.onOpen?.(() => {
+					cleanup();
+					try {
+						controller.close();
+					} catch {}
+				}) ?? null;
 			try {
 				unsubscribe = await hub.subscribe(sub);
 				if (closed) {

@@ -1,17 +1,33 @@
-import { redirect } from '@sveltejs/kit';
+import { error, redirect } from '@sveltejs/kit';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { validate } from '$lib/server/forms.ts';
-import { listBusinesses, requireUser } from '$lib/server/tenancy.ts';
+import { lineField } from '$lib/server/text-rules.ts';
+import { isUuid, listBusinesses, requireUser } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, url }) => {
 	const user = requireUser(locals, url);
-	return { businesses: await listBusinesses(user.id) };
+	const [businesses, invitations] = await Promise.all([listBusinesses(user.id), pendingInvitations(user.email)]);
+	return { businesses, invitations };
 };
 
+/** Invitations addressed to the signed-in person's email, newest first. */
+function pendingInvitations(email: string) {
+	return db()
+		.selectFrom('business_invitations as i')
+		.innerJoin('businesses as b', 'b.id', 'i.business_id')
+		.leftJoin('auth_users as u', 'u.id', 'i.invited_by')
+		.select(['i.id', 'i.role', 'i.created_at', 'b.name as business_name', 'u.name as invited_by_name'])
+		.where('i.email', '=', email.toLowerCase())
+		.where('i.expires_at', '>', sql<Date>`now()`)
+		.orderBy('i.created_at', 'desc')
+		.execute();
+}
+
 const schema = z.object({
-	name: z.string().trim().min(1, 'Give the business a name.').max(200, 'Use at most 200 characters.')
+	name: lineField('The name', { max: 200, required: 'Give the business a name.' })
 });
 
 export const actions: Actions = {
@@ -28,5 +44,24 @@ export const actions: Actions = {
 				return b.id;
 			});
 		redirect(303, `/b/${id}`);
+	},
+
+	accept: async ({ request, locals, url }) => {
+		const user = requireUser(locals, url);
+		const id = String((await request.formData()).get('invitationId') ?? '');
+		if (!isUuid(id)) error(404, 'Not found');
+		const { rows } = await sql<{ business_id: string | null }>`select accept_business_invitation(${id}, ${user.id}, ${user.email}) as business_id`.execute(db());
+		const businessId = rows[0]?.business_id;
+		if (!businessId) error(404, 'That invitation was withdrawn, has expired or is not addressed to you.');
+		redirect(303, `/b/${businessId}`);
+	},
+
+	decline: async ({ request, locals, url }) => {
+		const user = requireUser(locals, url);
+		const id = String((await request.formData()).get('invitationId') ?? '');
+		if (!isUuid(id)) error(404, 'Not found');
+		const r = await db().deleteFrom('business_invitations').where('id', '=', id).where('email', '=', user.email.toLowerCase()).executeTakeFirst();
+		if (!r.numDeletedRows) error(404, 'Not found');
+		return { form: 'decline', message: 'Invitation declined.' };
 	}
 };

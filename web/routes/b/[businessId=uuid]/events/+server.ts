@@ -2,6 +2,7 @@ import { eventStream } from '$lib/server/sse.ts';
 import { isUuid, requireMembership } from '$lib/server/tenancy.ts';
 import { db } from '$lib/server/db.ts';
 import { latestEventId } from '$lib/server/live.ts';
+import { guardStream } from '$lib/server/stream-guard.ts';
 import type { RequestHandler } from './$types';
 
 /**
@@ -13,6 +14,7 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 	if (!locals.user) return new Response('Not signed in', { status: 401 });
 	const { business } = await requireMembership(locals, params.businessId);
 	const userId = locals.user.id;
+	const sessionId = locals.session!.id;
 	const content = url.searchParams.get('content');
 	if (content !== null && !isUuid(content)) return new Response('content must be a content id', { status: 400 });
 	const sinceRaw = request.headers.get('last-event-id') ?? url.searchParams.get('since');
@@ -31,7 +33,8 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 				.select('user_id')
 				.where('business_id', '=', business.id)
 				.where('user_id', '=', userId)
-				.executeTakeFirst())
+				.executeTakeFirst()),
+		onOpen: (close) => guardStream({ sessionId, userId, businessId: business.id, close })
 	});
 	return new Response(stream, {
 		headers: {

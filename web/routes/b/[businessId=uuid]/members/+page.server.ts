@@ -3,11 +3,13 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { requireMembership } from '$lib/server/tenancy.ts';
+import { inviteLimiter } from '$lib/server/rate-limit.ts';
+import { closeStreamsForMember } from '$lib/server/stream-guard.ts';
+import { isUuid, requireMembership } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
-	const { business } = await requireMembership(locals, params.businessId, { url });
+	const { business, canManage } = await requireMembership(locals, params.businessId, { url });
 	const members = await db()
 		.selectFrom('business_members as m')
 		.leftJoin('auth_users as u', 'u.id', 'm.user_id')
@@ -16,32 +18,61 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		.orderBy(sql`case m.role when 'owner' then 0 when 'admin' then 1 else 2 end`)
 		.orderBy('u.name')
 		.execute();
-	return { members, me: locals.user!.id };
+	const invitations = canManage
+		? await db()
+				.selectFrom('business_invitations')
+				.select(['id', 'email', 'role', 'created_at', 'expires_at'])
+				.where('business_id', '=', business.id)
+				.where('expires_at', '>', sql<Date>`now()`)
+				.orderBy('created_at', 'desc')
+				.execute()
+		: [];
+	return { members, invitations, me: locals.user!.id };
 };
 
-const addSchema = z.object({
-	email: z.string().trim().toLowerCase().pipe(z.email('Enter the email address of their account.')),
+const inviteSchema = z.object({
+	email: z.string().trim().toLowerCase().pipe(z.email('Enter the email address to invite, like name@example.com.').max(320, 'That email address is too long.')),
 	role: z.enum(['admin', 'member'], 'Choose a role.')
 });
 
 export const actions: Actions = {
-	add: async ({ locals, params, request, url }) => {
+	/**
+	 * Invites an email. The answer is the same whether or not an account uses that email, so the
+	 * form cannot be used to find out who has an account; the person joins only by accepting.
+	 */
+	invite: async ({ locals, params, request, url }) => {
 		const { business } = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
-		const v = validate('add', addSchema, data);
+		const v = validate('invite', inviteSchema, data);
 		if (!v.ok) return v.failure;
-		const user = await db().selectFrom('auth_users').select(['id', 'name']).where('email', '=', v.data.email).executeTakeFirst();
-		if (!user) {
-			return formError('add', data, 'No account uses that email.', { email: 'No account uses this email. Ask them to sign up first, then add them here.' });
-		}
-		const r = await db()
-			.insertInto('business_members')
-			.values({ business_id: business.id, user_id: user.id, role: v.data.role })
-			.onConflict((oc) => oc.columns(['business_id', 'user_id']).doNothing())
-			.returning('user_id')
-			.executeTakeFirst();
-		if (!r) return formError('add', data, `${user.name} is already a member.`, { email: 'Already a member.' });
-		return { form: 'add', message: `${user.name} can now work on ${business.name}.` };
+		const wait = inviteLimiter.hit(locals.user!.id);
+		if (wait) return formError('invite', data, `Too many invitations. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
+		await db()
+			.insertInto('business_invitations')
+			.values({ business_id: business.id, email: v.data.email, role: v.data.role, invited_by: locals.user!.id })
+			.onConflict((oc) =>
+				oc.columns(['business_id', 'email']).doUpdateSet({
+					role: v.data.role,
+					invited_by: locals.user!.id,
+					created_at: sql`now()`,
+					expires_at: sql`now() + interval '14 days'`
+				})
+			)
+			.execute();
+		return {
+			form: 'invite',
+			message: `Invitation saved for ${v.data.email}. Tell them to sign in (or sign up) with that email: the invitation waits on their Businesses page for 14 days.`
+		};
+	},
+
+	revokeInvite: async ({ locals, params, request, url }) => {
+		const { business } = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const id = String(data.get('invitationId') ?? '');
+		if (!isUuid(id)) error(404, 'Not found');
+		const r = await db().deleteFrom('business_invitations').where('id', '=', id).where('business_id', '=', business.id).executeTakeFirst();
+		if (!r.numDeletedRows) error(404, 'Not found');
+		return { form: 'revoke', message: 'Invitation withdrawn.' };
 	},
 
 	remove: async ({ locals, params, request, url }) => {
@@ -60,6 +91,7 @@ export const actions: Actions = {
 			});
 		if (result === 'missing') error(404, 'Not found');
 		if (result === 'last-owner') return formError('remove', data, 'The last owner cannot be removed.', {}, 409);
+		closeStreamsForMember(business.id, userId);
 		return { form: 'remove', message: 'Member removed.' };
 	}
 };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { clientForKey, describeHeyGenError, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
+import { clientForKey, describeHeyGenError, keyFormatProblem, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
@@ -41,7 +41,10 @@ const keySchema = z.object({
 		.trim()
 		.min(1, 'Paste your HeyGen API key.')
 		.max(500, 'That is too long to be a HeyGen API key.')
-		.regex(/^\S+$/, 'The key cannot contain spaces. Paste it exactly as HeyGen shows it.')
+		.superRefine((key, ctx) => {
+			const problem = keyFormatProblem(key);
+			if (problem) ctx.addIssue({ code: 'custom', message: problem });
+		})
 });
 
 export const actions: Actions = {

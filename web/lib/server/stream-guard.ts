@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { db } from './db.ts';
+import { errInfo, log } from './log.ts';
+
+/**
+ * Live streams end within about a second of losing access: on logout, session expiry or removal
+ * from the business. This process closes its own streams at once when it performs the logout or
+ * removal; a once-a-second check (one query for all open streams) catches the rest — another web
+ * process, plain SQL, a session that simply ran out.
+ */
+export const CHECK_MS = 1_000;
+
+export interface GuardedStream {
+	sessionId: string;
+	userId: string;
+	businessId: string;
+	close(): void;
+}
+
+const streams = new Set<GuardedStream>();
+let timer: NodeJS.Timeout | null = null;
+let checking = false;
+
+function end(s: GuardedStream): void {
+	streams.delete(s);
+	try {
+		s.close();
+	} catch {}
+	if (streams.size === 0 && timer) {
+		clearInterval(timer);
+		timer = null;
+	}
+}
+
+/** Watches a stream until it ends; returns the function to call when it ended on its own. */
+export function guardStream(s: GuardedStream): () => void {
+	streams.add(s);
+	if (!timer) {
+		timer = setInterval(() => void checkStreams(), CHECK_MS);
+		timer.unref();
+	}
+	return () => {
+		streams.delete(s);
+		if (streams.size === 0 && timer) {
+			clearInterval(timer);
+			timer = null;
+		}
+	};
+}
+
+export function closeStreamsForSession(sessionId: string): void {
+	for (const s of [...streams]) if (s.sessionId === sessionId) end(s);
+}
+
+export function closeStreamsForMember(businessId: string, userId: string): void {
+	for (const s of [...streams]) if (s.businessId === businessId && s.userId === userId) end(s);
+}
+
+/** One query for every open stream: which (session, business) pairs still grant access. */
+export async function checkStreams(): Promise<void> {
+	if (checking || streams.size === 0) return;
+	checking = true;
+	try {
+		const keyOf = (s: { sessionId: string; userId: string; businessId: string }) => `${s.sessionId}|${s.userId}|${s.businessId}`;
+		const distinct = new Map<string, GuardedStream>();
+		for (const s of streams) distinct.set(keyOf(s), s);
+		const list = [...distinct.values()];
+		const { rows } = await sql<{ sid: string; uid: string; bid: string }>`
+			select x.sid, x.uid, x.bid::text as bid
+			from unnest(${list.map((s) => s.sessionId)}::text[], ${list.map((s) => s.userId)}::text[], ${list.map((s) => s.businessId)}::uuid[]) as x (sid, uid, bid)
+			where exists (select 1 from auth_sessions a where a.id = x.sid and a.user_id = x.uid and a.expires_at > now())
+			  and exists (select 1 from business_members m where m.business_id = x.bid and m.user_id = x.uid)`.execute(db());
+		const allowed = new Set(rows.map((r) => keyOf({ sessionId: r.sid, userId: r.uid, businessId: r.bid })));
+		for (const s of [...streams]) if (!allowed.has(keyOf(s))) end(s);
+	} catch (err) {
+		// A database hiccup is not a reason to drop every viewer; the next check decides.
+		log().warn({ err: errInfo(err) }, 'live status: access check failed');
+	} finally {
+		checking = false;
+	}
+}
