@@ -102,13 +102,14 @@ describe('live status (SSE)', () => {
 		const content = await createContent(c, b, 'Reconnect.', 'Reconnect one');
 		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
 		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'), 15_000);
-		const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'web-live'`);
+		// Only this file's app: other test files run their own apps against other databases.
+		const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
 		expect(killed.rows).toEqual([{ ok: true }]);
 		// Changes made while it is down are replayed when it is back.
 		const jobId = await generate(content);
 		const events = await reading;
 		expect(events.filter((e) => e.data.jobId === jobId).map((e) => e.data.status)).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
-		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where application_name = 'web-live'`);
+		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
 		expect(rows[0].n).toBe(1);
 	});
 
