@@ -95,6 +95,18 @@ export class JobStore {
 		});
 	}
 
+	/**
+	 * Runs `fn` while no other delivery of a step for this job runs it: a second delivery waits
+	 * here until the first is done, then finds the job moved on. A transaction-level advisory lock,
+	 * so a worker that dies mid-step releases it, and cancels (row updates) are never blocked.
+	 */
+	async exclusive<T>(jobId: string, fn: () => Promise<T>): Promise<T> {
+		return this.db.transaction().execute(async (trx) => {
+			await sql`select pg_advisory_xact_lock(hashtextextended(${jobId}, 7341902120))`.execute(trx);
+			return fn();
+		});
+	}
+
 	async fail(jobId: string, from: readonly VideoJobStatus[], code: string, message: string): Promise<VideoJob | undefined> {
 		return this.update(jobId, from, { status: 'failed', error_code: code, error_message: message.slice(0, 2000) });
 	}

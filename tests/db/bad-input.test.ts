@@ -1,7 +1,7 @@
 // Bad input through plain SQL: each is refused with a SQLSTATE and a message that names the
 // problem, and leaves nothing behind (no job, no event, no pg-boss job, no half-written row).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
 import { addContent, seedBusiness } from '../helpers/fixtures.ts';
 
 interface Ctx {
@@ -391,6 +391,15 @@ describe('bad input through plain SQL', () => {
 	});
 	afterAll(async () => {
 		await db?.drop();
+	});
+
+	it('a script of exactly 5,000 characters is accepted (the limit is inclusive)', async () => {
+		const script = 'x'.repeat(5000);
+		const saved = await inRolledBackTransaction(db, async (c) => {
+			const { rows } = await c.query(`insert into video_jobs (content_id, script) values ($1, $2) returning status, length(script) as n`, [ctx.contentId, script]);
+			return rows[0];
+		});
+		expect(saved).toEqual({ status: 'queued', n: 5000 });
 	});
 
 	it('has at least 15 distinct bad inputs for video_jobs', () => {

@@ -359,6 +359,17 @@ describe('video job status machine', () => {
 			expect(boss[1]!.data).toStrictEqual({ jobId });
 		});
 
+		it.each(['retry_video_job', 'plain UPDATE'])('retrying a job that failed its deadline gives it a fresh deadline (via %s)', async (how) => {
+			const { jobId } = await reach('rendering');
+			await db.sql(`update video_jobs set deadline = now() - interval '1 minute' where id = $1`, [jobId]);
+			await db.sql(`update video_jobs set status = 'failed', error_code = 'deadline_exceeded', error_message = 'Too late' where id = $1`, [jobId]);
+			if (how === 'retry_video_job') await db.sql(`select retry_video_job($1)`, [jobId]);
+			else await db.sql(STEP.queued, [jobId]);
+			const { rows } = await db.sql(`select status, deadline > now() + interval '59 minutes' as fresh from video_jobs where id = $1`, [jobId]);
+			expect(rows[0]).toEqual({ status: 'queued', fresh: true });
+			await db.sql(`select cancel_video_job($1)`, [jobId]);
+		});
+
 		it('refuses an active job, an unknown job, and a content that has another active job', async () => {
 			const { jobId } = await reach('rendering');
 			const e1 = await pgError(db.sql(`select retry_video_job($1)`, [jobId]));

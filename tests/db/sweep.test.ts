@@ -37,6 +37,19 @@ describe('video_jobs_sweep', () => {
 		expect((await db.sql(`select * from video_jobs_sweep(interval '0 seconds')`)).rows).toEqual([]);
 	});
 
+	it('re-enqueues an orphaned transferring job on video.transfer, not video.submit', async () => {
+		const transferring = await insertJob(db, await addContent(db, businessId));
+		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [transferring]);
+		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'v-2' where id = $1`, [transferring]);
+		await db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v-2.mp4' where id = $1`, [transferring]);
+		await loseSteps(transferring);
+
+		const { rows } = await db.sql(`select job_id, action from video_jobs_sweep(interval '0 seconds')`);
+		expect(rows).toEqual([{ job_id: transferring, action: 're-enqueued transferring' }]);
+		expect((await pgbossJobs(db, transferring)).map((j) => [j.name, j.state])).toEqual([['video.transfer', 'created']]);
+		await db.sql(`select cancel_video_job($1)`, [transferring]);
+	});
+
 	it('fails an orphaned job past its deadline with a clear reason, and leaves recent ones alone', async () => {
 		const late = await insertJob(db, await addContent(db, businessId));
 		await db.sql(`update video_jobs set deadline = now() - interval '1 minute' where id = $1`, [late]);

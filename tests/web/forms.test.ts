@@ -188,6 +188,21 @@ describe('HeyGen settings', () => {
 		expect((await db.sql('select get_heygen_key($1) as k', [b])).rows[0].k).toBe('sim-test-key');
 	});
 
+	test('the settings page and its data carry no 4-character piece of a saved key', async () => {
+		const keyed = await createBusiness(c, 'Key Shown Co');
+		// Set directly (HeyGen would reject it): every 4-character window holds a ~, | or ^, which
+		// nothing else on the page contains, so any piece of the key that leaks is found.
+		const key = 'Qx9~Zj7|Wv4^Kp2~Yb';
+		await db.sql('select set_heygen_key($1, $2)', [keyed, key]);
+		for (const path of [`/b/${keyed}/settings`, `/b/${keyed}/settings/__data.json`]) {
+			const res = await c.get(path);
+			expect(res.status, path).toBe(200);
+			const text = await res.text();
+			if (path.endsWith('/settings')) expect(text).toContain('An API key is saved');
+			for (let i = 0; i + 4 <= key.length; i++) expect(text, `${path} contains "${key.slice(i, i + 4)}"`).not.toContain(key.slice(i, i + 4));
+		}
+	});
+
 	test('avatar and voice from the lists or typed by hand', async () => {
 		const picked = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', voiceId: 'sim-voice-en-2' });
 		expect(picked.type).toBe('success');

@@ -9,6 +9,12 @@ import type { VideoOptions } from '../../heygen/index.ts';
  * window for a second submit is a crash between HeyGen's reply and that commit.
  */
 export async function submitVideo(ctx: PipelineContext, jobId: string): Promise<void> {
+	// Two deliveries at once (a redelivery while the first still waits on HeyGen) would both see
+	// no video id yet and both create a video; the second waits and then finds it rendering.
+	await ctx.store.exclusive(jobId, () => submitOnce(ctx, jobId));
+}
+
+async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	const job = await ctx.store.update(jobId, ['queued', 'submitting'], (j) => ({
 		status: 'submitting',
 		submit_count: j.submit_count + 1

@@ -84,6 +84,8 @@ export function eventStream(opts: StreamOptions): ReadableStream<Uint8Array> {
 						buffer.push(ev);
 						return;
 					}
+					// The replay can read a row before its NOTIFY reaches the hub; send it once.
+					if (sent.delete(ev.id)) return;
 					lastId = Math.max(lastId, ev.id);
 					send(frame);
 				},
@@ -108,7 +110,8 @@ export function eventStream(opts: StreamOptions): ReadableStream<Uint8Array> {
 					lastId = Math.max(lastId, ev.id);
 					send(sseFrame(ev));
 				}
-				sent.clear();
+				// Kept: a replayed event's notification may still be on its way (see deliver).
+				for (const ev of pending) sent.delete(ev.id);
 			};
 
 			send(encoder.encode(`retry: 2000\n\n`));

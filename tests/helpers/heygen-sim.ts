@@ -1,0 +1,62 @@
+/**
+ * What a test needs to know about the HeyGen simulator, in one place: how many videos were
+ * created, how many status calls were answered, and the few ways tests steer a render. Keeping
+ * these here means a change of HeyGen API version only has to be followed in this file.
+ */
+import type { HeyGenSimulator } from '../../heygen/simulator/server.ts';
+
+/** "Create video" calls HeyGen accepted: all of them, or for one job (our job id is the callback id). */
+export function countSubmits(sim: HeyGenSimulator, jobId?: string): number {
+	return jobId === undefined ? sim.submits.length : sim.submitsFor(jobId);
+}
+
+/** HTTP statuses of the status calls HeyGen has answered so far, in order. */
+export function statusReplies(sim: HeyGenSimulator): number[] {
+	return sim.requests.filter((r) => r.endpoint === 'status' && r.status !== null).map((r) => r.status!);
+}
+
+/** Status calls that have reached HeyGen, answered or not. */
+export function countStatusCalls(sim: HeyGenSimulator): number {
+	return sim.requests.filter((r) => r.endpoint === 'status').length;
+}
+
+/** Resolves once the simulator's state satisfies `predicate` (re-checked on every change). */
+export function waitForSim(sim: HeyGenSimulator, predicate: (sim: HeyGenSimulator) => boolean, timeoutMs = 10_000): Promise<void> {
+	return sim.waitFor(predicate, timeoutMs);
+}
+
+/** HeyGen's video id for a job (the callback id we sent is the job id). */
+export function videoIdFor(sim: HeyGenSimulator, jobId: string): string | undefined {
+	return sim.submits.find((s) => s.callbackId === jobId)?.videoId;
+}
+
+/** The next `times` "create video" calls take `ms` before HeyGen answers. */
+export function slowSubmits(sim: HeyGenSimulator, ms: number, times = Infinity): void {
+	sim.setFaults({ slow: { ms, endpoint: 'generate', times } });
+}
+
+/** The next `times` status calls take `ms` before HeyGen answers. */
+export function slowStatusCalls(sim: HeyGenSimulator, ms: number, times = 1): void {
+	sim.setFaults({ slow: { ms, endpoint: 'status', times } });
+}
+
+/** The next status call is answered 429 with Retry-After: `seconds`. */
+export function rateLimitNextStatusCall(sim: HeyGenSimulator, seconds: number): void {
+	sim.setFaults({ rateLimit: { retryAfter: seconds, endpoint: 'status', times: 1 } });
+}
+
+/** HeyGen reports the video as `waiting` (queued on their side) until `finishRender`. */
+export function reportWaiting(sim: HeyGenSimulator, videoId: string): void {
+	const v = sim.videos.get(videoId);
+	if (!v) throw new Error(`the simulator has no video ${videoId}`);
+	v.renderMs = Number.MAX_SAFE_INTEGER;
+	(v as { status: string }).status = 'waiting';
+}
+
+/** The render finishes now: the next status call reports it completed. */
+export function finishRender(sim: HeyGenSimulator, videoId: string): void {
+	const v = sim.videos.get(videoId);
+	if (!v) throw new Error(`the simulator has no video ${videoId}`);
+	v.renderMs = 0;
+	v.status = 'processing';
+}
