@@ -44,6 +44,11 @@ begin
 end
 $$;
 
+-- 0005's key functions get pg_temp pinned last too (set/delete are redefined below).
+alter function get_heygen_key(uuid) set search_path = pg_catalog, public, pg_temp;
+alter function has_heygen_key(uuid) set search_path = pg_catalog, public, pg_temp;
+alter function heygen_key_check_caller(uuid) set search_path = pg_catalog, public, pg_temp;
+
 -- Forgets the account's webhook: the secret leaves Vault, the columns are cleared. Internal.
 create function heygen_webhook_forget(p_business_id uuid) returns void
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
