@@ -101,7 +101,7 @@ export async function completionLatency(
 	await worker.stop();
 
 	const rows: string[][] = [];
-	for (const [label, biz] of [['webhooks', hooked], ['polling only (5 s → 8 s)', polled]] as const) {
+	for (const [label, biz] of [['webhooks', hooked], ['polling only (5 s → 6 s)', polled]] as const) {
 		const { rows: jobs } = await db.pool.query<{ video: string; at: Date }>(
 			`select j.heygen_video_id as video, e.at from video_jobs j
 			 join video_job_events e on e.job_id = j.id and e.to_status = 'transferring'
