@@ -78,6 +78,12 @@ export interface Businesses {
   heygen_avatar_id: string | null;
   heygen_secret_id: string | null;
   heygen_voice_id: string | null;
+  heygen_webhook_endpoint_id: string | null;
+  heygen_webhook_error: string | null;
+  heygen_webhook_last_delivery_at: Timestamp | null;
+  heygen_webhook_registered_at: Timestamp | null;
+  heygen_webhook_secret_id: string | null;
+  heygen_webhook_url: string | null;
   id: Generated<string>;
   name: string;
   updated_at: Generated<Timestamp>;
@@ -111,6 +117,14 @@ export interface Content {
   title: string;
   updated_at: Generated<Timestamp>;
   video_long_url: string | null;
+}
+
+export interface HeygenWebhookEvents {
+  business_id: string;
+  event_id: string;
+  event_type: string;
+  job_id: string | null;
+  received_at: Generated<Timestamp>;
 }
 
 export interface SchemaMigrations {
@@ -174,6 +188,7 @@ export interface DB {
   business_members: BusinessMembers;
   businesses: Businesses;
   content: Content;
+  heygen_webhook_events: HeygenWebhookEvents;
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;
   video_jobs: VideoJobs;

@@ -37,14 +37,14 @@ export const init: ServerInit = async () => {
 };
 
 // Routes that never look at the session: skip the session lookup for them.
-const NO_SESSION = new Set(['/healthz', '/metrics', '/api/heygen/webhook']);
+const NO_SESSION = new Set(['/healthz', '/metrics']);
 
 /** Better Auth session (httpOnly cookie) → event.locals.user; verified sessions are cached briefly. */
 const session: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.session = null;
 	event.locals.memberships = new Map();
-	const cookie = NO_SESSION.has(event.url.pathname) ? undefined : sessionCookie(event.cookies);
+	const cookie = NO_SESSION.has(event.url.pathname) || event.url.pathname.startsWith('/api/heygen/webhook/') ? undefined : sessionCookie(event.cookies);
 	if (cookie) {
 		let s = cachedSession(cookie);
 		if (!s) {

@@ -1,4 +1,5 @@
 import type { HeyGenClient } from '../heygen/index.ts';
+import type { WebhookApi } from '../heygen/webhooks.ts';
 import type { JobStore } from './job-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { VideoStorage } from '../storage/index.ts';
@@ -17,11 +18,15 @@ export interface PipelineSettings {
 	downloadStallMs: number;
 	/** Where HeyGen should send webhooks; omitted when the app is not reachable from outside. */
 	callbackUrl?: string;
+	/** [webhooks] The app's public URL (ORIGIN); without it no webhook endpoint is registered. */
+	publicUrl?: string;
 }
 
 export interface PipelineContext {
 	store: JobStore;
 	heygen: (apiKey: string) => HeyGenClient;
+	/** [webhooks] HeyGen's webhook endpoint API for a key; absent = never register. */
+	webhooks?: (apiKey: string) => WebhookApi;
 	storage: VideoStorage;
 	log: Logger;
 	settings: PipelineSettings;

@@ -8,6 +8,7 @@ import { transferVideo } from './handlers/transfer.ts';
 import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
+import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { jobPayload, QUEUES, type QueueName } from './queues.ts';
 import { createStorage, PARTIAL_MAX_AGE_MS, sweepPartials, type VideoStorage } from '../storage/index.ts';
@@ -20,6 +21,7 @@ export interface WorkerOptions {
 	log?: Logger;
 	storage?: VideoStorage;
 	heygen?: (apiKey: string) => HeyGenClient;
+	webhooks?: (apiKey: string) => WebhookApi;
 	settings?: Partial<PipelineSettings>;
 	/** pg-boss monitor interval; tests shorten it so a killed worker's jobs come back quickly. */
 	monitorIntervalSeconds?: number;
@@ -44,7 +46,8 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 		maxSubmits: config.MAX_SUBMITS,
 		maxTransfers: config.MAX_TRANSFERS,
 		downloadStallMs: config.DOWNLOAD_STALL_SECONDS * 1000,
-		...(config.ORIGIN && config.HEYGEN_WEBHOOK_SECRET && { callbackUrl: new URL('/api/heygen/webhook', config.ORIGIN).toString() })
+		// [webhooks] where each business's webhook endpoint points (worker/webhook-registration.ts)
+		...(config.ORIGIN && { publicUrl: config.ORIGIN })
 	};
 }
 
@@ -89,6 +92,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const ctx: PipelineContext = {
 		store: new JobStore(handle.db),
 		heygen: opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
+		webhooks: opts.webhooks ?? ((apiKey) => createWebhookApi({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
 		storage: opts.storage ?? storageFromConfig(config),
 		log,
 		settings: { ...settingsFromConfig(config), ...opts.settings }

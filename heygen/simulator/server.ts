@@ -61,6 +61,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { createSimWebhooks, type SimWebhookRegistry } from './webhooks.ts'; // [webhooks hook]
 
 export const DEFAULT_SIM_KEY = 'sim-test-key';
 export const SIM_AVATARS = ['sim-avatar-anna', 'sim-avatar-josh'] as const;
@@ -177,6 +178,8 @@ export interface HeyGenSimulator {
 	submitsFor(callbackId: string): number;
 	requests: SimRequest[];
 	webhooks: SimWebhook[];
+	/** [webhooks hook] Registered v3 webhook endpoints per key and their signed deliveries (./webhooks.ts). */
+	webhookEndpoints: SimWebhookRegistry;
 	/** Resolves when predicate(sim) is true; re-checked on every state change. Default timeout 5000 ms. */
 	waitFor(predicate: (sim: HeyGenSimulator) => boolean, timeoutMs?: number): Promise<void>;
 	/** A signed download URL for a video (what a completed status call returns). */
@@ -385,6 +388,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 	let closed = false;
 
 	const changed = () => events.emit('change');
+	const hooks = createSimWebhooks({ changed }); // [webhooks hook]
 
 	function later(ms: number, fn: () => void): void {
 		const t = setTimeout(() => {
@@ -446,6 +450,8 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		v.completedAt = Date.now();
 		changed();
 		if (v.callbackUrl) void sendWebhook(v);
+		// [webhooks hook] signed deliveries to the submitting account's registered endpoints
+		hooks.videoFinished({ id: v.id, callbackId: v.callbackId, status: v.status, videoUrl: v.status === 'completed' ? signedUrl(`/files/${v.id}.mp4`) : null, message: v.failWith?.message ?? null });
 	}
 
 	function advance(v: SimVideo): void {
@@ -620,6 +626,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 					downloads: 0
 				};
 				sim.videos.set(id, v);
+				hooks.videoCreated(id, key as string); // [webhooks hook]
 				sim.submits.push({ callbackId: g.callbackId, videoId: id, body, at: Date.now() });
 				if (v.renderMs <= 0) finalize(v);
 				else {
@@ -821,6 +828,8 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			changed();
 		});
 		const run = async () => {
+			// [webhooks hook]
+			if (url.pathname.startsWith('/v3/webhooks/') && (await hooks.handle(req, res, url, (k) => typeof k === 'string' && validKeys.includes(k)))) return;
 			if (endpoint === 'files') return handleFile(req, res, url);
 			if (endpoint !== null) return handleApi(req, res, endpoint, url);
 			if (url.pathname.startsWith('/previews/') && (method === 'GET' || method === 'HEAD')) {
@@ -858,6 +867,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		submits: [],
 		requests: [],
 		webhooks: [],
+		webhookEndpoints: hooks, // [webhooks hook]
 		get faults() {
 			return faults;
 		},
@@ -915,6 +925,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			sim.submits.length = 0;
 			sim.requests.length = 0;
 			sim.webhooks.length = 0;
+			hooks.reset(); // [webhooks hook]
 			behaviours.clear();
 			faults = {};
 			for (const t of timers) clearTimeout(t);
@@ -926,6 +937,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			for (const t of timers) clearTimeout(t);
 			timers.clear();
 			for (const ac of webhookAborts) ac.abort();
+			hooks.close(); // [webhooks hook]
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeAllConnections();

@@ -2,7 +2,9 @@
 //   1. end-to-end throughput of N videos inserted at once (render time 0), against raw pg-boss
 //      moving 3×N no-op jobs through three queues with the worker's batch/burst settings;
 //   2. worker RSS while 10,000 jobs are rendering and being polled;
-//   3. worker RSS while one 1 GiB video is transferred to local storage.
+//   3. worker RSS while one 1 GiB video is transferred to local storage;
+//   4. render finished → transfer started, p50/p95 over 100 videos with webhooks and 100 polling only
+//      (scripts/bench/completion-latency.ts; BENCH_PHASES=latency runs it alone).
 // The worker runs as a child process (`node worker/main.ts`) so its memory is its own. One
 // throwaway embedded Postgres; the simulator runs in this process. Prints a summary table.
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -13,11 +15,13 @@ import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { workOptions } from '../../worker/index.ts';
 import { QUEUES } from '../../worker/queues.ts';
+import { completionLatency, POLL_ONLY_KEY } from './completion-latency.ts';
 import {
 	fmt,
 	listenVideoJobs,
 	mb,
 	onCleanup,
+	SIM_KEY,
 	printTable,
 	runBench,
 	sampleMemory,
@@ -42,7 +46,9 @@ const WINDOW_MS = env('BENCH_WINDOW_SECONDS', 20) * 1000;
 const BIG_BYTES = env('BENCH_BIG_BYTES', 1024 * 1024 * 1024);
 const BIG_TARGET_MB = 100;
 const BIG_RUNS = env('BENCH_BIG_RUNS', 3);
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,baseline,rendering,big').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,baseline,rendering,big,latency').split(','));
+const LATENCY_N = env('BENCH_LATENCY_N', 100);
+const [LATENCY_MIN_S, LATENCY_MAX_S] = (process.env.BENCH_LATENCY_RENDER_S ?? '60-900').split('-').map(Number) as [number, number];
 /** The worker's defaults (worker/index.ts) for WORKER_CONCURRENCY=20, mirrored by the baseline. */
 const DEFAULT_CONCURRENCY = 20;
 
@@ -152,7 +158,7 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 
 await runBench('bench:pipeline', async () => {
 	const db = await startBenchDatabase('pipeline');
-	const sim = await startHeyGenSimulator({ renderMs: 0 });
+	const sim = await startHeyGenSimulator({ renderMs: 0, validKeys: [SIM_KEY, POLL_ONLY_KEY] });
 	onCleanup('close simulator', () => sim.close());
 	const storageDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-videos-'));
 	onCleanup('remove storage directory', () => rm(storageDir, { recursive: true, force: true }));
@@ -368,6 +374,13 @@ await runBench('bench:pipeline', async () => {
 		const verdict = allStored && worst <= BIG_TARGET_MB ? 'PASS' : 'MISS';
 		console.log(`peak RSS above idle: ${aboveMB.map((a) => fmt(a)).join(' / ')} MB; worst ${fmt(worst)} MB (target ≤ ${BIG_TARGET_MB} MB) → ${verdict}`);
 		summary.push([`peak RSS above idle, 1 GiB transfer (MB)`, aboveMB.map((a) => fmt(a)).join(' / '), `≤ ${BIG_TARGET_MB} MB (worst run)`, verdict]);
+	}
+
+	// ---- 4. completion latency: webhooks vs polling only ---------------------------------------
+	if (PHASES.has('latency')) {
+		section(`4. render finished → transfer started: ${LATENCY_N} videos with webhooks and ${LATENCY_N} polling only (default schedule), renders ${LATENCY_MIN_S}–${LATENCY_MAX_S} s, same run`);
+		const r = await completionLatency(db, sim, workerEnv, { n: LATENCY_N, minS: LATENCY_MIN_S, maxS: LATENCY_MAX_S, simKey: SIM_KEY });
+		summary.push(...r.rows);
 	}
 
 	await withTimeout(listener.close(), 5_000, 'close listener');

@@ -147,6 +147,7 @@ describe('HeyGen key in Vault', () => {
 		expect(rows.map((r) => r.proname)).toEqual(['delete_heygen_key', 'get_heygen_key', 'has_heygen_key', 'set_heygen_key']);
 		for (const r of rows) {
 			expect(r.prosecdef, r.proname).toBe(true);
+			// pg_temp last (0014): otherwise a caller's temporary table could shadow a real one.
 			expect(r.proconfig, r.proname).toEqual(['search_path=pg_catalog, public, pg_temp']);
 		}
 	});

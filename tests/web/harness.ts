@@ -12,9 +12,10 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import * as devalue from 'devalue';
 import { ensureBuilt } from '../../scripts/app.ts';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { startHeyGenSimulator, type HeyGenSimulator, type HeyGenSimulatorOptions } from '../../heygen/simulator/server.ts';
+import type { PipelineSettings } from '../../worker/context.ts';
 import type { TestDatabase } from '../helpers/db.ts';
-import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+import { FAST_SETTINGS, startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -32,12 +33,12 @@ export interface TestApp {
 
 export async function startTestApp(
 	db: TestDatabase,
-	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string> } = {}
+	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string>; sim?: HeyGenSimulatorOptions; settings?: Partial<PipelineSettings> } = {}
 ): Promise<TestApp> {
 	// Built once for the whole run by tests/setup/global-postgres.ts; this only checks it is current.
 	ensureBuilt();
-	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300 });
-	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim });
+	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300, ...opts.sim });
+	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim, ...(opts.settings && { worker: { settings: { ...FAST_SETTINGS, ...opts.settings } } }) });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'hvj-web-data-'));
 	Object.assign(process.env, {

@@ -1,11 +1,9 @@
 /**
  * Live status over SSE (one LISTEN connection, fan-out, Last-Event-ID replay), the media route
- * (Range requests), the HeyGen webhook (signature, validation, wake-up), /healthz and /metrics.
+ * (Range requests), /healthz and /metrics. HeyGen webhooks: webhooks.test.ts.
  */
-import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { countStatusCalls, rateLimitNextStatusCall, statusReplies, waitForSim } from '../helpers/heygen-sim.ts';
 import { HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
 import {
 	Client,
@@ -20,7 +18,6 @@ import {
 	type TestApp
 } from './harness.ts';
 
-const SECRET = 'whsec-test-0123456789';
 let db: TestDatabase;
 let app: TestApp;
 let c: Client;
@@ -28,7 +25,7 @@ let b: string;
 
 beforeAll(async () => {
 	db = await createTestDatabase();
-	app = await startTestApp(db, { renderMs: 300, env: { HEYGEN_WEBHOOK_SECRET: SECRET } });
+	app = await startTestApp(db, { renderMs: 300 });
 	({ client: c } = await signUp(app, 'Live Viewer'));
 	b = await createBusiness(c, 'Live Co');
 	await configureHeyGen(c, b);
@@ -168,65 +165,6 @@ describe('media', () => {
 	test('a missing file is a 404', async () => {
 		const r = await c.get(`/media/${b}/00000000-0000-4000-8000-000000000000/00000000-0000-4000-8000-000000000001.mp4`);
 		expect(r.status).toBe(404);
-	});
-});
-
-describe('HeyGen webhook', () => {
-	const sign = (body: string) => createHmac('sha256', SECRET).update(body).digest('hex');
-	const post = (body: string, headers: Record<string, string> = {}) =>
-		fetch(`${app.url}/api/heygen/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-
-	test('a bad or missing signature is 401', async () => {
-		const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: 'v1', callback_id: null } });
-		expect((await post(body)).status).toBe(401);
-		expect((await post(body, { signature: sign(body + ' ') })).status).toBe(401);
-		expect((await post(body, { signature: 'zz' })).status).toBe(401);
-	});
-
-	test('bad input is 400 naming the field', async () => {
-		const bad = async (body: string) => {
-			const r = await post(body, { signature: sign(body) });
-			return { status: r.status, json: await r.json() };
-		};
-		expect(await bad('not json')).toMatchObject({ status: 400, json: { error: 'body is not valid JSON' } });
-		expect(await bad(JSON.stringify({ event_type: 'avatar_video.success', event_data: {} }))).toMatchObject({ status: 400, json: { field: 'event_data.video_id' } });
-		expect(await bad(JSON.stringify({ event_data: { video_id: 'x' } }))).toMatchObject({ status: 400, json: { field: 'event_type' } });
-	});
-
-	test('unknown ids: 200 and nothing happens', async () => {
-		const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: 'nope', callback_id: '00000000-0000-4000-8000-000000000000' } });
-		const r = await post(body, { signature: `sha256=${sign(body)}` });
-		expect(r.status).toBe(200);
-		expect(await r.json()).toEqual({ ok: true, woke: false });
-	});
-
-	test('a known rendering job: the webhook makes it ask HeyGen now (by callback_id or by video id)', async () => {
-		const content = await createContent(c, b, 'Webhook script.', 'Webhook [sim renderMs=60000]');
-		const jobId = await generate(content);
-		const job = await waitForStatus(db, jobId, 'rendering');
-		const nextCheckInSeconds = async () =>
-			(
-				await db.sql(
-					`select extract(epoch from start_after - now())::float8 as s from pgboss.job where name = 'video.poll' and singleton_key = $1 and state < 'active'`,
-					[jobId]
-				)
-			).rows.map((r) => r.s as number);
-		for (const event_data of [{ video_id: job.heygen_video_id, callback_id: jobId }, { video_id: job.heygen_video_id }]) {
-			// HeyGen asks us to come back in ten minutes: left alone, the next status check is that far away.
-			const limited = statusReplies(app.sim).filter((s) => s === 429).length;
-			rateLimitNextStatusCall(app.sim, 600);
-			await waitForSim(app.sim, (s) => statusReplies(s).filter((x) => x === 429).length > limited);
-			await vi.waitFor(async () => expect(await nextCheckInSeconds()).toEqual([expect.any(Number)]), { timeout: 5_000, interval: 50 });
-			expect((await nextCheckInSeconds())[0]).toBeGreaterThan(500);
-			const calls = countStatusCalls(app.sim);
-			const body = JSON.stringify({ event_type: 'avatar_video.success', event_data });
-			const r = await post(body, { signature: sign(body) });
-			expect(r.status).toBe(200);
-			expect(await r.json()).toEqual({ ok: true, woke: true });
-			// …and the webhook brings that check forward to now.
-			await waitForSim(app.sim, (s) => countStatusCalls(s) > calls, 5_000);
-		}
-		await db.sql('select cancel_video_job($1)', [jobId]);
 	});
 });
 

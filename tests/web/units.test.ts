@@ -11,7 +11,7 @@ import { parseRange } from '../../web/lib/server/media.ts';
 import { RateLimiter } from '../../web/lib/server/rate-limit.ts';
 import { safeNext } from '../../web/lib/server/redirects.ts';
 import { resolveAuthSecret } from '../../web/lib/server/secret.ts';
-import { verifySignature } from '../../web/lib/server/webhook.ts';
+import { verifyWebhookSignature, webhookTimestampFresh } from '../../heygen/webhooks.ts';
 
 describe('parseRange', () => {
 	test.each([
@@ -32,24 +32,31 @@ describe('parseRange', () => {
 	});
 });
 
-describe('verifySignature', () => {
+describe('verifyWebhookSignature (Heygen-Signature)', () => {
 	const body = new TextEncoder().encode('{"event_type":"avatar_video.success"}');
-	const mac = createHmac('sha256', 's3cret').update(body).digest();
-	const hex = mac.toString('hex');
-	const b64 = mac.toString('base64');
-	test('hex, base64, prefixed, among several', () => {
-		expect(verifySignature(body, hex, 's3cret')).toBe(true);
-		expect(verifySignature(body, b64, 's3cret')).toBe(true);
-		expect(verifySignature(body, `sha256=${hex}`, 's3cret')).toBe(true);
-		expect(verifySignature(body, `v1=deadbeef, v1=${hex}`, 's3cret')).toBe(true);
+	const hex = createHmac('sha256', 'whsec_s3cret').update(body).digest('hex');
+	test('hex HMAC-SHA256 of the raw body keyed with the secret string, any case', () => {
+		expect(verifyWebhookSignature(body, hex, 'whsec_s3cret')).toBe(true);
+		expect(verifyWebhookSignature(body, hex.toUpperCase(), 'whsec_s3cret')).toBe(true);
 	});
-	test('wrong secret, wrong body, empty or garbage', () => {
-		expect(verifySignature(body, hex, 'other')).toBe(false);
-		expect(verifySignature(new TextEncoder().encode('{}'), hex, 's3cret')).toBe(false);
-		expect(verifySignature(body, null, 's3cret')).toBe(false);
-		expect(verifySignature(body, '', 's3cret')).toBe(false);
-		expect(verifySignature(body, 'sha256=', 's3cret')).toBe(false);
-		expect(verifySignature(body, hex.slice(0, 40), 's3cret')).toBe(false);
+	test('wrong secret, wrong body, prefixes, base64, empty or garbage', () => {
+		expect(verifyWebhookSignature(body, hex, 'whsec_other')).toBe(false);
+		expect(verifyWebhookSignature(new TextEncoder().encode('{}'), hex, 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, `sha256=${hex}`, 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, Buffer.from(hex, 'hex').toString('base64'), 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, null, 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, '', 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, hex.slice(0, 40), 'whsec_s3cret')).toBe(false);
+		expect(verifyWebhookSignature(body, hex, '')).toBe(false);
+	});
+	test('Heygen-Timestamp: within 5 minutes either way', () => {
+		const now = 1_800_000_000_000;
+		expect(webhookTimestampFresh(String(now / 1000 - 299), now)).toBe(true);
+		expect(webhookTimestampFresh(String(now / 1000 + 60), now)).toBe(true);
+		expect(webhookTimestampFresh(String(now / 1000 - 301), now)).toBe(false);
+		expect(webhookTimestampFresh(String(now / 1000 + 301), now)).toBe(false);
+		expect(webhookTimestampFresh('soon', now)).toBe(false);
+		expect(webhookTimestampFresh(null, now)).toBe(false);
 	});
 });
 

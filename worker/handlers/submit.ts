@@ -1,6 +1,7 @@
 import type { PipelineContext } from '../context.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
+import { ensureWebhook } from '../webhook-registration.ts';
 import type { VideoOptions } from '../../heygen/index.ts';
 
 /**
@@ -30,6 +31,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 		await ctx.store.fail(jobId, ['submitting'], 'missing_api_key', 'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.');
 		return;
 	}
+	await ensureWebhook(ctx, job.business_id, key); // [webhooks] a key set from SQL gets its endpoint first
 	let videoId: string;
 	try {
 		({ videoId } = await ctx.heygen(key).generateVideo({

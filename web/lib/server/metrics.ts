@@ -2,6 +2,7 @@ import client from 'prom-client';
 import { sql } from 'kysely';
 import { db } from './db.ts';
 import { liveHub } from './live.ts';
+import { registerWebhookMetrics } from './webhook-metrics.ts';
 
 /**
  * Prometheus metrics. Job figures are read from the database at scrape time (cached 5 s), so
@@ -12,6 +13,7 @@ import { liveHub } from './live.ts';
  *   video_render_seconds / video_transfer_seconds   histograms of every finished render/transfer
  *   video_heygen_failures_total{code}         jobs that failed, by HeyGen (or pipeline) error code
  *   web_sse_subscribers, web_live_events_delivered_total   live status fan-out
+ *   heygen_webhook_deliveries_total{outcome}  webhook deliveries received by this process
  * plus the default process metrics (RSS, CPU, event loop lag).
  */
 const BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
@@ -154,6 +156,7 @@ function metricsRegistry(): client.Registry {
 			this.inc(liveHub().delivered);
 		}
 	});
+	registerWebhookMetrics(r);
 	registry = r;
 	return r;
 }

@@ -1,16 +1,87 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
+import { verifyWebhookSignature, WEBHOOK_EVENTS, webhookPayload, webhookTimestampFresh } from '$heygen/webhooks.ts';
+import { db } from './db.ts';
+import { errInfo, log } from './log.ts';
+import { countDelivery, type WebhookOutcome } from './webhook-metrics.ts';
 
-/** Hex or base64 HMAC-SHA256 of the raw body, optionally prefixed `sha256=`, compared in constant time. */
-export function verifySignature(raw: Uint8Array, header: string | null, secret: string): boolean {
-	if (!header) return false;
-	const mac = createHmac('sha256', secret).update(raw).digest();
-	for (const part of header.split(',')) {
-		const sig = part.trim().replace(/^(sha256=|v1=)/i, '');
-		if (!sig) continue;
-		const candidates = [/^[0-9a-f]{64}$/i.test(sig) ? Buffer.from(sig, 'hex') : null, Buffer.from(sig, 'base64')];
-		for (const candidate of candidates) {
-			if (candidate && candidate.length === mac.length && timingSafeEqual(candidate, mac)) return true;
+/** HeyGen's deliveries are a few hundred bytes; anything near this is not one of them. */
+export const MAX_WEBHOOK_BODY = 16 * 1024;
+
+/** Reads at most `limit` bytes of the body; null when it is longer (without reading the rest). */
+export async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+	const declared = Number(request.headers.get('content-length') ?? 0);
+	if (declared > limit) return null;
+	if (!request.body) return new Uint8Array();
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { value, done } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > limit) {
+			await reader.cancel().catch(() => {});
+			return null;
 		}
+		chunks.push(value);
 	}
-	return false;
+	const out = new Uint8Array(size);
+	let at = 0;
+	for (const c of chunks) {
+		out.set(c, at);
+		at += c.byteLength;
+	}
+	return out;
+}
+
+/**
+ * Decides what a delivery to /api/heygen/webhook/<businessId> does. Refusals happen before
+ * anything is written and never call HeyGen: the body must be signed with that business's
+ * endpoint secret (constant-time compare), carry a fresh timestamp and an event id not seen
+ * before. A verified delivery only wakes the job's poll, which re-reads the status from HeyGen.
+ * Throws only for database failures after verification (the caller answers 500 so HeyGen retries).
+ */
+export async function receiveWebhook(businessId: string, request: Request): Promise<WebhookOutcome> {
+	const raw = await readLimited(request, MAX_WEBHOOK_BODY);
+	if (raw === null) return 'too_large';
+	const { rows } = await sql<{ secret: string | null }>`select get_heygen_webhook_secret(${businessId}) as secret`.execute(db());
+	const secret = rows[0]?.secret;
+	if (!secret) return 'unknown_business';
+	if (!verifyWebhookSignature(raw, request.headers.get('heygen-signature'), secret)) return 'bad_signature';
+	if (!webhookTimestampFresh(request.headers.get('heygen-timestamp'))) return 'stale_timestamp';
+	let body: unknown;
+	try {
+		body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+	} catch {
+		return 'malformed';
+	}
+	const parsed = webhookPayload.safeParse(body);
+	if (!parsed.success) return 'malformed';
+	const eventId = request.headers.get('heygen-event-id')?.trim() || parsed.data.event_id;
+	if (!eventId || eventId.length > 200) return 'malformed';
+	if (!(WEBHOOK_EVENTS as readonly string[]).includes(parsed.data.event_type)) return 'ignored_event';
+	const r = await sql<{ outcome: WebhookOutcome }>`
+		select heygen_webhook_receive(${businessId}, ${eventId}, ${parsed.data.event_type}, ${parsed.data.event_data.video_id}) as outcome`.execute(db());
+	return r.rows[0]?.outcome ?? 'error';
+}
+
+/** One reply for every delivery, whatever happened: the caller learns nothing from it. */
+export function webhookReply(): Response {
+	return new Response(null, { status: 204 });
+}
+
+export async function handleWebhook(businessId: string, request: Request): Promise<Response> {
+	let outcome: WebhookOutcome;
+	try {
+		outcome = await receiveWebhook(businessId, request);
+	} catch (err) {
+		countDelivery('error');
+		log().error({ businessId, err: errInfo(err) }, 'HeyGen webhook could not be processed');
+		return new Response(null, { status: 500 });
+	}
+	countDelivery(outcome);
+	if (outcome === 'accepted') log().info({ businessId }, 'HeyGen webhook: poll woken');
+	else if (outcome === 'bad_signature' || outcome === 'stale_timestamp') log().warn({ businessId, outcome }, 'HeyGen webhook refused');
+	else log().debug({ businessId, outcome }, 'HeyGen webhook ignored');
+	return webhookReply();
 }

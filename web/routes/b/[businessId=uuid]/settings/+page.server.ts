@@ -6,6 +6,7 @@ import { clientForKey, describeHeyGenError, keyFormatProblem, forgetCatalog, hey
 import { errInfo, log } from '$lib/server/log.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
+import { registerBusinessWebhook, retireBusinessWebhook, webhookView } from '$lib/server/webhooks.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
@@ -22,6 +23,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 			avatarId: m.business.heygen_avatar_id,
 			voiceId: m.business.heygen_voice_id
 		},
+		webhook: await webhookView(m.business.id),
 		// Streamed: the page renders at once and fills the pickers when HeyGen answers.
 		catalog
 	};
@@ -63,20 +65,35 @@ export const actions: Actions = {
 			const message = describeHeyGenError(err, 'Checking the key');
 			return formError('key', data, `The key was not saved. ${message}`, { apiKey: message });
 		}
+		// [webhooks] the old account's endpoint goes first: only the old key can delete it
+		await retireBusinessWebhook(m.business.id, v.data.apiKey);
 		await sql`select set_heygen_key(${m.business.id}, ${v.data.apiKey})`.execute(db());
 		forgetCatalog(m.business.id);
 		forgetMembership(locals, m.business.id);
 		log().info({ businessId: m.business.id, userId: locals.user!.id }, 'HeyGen key saved');
-		return { form: 'key', message: `HeyGen accepted the key and it is saved. Remaining quota: ${quota.toLocaleString('en')}.` };
+		// Registered on save (a re-saved identical key keeps its endpoint); a failure does not undo the key.
+		const view = await webhookView(m.business.id);
+		const hook = view.registered && !view.stale ? null : await registerBusinessWebhook(m.business.id);
+		const hookNote = hook && !hook.ok && hook.reason !== 'no_public_url' ? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.` : '';
+		return { form: 'key', message: `HeyGen accepted the key and it is saved. Remaining quota: ${quota.toLocaleString('en')}.${hookNote}` };
 	},
 
 	removeKey: async ({ locals, params, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		await retireBusinessWebhook(m.business.id, null); // [webhooks]
 		await sql`select delete_heygen_key(${m.business.id})`.execute(db());
 		forgetCatalog(m.business.id);
 		forgetMembership(locals, m.business.id);
 		log().info({ businessId: m.business.id, userId: locals.user!.id }, 'HeyGen key removed');
 		return { form: 'key', message: 'The API key was removed. Videos cannot be generated until a new key is saved.' };
+	},
+
+	registerWebhook: async ({ locals, params, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		if (!m.business.has_key) return formError('webhook', new FormData(), 'Save an API key first.', {}, 400);
+		const r = await registerBusinessWebhook(m.business.id);
+		if (!r.ok) return formError('webhook', new FormData(), r.message, {}, r.reason === 'no_public_url' ? 400 : 502);
+		return { form: 'webhook', message: 'The webhook is registered with HeyGen.' };
 	},
 
 	saveVoice: async ({ locals, params, request, url }) => {
