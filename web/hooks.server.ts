@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { auth } from '$lib/server/auth.ts';
 import { config, reloadConfig } from '$lib/server/config.ts';
 import { errInfo, log } from '$lib/server/log.ts';
+import '$lib/server/shutdown.ts';
 
 /**
  * npm start / npm run web set DATABASE_URL before loading the app. `npm run dev` (and a bare

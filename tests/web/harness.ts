@@ -35,7 +35,7 @@ export async function startTestApp(
 	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string> } = {}
 ): Promise<TestApp> {
 	// Built once for the whole run by tests/setup/global-postgres.ts; this only checks it is current.
-	ensureBuilt();
+	await ensureBuilt();
 	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300 });
 	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));
