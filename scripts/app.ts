@@ -31,7 +31,7 @@ export async function ensureBuilt(progress: (msg: string) => void = () => {}): P
 	const sources = Math.max(newestMtime(path.join(root, 'web')), statSync(path.join(root, 'svelte.config.js')).mtimeMs);
 	if (existsSync(handler) && statSync(handler).mtimeMs >= sources) return;
 	const started = Date.now();
-	const line = 'Building the web app (first start, or its sources changed; about 15-40 s)';
+	const line = 'Building the web app (first start, or its sources changed; up to a minute)';
 	const tty = process.stdout.isTTY;
 	if (tty) process.stdout.write(`  ${line}…`);
 	else progress(`${line}…`);

@@ -54,36 +54,32 @@ const contentId =
 	])).rows[0]!.id;
 const pageUrl = `${app.url}/b/${businessId}/content/${contentId}`;
 
+// A run stopped mid-render left its job active, at a simulator that is gone: cancel it, start afresh.
+const stale = await db.query<{ id: string }>(`select id from video_jobs where content_id = $1 and video_jobs_is_active(status)`, [contentId]);
+for (const j of stale.rows) {
+	await db.query(`select cancel_video_job($1, 'The demo was restarted.')`, [j.id]);
+	say('canceled the job a previous run left unfinished');
+}
 await db.query('listen video_jobs');
 const started = Date.now();
 const done = new Promise<{ status: string }>((resolve) => {
 	db.on('notification', async (n) => {
 		const e = JSON.parse(n.payload ?? '{}');
+		if (e.content_id !== contentId) return;
 		say(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${e.status}`);
 		if (['completed', 'failed', 'canceled'].includes(e.status)) resolve(e);
 	});
 });
-// A run stopped mid-render left its job active (one active job per content): follow that one.
-const active = await db.query<{ id: string; status: string }>(
-	`select id, status from video_jobs where content_id = $1 and video_jobs_is_active(status)`,
-	[contentId]
-);
-let jobId: string;
-if (active.rows[0]) {
-	jobId = active.rows[0].id;
-	say(`following the job a previous run started (${active.rows[0].status})`);
-} else {
-	console.log(`\n  insert into video_jobs (content_id) values ('${contentId}');\n`);
-	jobId = (await db.query<{ id: string }>('insert into video_jobs (content_id) values ($1) returning id', [contentId])).rows[0]!.id;
-}
+console.log(`\n  insert into video_jobs (content_id) values ('${contentId}');\n`);
+const jobId = (await db.query<{ id: string }>('insert into video_jobs (content_id) values ($1) returning id', [contentId])).rows[0]!.id;
 const final = await done;
 const row = (await db.query('select * from video_jobs where id = $1', [jobId])).rows[0];
 if (final.status === 'completed') {
 	console.log(`\n  Video stored: ${app.config.storageDir}/${row.storage_path.replace(/^videos\//, '')} (${row.size_bytes} bytes)`);
-	console.log(`  Watch it:     ${pageUrl}`);
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }
+console.log(`  Watch it:     ${pageUrl}`);
 const login = await demoLogin(businessId);
 await closeDb();
 console.log(`\n  Web app: ${app.url}`);
