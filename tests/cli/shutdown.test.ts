@@ -80,7 +80,7 @@ describe('Ctrl-C', () => {
 	};
 	afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-	it('npm start: after serving pages and live status, stops cleanly within 10 s', async () => {
+	it('npm start: after serving pages, stops cleanly within 10 s', async () => {
 		const dir = dataDir();
 		const run = npm(['start'], { DATA_DIR: dir, PORT: '0' });
 		await waitFor(run, /App running at (http:\/\/\S+)/, 60_000);

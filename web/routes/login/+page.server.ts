@@ -32,7 +32,7 @@ export const actions: Actions = {
 			loginLimiter.reset(limitKey);
 		} catch (err) {
 			const f = authFailure(err);
-			if (f && f.status === 401) return formError('login', data, 'Wrong email or password.', { password: 'Wrong email or password.' });
+			if (f && f.status === 401) return formError('login', data, 'Wrong email or password.');
 			if (f && f.status < 500) return formError('login', data, f.message);
 			log().error({ err: errInfo(err) }, 'sign-in failed');
 			return formError('login', data, 'Could not log in right now. Try again in a moment.', {}, 500);
