@@ -41,11 +41,23 @@ let failedJob = '';
 /** Width of the page's content: more than the viewport means the page scrolls sideways. */
 const pageWidth = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth);
 
+/** The elements that stick out to the right, to say what to fix when a page is too wide. */
+const wideElements = (p: Page) =>
+	p.evaluate((w) => {
+		const out: string[] = [];
+		for (const el of document.querySelectorAll<HTMLElement>('body *')) {
+			const r = el.getBoundingClientRect();
+			if (r.right > w + 0.5 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
+		}
+		return out.slice(0, 15);
+	}, WIDTH);
+
 async function check(name: string, url: string, ready?: (p: Page) => Promise<unknown>): Promise<void> {
 	await open(page, url);
 	if (ready) await ready(page);
 	await screenshot(page, `phone-${name}`);
-	expect(await pageWidth(page), `${name} (${url}) scrolls sideways`).toBeLessThanOrEqual(WIDTH);
+	const width = await pageWidth(page);
+	expect(width, `${name} (${url}) scrolls sideways: ${(await wideElements(page)).join(', ')}`).toBeLessThanOrEqual(WIDTH);
 }
 
 async function generate(contentId: string): Promise<string> {
@@ -170,7 +182,10 @@ describe('messages', () => {
 		await open(page, `${app.url}/b/${biz}/members`);
 		await page.getByLabel('Email').fill('nobody@example.com');
 		await page.getByRole('button', { name: 'Add member' }).click();
-		await page.getByTestId('field-error').waitFor(T);
+		await page.getByTestId('field-error').waitFor(T).catch(async (err) => {
+			await screenshot(page, 'phone-members-refused-failed');
+			throw err;
+		});
 		expect(await page.getByText(/No account uses (this|that) email/).count()).toBe(1);
 		expect(await page.locator('.notice.error').count()).toBe(0);
 		expect(await page.getByTestId('toast').count()).toBe(0);
