@@ -146,6 +146,11 @@ export interface VideoJobEvents {
   to_status: VideoJobStatus;
 }
 
+export interface VideoJobFailureCounts {
+  error_code: string;
+  failures: Generated<number>;
+}
+
 export interface VideoJobs {
   attempt: Generated<number>;
   avatar_id: string;
@@ -179,6 +184,13 @@ export interface VideoJobs {
   voice_id: string;
 }
 
+export interface VideoJobStepDurations {
+  le: number;
+  observations: Generated<number>;
+  seconds: Generated<number>;
+  step: string;
+}
+
 export interface DB {
   auth_accounts: AuthAccounts;
   auth_sessions: AuthSessions;
@@ -191,5 +203,7 @@ export interface DB {
   heygen_webhook_events: HeygenWebhookEvents;
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;
+  video_job_failure_counts: VideoJobFailureCounts;
+  video_job_step_durations: VideoJobStepDurations;
   video_jobs: VideoJobs;
 }

@@ -1,6 +1,6 @@
 // Starts the whole product in this process: database (embedded unless DATABASE_URL), migrations,
 // the worker (unless RUN_WORKER=false) and the built web app. Used by `npm start` and `npm run demo`.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -21,15 +21,49 @@ function newestMtime(dir: string): number {
 	return newest;
 }
 
-/** Builds the SvelteKit app when build/ is missing or older than the sources. */
-export function ensureBuilt(log: (msg: string) => void = () => {}): void {
+/**
+ * Builds the SvelteKit app when build/ is missing or older than the sources. The build's own output
+ * (adapter notes, chunk warnings, plugin timings) is kept back and shown only if it fails; meanwhile
+ * `progress` hears one line, and on a terminal a running count of seconds.
+ */
+export async function ensureBuilt(progress: (msg: string) => void = () => {}): Promise<void> {
 	const handler = path.join(root, 'build', 'handler.js');
 	const sources = Math.max(newestMtime(path.join(root, 'web')), statSync(path.join(root, 'svelte.config.js')).mtimeMs);
 	if (existsSync(handler) && statSync(handler).mtimeMs >= sources) return;
-	log('Building the web app (first start, or its sources changed)…');
-	const r = spawnSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-	if (r.status !== 0) throw new Error('The web app failed to build; see the output above.');
+	const started = Date.now();
+	const line = 'Building the web app (first start, or its sources changed; up to a minute)';
+	const tty = process.stdout.isTTY;
+	if (tty) process.stdout.write(`  ${line}…`);
+	else progress(`${line}…`);
+	const ticker = tty
+		? setInterval(() => process.stdout.write(`\r  ${line}… ${Math.round((Date.now() - started) / 1000)} s`), 1000)
+		: null;
+	const child = spawn(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+		cwd: root,
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	let output = '';
+	child.stdout.on('data', (c: Buffer) => (output += String(c)));
+	child.stderr.on('data', (c: Buffer) => (output += String(c)));
+	const code = await new Promise<number | null>((resolve, reject) => {
+		child.once('error', reject);
+		child.once('close', resolve);
+	}).finally(() => ticker && clearInterval(ticker));
+	const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+	if (tty) process.stdout.write(`\r  ${line}… done in ${took}\n`);
+	else if (code === 0) progress(`Web app built in ${took}`);
+	if (code !== 0) {
+		process.stderr.write(output);
+		throw new Error('The web app failed to build; see the output above.');
+	}
 }
+
+/**
+ * The built app's server code keeps its own database pool and LISTEN connection; it puts a
+ * function to close them at this well-known symbol (web/lib/server/shutdown.ts), so that they are
+ * closed before the worker and Postgres stop rather than cut off by them.
+ */
+const WEB_STOP = Symbol.for('heygen-video-jobs.web.stop');
 
 export interface RunningApp {
 	url: string;
@@ -42,6 +76,8 @@ export interface RunningApp {
 export async function startApp(env: Record<string, string | undefined> = process.env): Promise<RunningApp> {
 	const config = loadConfig(env);
 	const log = createLogger({ level: config.LOG_LEVEL, name: 'app' });
+	// Before anything with timeouts starts: the build takes the CPU for a while.
+	await ensureBuilt((m) => log.info(m));
 	const database = await resolveDatabase(config, (m) => log.debug({ postgres: m }));
 	const stops: Array<() => Promise<void>> = [() => database.stop()];
 	const stop = async () => {
@@ -57,7 +93,6 @@ export async function startApp(env: Record<string, string | undefined> = process
 			const worker = await startWorker({ databaseUrl: database.url, config: runtime, log });
 			stops.push(() => worker.stop());
 		}
-		ensureBuilt((m) => log.info(m));
 		// Listen first: the app must know its own origin before it loads (SvelteKit's CSRF check and
 		// Better Auth's cookies use ORIGIN; without it adapter-node assumes https).
 		let handler: ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | null = null;
@@ -76,13 +111,15 @@ export async function startApp(env: Record<string, string | undefined> = process
 			server.once('error', reject);
 			server.listen(runtime.PORT, runtime.HOST, resolve);
 		});
-		stops.push(
-			() =>
-				new Promise<void>((resolve) => {
-					server.close(() => resolve());
-					server.closeAllConnections();
-				})
-		);
+		// Stopping runs these in reverse: the web (server, then its pool), then the worker, then Postgres.
+		stops.push(async () => {
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeAllConnections();
+			});
+			const stopWeb = (globalThis as Record<symbol, unknown>)[WEB_STOP] as (() => Promise<void>) | undefined;
+			await stopWeb?.();
+		});
 		const address = server.address();
 		const port = typeof address === 'object' && address ? address.port : runtime.PORT;
 		const url = runtime.ORIGIN ?? `http://${runtime.HOST}:${port}`;

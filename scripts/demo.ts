@@ -15,13 +15,22 @@ const app = await startApp({
 	POLL_MAX_SECONDS: process.env.POLL_MAX_SECONDS ?? '2',
 	LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
 });
+const db = new pg.Client(app.databaseUrl);
+// Errors surface on the query that meets them; a dropped connection alone must not crash the demo.
+db.on('error', () => {});
+await db.connect();
+let dbOpen = true;
+const closeDb = async () => {
+	if (!dbOpen) return;
+	dbOpen = false;
+	await db.end().catch(() => {});
+};
+// Our own connection first, then the app (web, worker, Postgres), then the simulator.
 stopOnSignals(async () => {
+	await closeDb();
 	await app.stop();
 	await sim.close();
 }, app.log);
-
-const db = new pg.Client(app.databaseUrl);
-await db.connect();
 const say = (msg: string) => console.log(`  ${msg}`);
 console.log(`\n  HeyGen simulator at ${sim.url} (API key: ${DEFAULT_SIM_KEY})`);
 
@@ -33,32 +42,46 @@ const businessId =
 		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Demo Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
 	)).rows[0]!.id;
 await db.query('select set_heygen_key($1, $2)', [businessId, DEFAULT_SIM_KEY]);
-const content = await db.query<{ id: string }>(
-	`insert into content (business_id, title, body) values ($1, 'Welcome to Demo Co', $2) returning id`,
-	[businessId, 'Hi! This video was written as text in Postgres and rendered by HeyGen, end to end.']
-);
+// ...and its one piece of content: each run renders it again rather than adding another.
+const TITLE = 'Welcome to Demo Co';
+const contentId =
+	(await db.query<{ id: string }>(`select id from content where business_id = $1 and title = $2 order by created_at limit 1`, [businessId, TITLE]))
+		.rows[0]?.id ??
+	(await db.query<{ id: string }>(`insert into content (business_id, title, body) values ($1, $2, $3) returning id`, [
+		businessId,
+		TITLE,
+		'Hi! This video was written as text in Postgres and rendered by HeyGen, end to end.'
+	])).rows[0]!.id;
+const pageUrl = `${app.url}/b/${businessId}/content/${contentId}`;
 
+// A run stopped mid-render left its job active, at a simulator that is gone: cancel it, start afresh.
+const stale = await db.query<{ id: string }>(`select id from video_jobs where content_id = $1 and video_jobs_is_active(status)`, [contentId]);
+for (const j of stale.rows) {
+	await db.query(`select cancel_video_job($1, 'The demo was restarted.')`, [j.id]);
+	say('canceled the job a previous run left unfinished');
+}
 await db.query('listen video_jobs');
 const started = Date.now();
 const done = new Promise<{ status: string }>((resolve) => {
 	db.on('notification', async (n) => {
 		const e = JSON.parse(n.payload ?? '{}');
+		if (e.content_id !== contentId) return;
 		say(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${e.status}`);
 		if (['completed', 'failed', 'canceled'].includes(e.status)) resolve(e);
 	});
 });
-console.log(`\n  insert into video_jobs (content_id) values ('${content.rows[0]!.id}');\n`);
-const job = await db.query<{ id: string }>('insert into video_jobs (content_id) values ($1) returning id', [content.rows[0]!.id]);
+console.log(`\n  insert into video_jobs (content_id) values ('${contentId}');\n`);
+const jobId = (await db.query<{ id: string }>('insert into video_jobs (content_id) values ($1) returning id', [contentId])).rows[0]!.id;
 const final = await done;
-const row = (await db.query('select * from video_jobs where id = $1', [job.rows[0]!.id])).rows[0];
+const row = (await db.query('select * from video_jobs where id = $1', [jobId])).rows[0];
 if (final.status === 'completed') {
 	console.log(`\n  Video stored: ${app.config.storageDir}/${row.storage_path.replace(/^videos\//, '')} (${row.size_bytes} bytes)`);
-	console.log(`  Served at:    ${app.url}${row.video_url}`);
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }
+console.log(`  Watch it:     ${pageUrl}`);
 const login = await demoLogin(businessId);
-await db.end();
+await closeDb();
 console.log(`\n  Web app: ${app.url}`);
 if (login) console.log(`  Log in as ${login.email} / ${login.password} to see Demo Co and its video, or sign up as yourself`);
 console.log(`  (for your own business, use the simulator key ${DEFAULT_SIM_KEY}). Press Ctrl-C to stop.\n`);

@@ -158,16 +158,6 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 		return { path, bytes, url: url(path) };
 	}
 
-	async function exists(path: string): Promise<boolean> {
-		const file = resolveLocalPath(dir, path);
-		try {
-			return (await stat(file)).isFile();
-		} catch (err) {
-			if (isNotFound(err)) return false;
-			throw new StorageError('io', `checking ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
-		}
-	}
-
 	async function remove(path: string): Promise<void> {
 		const file = resolveLocalPath(dir, path);
 		try {
@@ -184,7 +174,6 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 		resolve: (path: string) => resolveLocalPath(dir, path),
 		put,
 		url,
-		exists,
 		remove
 	};
 }

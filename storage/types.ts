@@ -1,5 +1,5 @@
 /**
- * Storage adapters for finished videos (DESIGN.md §6, `video.transfer`).
+ * Storage adapters for finished videos (the `video.transfer` step).
  *
  * Every adapter streams: a video is never held in memory whole. An object becomes visible at its
  * path only once it is complete and of the expected size; a failed, aborted or short transfer
@@ -37,7 +37,6 @@ export interface VideoStorage {
 	 */
 	put(path: string, body: PutBody, opts: PutOptions): Promise<StoredObject>;
 	url(path: string): string;
-	exists(path: string): Promise<boolean>;
 	remove(path: string): Promise<void>;
 }
 

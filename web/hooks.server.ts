@@ -2,10 +2,10 @@ import { dev } from '$app/environment';
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { randomUUID } from 'node:crypto';
-import { applyAuthCookies, auth } from '$lib/server/auth.ts';
+import { auth } from '$lib/server/auth.ts';
 import { config, reloadConfig } from '$lib/server/config.ts';
-import { cachedSession, rememberSession, sessionCookie } from '$lib/server/session-cache.ts';
 import { errInfo, log } from '$lib/server/log.ts';
+import '$lib/server/shutdown.ts';
 
 /**
  * npm start / npm run web set DATABASE_URL before loading the app. `npm run dev` (and a bare
@@ -39,33 +39,25 @@ export const init: ServerInit = async () => {
 // Routes that never look at the session: skip the session lookup for them.
 const NO_SESSION = new Set(['/healthz', '/metrics']);
 
-/** Better Auth session (httpOnly cookie) → event.locals.user; verified sessions are cached briefly. */
+/** Better Auth session (httpOnly cookie) → event.locals.user; Better Auth's cookie cache saves the query. */
 const session: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.session = null;
 	event.locals.memberships = new Map();
-	const cookie = NO_SESSION.has(event.url.pathname) || event.url.pathname.startsWith('/api/heygen/webhook/') ? undefined : sessionCookie(event.cookies);
-	if (cookie) {
-		let s = cachedSession(cookie);
-		if (!s) {
-			const { headers, response } = await auth(event.url.origin).api.getSession({ headers: event.request.headers, returnHeaders: true });
-			applyAuthCookies(headers, event.cookies);
-			if (response) {
-				s = {
-					user: { id: response.user.id, name: response.user.name, email: response.user.email },
-					session: { id: response.session.id, expiresAt: new Date(response.session.expiresAt) }
-				};
-				// A refreshed session comes with a new cookie; cache under the one the browser keeps.
-				if (!headers.getSetCookie().some((c) => c.includes('session_token='))) rememberSession(cookie, s);
-			}
-		}
+	if (!NO_SESSION.has(event.url.pathname) && !event.url.pathname.startsWith('/api/heygen/webhook/') && hasSessionCookie(event.cookies)) {
+		const s = await auth(event.url.origin).api.getSession({ headers: event.request.headers });
 		if (s) {
-			event.locals.user = s.user;
-			event.locals.session = s.session;
+			event.locals.user = { id: s.user.id, name: s.user.name, email: s.user.email };
+			event.locals.session = { id: s.session.id, expiresAt: new Date(s.session.expiresAt) };
 		}
 	}
 	return resolve(event);
 };
+
+/** The signed session cookie (Better Auth adds the __Secure- prefix on https). */
+function hasSessionCookie(cookies: { get(name: string): string | undefined }): boolean {
+	return Boolean(cookies.get('avatarvideos.session_token') ?? cookies.get('__Secure-avatarvideos.session_token'));
+}
 
 let heygenOrigin: string | null = null;
 

@@ -111,7 +111,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		openTelemetry: { enabled: false }
 	});
 	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log);
-	boss.on('error', (err) => log.error({ err: { message: err.message } }, 'pg-boss error'));
+	let stopping: Promise<void> | null = null;
+	boss.on('error', (err) => {
+		// pg-boss can still be closing a connection when Postgres stops right after it: once we are
+		// stopping, "terminating connection" (57P01) is the expected end, not an error to report.
+		if (stopping && ((err as { code?: unknown }).code === '57P01' || /connection terminated/i.test(err.message))) return;
+		log.error({ err: { message: err.message } }, 'pg-boss error');
+	});
 	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
 	await boss.start();
 
@@ -164,7 +170,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	sweepTimer.unref();
 	log.info({ concurrency }, 'worker started');
 
-	let stopping: Promise<void> | null = null;
 	return {
 		boss,
 		ctx,

@@ -10,7 +10,6 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Every pipeline job carries only the video job's id: never a key, never the script. */
 export const jobPayload = z.object({ jobId: z.uuid() }).strict();
-export type JobPayload = z.infer<typeof jobPayload>;
 
 /** Exponential backoff: base, 2·base, 4·base … capped. `attempt` starts at 1. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {

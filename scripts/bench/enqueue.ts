@@ -1,4 +1,4 @@
-// npm run bench:enqueue — what the SQL enqueue path (DESIGN.md section 5) costs:
+// npm run bench:enqueue — what the SQL enqueue path (db/migrations/0003_pgboss_enqueue.sql) costs:
 //   1. latency from `insert into video_jobs` (autocommit) to a LISTEN-ing pg-boss worker holding
 //      the job, against raw pg-boss send() on a notify queue;
 //   2. the cost of the video_jobs triggers on a 5,000-row insert, against the same insert with the

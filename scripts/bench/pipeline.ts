@@ -1,4 +1,4 @@
-// npm run bench:pipeline — the worker pipeline (DESIGN.md section 6) against the HeyGen simulator:
+// npm run bench:pipeline — the worker pipeline (worker/, see README "How it fits together") against the HeyGen simulator:
 //   1. end-to-end throughput of N videos inserted at once (render time 0), against raw pg-boss
 //      moving 3×N no-op jobs through three queues with the worker's batch/burst settings;
 //   2. worker RSS while 10,000 jobs are rendering and being polled;

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
 	const dataDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-web-data-'));
 	onCleanup('remove app data directory', () => rm(dataDir, { recursive: true, force: true }));
 	let t0 = performance.now();
-	ensureBuilt((m) => console.log(m));
+	await ensureBuilt((m) => console.log(m));
 	console.log(`web app build checked in ${fmt((performance.now() - t0) / 1000)} s`);
 	const app = await startApp(db.url, dataDir);
 	const pid = app.pids;

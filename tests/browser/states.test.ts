@@ -88,13 +88,17 @@ describe('form errors in the browser', () => {
 		await open(page, `${app.url}/b/${biz}/settings`);
 		await page.getByLabel('HeyGen API key').fill('definitely-wrong');
 		await page.getByTestId('save-key').click();
-		await page.getByTestId('key-error').waitFor(T);
-		expect(await page.getByTestId('key-error').innerText()).toMatch(/HeyGen rejected this API key/);
+		// Said once, by the field: no banner repeating it, no toast.
+		await page.getByTestId('field-error').filter({ hasText: /HeyGen rejected this API key/ }).waitFor(T);
+		expect(await page.getByText(/HeyGen rejected this API key/).count()).toBe(1);
+		expect(await page.getByTestId('key-error').count()).toBe(0);
+		expect(await page.getByTestId('toast').count()).toBe(0);
 		expect(await page.getByLabel('HeyGen API key').getAttribute('aria-invalid')).toBe('true');
 		await page.getByText('No API key is set').waitFor(T);
 
 		await page.getByTestId('save-voice').click();
-		await page.getByTestId('voice-error').waitFor(T);
+		await page.getByTestId('field-error').filter({ hasText: 'Choose a voice' }).waitFor(T);
+		expect(await page.getByTestId('voice-error').count()).toBe(0);
 		const errors = await page.getByTestId('field-error').allInnerTexts();
 		expect(errors).toEqual(expect.arrayContaining(['Choose an avatar from the list or enter its ID.', 'Choose a voice from the list or enter its ID.']));
 		await screenshot(page, '21-settings-errors');

@@ -25,7 +25,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
 	// The web, browser and demo tests serve the built app: build it once, before any file runs.
-	ensureBuilt((m) => console.log(m));
+	await ensureBuilt((m) => console.log(m));
 	let adminUrl = process.env.TEST_DATABASE_URL;
 	let stop = async () => {};
 	if (!adminUrl) {

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 /**
  * A small fake of the Supabase Storage HTTP API, just what the adapter uses:
  * - standard upload `POST|PUT /storage/v1/object/<bucket>/<path>` (honours `x-upsert`),
- * - TUS `POST /storage/v1/upload/resumable`, `PATCH|HEAD|DELETE /storage/v1/upload/resumable/<id>`,
+ * - TUS `POST /storage/v1/upload/resumable`, `PATCH|HEAD|DELETE /storage/v1/upload/resumable/<id>`;
+ *   like the real server, every TUS request to an object that already exists is refused with 409
+ *   "The resource already exists" unless it carries `x-upsert: true` (the server reads the header
+ *   on each request, not only on the POST that created the upload),
  * - `GET /storage/v1/object/info/<bucket>/<path>`, `DELETE /storage/v1/object/<bucket>`,
  *   `POST /storage/v1/object/sign/<bucket>/<path>`.
  * Every request is recorded; `fault` can answer any request instead of the normal handler.
@@ -119,7 +122,15 @@ export async function startFakeStorage(key: string): Promise<FakeStorageServer> 
 		}
 
 		// ---- TUS ----
+		const exists409 = async (objectKey: string): Promise<boolean> => {
+			if (!state.objects.has(objectKey) || req.headers['x-upsert'] === 'true') return false;
+			record.bodyBytes = (await readBody(req)).byteLength;
+			json(res, 409, { statusCode: '409', error: 'Duplicate', message: 'The resource already exists' });
+			return true;
+		};
 		if (pathname === tusBase && method === 'POST') {
+			const created = parseMetadata(req.headers['upload-metadata'] as string | undefined);
+			if (await exists409(`${created.bucketName}/${created.objectName}`)) return;
 			await readBody(req);
 			if (req.headers['tus-resumable'] !== '1.0.0') return json(res, 412, { message: 'tus-resumable required' });
 			const length = Number(req.headers['upload-length']);
@@ -150,6 +161,7 @@ export async function startFakeStorage(key: string): Promise<FakeStorageServer> 
 				await readBody(req);
 				return json(res, 404, { message: 'upload not found' });
 			}
+			if (await exists409(`${upload.metadata.bucketName}/${upload.metadata.objectName}`)) return;
 			if (method === 'HEAD') {
 				res.writeHead(200, {
 					'upload-offset': String(upload.offset),

@@ -36,7 +36,7 @@ export async function startTestApp(
 	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string>; sim?: HeyGenSimulatorOptions; settings?: Partial<PipelineSettings> } = {}
 ): Promise<TestApp> {
 	// Built once for the whole run by tests/setup/global-postgres.ts; this only checks it is current.
-	ensureBuilt();
+	await ensureBuilt();
 	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300, ...opts.sim });
 	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim, ...(opts.settings && { worker: { settings: { ...FAST_SETTINGS, ...opts.settings } } }) });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));

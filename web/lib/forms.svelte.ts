@@ -14,8 +14,9 @@ export interface FormOptions {
 
 /**
  * Progressive enhancement for one form: `use:enhance={form.submit}` keeps the page in place,
- * `form.pending` drives the button's loading state (and blocks a second submit), results become
- * toasts. Without JavaScript the same forms post normally and the server renders the result.
+ * `form.pending` drives the button's loading state (and blocks a second submit), a success becomes
+ * a toast. A failure is not toasted: the page shows it once, by the field or atop the form
+ * (FormMessage). Without JavaScript the same forms post normally and the server renders the result.
  */
 export class FormState {
 	pending = $state(false);
@@ -50,22 +51,19 @@ export class FormState {
 				break;
 			}
 			case 'redirect': {
+				await update();
+				// After the navigation, which clears the previous page's toast.
 				const msg = okMessage(undefined);
 				if (msg) toasts.success(msg);
-				await update();
 				break;
 			}
-			case 'failure': {
-				const msg = result.data?.['message'];
-				toasts.error(typeof msg === 'string' ? msg : 'That did not work. Check the form and try again.');
+			case 'failure':
 				await update({ reset: false });
 				break;
-			}
-			case 'error': {
-				const err = result.error as { message?: string } | undefined;
-				toasts.error(err?.message ?? 'Something went wrong. Try again in a moment.');
+			case 'error':
+				// An unexpected server error: the error page says so (with its reference id).
+				await update();
 				break;
-			}
 		}
 	}
 }

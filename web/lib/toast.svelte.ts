@@ -1,37 +1,31 @@
-export type ToastKind = 'success' | 'error' | 'info';
-
 export interface Toast {
 	id: number;
-	kind: ToastKind;
 	message: string;
 }
 
 let nextId = 1;
 
-/** Short-lived messages for the results of actions, announced to screen readers by Toasts.svelte. */
+/**
+ * The confirmation of an action that worked ("Saved"), announced to screen readers by Toasts.svelte.
+ * Only successes: a failure is shown once, where it happened (next to the field or atop the form).
+ * At most one at a time, and it does not outlive the page it was shown on.
+ */
 class ToastStore {
-	items = $state<Toast[]>([]);
+	current = $state<Toast | null>(null);
+	#timer: ReturnType<typeof setTimeout> | undefined;
 
-	show(kind: ToastKind, message: string, ms = kind === 'error' ? 8000 : 4000): void {
+	success(message: string, ms = 4000): void {
+		clearTimeout(this.#timer);
 		const id = nextId++;
-		this.items = [...this.items.filter((t) => t.message !== message), { id, kind, message }].slice(-4);
-		setTimeout(() => this.dismiss(id), ms);
+		this.current = { id, message };
+		this.#timer = setTimeout(() => this.dismiss(id), ms);
 	}
 
-	success(message: string): void {
-		this.show('success', message);
-	}
-
-	error(message: string): void {
-		this.show('error', message);
-	}
-
-	info(message: string): void {
-		this.show('info', message);
-	}
-
-	dismiss(id: number): void {
-		this.items = this.items.filter((t) => t.id !== id);
+	dismiss(id?: number): void {
+		if (id === undefined || this.current?.id === id) {
+			clearTimeout(this.#timer);
+			this.current = null;
+		}
 	}
 }
 

@@ -26,6 +26,9 @@ export function authOptions(opts: { pool: pg.Pool; secret: string; baseURL: stri
 			modelName: 'auth_sessions',
 			expiresIn: 60 * 60 * 24 * 30,
 			updateAge: 60 * 60 * 24,
+			// A signed cookie carries the verified session for a short while, so a page view costs no
+			// session query; a session revoked elsewhere stays usable for at most this long.
+			cookieCache: { enabled: true, maxAge: 30 },
 			fields: {
 				expiresAt: 'expires_at',
 				createdAt: 'created_at',

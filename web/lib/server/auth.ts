@@ -1,6 +1,6 @@
-import type { Cookies } from '@sveltejs/kit';
-import { APIError, betterAuth, type Auth } from 'better-auth';
-import { parseSetCookieHeader, toCookieOptions } from 'better-auth/cookies';
+import { getRequestEvent } from '$app/server';
+import { APIError, betterAuth, type Auth, type BetterAuthPlugin } from 'better-auth';
+import { sveltekitCookies } from 'better-auth/svelte-kit';
 import { authOptions } from './auth-options.ts';
 import { config } from './config.ts';
 import { database } from './db.ts';
@@ -18,29 +18,12 @@ let instance: AppAuth | null = null;
 export function auth(origin: string): AppAuth {
 	if (!instance) {
 		const c = config();
-		instance = betterAuth(
-			authOptions({ pool: database().pool, secret: resolveAuthSecret(c.AUTH_SECRET, c.DATA_DIR), baseURL: c.ORIGIN ?? origin })
-		) as AppAuth;
+		const options = authOptions({ pool: database().pool, secret: resolveAuthSecret(c.AUTH_SECRET, c.DATA_DIR), baseURL: c.ORIGIN ?? origin });
+		// Cookies Better Auth sets (sign-in, sign-out, refreshed session) go onto the SvelteKit response.
+		const plugins: BetterAuthPlugin[] = [...(options.plugins ?? []), sveltekitCookies(getRequestEvent)];
+		instance = betterAuth({ ...options, plugins }) as AppAuth;
 	}
 	return instance;
-}
-
-/** Copies the Set-Cookie headers of a Better Auth call onto the SvelteKit response. */
-export function applyAuthCookies(headers: Headers, cookies: Cookies): void {
-	for (const line of headers.getSetCookie()) {
-		for (const [name, attrs] of parseSetCookieHeader(line)) {
-			const o = toCookieOptions(attrs);
-			cookies.set(name, attrs.value, {
-				path: o.path ?? '/',
-				httpOnly: o.httpOnly ?? true,
-				secure: o.secure ?? false,
-				sameSite: o.sameSite ?? 'lax',
-				...(o.maxAge !== undefined && { maxAge: o.maxAge }),
-				...(o.expires !== undefined && { expires: o.expires }),
-				...(o.domain !== undefined && { domain: o.domain })
-			});
-		}
-	}
 }
 
 export interface AuthFailure {

@@ -8,8 +8,6 @@ import type { JobView, StepEvent } from '../types.ts';
 
 export type { JobView, StepEvent };
 
-export const ACTIVE: VideoJobStatus[] = ['queued', 'submitting', 'rendering', 'transferring'];
-
 type Time = Date | string | null;
 
 export interface JobRow {
@@ -124,6 +122,11 @@ export async function businessJobs(
 	return rows.map(toView);
 }
 
+/** One job of this business with its durations, or null (also for another business's job). */
+export async function businessJob(businessId: string, jobId: string): Promise<JobView | null> {
+	const { rows } = await jobQuery(sql`j.business_id = ${businessId} and j.id = ${jobId}`, 1).execute(db());
+	return rows[0] ? toView(rows[0]) : null;
+}
 
 type StepRow = { id: number; job_id: string; from_status: VideoJobStatus | null; to_status: VideoJobStatus; at: Date; detail: Record<string, unknown> };
 

@@ -7,7 +7,8 @@ import { registerWebhookMetrics } from './webhook-metrics.ts';
 /**
  * Prometheus metrics. Job figures are read from the database at scrape time (cached 5 s), so
  * every web process reports the same numbers whichever of them served the job, and they are right
- * even for jobs made by plain SQL or another process's worker.
+ * even for jobs made by plain SQL or another process's worker. Durations and failures come from
+ * counters a trigger keeps (db/migrations/0015_indexes.sql), so a scrape never reads the audit trail.
  *   video_jobs{status}                        current jobs by status
  *   video_queue_depth{queue}                  pg-boss jobs waiting (created/retry) per step
  *   video_render_seconds / video_transfer_seconds   histograms of every finished render/transfer
@@ -16,8 +17,6 @@ import { registerWebhookMetrics } from './webhook-metrics.ts';
  *   heygen_webhook_deliveries_total{outcome}  webhook deliveries received by this process
  * plus the default process metrics (RSS, CPU, event loop lag).
  */
-const BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
-
 interface Snapshot {
 	byStatus: { status: string; n: number }[];
 	queue: { name: string; n: number }[];
@@ -26,7 +25,8 @@ interface Snapshot {
 	failures: { code: string; n: number }[];
 }
 interface Histogram {
-	buckets: number[];
+	/** Cumulative counts per finite upper bound, in order. */
+	buckets: { le: number; n: number }[];
 	count: number;
 	sum: number;
 }
@@ -34,36 +34,37 @@ interface Histogram {
 let registry: client.Registry | null = null;
 let cache: { at: number; value: Promise<Snapshot> } | null = null;
 
-async function histogram(kind: 'render' | 'transfer'): Promise<Histogram> {
-	const [from, to] = kind === 'render' ? ['rendering', 'transferring'] : ['transferring', 'completed'];
-	const { rows } = await sql<{ count: number; sum: string | null; buckets: number[] }>`
-		with steps as (
-			select to_status, lag(to_status) over w as prev, extract(epoch from at - lag(at) over w)::float8 as secs
-			from video_job_events
-			window w as (partition by job_id order by id)
-		), d as (
-			select secs from steps where to_status = ${to}::video_job_status and prev = ${from}::video_job_status
-		)
-		select (select count(*)::int from d) as count, (select sum(secs) from d) as sum,
-			array(select (select count(*)::int from d where d.secs <= u.le) from unnest(${BUCKETS}::float8[]) with ordinality as u (le, i) order by u.i) as buckets`.execute(db());
-	const r = rows[0]!;
-	return { count: r.count, sum: Number(r.sum ?? 0), buckets: r.buckets ?? [] };
+async function histograms(): Promise<Record<'render' | 'transfer', Histogram>> {
+	const { rows } = await sql<{ step: 'render' | 'transfer'; le: number; n: string; total: string; sum: number }>`
+		select s.step, b.le,
+			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step and d.le <= b.le), 0) as n,
+			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step), 0) as total,
+			coalesce((select sum(d.seconds) from video_job_step_durations d where d.step = s.step), 0)::float8 as sum
+		from (values ('render'), ('transfer')) s (step)
+		cross join unnest(video_job_duration_buckets()) b (le)
+		where b.le < 'infinity'
+		order by s.step, b.le`.execute(db());
+	const out = { render: { buckets: [], count: 0, sum: 0 }, transfer: { buckets: [], count: 0, sum: 0 } } as Record<'render' | 'transfer', Histogram>;
+	for (const r of rows) {
+		const h = out[r.step];
+		h.buckets.push({ le: r.le, n: Number(r.n) });
+		h.count = Number(r.total);
+		h.sum = r.sum;
+	}
+	return out;
 }
 
 async function snapshot(): Promise<Snapshot> {
-	const [byStatus, queue, render, transfer, failures] = await Promise.all([
+	const [byStatus, queue, durations, failures] = await Promise.all([
 		sql<{ status: string; n: number }>`select status::text, count(*)::int as n from video_jobs group by status`.execute(db()),
 		sql<{ name: string; n: number }>`
 			select name, count(*)::int as n from pgboss.job
 			where name in ('video.submit', 'video.poll', 'video.transfer') and state in ('created', 'retry')
 			group by name`.execute(db()),
-		histogram('render'),
-		histogram('transfer'),
-		sql<{ code: string; n: number }>`
-			select coalesce(detail->>'error_code', 'unknown') as code, count(*)::int as n
-			from video_job_events where to_status = 'failed' group by 1`.execute(db())
+		histograms(),
+		sql<{ code: string; n: number }>`select error_code as code, failures::float8 as n from video_job_failure_counts`.execute(db())
 	]);
-	return { byStatus: byStatus.rows, queue: queue.rows, render, transfer, failures: failures.rows };
+	return { byStatus: byStatus.rows, queue: queue.rows, render: durations.render, transfer: durations.transfer, failures: failures.rows };
 }
 
 function currentSnapshot(): Promise<Snapshot> {
@@ -91,13 +92,13 @@ class DbHistogram {
 	async text(): Promise<string> {
 		const h = await this.get();
 		const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-		BUCKETS.forEach((le, i) => lines.push(`${this.name}_bucket{le="${le}"} ${h.buckets[i] ?? 0}`));
+		for (const b of h.buckets) lines.push(`${this.name}_bucket{le="${b.le}"} ${b.n}`);
 		lines.push(`${this.name}_bucket{le="+Inf"} ${h.count}`, `${this.name}_sum ${h.sum}`, `${this.name}_count ${h.count}`);
 		return lines.join('\n') + '\n';
 	}
 }
 
-const histograms = [
+const dbHistograms = [
 	new DbHistogram('video_render_seconds', 'Time HeyGen took to render a video (rendering to transferring), every job so far.', async () => (await currentSnapshot()).render),
 	new DbHistogram('video_transfer_seconds', 'Time to copy a finished video into storage (transferring to completed), every job so far.', async () => (await currentSnapshot()).transfer)
 ];
@@ -163,6 +164,6 @@ function metricsRegistry(): client.Registry {
 
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {
 	const r = metricsRegistry();
-	const parts = [await r.metrics(), ...(await Promise.all(histograms.map((h) => h.text())))];
+	const parts = [await r.metrics(), ...(await Promise.all(dbHistograms.map((h) => h.text())))];
 	return { body: parts.join('\n'), contentType: r.contentType };
 }

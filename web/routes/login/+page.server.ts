@@ -1,6 +1,6 @@
 import { redirect } from '@sveltejs/kit';
 import { z } from 'zod';
-import { applyAuthCookies, auth, authFailure } from '$lib/server/auth.ts';
+import { auth, authFailure } from '$lib/server/auth.ts';
 import { formError, validate } from '$lib/server/forms.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { loginLimiter } from '$lib/server/rate-limit.ts';
@@ -17,7 +17,7 @@ const schema = z.object({
 });
 
 export const actions: Actions = {
-	default: async ({ request, cookies, url, getClientAddress }) => {
+	default: async ({ request, url, getClientAddress }) => {
 		const data = await request.formData();
 		const v = validate('login', schema, data);
 		if (!v.ok) return v.failure;
@@ -25,16 +25,14 @@ export const actions: Actions = {
 		const wait = loginLimiter.hit(limitKey);
 		if (wait) return formError('login', data, `Too many attempts. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
 		try {
-			const { headers } = await auth(url.origin).api.signInEmail({
+			await auth(url.origin).api.signInEmail({
 				body: { email: v.data.email, password: v.data.password, rememberMe: true },
-				headers: request.headers,
-				returnHeaders: true
+				headers: request.headers
 			});
-			applyAuthCookies(headers, cookies);
 			loginLimiter.reset(limitKey);
 		} catch (err) {
 			const f = authFailure(err);
-			if (f && f.status === 401) return formError('login', data, 'Wrong email or password.', { password: 'Wrong email or password.' });
+			if (f && f.status === 401) return formError('login', data, 'Wrong email or password.');
 			if (f && f.status < 500) return formError('login', data, f.message);
 			log().error({ err: errInfo(err) }, 'sign-in failed');
 			return formError('login', data, 'Could not log in right now. Try again in a moment.', {}, 500);

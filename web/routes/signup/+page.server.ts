@@ -1,6 +1,6 @@
 import { redirect } from '@sveltejs/kit';
 import { z } from 'zod';
-import { applyAuthCookies, auth, authFailure } from '$lib/server/auth.ts';
+import { auth, authFailure } from '$lib/server/auth.ts';
 import { formError, validate } from '$lib/server/forms.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { signupLimiter } from '$lib/server/rate-limit.ts';
@@ -29,19 +29,17 @@ const schema = z
 	});
 
 export const actions: Actions = {
-	default: async ({ request, cookies, url, getClientAddress }) => {
+	default: async ({ request, url, getClientAddress }) => {
 		const data = await request.formData();
 		const v = validate('signup', schema, data);
 		if (!v.ok) return v.failure;
 		const wait = signupLimiter.hit(getClientAddress());
 		if (wait) return formError('signup', data, `Too many sign-ups from your network. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
 		try {
-			const { headers } = await auth(url.origin).api.signUpEmail({
+			await auth(url.origin).api.signUpEmail({
 				body: { name: v.data.name, email: v.data.email, password: v.data.password },
-				headers: request.headers,
-				returnHeaders: true
+				headers: request.headers
 			});
-			applyAuthCookies(headers, cookies);
 		} catch (err) {
 			const f = authFailure(err);
 			if (f?.code === 'USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL' || f?.code === 'USER_ALREADY_EXISTS') {

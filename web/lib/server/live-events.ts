@@ -1,0 +1,79 @@
+// Live status, part 1: reading job events as the browser sees them (LiveEvent).
+import { sql } from 'kysely';
+import type { VideoJobStatus } from '$db/types.ts';
+import { db } from './db.ts';
+import type { LiveEvent } from '../types.ts';
+
+export function mediaUrl(job: { business_id: string; content_id: string; id: string }): string {
+	return `/media/${job.business_id}/${job.content_id}/${job.id}.mp4`;
+}
+
+interface EventRow {
+	id: number;
+	job_id: string;
+	content_id: string;
+	business_id: string;
+	from_status: VideoJobStatus | null;
+	to_status: VideoJobStatus;
+	at: Date;
+	detail: Record<string, unknown>;
+	job_exists: boolean;
+	thumbnail_url: string | null;
+	heygen_url: string | null;
+}
+
+function toLiveEvent(r: EventRow): LiveEvent {
+	const d = r.detail ?? {};
+	const str = (v: unknown) => (typeof v === 'string' ? v : null);
+	const completed = r.to_status === 'completed' && r.job_exists;
+	return {
+		id: r.id,
+		jobId: r.job_id,
+		contentId: r.content_id,
+		businessId: r.business_id,
+		from: r.from_status,
+		status: r.to_status,
+		at: r.at.toISOString(),
+		attempt: typeof d['attempt'] === 'number' ? d['attempt'] : null,
+		errorCode: str(d['error_code']),
+		errorMessage: str(d['error_message']),
+		videoUrl: completed ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }) : null,
+		thumbnailUrl: completed ? r.thumbnail_url : null,
+		heygenUrl: r.heygen_url
+	};
+}
+
+const EVENT_COLUMNS = sql`e.id, e.job_id, e.content_id, e.business_id, e.from_status, e.to_status, e.at, e.detail,
+	j.id is not null as job_exists, j.thumbnail_url, j.heygen_url`;
+
+export async function eventsById(ids: number[]): Promise<LiveEvent[]> {
+	const { rows } = await sql<EventRow>`
+		select ${EVENT_COLUMNS}
+		from video_job_events e left join video_jobs j on j.id = e.job_id
+		where e.id = any(${ids}::bigint[]) order by e.id`.execute(db());
+	return rows.map(toLiveEvent);
+}
+
+export const REPLAY_LIMIT = 500;
+
+/** Events of a business after `afterId` (oldest first), for a reconnecting browser. */
+export async function eventsAfter(businessId: string, afterId: number, contentId: string | null, limit = REPLAY_LIMIT): Promise<LiveEvent[]> {
+	const { rows } = await sql<EventRow>`
+		select ${EVENT_COLUMNS}
+		from video_job_events e left join video_jobs j on j.id = e.job_id
+		where e.business_id = ${businessId} and e.id > ${afterId}
+		  and (${contentId}::uuid is null or e.content_id = ${contentId}::uuid)
+		order by e.id limit ${limit}`.execute(db());
+	return rows.map(toLiveEvent);
+}
+
+export async function latestEventId(businessId: string): Promise<number> {
+	const { rows } = await sql<{ id: number | null }>`select max(id) as id from video_job_events where business_id = ${businessId}`.execute(db());
+	return Number(rows[0]?.id ?? 0);
+}
+
+const encoder = new TextEncoder();
+
+export function sseFrame(ev: LiveEvent): Uint8Array {
+	return encoder.encode(`id: ${ev.id}\nevent: job\ndata: ${JSON.stringify(ev)}\n\n`);
+}
