@@ -39,6 +39,8 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 		maxSubmits: config.MAX_SUBMITS,
 		maxTransfers: config.MAX_TRANSFERS,
 		downloadStallMs: config.DOWNLOAD_STALL_SECONDS * 1000,
+		slotWaitMs: config.SLOT_WAIT_SECONDS * 1000,
+		trustedOrigin: new URL(config.HEYGEN_API_URL).origin,
 		...(config.ORIGIN && config.HEYGEN_WEBHOOK_SECRET && { callbackUrl: new URL('/api/heygen/webhook', config.ORIGIN).toString() })
 	};
 }
