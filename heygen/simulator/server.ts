@@ -43,6 +43,8 @@
  *   replyLost        { }                 generate creates the video, then the socket is destroyed
  *   slowReply        { ms }              generate creates the video, then holds the reply for ms
  *   noCredit         { }                 generate → 402 insufficient_credit
+ *   invalidParameter { param?, message? } generate → 400 invalid_parameter naming `param`
+ *   inProgress       { }                 generate → 409 request_in_progress (as if a same-key request were in flight)
  *   renderFails      { code?, message? } the next `times` videos end `failed` with failure_code/_message
  *   truncatedDownload{ }                 full Content-Length, socket closed after half the bytes
  *   downloadForbidden{ }                 the next `times` GET downloads answer 403 AccessDenied
@@ -98,6 +100,8 @@ export interface Faults {
 	replyLost: Omit<FaultSpec, 'endpoint'> | null;
 	slowReply: (Omit<FaultSpec, 'endpoint'> & { ms: number }) | null;
 	noCredit: Omit<FaultSpec, 'endpoint'> | null;
+	invalidParameter: (Omit<FaultSpec, 'endpoint'> & { param?: string; message?: string }) | null;
+	inProgress: Omit<FaultSpec, 'endpoint'> | null;
 	renderFails: (Omit<FaultSpec, 'endpoint'> & { code?: string; message?: string }) | null;
 	truncatedDownload: Omit<FaultSpec, 'endpoint'> | null;
 	downloadForbidden: Omit<FaultSpec, 'endpoint'> | null;
@@ -562,6 +566,8 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			throw new HttpFail(400, apiError('invalid_parameter', 'Request body is not valid JSON', 'body'));
 		}
 		const g = validateCreate(body);
+		const invalid = take('invalidParameter', 'generate');
+		if (invalid) throw new HttpFail(400, apiError('invalid_parameter', invalid.message ?? 'Invalid value', invalid.param ?? 'script'));
 		if (take('noCredit', 'generate')) {
 			throw new HttpFail(402, apiError('insufficient_credit', 'Insufficient credit. Please top up your API credits.'));
 		}
@@ -683,6 +689,9 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 				if (badShape) {
 					sendJson(res, 200, { data: { video_id: 12345 } });
 					return;
+				}
+				if (take('inProgress', 'generate')) {
+					throw new HttpFail(409, apiError('request_in_progress', 'A request with this Idempotency-Key is still in progress'));
 				}
 				if (idemKey !== null) {
 					const seen = idempotency.get(idemKey);

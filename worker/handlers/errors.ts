@@ -67,7 +67,8 @@ export async function handleStepError(
 	// of this attempt, so it does not use one up (the deadline still bounds it).
 	if (c.code === 'request_in_progress') maxAttempts = Number.POSITIVE_INFINITY;
 	// The caller's count of this attempt (a poll saves it only with its outcome).
-	const counted = { [step.counter]: attempts };
+	// A 409 for our own in-flight request is not an attempt: it is given back.
+	const counted = { [step.counter]: c.code === 'request_in_progress' ? Math.max(0, attempts - 1) : attempts };
 	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
 	if (!c.retryable) {
 		log.warn({ msg: c.message }, 'job failed permanently');
