@@ -114,10 +114,13 @@ export class JobStore {
 			const job = await this.lock(trx, jobId);
 			if (!job || (job.status !== 'queued' && job.status !== 'submitting')) return { outcome: 'gone' };
 			if (job.status === 'queued') {
+				// Lock first, count after: in READ COMMITTED each statement sees the commits made
+				// before it started, so the count also sees the last slot holder's commit.
+				await sql`select 1 from businesses where id = ${job.business_id} for no key update`.execute(trx);
 				const { rows } = await sql<{ limit: number; in_flight: number }>`
 					select b.heygen_concurrency as limit,
 					       (select count(*)::int from video_jobs v where v.business_id = b.id and v.status in ('submitting', 'rendering')) as in_flight
-					from businesses b where b.id = ${job.business_id} for no key update of b`.execute(trx);
+					from businesses b where b.id = ${job.business_id}`.execute(trx);
 				const slots = rows[0];
 				if (slots && slots.in_flight >= slots.limit) {
 					await enqueueNext(trx, jobId, { queue: QUEUES.submit, delayMs: waitMs });
