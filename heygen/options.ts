@@ -21,7 +21,7 @@ export type OptionSpec =
 	| { key: string; kind: 'string'; pattern: string; maxLength: number; hint: string };
 
 export const OPTION_SPECS = [
-	{ key: 'title', kind: 'string', pattern: '^.+$', maxLength: 200, hint: 'a title of 1 to 200 characters' },
+	{ key: 'title', kind: 'string', pattern: '^.+$', maxLength: 200, hint: 'a string of 1 to 200 characters' },
 	{ key: 'resolution', kind: 'enum', values: RESOLUTIONS },
 	{ key: 'aspect_ratio', kind: 'enum', values: ASPECT_RATIOS },
 	{ key: 'background_color', kind: 'string', pattern: '^#[0-9A-Fa-f]{6}$', maxLength: 7, hint: 'a colour like #1a2b3c' },
@@ -62,7 +62,7 @@ function zodFor(spec: OptionSpec): z.ZodType {
 		case 'number':
 			return z.number().min(spec.min).max(spec.max);
 		case 'string':
-			return z.string().max(spec.maxLength).regex(new RegExp(spec.pattern, 'u'), `must be ${spec.hint}`);
+			return z.string().max(spec.maxLength).regex(new RegExp(spec.pattern, 'su'), `must be ${spec.hint}`);
 	}
 }
 

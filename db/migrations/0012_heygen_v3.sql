@@ -19,7 +19,7 @@ create table video_job_option_specs (
 comment on table video_job_option_specs is 'The keys video_jobs.options may carry (HeyGen v3), and the retired v1/v2 keys with their replacement. Mirrors OPTION_SPECS in heygen/options.ts.';
 
 insert into video_job_option_specs (position, key, kind, enum_values, min, max, pattern, max_length, hint) values
-  (1,  'title',             'string',  null, null, null, '^.+$', 200, 'a title of 1 to 200 characters'),
+  (1,  'title',             'string',  null, null, null, '^.+$', 200, 'a string of 1 to 200 characters'),
   (2,  'resolution',        'enum',    array['4k', '1080p', '720p'], null, null, null, null, null),
   (3,  'aspect_ratio',      'enum',    array['16:9', '9:16', '4:5', '5:4', '1:1'], null, null, null, null, null),
   (4,  'background_color',  'string',  null, null, null, '^#[0-9A-Fa-f]{6}$', 7, 'a colour like #1a2b3c'),
