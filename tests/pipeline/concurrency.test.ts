@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
-import { seedBusiness } from '../helpers/fixtures.ts';
-import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+import { addContent, seedBusiness } from '../helpers/fixtures.ts';
+import { FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
 
 /**
  * businesses.heygen_concurrency: the submit step never lets a business have more jobs submitting or
@@ -79,4 +79,35 @@ describe('renders paced under heygen_concurrency', () => {
 		expect(rows[0]).toEqual({ m: 1, n: 200 });
 		expect(p.sim.submits.filter((s) => s.callbackId !== null)).toHaveLength(200);
 	}, 180_000);
+});
+
+describe('a freed render slot wakes the next queued job', () => {
+	let db: TestDatabase;
+	let p: Pipeline;
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		// Waiting jobs would only look again after a minute: only the wake-up can start them sooner.
+		p = await startPipeline(db, { renderMs: 100, worker: { settings: { ...FAST_SETTINGS, slotWaitMs: 60_000 } } });
+	});
+	afterAll(async () => {
+		await p?.stop();
+		await db?.drop();
+	});
+
+	it('with heygen_concurrency = 1, three jobs run one after the other without waiting for the timer', async () => {
+		const { businessId } = await seedBusiness(db);
+		await db.sql('update businesses set heygen_concurrency = 1 where id = $1', [businessId]);
+		const contents = [await addContent(db, businessId, 'One.'), await addContent(db, businessId, 'Two.'), await addContent(db, businessId, 'Three.')];
+		const { rows } = await db.sql<{ id: string }>('insert into video_jobs (content_id) select unnest($1::uuid[]) returning id', [contents]);
+		const started = Date.now();
+		for (const { id } of rows) expect((await waitForStatus(db, id, ['completed', 'failed'], 20_000)).status).toBe('completed');
+		expect(Date.now() - started).toBeLessThan(20_000);
+		const { rows: overlap } = await db.sql(`
+			select count(*)::int as n from video_job_events a join video_job_events b
+			  on a.job_id < b.job_id and a.to_status = 'submitting' and b.to_status = 'submitting'
+			where a.job_id = any($1) and b.job_id = any($1)
+			  and tstzrange(a.at, (select min(at) from video_job_events x where x.job_id = a.job_id and x.to_status = 'transferring'))
+			   && tstzrange(b.at, (select min(at) from video_job_events y where y.job_id = b.job_id and y.to_status = 'transferring'))`, [rows.map((r) => r.id)]);
+		expect(overlap[0].n).toBe(0);
+	}, 40_000);
 });
