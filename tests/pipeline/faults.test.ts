@@ -109,7 +109,7 @@ describe('pipeline under HeyGen faults', () => {
 			expect(trail.at(-1)).toMatch(/→failed$/);
 			expect(p.sim.submitsFor(jobId)).toBeLessThanOrEqual(1);
 			// Nothing half-written: a failed transfer leaves no file behind.
-			expect(existsSync(path.join(p.storageDir, job.business_id, job.content_id, `${jobId}.mp4`))).toBe(false);
+			for (const ext of ['mp4', 'jpg', 'srt']) expect(existsSync(path.join(p.storageDir, job.business_id, job.content_id, `${jobId}.${ext}`))).toBe(false);
 		});
 	}
 

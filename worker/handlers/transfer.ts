@@ -64,24 +64,30 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 			ctx.log.warn({ jobId }, 'captions were asked for but HeyGen gave no subtitle_url');
 		}
 
-		const video = await download(url, 'mp4');
-		const mp4 = await ctx.storage.put(objectPath, video.body, {
-			contentType: 'video/mp4',
-			...(video.bytes !== undefined && { expectedBytes: video.bytes })
-		});
-		stored.push(objectPath);
-
-		let thumbnailPath: string | null = null;
-		if (thumbnailUrl) {
-			try {
-				const thumb = await download(thumbnailUrl, 'image');
-				await ctx.storage.put(objectPathFor(job, 'jpg'), thumb.body, { contentType: thumb.contentType?.startsWith('image/') ? thumb.contentType : 'image/jpeg', ...(thumb.bytes !== undefined && { expectedBytes: thumb.bytes }) });
-				stored.push(objectPathFor(job, 'jpg'));
-				thumbnailPath = `videos/${objectPathFor(job, 'jpg')}`;
-			} catch (err) {
-				ctx.log.warn({ jobId, err: { message: (err as Error).message } }, 'thumbnail not stored; the video plays without a poster');
-			}
+		// The thumbnail is fetched alongside the MP4; it is best effort (a video is not failed for its poster).
+		const thumbJob = thumbnailUrl
+			? (async () => {
+					const thumb = await download(thumbnailUrl, 'image');
+					await ctx.storage.put(objectPathFor(job, 'jpg'), thumb.body, { contentType: thumb.contentType?.startsWith('image/') ? thumb.contentType : 'image/jpeg', ...(thumb.bytes !== undefined && { expectedBytes: thumb.bytes }) });
+					stored.push(objectPathFor(job, 'jpg'));
+					return `videos/${objectPathFor(job, 'jpg')}`;
+				})().catch((err: unknown) => {
+					ctx.log.warn({ jobId, err: { message: (err as Error).message } }, 'thumbnail not stored; the video plays without a poster');
+					return null;
+				})
+			: Promise.resolve(null);
+		let mp4;
+		try {
+			const video = await download(url, 'mp4');
+			mp4 = await ctx.storage.put(objectPath, video.body, {
+				contentType: 'video/mp4',
+				...(video.bytes !== undefined && { expectedBytes: video.bytes })
+			});
+			stored.push(objectPath);
+		} finally {
+			await thumbJob;
 		}
+		const thumbnailPath = await thumbJob;
 
 		const done = await ctx.store.update(jobId, ['transferring'], {
 			status: 'completed',
@@ -95,6 +101,8 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		if (!done) for (const p of stored) await ctx.storage.remove(p).catch(() => {});
 		else ctx.log.info({ jobId, bytes: mp4.bytes }, 'video stored');
 	} catch (err) {
+		// Nothing half-written: side files of a transfer that did not finish go too.
+		for (const p of stored) await ctx.storage.remove(p).catch(() => {});
 		await handleStepError(ctx, QUEUES.transfer, job, err, ctx.settings.maxTransfers);
 	}
 }
