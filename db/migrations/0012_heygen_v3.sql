@@ -132,27 +132,22 @@ create index video_jobs_business_in_flight_idx on video_jobs (business_id)
 create index video_jobs_business_queued_idx on video_jobs (business_id, created_at, id)
   where status = 'queued';
 
--- When a job leaves submitting/rendering, wake as many of the business's waiting submits as slots
--- were freed, oldest first, so queued jobs start as soon as there is room (the worker also
--- re-checks on a timer, so a missed wake-up only costs a few seconds).
-create function video_jobs_wake_waiting_submits() returns trigger
+-- When a job leaves submitting/rendering, wake the business's oldest waiting submit, so queued
+-- jobs start as soon as there is room (the worker also re-checks on a timer, so a missed wake-up
+-- only costs a few seconds). A row trigger with a WHEN clause: the many updates that keep the
+-- status (poll counters) never call it.
+create function video_jobs_wake_waiting_submit() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
 declare n int;
 begin
-  with freed as (
-    select n.business_id, count(*)::int as k
-    from new_rows n join old_rows o using (id)
-    where o.status in ('submitting', 'rendering') and n.status not in ('submitting', 'rendering')
-    group by n.business_id
-  ), waiting as (
-    select w.id from freed f cross join lateral (
-      select v.id from video_jobs v
-      where v.business_id = f.business_id and v.status = 'queued'
-      order by v.created_at, v.id limit f.k) w
-  )
   update pgboss.job b set start_after = now()
-  from waiting w
-  where b.name = 'video.submit' and b.singleton_key = w.id::text and b.state in ('created', 'retry') and b.start_after > now();
+  where b.name = 'video.submit' and b.state in ('created', 'retry') and b.start_after > now()
+    and b.singleton_key = (
+      select v.id::text from video_jobs v
+      where v.business_id = new.business_id and v.status = 'queued'
+        and exists (select 1 from pgboss.job w where w.name = 'video.submit' and w.singleton_key = v.id::text
+                    and w.state in ('created', 'retry') and w.start_after > now())
+      order by v.created_at, v.id limit 1);
   get diagnostics n = row_count;
   if n > 0 then
     perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), 'video.submit');
@@ -160,6 +155,6 @@ begin
   return null;
 end
 $$;
-create trigger video_jobs_wake_waiting_submits after update on video_jobs
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function video_jobs_wake_waiting_submits();
+create trigger video_jobs_wake_waiting_submit after update on video_jobs
+  for each row when (old.status in ('submitting', 'rendering') and new.status not in ('submitting', 'rendering'))
+  execute function video_jobs_wake_waiting_submit();
