@@ -23,6 +23,10 @@ export function createPool(connectionString: string, opts: { max?: number; appli
 	});
 	// An idle client losing its connection (server restart) must not crash the process.
 	pool.on('error', () => {});
+	// pg-pool drops its error listener while a client is checked out, so a connection that dies
+	// while its holder waits between statements (e.g. a transaction held open across a HeyGen
+	// call) would throw an uncaught 'error'. The holder sees the failure on its next statement.
+	pool.on('connect', (client) => client.on('error', () => {}));
 	return pool;
 }
 

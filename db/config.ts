@@ -35,6 +35,8 @@ const schema = z.object({
 	MAX_SUBMITS: z.coerce.number().int().min(1).default(5),
 	MAX_TRANSFERS: z.coerce.number().int().min(1).default(8),
 	DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().default(60),
+	/** How often a job waiting for a free HeyGen render slot (businesses.heygen_concurrency) looks again. */
+	SLOT_WAIT_SECONDS: z.coerce.number().positive().default(5),
 	/** How many jobs of each step one worker process runs at once. */
 	WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
 	WORKER_SHUTDOWN_SECONDS: z.coerce.number().positive().default(20),

@@ -76,6 +76,10 @@ export interface AuthVerifications {
 export interface Businesses {
   created_at: Generated<Timestamp>;
   heygen_avatar_id: string | null;
+  /**
+   * Videos HeyGen renders at once for this account (10 on pay-as-you-go). The worker never has more of this business's jobs submitting or rendering; the rest wait in queued.
+   */
+  heygen_concurrency: Generated<number>;
   heygen_secret_id: string | null;
   heygen_voice_id: string | null;
   heygen_webhook_endpoint_id: string | null;
@@ -151,6 +155,18 @@ export interface VideoJobFailureCounts {
   failures: Generated<number>;
 }
 
+export interface VideoJobOptionSpecs {
+  enum_values: string[] | null;
+  hint: string | null;
+  key: string;
+  kind: string;
+  max: Numeric | null;
+  max_length: number | null;
+  min: Numeric | null;
+  pattern: string | null;
+  position: number;
+}
+
 export interface VideoJobs {
   attempt: Generated<number>;
   avatar_id: string;
@@ -162,6 +178,9 @@ export interface VideoJobs {
   duration_seconds: Numeric | null;
   error_code: string | null;
   error_message: string | null;
+  heygen_completed_at: Timestamp | null;
+  heygen_idempotency_key: string | null;
+  heygen_submitted_at: Timestamp | null;
   heygen_url: string | null;
   heygen_video_id: string | null;
   id: Generated<string>;
@@ -177,6 +196,8 @@ export interface VideoJobs {
   status: Generated<VideoJobStatus>;
   storage_path: string | null;
   submit_count: Generated<number>;
+  subtitles_path: string | null;
+  thumbnail_path: string | null;
   thumbnail_url: string | null;
   transfer_count: Generated<number>;
   updated_at: Generated<Timestamp>;
@@ -204,6 +225,7 @@ export interface DB {
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;
   video_job_failure_counts: VideoJobFailureCounts;
+  video_job_option_specs: VideoJobOptionSpecs;
   video_job_step_durations: VideoJobStepDurations;
   video_jobs: VideoJobs;
 }

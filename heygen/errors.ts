@@ -1,13 +1,15 @@
 /**
- * HeyGenError and the classification of every way a HeyGen call can fail.
+ * HeyGenError and the classification of every way a HeyGen v3 call can fail.
  *
- * permanent  → the job fails with a clear message (bad key, no credit, trial limit, unknown avatar/voice,
- *              other validation errors, 4xx in general).
- * retryable  → the worker retries with backoff (429 honouring Retry-After, 5xx, 408, timeouts, network
- *              errors, replies that are not JSON or do not match the expected shape).
+ * permanent  → the job fails with a sentence its owner understands (bad key, no credits, unknown
+ *              avatar or voice, settings HeyGen refused, other 4xx).
+ * retryable  → the worker tries again later (409 request_in_progress, 429 honouring Retry-After,
+ *              5xx, 408, timeouts, network errors, replies that are not JSON, too large, or of the
+ *              wrong shape).
  *
  * SECURITY: errors never carry the API key: no Request, no headers, no `cause` from fetch, and every
- * text that came from outside (HeyGen's messages, fetch error messages) is passed through `redact`.
+ * text that came from outside (HeyGen's messages, fetch error messages) goes through `redact`
+ * before it is clipped.
  */
 
 export type HeyGenErrorKind = 'permanent' | 'retryable';
@@ -18,8 +20,10 @@ export interface HeyGenErrorInit {
 	kind: HeyGenErrorKind;
 	httpStatus?: number;
 	retryAfterMs?: number;
-	/** e.g. `POST /v2/video/generate` (never a full URL with a query or credentials). */
+	/** e.g. `POST /v3/videos` (never a full URL with a query or credentials). */
 	endpoint?: string;
+	/** HeyGen's own error code, when it gave one (already redacted). */
+	heygenCode?: string;
 }
 
 export class HeyGenError extends Error {
@@ -29,6 +33,7 @@ export class HeyGenError extends Error {
 	readonly httpStatus?: number;
 	readonly retryAfterMs?: number;
 	readonly endpoint?: string;
+	readonly heygenCode?: string;
 
 	constructor(init: HeyGenErrorInit) {
 		super(init.message);
@@ -38,6 +43,7 @@ export class HeyGenError extends Error {
 		if (init.httpStatus !== undefined) this.httpStatus = init.httpStatus;
 		if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
 		if (init.endpoint !== undefined) this.endpoint = init.endpoint;
+		if (init.heygenCode !== undefined) this.heygenCode = init.heygenCode;
 	}
 
 	toJSON(): Record<string, unknown> {
@@ -49,7 +55,8 @@ export class HeyGenError extends Error {
 			message: this.message,
 			httpStatus: this.httpStatus,
 			retryAfterMs: this.retryAfterMs,
-			endpoint: this.endpoint
+			endpoint: this.endpoint,
+			heygenCode: this.heygenCode
 		};
 	}
 }
@@ -61,13 +68,82 @@ export function isHeyGenError(err: unknown): err is HeyGenError {
 	return err instanceof HeyGenError;
 }
 
-/** Remove every occurrence of the secret (raw and URL-encoded) from a text that came from outside. */
-export function redact(text: string, secret: string | undefined): string {
-	if (!secret) return text;
-	let out = text.split(secret).join('[redacted]');
-	const encoded = encodeURIComponent(secret);
-	if (encoded !== secret) out = out.split(encoded).join('[redacted]');
-	return out;
+/**
+ * Every error code the pipeline stores. Metrics use this fixed set as label values (anything else
+ * is counted as `other`), so a HeyGen message can never create a new time series.
+ */
+export const KNOWN_ERROR_CODES = [
+	'invalid_api_key',
+	'forbidden',
+	'insufficient_credit',
+	'avatar_not_found',
+	'voice_not_found',
+	'video_not_found',
+	'invalid_parameter',
+	'heygen_refused',
+	'request_in_progress',
+	'rate_limited',
+	'server_error',
+	'timeout',
+	'network',
+	'aborted',
+	'bad_response',
+	'reply_too_large',
+	'invalid_options',
+	'empty_script',
+	'script_too_long',
+	'render_failed',
+	'missing_api_key',
+	'submit_failed',
+	'transfer_failed',
+	'deadline_exceeded',
+	'canceled',
+	'no_video_url',
+	'download_refused',
+	'download_bad_body',
+	'download_redirects',
+	'download_http',
+	'download_stalled',
+	'download_interrupted',
+	'download_network',
+	'download_timeout',
+	'video_url_not_ready',
+	'storage_error'
+] as const;
+const KNOWN = new Set<string>(KNOWN_ERROR_CODES);
+
+/** A code safe to use as a metric label. */
+export function metricCode(code: string | null | undefined): string {
+	if (!code) return 'other';
+	if (KNOWN.has(code)) return code;
+	if (code.startsWith('storage_')) return 'storage_error';
+	if (code.startsWith('download_http_')) return 'download_http';
+	return 'other';
+}
+
+const REDACTED = '[redacted]';
+// Credentials HeyGen (or a proxy) may echo: after a header or parameter name, or a bearer token.
+const NAMED_SECRET = /((?:x-api-key|api[_-]?key|apikey|authorization|bearer|secret|token)["']?\s*[:=]?\s*["']?)([^\s"',;&]{8,})/gi;
+// A long opaque token with upper case, lower case and digits (API keys, JWTs, signed tokens).
+// Lower-case hex ids (HeyGen video ids, UUIDs) have no upper case and are kept.
+const KEY_LIKE = /[A-Za-z0-9_+/=.-]{32,}/g;
+
+function looksLikeKey(token: string): boolean {
+	return /[A-Z]/.test(token) && /[a-z]/.test(token) && /[0-9]/.test(token) && !/^https?:/.test(token);
+}
+
+/**
+ * Removes the secret (raw, URL-encoded and base64) and anything that looks like a credential from
+ * a text that came from outside. Run it before clipping, storing, logging or showing the text.
+ */
+export function redact(text: string, secret?: string | undefined): string {
+	let out = text;
+	if (secret) {
+		const forms = new Set([secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]);
+		for (const f of forms) if (f) out = out.split(f).join(REDACTED);
+	}
+	out = out.replace(NAMED_SECRET, (_m, name: string) => `${name}${REDACTED}`);
+	return out.replace(KEY_LIKE, (t) => (looksLikeKey(t) ? REDACTED : t));
 }
 
 /** `Retry-After` is either delta-seconds or an HTTP date. Returns milliseconds ≥ 0, or undefined. */
@@ -81,45 +157,13 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 	return Math.max(0, at - now);
 }
 
-/** HeyGen's v1 numeric error codes (docs "Error Responses") mapped to stable snake_case names. */
-const NUMERIC_CODES: Record<number, string> = {
-	40001: 'missing_params',
-	40009: 'invalid_credentials',
-	40010: 'video_format_not_supported',
-	40012: 'invalid_query_param',
-	40031: 'invalid_video_id',
-	40039: 'invalid_text_input',
-	40044: 'invalid_audio_format',
-	40065: 'invalid_video_infos',
-	400101: 'user_not_found',
-	400105: 'blocked_words_detected',
-	400112: 'unauthorized',
-	400175: 'invalid_parameter',
-	400561: 'space_not_found',
-	400562: 'forbidden',
-	400573: 'permission_denied',
-	400599: 'tier_not_support',
-	400631: 'user_blocked'
-};
-
-/** Normalise a HeyGen error code (string in v2, number in v1) to a string. */
-export function normaliseCode(code: string | number): string {
-	if (typeof code === 'number') return NUMERIC_CODES[code] ?? String(code);
-	const n = /^\d+$/.test(code) ? Number(code) : NaN;
-	if (!Number.isNaN(n) && NUMERIC_CODES[n]) return NUMERIC_CODES[n];
-	return code;
-}
-
 export interface ApiErrorBody {
 	code?: string;
 	message?: string;
+	param?: string;
 }
 
-/**
- * Pull `{code, message}` out of any HeyGen error body:
- * v2 `{data:null, error:{code:"avatar_not_found", message}}`, v1 `{code:40009, message, data:null}`,
- * or `{message}` / `{error:"text"}`.
- */
+/** `{code, message, param}` out of HeyGen's v3 envelope `{error:{code,message,param,doc_url}}`. */
 export function extractApiError(body: unknown): ApiErrorBody {
 	if (typeof body !== 'object' || body === null) return {};
 	const b = body as Record<string, unknown>;
@@ -127,39 +171,30 @@ export function extractApiError(body: unknown): ApiErrorBody {
 	const e = b['error'];
 	if (typeof e === 'object' && e !== null) {
 		const eo = e as Record<string, unknown>;
-		if (typeof eo['code'] === 'string' || typeof eo['code'] === 'number') out.code = normaliseCode(eo['code']);
+		if (typeof eo['code'] === 'string' || typeof eo['code'] === 'number') out.code = String(eo['code']).toLowerCase();
 		if (typeof eo['message'] === 'string') out.message = eo['message'];
-		else if (typeof eo['detail'] === 'string') out.message = eo['detail'];
+		if (typeof eo['param'] === 'string') out.param = eo['param'];
 	} else if (typeof e === 'string') {
 		out.message = e;
-	}
-	if (out.code === undefined && (typeof b['code'] === 'number' || typeof b['code'] === 'string')) {
-		// v1 replies use code 100 for success; anything else is an error code.
-		if (b['code'] !== 100) out.code = normaliseCode(b['code']);
 	}
 	if (out.message === undefined && typeof b['message'] === 'string') out.message = b['message'];
 	return out;
 }
 
-const PERMANENT_CODES = new Set([
-	'invalid_api_key',
-	'invalid_credentials',
-	'unauthorized',
-	'insufficient_credit',
-	'trial_video_limit_exceeded',
-	'avatar_not_found',
-	'voice_not_found'
-]);
-
-function clip(text: string, max = 300): string {
+export function clip(text: string, max = 300): string {
 	const oneLine = text.replace(/\s+/g, ' ').trim();
 	return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
 }
 
+/** What the request was about, so a 404 can name the avatar or voice HeyGen did not know. */
+export interface ErrorContext {
+	avatarId?: string;
+	voiceId?: string;
+}
+
 /**
- * Build the error for a non-2xx HTTP reply (or a 2xx reply whose body carries an error).
- * `body` is the parsed JSON (undefined when the reply was not JSON); `rawText` is used only as a
- * short hint when there is no JSON message.
+ * The error for a non-2xx HTTP reply. `body` is the parsed JSON (undefined when the reply was not
+ * JSON); `rawText` is used only as a short hint when there is no JSON message.
  */
 export function errorFromHttp(args: {
 	status: number;
@@ -168,98 +203,71 @@ export function errorFromHttp(args: {
 	retryAfter: string | null;
 	endpoint: string;
 	apiKey: string;
+	context?: ErrorContext;
 	now?: number;
 }): HeyGenError {
 	const { status, endpoint, apiKey } = args;
 	const api = extractApiError(args.body);
-	const heygenMessage = redact(
-		clip(api.message ?? (args.body === undefined && args.rawText ? args.rawText : '')),
-		apiKey
-	);
-	const apiCode = api.code ? redact(api.code, apiKey) : undefined;
+	// Redact first: clipping could cut a key in two and leave half of it readable.
+	const said = clip(redact(api.message ?? (args.body === undefined && args.rawText && !/^\s*</.test(args.rawText) ? args.rawText : ''), apiKey));
+	const heygenCode = api.code ? clip(redact(api.code, apiKey), 60) : undefined;
+	const param = api.param ? clip(redact(api.param, apiKey), 60) : undefined;
 	const retryAfterMs = parseRetryAfter(args.retryAfter, args.now);
-	const suffix = heygenMessage ? `: ${heygenMessage}` : '';
-	const base = { httpStatus: status, endpoint };
-	const withRetry = retryAfterMs !== undefined ? { retryAfterMs } : {};
+	const theySaid = said ? ` HeyGen said: "${said}"` : '';
+	const base = { httpStatus: status, endpoint, ...(heygenCode !== undefined && { heygenCode }) };
+	const make = (code: string, kind: HeyGenErrorKind, message: string) =>
+		new HeyGenError({ ...base, ...(kind === 'retryable' && retryAfterMs !== undefined && { retryAfterMs }), code, kind, message });
 
-	if (status === 401 || status === 403) {
-		return new HeyGenError({
-			...base,
-			code: 'invalid_api_key',
-			kind: 'permanent',
-			message: `HeyGen rejected the API key (${status}) on ${endpoint}; check the key in the business settings${suffix}`
-		});
+	if (status === 401) {
+		return make('invalid_api_key', 'permanent', 'HeyGen rejected the API key. Save a valid key in the HeyGen settings, then retry the video.');
 	}
-	if (status === 402 || apiCode === 'insufficient_credit') {
-		return new HeyGenError({
-			...base,
-			code: 'insufficient_credit',
-			kind: 'permanent',
-			message: `HeyGen account has insufficient credit (${status}) on ${endpoint}${suffix}`
-		});
+	if (status === 402 || heygenCode === 'insufficient_credit') {
+		return make('insufficient_credit', 'permanent', 'HeyGen has no credits left on this account. Add credits in HeyGen, then retry the video.');
 	}
-	if (apiCode === 'trial_video_limit_exceeded') {
-		return new HeyGenError({
-			...base,
-			code: 'trial_video_limit_exceeded',
-			kind: 'permanent',
-			message: `HeyGen trial video limit reached (${status}) on ${endpoint}${suffix}`
-		});
+	if (status === 403) {
+		return make('forbidden', 'permanent', `HeyGen refused this request for the account of the saved API key (its plan or permissions do not allow it).${theySaid}`);
 	}
-	if (apiCode !== undefined && PERMANENT_CODES.has(apiCode) && status < 500) {
-		return new HeyGenError({
-			...base,
-			code: apiCode,
-			kind: 'permanent',
-			message: `HeyGen refused ${endpoint} (${status} ${apiCode})${suffix}`
-		});
+	if (status === 404) {
+		const about = `${param ?? ''} ${heygenCode ?? ''} ${said}`.toLowerCase();
+		if (endpoint.startsWith('POST /v3/videos')) {
+			if (about.includes('voice')) {
+				const id = args.context?.voiceId ? ` "${args.context.voiceId}"` : '';
+				return make('voice_not_found', 'permanent', `HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`);
+			}
+			const id = args.context?.avatarId ? ` "${args.context.avatarId}"` : '';
+			return make('avatar_not_found', 'permanent', `HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`);
+		}
+		if (endpoint.startsWith('GET /v3/videos/')) {
+			return make('video_not_found', 'permanent', 'HeyGen no longer has this video (it may have been deleted in HeyGen). Retry to render it again.');
+		}
+	}
+	if (status === 409 || heygenCode === 'request_in_progress') {
+		return make('request_in_progress', 'retryable', 'HeyGen is still working on an identical earlier request; asking again shortly.');
 	}
 	if (status === 429) {
-		return new HeyGenError({
-			...base,
-			...withRetry,
-			code: apiCode ?? 'rate_limited',
-			kind: 'retryable',
-			message: `HeyGen rate limit (429) on ${endpoint}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''}${suffix}`
-		});
+		const wait = retryAfterMs !== undefined ? ` Retrying after ${Math.ceil(retryAfterMs / 1000)} s.` : '';
+		return make('rate_limited', 'retryable', `HeyGen is busy for this account (too many requests or videos at once).${wait}`);
 	}
 	if (status >= 500 || status === 408) {
-		return new HeyGenError({
-			...base,
-			...withRetry,
-			code: apiCode ?? `http_${status}`,
-			kind: 'retryable',
-			message: `HeyGen server error (${status}) on ${endpoint}${suffix}`
-		});
+		return make('server_error', 'retryable', `HeyGen had a temporary problem (HTTP ${status}).${theySaid}`);
 	}
-	// Any other 4xx (and odd statuses): validation / not found → permanent with HeyGen's message.
-	return new HeyGenError({
-		...base,
-		code: apiCode ?? `http_${status}`,
-		kind: 'permanent',
-		message: `HeyGen refused ${endpoint} (${status}${apiCode ? ` ${apiCode}` : ''})${suffix}`
-	});
+	if (status === 400 || status === 422) {
+		const field = param ? ` (${param})` : '';
+		return make('invalid_parameter', 'permanent', `HeyGen refused the video settings${field}.${theySaid || ' Check the script, avatar, voice and options.'}`);
+	}
+	return make('heygen_refused', 'permanent', `HeyGen refused the request (HTTP ${status}${heygenCode ? `, ${heygenCode}` : ''}).${theySaid}`);
 }
 
-/** Build the error for a fetch that threw (timeout, DNS, refused, reset…). Never keeps the original error. */
+/** The error for a fetch that threw (timeout, DNS, refused, reset…). Never keeps the original error. */
 export function errorFromFetchFailure(err: unknown, endpoint: string, apiKey: string, timeoutMs: number): HeyGenError {
 	const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
 	if (name === 'TimeoutError') {
-		return new HeyGenError({
-			code: 'timeout',
-			kind: 'retryable',
-			endpoint,
-			message: `HeyGen did not answer ${endpoint} within ${timeoutMs} ms`
-		});
+		return new HeyGenError({ code: 'timeout', kind: 'retryable', endpoint, message: `HeyGen did not answer within ${Math.round(timeoutMs / 100) / 10} s.` });
 	}
 	if (name === 'AbortError') {
-		return new HeyGenError({
-			code: 'aborted',
-			kind: 'retryable',
-			endpoint,
-			message: `Call to HeyGen ${endpoint} was aborted`
-		});
+		return new HeyGenError({ code: 'aborted', kind: 'retryable', endpoint, message: 'The call to HeyGen was aborted.' });
 	}
+	if (isHeyGenError(err)) return err;
 	const parts: string[] = [];
 	let e: unknown = err;
 	for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
@@ -268,13 +276,8 @@ export function errorFromFetchFailure(err: unknown, endpoint: string, apiKey: st
 		if (typeof o.message === 'string' && o.message && !parts.includes(o.message)) parts.push(o.message);
 		e = o.cause;
 	}
-	const detail = parts.length ? redact(clip(parts.join(': ')), apiKey) : 'unknown network error';
-	return new HeyGenError({
-		code: 'network',
-		kind: 'retryable',
-		endpoint,
-		message: `Could not reach HeyGen for ${endpoint}: ${detail}`
-	});
+	const detail = parts.length ? clip(redact(parts.join(': '), apiKey)) : 'unknown network error';
+	return new HeyGenError({ code: 'network', kind: 'retryable', endpoint, message: `Could not reach HeyGen (${detail}).` });
 }
 
 /** A reply that is not JSON or does not match the expected shape. Retryable: HeyGen may be mid-deploy. */
@@ -284,6 +287,6 @@ export function badResponse(endpoint: string, detail: string, apiKey: string, ht
 		kind: 'retryable',
 		endpoint,
 		...(httpStatus !== undefined ? { httpStatus } : {}),
-		message: redact(`HeyGen reply for ${endpoint} ${detail}`, apiKey)
+		message: clip(redact(`HeyGen sent an unexpected reply to ${endpoint}: ${detail}`, apiKey), 500)
 	});
 }

@@ -1,16 +1,29 @@
-export { createHeyGenClient, buildGenerateBody, DEFAULT_TIMEOUT_MS } from './client.ts';
+export { createHeyGenClient, buildCreateBody, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, IDEMPOTENCY_KEY } from './client.ts';
 export {
 	HeyGenError,
 	isHeyGenError,
+	KNOWN_ERROR_CODES,
+	metricCode,
 	parseRetryAfter,
 	redact,
 	type HeyGenErrorInit,
 	type HeyGenErrorKind
 } from './errors.ts';
-export { videoOptionsSchema, AVATAR_STYLES, MAX_SCRIPT_CHARS } from './options.ts';
+export {
+	videoOptionsSchema,
+	v3Options,
+	OPTION_SPECS,
+	RETIRED_OPTIONS,
+	RESOLUTIONS,
+	ASPECT_RATIOS,
+	ENGINES,
+	MAX_SCRIPT_CHARS,
+	type OptionSpec
+} from './options.ts';
 export type {
+	Account,
 	Avatar,
-	AvatarStyle,
+	Credits,
 	GenerateVideoRequest,
 	HeyGenClient,
 	HeyGenClientOptions,

@@ -1,55 +1,50 @@
 /**
- * Provider-neutral types for the HeyGen client. The worker only talks to `HeyGenClient`, so a future
- * `/v3` client can replace the v1/v2 one without touching the pipeline.
+ * Provider-neutral types for the HeyGen v3 client. The worker and the web app talk only to
+ * `HeyGenClient`.
  */
-import type { z } from 'zod';
-import type { videoOptionsSchema } from './options.ts';
-
-export type AvatarStyle = 'normal' | 'circle' | 'closeUp';
-
-/** Exactly the JSON stored in `video_jobs.options` (snake_case). Validate with `videoOptionsSchema`. */
-export interface VideoOptions {
-	dimension?: { width: number; height: number };
-	caption?: boolean;
-	test?: boolean;
-	title?: string;
-	avatar_style?: AvatarStyle;
-	/** `#rrggbb` */
-	background_color?: string;
-	/** 0.5 .. 1.5 */
-	voice_speed?: number;
-}
+export type { VideoOptions } from './options.ts';
+import type { VideoOptions } from './options.ts';
 
 export interface GenerateVideoRequest {
 	script: string;
 	avatarId: string;
 	voiceId: string;
 	options: VideoOptions;
-	/** Our job id; HeyGen echoes it in status replies and webhooks. */
+	/** Our job id; HeyGen echoes it in webhooks. */
 	callbackId: string;
-	/** Optional webhook target for `avatar_video.success|fail`. */
+	/**
+	 * Sent as the `Idempotency-Key` header: a repeat within 24 h replays the first reply instead of
+	 * creating a second video. Format `[A-Za-z0-9_:.-]{1,255}`.
+	 */
+	idempotencyKey: string;
+	/** Optional one-off notification target for this video. */
 	callbackUrl?: string;
 }
 
-export type VideoStatusValue = 'pending' | 'waiting' | 'processing' | 'completed' | 'failed';
+export type VideoStatusValue = 'pending' | 'processing' | 'completed' | 'failed';
 
 export interface VideoStatus {
 	id: string;
 	status: VideoStatusValue;
-	/** Signed, expiring URL; a fresh one on every status call. */
+	/** Presigned, expiring URL; a fresh one on every status call. */
 	videoUrl: string | null;
 	thumbnailUrl: string | null;
+	/** SRT subtitles, when captions were asked for. */
+	subtitleUrl: string | null;
 	/** Seconds. */
 	duration: number | null;
-	error: { code: string; message: string; detail?: string } | null;
+	completedAt: Date | null;
+	error: { code: string; message: string } | null;
 }
 
+/** An avatar look (`GET /v3/avatars/looks`); its id is what `avatar_id` takes. */
 export interface Avatar {
 	id: string;
 	name: string;
 	previewImageUrl?: string;
 	previewVideoUrl?: string;
 	gender?: string;
+	defaultVoiceId?: string;
 }
 
 export interface Voice {
@@ -60,12 +55,30 @@ export interface Voice {
 	previewAudioUrl?: string;
 }
 
+/** What is left to spend, from whichever billing object the account has. */
+export interface Credits {
+	billingType: 'wallet' | 'subscription' | 'usage_based' | 'unknown';
+	/** e.g. "12.50 USD in the wallet", "320 premium credits (resets 1 Dec 2026)". */
+	summary: string;
+	remaining: number | null;
+	unit: 'usd' | 'credits' | null;
+}
+
+export interface Account {
+	email: string | null;
+	username: string | null;
+	credits: Credits;
+}
+
 export interface HeyGenClient {
 	generateVideo(req: GenerateVideoRequest): Promise<{ videoId: string }>;
 	getVideoStatus(videoId: string): Promise<VideoStatus>;
+	/** Every look, following `next_token` over all pages. */
 	listAvatars(): Promise<Avatar[]>;
-	listVoices(): Promise<Voice[]>;
-	remainingQuota(): Promise<{ remainingQuota: number }>;
+	/** Every voice (optionally of one language), following `next_token` over all pages. */
+	listVoices(opts?: { language?: string }): Promise<Voice[]>;
+	/** `GET /v3/users/me`: also the cheapest check that a key works. */
+	account(): Promise<Account>;
 }
 
 export interface HeyGenClientOptions {
@@ -74,13 +87,8 @@ export interface HeyGenClientOptions {
 	apiKey: string;
 	/** Per call, covering the reply body too. Default 30 000 ms. */
 	timeoutMs?: number;
+	/** Largest reply body accepted, in bytes. Default 4 MiB. */
+	maxBodyBytes?: number;
 	/** Defaults to global `fetch`. */
 	fetch?: typeof fetch;
 }
-
-// Compile-time check that the zod schema and the hand-written interface describe the same shape.
-type AssertTrue<T extends true> = T;
-type SchemaOptions = z.infer<typeof videoOptionsSchema>;
-export type _VideoOptionsMatchSchema = AssertTrue<
-	VideoOptions extends SchemaOptions ? (SchemaOptions extends VideoOptions ? true : false) : false
->;

@@ -70,12 +70,14 @@ const done = new Promise<{ status: string }>((resolve) => {
 		if (['completed', 'failed', 'canceled'].includes(e.status)) resolve(e);
 	});
 });
-console.log(`\n  insert into video_jobs (content_id) values ('${contentId}');\n`);
-const jobId = (await db.query<{ id: string }>('insert into video_jobs (content_id) values ($1) returning id', [contentId])).rows[0]!.id;
+console.log(`\n  insert into video_jobs (content_id, options) values ('${contentId}', '{"captions": true}');\n`);
+const jobId = (await db.query<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"captions": true}') returning id`, [contentId])).rows[0]!.id;
 const final = await done;
 const row = (await db.query('select * from video_jobs where id = $1', [jobId])).rows[0];
 if (final.status === 'completed') {
 	console.log(`\n  Video stored: ${app.config.storageDir}/${row.storage_path.replace(/^videos\//, '')} (${row.size_bytes} bytes)`);
+	if (row.thumbnail_path) console.log(`  Thumbnail:    ${app.config.storageDir}/${row.thumbnail_path.replace(/^videos\//, '')} (the player's poster)`);
+	if (row.subtitles_path) console.log(`  Subtitles:    ${app.config.storageDir}/${row.subtitles_path.replace(/^videos\//, '')} (the player's captions track)`);
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }

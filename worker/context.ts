@@ -16,6 +16,10 @@ export interface PipelineSettings {
 	maxTransfers: number;
 	/** A download that delivers no bytes for this long is abandoned and retried. */
 	downloadStallMs: number;
+	/** How long a job waiting for a free render slot sleeps before it looks again (a freed slot wakes it sooner). */
+	slotWaitMs: number;
+	/** The HeyGen API origin; downloads from it may be plain http on a private address (the simulator). */
+	trustedOrigin?: string;
 	/** Where HeyGen should send webhooks; omitted when the app is not reachable from outside. */
 	callbackUrl?: string;
 	/** [webhooks] The app's public URL (ORIGIN); without it no webhook endpoint is registered. */

@@ -46,7 +46,9 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 		maxSubmits: config.MAX_SUBMITS,
 		maxTransfers: config.MAX_TRANSFERS,
 		downloadStallMs: config.DOWNLOAD_STALL_SECONDS * 1000,
-		// [webhooks] where each business's webhook endpoint points (worker/webhook-registration.ts)
+		slotWaitMs: config.SLOT_WAIT_SECONDS * 1000,
+		trustedOrigin: new URL(config.HEYGEN_API_URL).origin,
+		// where each business's webhook endpoint points (worker/webhook-registration.ts)
 		...(config.ORIGIN && { publicUrl: config.ORIGIN })
 	};
 }

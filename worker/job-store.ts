@@ -1,7 +1,7 @@
-import { sql, type Selectable, type Updateable } from 'kysely';
+import { sql, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { Database } from '../db/client.ts';
-import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
-import type { QueueName } from './queues.ts';
+import type { DB, VideoJobs, VideoJobStatus } from '../db/types.ts';
+import { QUEUES, type QueueName } from './queues.ts';
 
 export type VideoJob = Selectable<VideoJobs>;
 export type JobPatch = Updateable<VideoJobs>;
@@ -9,6 +9,27 @@ export type JobPatch = Updateable<VideoJobs>;
 export interface NextStep {
 	queue: QueueName;
 	delayMs?: number;
+}
+
+export type ClaimedSubmit =
+	| { outcome: 'gone' }
+	| { outcome: 'wait'; job: VideoJob; inFlight: number; limit: number }
+	| { outcome: 'started' | 'resumed'; job: VideoJob };
+
+/**
+ * HeyGen's Idempotency-Key for one attempt of a job: every POST /v3/videos of that attempt sends
+ * it, so HeyGen makes at most one video per attempt. A retry of the job is a new attempt.
+ */
+export function heygenIdempotencyKey(jobId: string, attempt: number): string {
+	return `video-job:${jobId}:attempt-${attempt}`;
+}
+
+// At most one pending pg-boss job per step and video job: a webhook wake-up and a scheduled poll
+// must not grow into two poll chains.
+async function enqueueNext(trx: Transaction<DB>, jobId: string, next: NextStep): Promise<void> {
+	const startAfter = next.delayMs ? sql`now() + make_interval(secs => ${next.delayMs / 1000})` : sql`null`;
+	await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}]),
+	                 pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
 }
 
 /**
@@ -73,24 +94,11 @@ export class JobStore {
 	): Promise<VideoJob | undefined> {
 		// Few round trips on purpose: polls run this thousands of times a minute.
 		return this.db.transaction().execute(async (trx) => {
-			const job = await trx
-				.selectFrom('video_jobs')
-				.selectAll()
-				.select(sql<string>`set_config('video_jobs.actor', ${this.actor}, true)`.as('_actor'))
-				.where('id', '=', jobId)
-				.forUpdate()
-				.executeTakeFirst();
+			const job = await this.lock(trx, jobId);
 			if (!job || !from.includes(job.status)) return undefined;
-			const { _actor: _, ...current } = job;
-			const changes = typeof patch === 'function' ? patch(current) : patch;
+			const changes = typeof patch === 'function' ? patch(job) : patch;
 			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
-			if (next) {
-				// At most one pending pg-boss job per step and video job: a webhook wake-up and a
-				// scheduled poll must not grow into two poll chains.
-				const startAfter = next.delayMs ? sql`now() + make_interval(secs => ${next.delayMs / 1000})` : sql`null`;
-				await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}]),
-				                 pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
-			}
+			if (next) await enqueueNext(trx, jobId, next);
 			return updated;
 		});
 	}
@@ -104,6 +112,66 @@ export class JobStore {
 		return this.db.transaction().execute(async (trx) => {
 			await sql`select pg_advisory_xact_lock(hashtextextended(${jobId}, 7341902120))`.execute(trx);
 			return fn();
+		});
+	}
+
+	private async lock(trx: Transaction<DB>, jobId: string): Promise<VideoJob | undefined> {
+		const job = await trx
+			.selectFrom('video_jobs')
+			.selectAll()
+			.select(sql<string>`set_config('video_jobs.actor', ${this.actor}, true)`.as('_actor'))
+			.where('id', '=', jobId)
+			.forUpdate()
+			.executeTakeFirst();
+		if (!job) return undefined;
+		const { _actor: _, ...current } = job;
+		return current;
+	}
+
+	/**
+	 * The start of a submit, in one transaction committed before HeyGen is called:
+	 * - a job already `submitting` (a crashed or retried submit) is resumed with its saved key;
+	 * - a `queued` job starts only while the business has fewer than `heygen_concurrency` jobs
+	 *   submitting or rendering (the business row is locked, so two workers cannot both take the
+	 *   last slot); it gets its Idempotency-Key, derived from the job id and attempt, saved here;
+	 * - otherwise the job stays queued, no attempt is counted, and the submit step is scheduled
+	 *   again after `waitMs` (a freed slot wakes it sooner; see migration 0012).
+	 */
+	async claimSubmit(jobId: string, waitMs: number): Promise<ClaimedSubmit> {
+		return this.db.transaction().execute(async (trx) => {
+			const job = await this.lock(trx, jobId);
+			if (!job || (job.status !== 'queued' && job.status !== 'submitting')) return { outcome: 'gone' };
+			// The business row is locked until this commits, so the commit does not wait for the WAL
+			// flush: that keeps the claims of one business from queueing behind each other's fsync.
+			// Safe: if Postgres crashed and lost this commit, the job is simply claimed again, and
+			// the key it gets is the same (derived from the job id and its durable attempt number).
+			await sql`set local synchronous_commit = off`.execute(trx);
+			if (job.status === 'queued') {
+				// Lock first, count after: in READ COMMITTED each statement sees the commits made
+				// before it started, so the count also sees the last slot holder's commit.
+				await sql`select 1 from businesses where id = ${job.business_id} for no key update`.execute(trx);
+				const { rows } = await sql<{ limit: number; in_flight: number }>`
+					select b.heygen_concurrency as limit,
+					       (select count(*)::int from video_jobs v where v.business_id = b.id and v.status in ('submitting', 'rendering')) as in_flight
+					from businesses b where b.id = ${job.business_id}`.execute(trx);
+				const slots = rows[0];
+				if (slots && slots.in_flight >= slots.limit) {
+					await enqueueNext(trx, jobId, { queue: QUEUES.submit, delayMs: waitMs });
+					return { outcome: 'wait', job, inFlight: slots.in_flight, limit: slots.limit };
+				}
+			}
+			const updated = await trx
+				.updateTable('video_jobs')
+				.set({
+					status: 'submitting',
+					submit_count: job.submit_count + 1,
+					heygen_idempotency_key: job.heygen_idempotency_key ?? heygenIdempotencyKey(job.id, job.attempt),
+					heygen_submitted_at: job.heygen_submitted_at ?? sql<Date>`now()`
+				})
+				.where('id', '=', jobId)
+				.returningAll()
+				.executeTakeFirstOrThrow();
+			return { outcome: job.status === 'queued' ? 'started' : 'resumed', job: updated };
 		});
 	}
 

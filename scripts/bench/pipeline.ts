@@ -52,19 +52,19 @@ const [LATENCY_MIN_S, LATENCY_MAX_S] = (process.env.BENCH_LATENCY_RENDER_S ?? '6
 /** The worker's defaults (worker/index.ts) for WORKER_CONCURRENCY=20, mirrored by the baseline. */
 const DEFAULT_CONCURRENCY = 20;
 
-/** Per-business view of the video_jobs NOTIFY stream: how many jobs reached each status, and when. */
+/** The video_jobs NOTIFY stream of some businesses: how many jobs reached each status, and when. */
 class Tracker extends EventEmitter {
 	readonly reached = new Map<string, Set<string>>();
 	readonly first = new Map<string, number>();
 	readonly last = new Map<string, number>();
-	readonly businessId: string;
-	constructor(businessId: string) {
+	readonly businessIds: Set<string>;
+	constructor(businessIds: string[]) {
 		super();
-		this.businessId = businessId;
+		this.businessIds = new Set(businessIds);
 		this.setMaxListeners(0);
 	}
 	add(e: JobEvent): void {
-		if (e.business_id !== this.businessId) return;
+		if (!this.businessIds.has(e.business_id)) return;
 		let set = this.reached.get(e.status);
 		if (!set) this.reached.set(e.status, (set = new Set()));
 		set.add(e.id);
@@ -83,21 +83,38 @@ class Tracker extends EventEmitter {
 	}
 }
 
-async function statusCounts(db: BenchDatabase, businessId: string): Promise<string> {
+async function statusCounts(db: BenchDatabase, businessIds: string[]): Promise<string> {
 	const { rows } = await db.pool.query<{ status: string; n: number }>(
-		`select status::text, count(*)::int as n from video_jobs where business_id = $1 group by 1 order by 1`,
-		[businessId]
+		`select status::text, count(*)::int as n from video_jobs where business_id = any($1::uuid[]) group by 1 order by 1`,
+		[businessIds]
 	);
 	return rows.map((r) => `${r.status}=${r.n}`).join(' ');
 }
 
-async function errorsOf(db: BenchDatabase, businessId: string): Promise<string> {
+async function errorsOf(db: BenchDatabase, businessIds: string[]): Promise<string> {
 	const { rows } = await db.pool.query<{ error_code: string; n: number; msg: string }>(
 		`select error_code, count(*)::int as n, min(error_message) as msg from video_jobs
-		 where business_id = $1 and status = 'failed' group by 1 order by 2 desc limit 3`,
-		[businessId]
+		 where business_id = any($1::uuid[]) and status = 'failed' group by 1 order by 2 desc limit 3`,
+		[businessIds]
 	);
 	return rows.map((r) => `${r.n}× ${r.error_code}: ${r.msg}`).join('; ');
+}
+
+/**
+ * Businesses with `n` pieces of content between them. HeyGen renders at most 100 videos at once
+ * per account (businesses.heygen_concurrency is 1–100, and the worker never exceeds it), so `n`
+ * jobs rendering at once need n/100 accounts, each at the maximum.
+ */
+async function seedGroup(db: BenchDatabase, name: string, n: number): Promise<string[]> {
+	const k = Math.max(1, Math.ceil(n / 100));
+	const ids: string[] = [];
+	for (let i = 0; i < k; i++) {
+		const id = await seedBusiness(db.pool, `${name} ${i + 1}`);
+		await db.pool.query('update businesses set heygen_concurrency = 100 where id = $1', [id]);
+		await seedContents(db.pool, id, Math.floor(n / k) + (i < n % k ? 1 : 0));
+		ids.push(id);
+	}
+	return ids;
 }
 
 const measureFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -169,8 +186,8 @@ await runBench('bench:pipeline', async () => {
 		STORAGE_DIR: storageDir,
 		DATA_DIR: path.join(db.dir, 'unused-data-dir')
 	};
-	const track = (businessId: string) => {
-		const t = new Tracker(businessId);
+	const track = (businessIds: string[]) => {
+		const t = new Tracker(businessIds);
 		listener.events.on('event', (e: JobEvent) => t.add(e));
 		return t;
 	};
@@ -180,8 +197,7 @@ await runBench('bench:pipeline', async () => {
 	let pipelineRate = Number.NaN;
 	if (PHASES.has('throughput')) {
 		section(`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`);
-		const biz = await seedBusiness(db.pool, 'Bench throughput');
-		await seedContents(db.pool, biz, N);
+		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
 		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
 		// 0.1 s keeps that fixed wait from dominating a render-0 run.
@@ -189,7 +205,7 @@ await runBench('bench:pipeline', async () => {
 		await worker.ready;
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
 		const t0 = performance.now();
-		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = $1`, [biz]);
+		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [biz]);
 		const tInserted = performance.now();
 		await waitUntil(tracker, 'change', () => tracker.finished >= N, 150_000, () => tracker.describe()).catch(async (err) => {
 			throw new Error(`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`);
@@ -204,7 +220,7 @@ await runBench('bench:pipeline', async () => {
 		console.log(`insert of ${N} rows: ${fmt(tInserted - t0)} ms; db now: ${await statusCounts(db, biz)}`);
 		if (completed < N) console.log(`NOT all completed: ${await errorsOf(db, biz)}`);
 		console.log(`last job reached: submitting ${at('submitting')} s, rendering ${at('rendering')} s, transferring ${at('transferring')} s, completed ${at('completed')} s`);
-		console.log(`simulator: ${sim.submits.length} generate calls, ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`);
+		console.log(`simulator: ${sim.requests.filter((r) => r.endpoint === 'generate').length} generate calls (${sim.submits.length} videos), ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`);
 		const transferSecs = ((tracker.last.get('completed') ?? Number.NaN) - (tracker.first.get('transferring') ?? Number.NaN)) / 1000;
 		console.log(`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`);
 		console.log(`CPU during the run: ${fmtCpu(cpuUse)}`);
@@ -241,8 +257,7 @@ await runBench('bench:pipeline', async () => {
 	// ---- 2. RSS with 10,000 jobs rendering ---------------------------------------------------
 	if (PHASES.has('rendering')) {
 		section(`2. worker RSS with ${RENDERING_N} jobs rendering (title [sim renderMs=600000], POLL_INITIAL_SECONDS=1, POLL_MAX_SECONDS=5)`);
-		const biz = await seedBusiness(db.pool, 'Bench rendering');
-		await seedContents(db.pool, biz, RENDERING_N);
+		const biz = await seedGroup(db, 'Bench rendering', RENDERING_N);
 		const tracker = track(biz);
 		const worker = spawnWorker('rendering', { ...workerEnv, POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '5' });
 		await worker.ready;
@@ -255,7 +270,7 @@ await runBench('bench:pipeline', async () => {
 		const rampCpu = cpuMeter(worker.pid, db.postmasterPid);
 		const t0 = performance.now();
 		await db.pool.query(
-			`insert into video_jobs (content_id, options) select id, '{"title":"[sim renderMs=600000]"}'::jsonb from content where business_id = $1`,
+			`insert into video_jobs (content_id, options) select id, '{"title":"[sim renderMs=600000]"}'::jsonb from content where business_id = any($1::uuid[])`,
 			[biz]
 		);
 		const tInserted = performance.now();
@@ -278,7 +293,7 @@ await runBench('bench:pipeline', async () => {
 		if (tracker.finished > 0) console.log(`unexpected finished jobs: ${await errorsOf(db, biz)}`);
 
 		const pollsBefore = statusCalls(sim);
-		const pollCountBefore = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = $1`, [biz]);
+		const pollCountBefore = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`, [biz]);
 		const windowSampler = sampleMemory(worker.pid, 200);
 		const windowCpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 100);
@@ -289,7 +304,7 @@ await runBench('bench:pipeline', async () => {
 		const waitStates = waits.stop();
 		const wSecs = (performance.now() - w0) / 1000;
 		const polls = statusCalls(sim) - pollsBefore;
-		const pollCountAfter = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = $1`, [biz]);
+		const pollCountAfter = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`, [biz]);
 		const overdue = await db.pool.query<{ n: number; lag: number | null }>(
 			`select count(*)::int as n, extract(epoch from now() - min(start_after))::float8 as lag
 			 from pgboss.job where name = 'video.poll' and state in ('created', 'retry') and start_after <= now()`
@@ -305,7 +320,7 @@ await runBench('bench:pipeline', async () => {
 		await worker.stop();
 		const c0 = performance.now();
 		const canceled = await db.pool.query(
-			`update video_jobs set status = 'canceled' where business_id = $1 and status in ('queued', 'submitting', 'rendering', 'transferring')`,
+			`update video_jobs set status = 'canceled' where business_id = any($1::uuid[]) and status in ('queued', 'submitting', 'rendering', 'transferring')`,
 			[biz]
 		);
 		console.log(`canceled the ${canceled.rowCount} rendering jobs in one update: ${fmt(performance.now() - c0)} ms`);
@@ -323,7 +338,7 @@ await runBench('bench:pipeline', async () => {
 		section(`3. worker RSS while transferring a ${fmt(mb(BIG_BYTES), 0)} MiB video to local storage (${BIG_RUNS} transfers, one after the other, one worker)`);
 		const biz = await seedBusiness(db.pool, 'Bench big file');
 		const contents = await seedContents(db.pool, biz, BIG_RUNS);
-		const tracker = track(biz);
+		const tracker = track([biz]);
 		const worker = spawnWorker('big', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
 		await worker.ready;
 		const idleSampler = sampleMemory(worker.pid, 100);

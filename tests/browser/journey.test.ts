@@ -90,11 +90,20 @@ describe('a new user makes a video', () => {
 		const keyInput = page.getByLabel('Replace the API key');
 		expect(await keyInput.inputValue()).toBe('');
 		expect(await keyInput.getAttribute('placeholder')).toBe('••••••••');
-		await page.getByTestId('quota').waitFor(T);
+		await page.getByTestId('credits').filter({ hasText: '$120.5 in the wallet' }).waitFor(T);
 
-		await page.getByText('Anna (simulated)').waitFor(T);
+		// Looks and voices come from every page of HeyGen's lists (the simulator serves 2 a page).
+		await page.getByText('Lena (simulated)').waitFor(T);
+		await page.getByText('Sim Español 1').waitFor(T);
+		// Picking a look selects its default voice.
+		await page.getByText('Lena (simulated)').click();
+		expect(await page.getByRole('radio', { name: 'Sim Deutsch 1' }).isChecked()).toBe(true);
+		// The language filter narrows the voices.
+		await page.getByTestId('voice-language').selectOption('Spanish');
+		expect(await page.getByText('Sim English 2').count()).toBe(0);
+		await page.getByTestId('voice-language').selectOption('');
 		await page.getByText('Anna (simulated)').click();
-		await page.getByText('Sim English 1').click();
+		expect(await page.getByRole('radio', { name: 'Sim English 1' }).isChecked()).toBe(true);
 		await page.getByTestId('save-voice').click();
 		await page.getByTestId('toast').filter({ hasText: 'Avatar and voice saved' }).waitFor(T);
 		await page.getByTestId('current-avatar').filter({ hasText: 'sim-avatar-anna' }).waitFor(T);
@@ -128,7 +137,10 @@ describe('a new user makes a video', () => {
 	test('generates: the steps move live without a reload and the video plays', async () => {
 		// A full page load would drop this marker; live updates must not need one.
 		await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
-		await page.getByLabel('Test mode').check();
+		// v3 has no test mode; the form says so. Captions give a subtitles track.
+		expect(await page.getByRole('checkbox', { name: /test mode/i }).count()).toBe(0);
+		await page.getByText('HeyGen has no test mode any more').waitFor(T);
+		await page.getByRole('checkbox', { name: /Captions/ }).check();
 		await page.getByTestId('generate').click();
 		await page.getByTestId('toast').filter({ hasText: 'Video queued' }).waitFor(T);
 		await page.locator('[data-step="rendering"][data-state="current"]').waitFor(T);
@@ -163,6 +175,18 @@ describe('a new user makes a video', () => {
 		expect(played.error).toBeNull();
 		expect(played.duration).toBeGreaterThan(1.5);
 		expect(played.currentTime).toBeCloseTo(1.5, 0);
+		// The stored thumbnail is the poster, the stored subtitles a captions track the browser loads.
+		const media = await page.evaluate(async () => {
+			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
+			const track = v.querySelector('track')!;
+			const poster = await fetch(v.poster);
+			const vtt = await fetch(track.src);
+			return { poster: v.poster, posterType: poster.headers.get('content-type'), track: track.src, kind: track.kind, vtt: await vtt.text() };
+		});
+		expect(media.poster).toMatch(/\/media\/[0-9a-f-]+\/[0-9a-f-]+\/[0-9a-f-]+\.jpg$/);
+		expect(media.posterType).toBe('image/jpeg');
+		expect(media.kind).toBe('captions');
+		expect(media.vtt).toMatch(/^WEBVTT\n\n1\n00:00:00\.000 --> /);
 		await page.getByTestId('download').waitFor(T);
 		await page.getByTestId('jobs-table').locator('tbody tr').first().getByText('Completed').waitFor(T);
 		await screenshot(page, '09-completed');

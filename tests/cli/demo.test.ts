@@ -34,6 +34,11 @@ describe('npm run demo', () => {
 		const file = /Video stored: (\S+) \((\d+) bytes\)/.exec(out);
 		expect(file, out).not.toBeNull();
 		expect(existsSync(file![1]!)).toBe(true);
+		// The thumbnail and the subtitles are stored beside it, for the player's poster and captions.
+		const thumb = /Thumbnail: {4}(\S+\.jpg)/.exec(out);
+		const subs = /Subtitles: {4}(\S+\.srt)/.exec(out);
+		expect(thumb && existsSync(thumb[1]!), out).toBe(true);
+		expect(subs && existsSync(subs[1]!), out).toBe(true);
 		expect(out).toMatch(/Log in as demo@example\.com/);
 		child.kill('SIGINT');
 		expect(await exited).toBe(0);

@@ -190,91 +190,85 @@ const JOB_CASES: Case[] = [
 		values: (c) => [c.contentId, '{"colour":"red"}'],
 		code: '23514',
 		message: () =>
-			'video_jobs.options has unknown key "colour"; allowed keys: dimension, caption, test, title, avatar_style, background_color, voice_speed'
+			'video_jobs.options has unknown key "colour"; allowed keys: title, resolution, aspect_ratio, background_color, voice_speed, voice_pitch, voice_locale, captions, remove_background, engine'
 	},
 	{
-		name: 'dimension too small ({"width":10,"height":10})',
+		name: 'retired v2 key dimension names its v3 replacement',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":{"width":10,"height":10}}'],
+		values: (c) => [c.contentId, '{"dimension":{"width":1280,"height":720}}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be \{"width": W, "height": H\} with whole numbers from 128 to 4096, got \{"width": 10, "height": 10\}$/
+		message: () =>
+			'video_jobs.options.dimension is a HeyGen v1/v2 option that v3 does not have: use "resolution" (4k, 1080p, 720p) and "aspect_ratio" (16:9, 9:16, 4:5, 5:4, 1:1) instead'
 	},
 	{
-		name: 'dimension as strings',
+		name: 'retired v2 key test says v3 has no test mode',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":{"width":"1280","height":"720"}}'],
+		values: (c) => [c.contentId, '{"test":true}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be .* got \{"width": "1280", "height": "720"\}$/
+		message: /^video_jobs\.options\.test is a HeyGen v1\/v2 option that v3 does not have: HeyGen v3 has no test mode/
 	},
 	{
-		name: 'dimension too large',
+		name: 'retired v2 key avatar_style',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":{"width":8192,"height":720}}'],
+		values: (c) => [c.contentId, '{"avatar_style":"normal"}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be/
+		message: /^video_jobs\.options\.avatar_style is a HeyGen v1\/v2 option that v3 does not have: HeyGen v3 has no avatar style/
 	},
 	{
-		name: 'dimension with a fraction',
+		name: 'retired v2 key caption names captions',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":{"width":1280.5,"height":720}}'],
+		values: (c) => [c.contentId, '{"caption":true}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be/
+		message: /^video_jobs\.options\.caption is a HeyGen v1\/v2 option that v3 does not have: use "captions"/
 	},
 	{
-		name: 'dimension with an extra key',
+		name: 'captions not boolean',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":{"width":1280,"height":720,"depth":3}}'],
+		values: (c) => [c.contentId, '{"captions":"yes"}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be/
+		message: () => 'video_jobs.options.captions must be true or false, got "yes"'
 	},
 	{
-		name: 'dimension not an object',
+		name: 'resolution not one of v3\'s',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"dimension":"1280x720"}'],
+		values: (c) => [c.contentId, '{"resolution":"8k"}'],
 		code: '23514',
-		message: /^video_jobs\.options\.dimension must be .* got "1280x720"$/
+		message: () => 'video_jobs.options.resolution must be one of 4k, 1080p, 720p, got "8k"'
 	},
 	{
-		name: 'caption not boolean',
+		name: 'aspect_ratio auto is not offered',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"caption":"yes"}'],
+		values: (c) => [c.contentId, '{"aspect_ratio":"auto"}'],
 		code: '23514',
-		message: () => 'video_jobs.options.caption must be true or false, got "yes"'
+		message: () => 'video_jobs.options.aspect_ratio must be one of 16:9, 9:16, 4:5, 5:4, 1:1, got "auto"'
 	},
 	{
-		name: 'test not boolean',
+		name: 'engine unknown',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"test":1}'],
+		values: (c) => [c.contentId, '{"engine":"avatar_ii"}'],
 		code: '23514',
-		message: () => 'video_jobs.options.test must be true or false, got 1'
+		message: () => 'video_jobs.options.engine must be one of avatar_iv, avatar_v, avatar_iii, got "avatar_ii"'
 	},
 	{
 		name: 'title too long',
 		sql: INSERT('content_id, options'),
 		values: (c) => [c.contentId, JSON.stringify({ title: 't'.repeat(201) })],
 		code: '23514',
-		message: () => 'video_jobs.options.title must be a string of 1 to 200 characters'
+		message: /^video_jobs\.options\.title must be a string of 1 to 200 characters, got "t+/
 	},
 	{
-		name: 'bad avatar_style',
+		name: 'title empty',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"avatar_style":"square"}'],
+		values: (c) => [c.contentId, '{"title":""}'],
 		code: '23514',
-		message: () => 'video_jobs.options.avatar_style must be one of normal, circle, closeUp, got "square"'
+		message: () => 'video_jobs.options.title must be a string of 1 to 200 characters, got ""'
 	},
 	{
 		name: 'bad background_color',
 		sql: INSERT('content_id, options'),
 		values: (c) => [c.contentId, '{"background_color":"red"}'],
 		code: '23514',
-		message: () => 'video_jobs.options.background_color must be a colour like "#1a2b3c", got "red"'
-	},
-	{
-		name: 'background_color without #',
-		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"background_color":"1a2b3c"}'],
-		code: '23514',
-		message: /^video_jobs\.options\.background_color must be a colour/
+		message: () => 'video_jobs.options.background_color must be a colour like #1a2b3c, got "red"'
 	},
 	{
 		name: 'voice_speed above range',
@@ -284,11 +278,11 @@ const JOB_CASES: Case[] = [
 		message: () => 'video_jobs.options.voice_speed must be a number from 0.5 to 1.5, got 2'
 	},
 	{
-		name: 'voice_speed below range',
+		name: 'voice_pitch below range',
 		sql: INSERT('content_id, options'),
-		values: (c) => [c.contentId, '{"voice_speed":0.1}'],
+		values: (c) => [c.contentId, '{"voice_pitch":-51}'],
 		code: '23514',
-		message: () => 'video_jobs.options.voice_speed must be a number from 0.5 to 1.5, got 0.1'
+		message: () => 'video_jobs.options.voice_pitch must be a number from -50 to 50, got -51'
 	},
 	{
 		name: 'voice_speed as a string',
@@ -296,6 +290,20 @@ const JOB_CASES: Case[] = [
 		values: (c) => [c.contentId, '{"voice_speed":"1.0"}'],
 		code: '23514',
 		message: /^video_jobs\.options\.voice_speed must be a number/
+	},
+	{
+		name: 'voice_locale not a locale',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"voice_locale":"english please"}'],
+		code: '23514',
+		message: () => 'video_jobs.options.voice_locale must be a locale like en-US, got "english please"'
+	},
+	{
+		name: 'remove_background not boolean',
+		sql: INSERT('content_id, options'),
+		values: (c) => [c.contentId, '{"remove_background":1}'],
+		code: '23514',
+		message: () => 'video_jobs.options.remove_background must be true or false, got 1'
 	},
 	{
 		name: 'deadline in the past',
@@ -447,28 +455,31 @@ describe('bad input through plain SQL', () => {
 				contentId,
 				'  Explicit script.  ',
 				JSON.stringify({
-					dimension: { width: 1920, height: 1080 },
-					caption: true,
-					test: true,
 					title: 'T',
-					avatar_style: 'closeUp',
+					resolution: '4k',
+					aspect_ratio: '9:16',
 					background_color: '#1A2b3c',
-					voice_speed: 1.5
+					voice_speed: 1.5,
+					voice_pitch: -50,
+					voice_locale: 'en-US',
+					captions: true,
+					remove_background: true,
+					engine: 'avatar_iii'
 				}),
 				'k'.repeat(200)
 			]
 		);
 		expect(rows[0]).toMatchObject({ status: 'queued', script: 'Explicit script.', avatar_id: 'anna-2', voice_id: 'voice:en.2' });
-		expect(rows[0].options.dimension).toEqual({ width: 1920, height: 1080 });
+		expect(rows[0].options).toMatchObject({ resolution: '4k', aspect_ratio: '9:16', engine: 'avatar_iii' });
 	});
 
-	// Regression: the range check once cast to int, so 2^31+ raised 22003 instead of this message.
-	it('dimension with a whole number beyond int range gets the dimension message', async () => {
+	// Regression: a range check that cast to int raised 22003 for 2^31+ instead of this message.
+	it('a number beyond int range gets the range message', async () => {
 		const before = await snapshot();
-		const err = await pgError(db.sql(INSERT('content_id, options'), [ctx.contentId, '{"dimension":{"width":99999999999,"height":720}}']));
+		const err = await pgError(db.sql(INSERT('content_id, options'), [ctx.contentId, '{"voice_pitch":99999999999}']));
 		expect(await snapshot()).toEqual(before);
 		expect(err.code).toBe('23514');
-		expect(err.message).toMatch(/^video_jobs\.options\.dimension must be/);
+		expect(err.message).toBe('video_jobs.options.voice_pitch must be a number from -50 to 50, got 99999999999');
 	});
 
 	describe('content and businesses', () => {

@@ -19,7 +19,8 @@ export const FAST_SETTINGS = {
 	retryMaxMs: 300,
 	maxSubmits: 5,
 	maxTransfers: 6,
-	downloadStallMs: 2000
+	downloadStallMs: 2000,
+	slotWaitMs: 1000
 };
 
 export interface Pipeline {

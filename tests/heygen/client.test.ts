@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-	buildGenerateBody,
-	createHeyGenClient,
-	HeyGenError,
-	type GenerateVideoRequest,
-	type HeyGenClient
-} from '../../heygen/index.ts';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { buildCreateBody, createHeyGenClient, HeyGenError, type GenerateVideoRequest, type HeyGenClient } from '../../heygen/index.ts';
+import { startHeyGenSimulator, SIM_LOOKS, SIM_VOICE_LIST, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
 const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
@@ -20,8 +12,9 @@ const baseReq: GenerateVideoRequest = {
 	script: 'Hello from the simulator.',
 	avatarId: 'sim-avatar-anna',
 	voiceId: 'sim-voice-en-1',
-	options: { test: true },
-	callbackId: 'job-1'
+	options: {},
+	callbackId: 'job-1',
+	idempotencyKey: 'video-job:job-1:attempt-1'
 };
 
 /** Run `fn`, expect it to reject with a HeyGenError, and return it. */
@@ -47,320 +40,161 @@ afterEach(() => {
 	sim.renderMs = 0;
 });
 
-describe('happy path', () => {
-	it('generate → status completed → the signed URL downloads exactly sample.mp4', async () => {
+describe('v3 happy path', () => {
+	it('POST /v3/videos → GET /v3/videos/{id} completed → the signed URL downloads exactly sample.mp4', async () => {
 		const { videoId } = await client.generateVideo(baseReq);
-		expect(videoId).toMatch(/^[0-9a-f]{32}$/);
-		expect(sim.submitsFor('job-1')).toBe(1);
-
-		const st = await client.getVideoStatus(videoId);
-		expect(st.id).toBe(videoId);
-		expect(st.status).toBe('completed');
-		expect(st.error).toBeNull();
-		expect(st.duration).toBe(2);
-		expect(st.thumbnailUrl).toMatch(new RegExp(`^${sim.url}/files/${videoId}\\.jpg\\?expires=\\d+&sig=[0-9a-f]{64}$`));
-		expect(st.videoUrl).toMatch(new RegExp(`^${sim.url}/files/${videoId}\\.mp4\\?expires=\\d+&sig=[0-9a-f]{64}$`));
-
-		const res = await fetch(st.videoUrl!);
-		expect(res.status).toBe(200);
-		expect(res.headers.get('content-type')).toBe('video/mp4');
-		expect(res.headers.get('content-length')).toBe(String(SAMPLE.length));
-		const bytes = Buffer.from(await res.arrayBuffer());
-		expect(bytes.equals(SAMPLE)).toBe(true);
-		expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+		const s = await client.getVideoStatus(videoId);
+		expect(s).toMatchObject({ id: videoId, status: 'completed', duration: 2, subtitleUrl: null, error: null });
+		expect(s.completedAt).toBeInstanceOf(Date);
+		expect(s.thumbnailUrl).toMatch(/\.jpg\?/);
+		const res = await fetch(s.videoUrl!);
+		expect(Buffer.from(await res.arrayBuffer()).equals(SAMPLE)).toBe(true);
+		expect(sim.requests.map((r) => `${r.method} ${r.path}`).slice(0, 2)).toEqual(['POST /v3/videos', `GET /v3/videos/${videoId}`]);
 	});
 
-	it('sends the mapped body and the x-api-key header', async () => {
-		const req: GenerateVideoRequest = {
-			script: 'Mapped body',
-			avatarId: 'sim-avatar-josh',
-			voiceId: 'sim-voice-en-2',
-			callbackId: 'job-map',
-			callbackUrl: 'http://127.0.0.1:9/hook',
-			options: {
-				dimension: { width: 1280, height: 720 },
-				caption: true,
-				test: false,
-				title: 'My title',
-				avatar_style: 'closeUp',
-				background_color: '#112233',
-				voice_speed: 1.2
-			}
-		};
-		await client.generateVideo(req);
-		expect(sim.submits).toHaveLength(1);
+	it('sends the v3 body, the x-api-key header and the Idempotency-Key', async () => {
+		await client.generateVideo({
+			...baseReq,
+			options: { title: 'T', resolution: '4k', aspect_ratio: '1:1', background_color: '#112233', voice_speed: 1.2, voice_pitch: -10, voice_locale: 'en-GB', captions: true, remove_background: true, engine: 'avatar_v' },
+			callbackUrl: 'https://example.com/hook'
+		});
 		expect(sim.submits[0]!.body).toEqual({
-			video_inputs: [
-				{
-					character: { type: 'avatar', avatar_id: 'sim-avatar-josh', avatar_style: 'closeUp' },
-					voice: { type: 'text', voice_id: 'sim-voice-en-2', input_text: 'Mapped body', speed: 1.2 },
-					background: { type: 'color', value: '#112233' }
-				}
-			],
-			dimension: { width: 1280, height: 720 },
-			caption: true,
-			title: 'My title',
-			test: false,
-			callback_id: 'job-map',
-			callback_url: 'http://127.0.0.1:9/hook'
+			type: 'avatar',
+			avatar_id: 'sim-avatar-anna',
+			script: 'Hello from the simulator.',
+			voice_id: 'sim-voice-en-1',
+			title: 'T',
+			resolution: '4k',
+			aspect_ratio: '1:1',
+			background: { type: 'color', value: '#112233' },
+			voice_settings: { speed: 1.2, pitch: -10, locale: 'en-GB' },
+			caption: { file_format: 'srt' },
+			remove_background: true,
+			engine: { type: 'avatar_v' },
+			callback_id: 'job-1',
+			callback_url: 'https://example.com/hook'
 		});
-		const v = [...sim.videos.values()][0]!;
-		expect(v.dimension).toEqual({ width: 1280, height: 720 });
-		expect(v.callbackId).toBe('job-map');
+		expect(sim.submits[0]!.idempotencyKey).toBe('video-job:job-1:attempt-1');
 	});
 
-	it('minimal options map to a minimal body (default avatar_style, no background/speed)', () => {
-		expect(buildGenerateBody({ ...baseReq, options: {} })).toEqual({
-			video_inputs: [
-				{
-					character: { type: 'avatar', avatar_id: 'sim-avatar-anna', avatar_style: 'normal' },
-					voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: baseReq.script }
-				}
-			],
-			callback_id: 'job-1'
-		});
+	it('minimal options map to a minimal body', () => {
+		expect(buildCreateBody(baseReq)).toEqual({ type: 'avatar', avatar_id: 'sim-avatar-anna', script: 'Hello from the simulator.', voice_id: 'sim-voice-en-1', callback_id: 'job-1' });
 	});
 
-	it('reports pending/processing while rendering, then completed', async () => {
-		sim.renderMs = 60_000;
-		const { videoId } = await client.generateVideo(baseReq);
-		const first = await client.getVideoStatus(videoId);
-		expect(first.status).toBe('pending');
-		expect(first.videoUrl).toBeNull();
-		expect(first.duration).toBeNull();
-		const v = sim.videos.get(videoId)!;
-		v.createdAt -= 20_000; // a quarter of the render has passed
-		expect((await client.getVideoStatus(videoId)).status).toBe('processing');
-		v.createdAt -= 40_000; // the whole render has passed
+	it('the same Idempotency-Key replays the first video instead of making a second', async () => {
+		const a = await client.generateVideo(baseReq);
+		const b = await client.generateVideo(baseReq);
+		expect(b.videoId).toBe(a.videoId);
+		expect(sim.submits).toHaveLength(1);
+		const c = await client.generateVideo({ ...baseReq, idempotencyKey: 'video-job:job-1:attempt-2' });
+		expect(c.videoId).not.toBe(a.videoId);
+	});
+
+	it('reports pending/processing while rendering, then completed with subtitles when captions were asked for', async () => {
+		sim.renderMs = 400;
+		const { videoId } = await client.generateVideo({ ...baseReq, options: { captions: true } });
+		expect(['pending', 'processing']).toContain((await client.getVideoStatus(videoId)).status);
+		await sim.waitFor((s) => s.videos.get(videoId)!.status === 'completed', 3000);
 		const done = await client.getVideoStatus(videoId);
 		expect(done.status).toBe('completed');
-		expect(done.videoUrl).not.toBeNull();
+		const srt = await (await fetch(done.subtitleUrl!)).text();
+		expect(srt).toMatch(/^1\n00:00:00,000 --> /);
 	});
 
-	it('a failed render reports HeyGen error code and message', async () => {
-		sim.setFaults({ renderFails: { times: 1, code: 40039, message: 'Invalid text detected', detail: 'Invalid text content' } });
+	it('a failed render reports failure_code and failure_message', async () => {
+		sim.setFaults({ renderFails: { code: 'AVATAR_RENDER_ERROR', message: 'The avatar could not be rendered', times: 1 } });
 		const { videoId } = await client.generateVideo(baseReq);
-		const st = await client.getVideoStatus(videoId);
-		expect(st.status).toBe('failed');
-		expect(st.videoUrl).toBeNull();
-		expect(st.error).toEqual({ code: 'invalid_text_input', message: 'Invalid text detected', detail: 'Invalid text content' });
-		// The fault fired once: the next video renders fine.
-		const next = await client.generateVideo({ ...baseReq, callbackId: 'job-2' });
-		expect((await client.getVideoStatus(next.videoId)).status).toBe('completed');
+		const s = await client.getVideoStatus(videoId);
+		expect(s.status).toBe('failed');
+		expect(s.error).toEqual({ code: 'AVATAR_RENDER_ERROR', message: 'The avatar could not be rendered' });
 	});
 
-	it('lists avatars, voices and the remaining quota', async () => {
-		const avatars = await client.listAvatars();
-		expect(avatars.map((a) => a.id)).toEqual(['sim-avatar-anna', 'sim-avatar-josh']);
-		expect(avatars[0]).toEqual({
-			id: 'sim-avatar-anna',
-			name: 'Anna (simulated)',
-			gender: 'female',
-			previewImageUrl: `${sim.url}/previews/avatar.jpg`,
-			previewVideoUrl: `${sim.url}/previews/avatar.mp4`
-		});
+	it('lists every look and every voice across pages, and filters voices by language', async () => {
+		const looks = await client.listAvatars();
+		expect(looks.map((a) => a.id)).toEqual(SIM_LOOKS.map((l) => l.id));
+		expect(looks[2]).toMatchObject({ id: 'sim-avatar-lena', name: 'Lena (simulated)', defaultVoiceId: 'sim-voice-de-1', gender: 'female' });
+		expect(looks[0]!.previewImageUrl).toMatch(/\/previews\/avatar\.jpg$/);
 		const voices = await client.listVoices();
-		expect(voices).toEqual([
-			{ id: 'sim-voice-en-1', name: 'Sim English 1', language: 'English', gender: 'female', previewAudioUrl: `${sim.url}/previews/voice.mp3` },
-			{ id: 'sim-voice-en-2', name: 'Sim English 2', language: 'English', gender: 'male', previewAudioUrl: `${sim.url}/previews/voice.mp3` }
-		]);
-		sim.remainingQuota = 1234;
-		expect(await client.remainingQuota()).toEqual({ remainingQuota: 1234 });
+		expect(voices.map((v) => v.id)).toEqual(SIM_VOICE_LIST.map((v) => v.voice_id));
+		expect(voices[0]!.previewAudioUrl).toMatch(/voice\.mp3$/);
+		// Two a page: the client followed next_token.
+		expect(sim.requests.filter((r) => r.path === '/v3/avatars/looks')).toHaveLength(2);
+		expect(sim.requests.filter((r) => r.path === '/v3/voices')).toHaveLength(2);
+		expect((await client.listVoices({ language: 'German' })).map((v) => v.id)).toEqual(['sim-voice-de-1']);
 	});
 
-	it('accepts extra fields and nulls in replies it does not read', async () => {
-		const fake: typeof fetch = async () =>
-			new Response(
-				JSON.stringify({
-					error: null,
-					data: {
-						avatars: [{ avatar_id: 'a1', avatar_name: 'A', gender: null, preview_image_url: null, extra: { deep: 1 } }],
-						talking_photos: null,
-						something_new: true
-					}
-				}),
-				{ status: 200, headers: { 'content-type': 'application/json' } }
-			);
-		const c = createHeyGenClient({ baseUrl: 'http://heygen.invalid', apiKey: 'k', fetch: fake });
-		expect(await c.listAvatars()).toEqual([{ id: 'a1', name: 'A' }]);
+	it('reads the account and its remaining credits for each billing type', async () => {
+		expect((await client.account()).credits).toEqual({ billingType: 'wallet', remaining: 120.5, unit: 'usd', summary: '$120.5 in the wallet' });
+		sim.billing = { billing_type: 'subscription', subscription: { plan: 'Creator', credits: { premium_credits: { remaining: 300 }, add_on_credits: { remaining: 20 } } } };
+		expect((await client.account()).credits.summary).toBe('320 credits (Creator plan)');
+		sim.billing = { billing_type: 'usage_based', usage_based: { included_credits: 100, remaining_credits: 42, spending_cap_usd: 500, spending_current_usd: 12.25 } };
+		expect((await client.account()).credits).toMatchObject({ billingType: 'usage_based', remaining: 42, summary: '42 included credits left; $12.25 of a $500 cap spent' });
+		sim.billing = { billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } };
 	});
 });
 
-describe('fault classification', () => {
-	it('bad key → permanent invalid_api_key (401) on v2 and v1 endpoints', async () => {
-		const bad = createHeyGenClient({ baseUrl: sim.url, apiKey: 'not-a-key' });
-		const e1 = await heygenError(() => bad.generateVideo(baseReq));
-		expect(e1).toMatchObject({ code: 'invalid_api_key', kind: 'permanent', retryable: false, httpStatus: 401 });
-		expect(e1.message).toMatch(/^HeyGen rejected the API key \(401\)/);
-		const e2 = await heygenError(() => bad.getVideoStatus('whatever'));
-		expect(e2).toMatchObject({ code: 'invalid_api_key', kind: 'permanent', httpStatus: 401 });
-		expect(sim.submits).toHaveLength(0);
+describe('v3 error mapping', () => {
+	const cases: Array<[string, () => void, () => Promise<unknown>, string, boolean, RegExp]> = [
+		['401 bad key', () => sim.setFaults({ badKey: { times: 1 } }), () => client.account(), 'invalid_api_key', false, /^HeyGen rejected the API key/],
+		['402 insufficient_credit', () => sim.setFaults({ noCredit: { times: 1 } }), () => client.generateVideo(baseReq), 'insufficient_credit', false, /^HeyGen has no credits left on this account/],
+		['404 avatar', () => {}, () => client.generateVideo({ ...baseReq, avatarId: 'nope' }), 'avatar_not_found', false, /^HeyGen does not know the avatar "nope"/],
+		['404 voice', () => {}, () => client.generateVideo({ ...baseReq, voiceId: 'nope' }), 'voice_not_found', false, /^HeyGen does not know the voice "nope"/],
+		['404 video', () => {}, () => client.getVideoStatus('nope'), 'video_not_found', false, /^HeyGen no longer has this video/],
+		['400 validation', () => sim.setFaults({ invalidParameter: { param: 'script', message: 'Script has blocked words', times: 1 } }), () => client.generateVideo(baseReq), 'invalid_parameter', false, /^HeyGen refused the video settings \(script\)\. HeyGen said: "Script has blocked words"$/],
+		['409 request_in_progress', () => sim.setFaults({ inProgress: { times: 1 } }), () => client.generateVideo(baseReq), 'request_in_progress', true, /still working on an identical earlier request/],
+		['429 rate limit', () => sim.setFaults({ rateLimit: { retryAfter: 7, times: 1 } }), () => client.listVoices(), 'rate_limited', true, /Retrying after 7 s\.$/],
+		['500', () => sim.setFaults({ serverError: { status: 500, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 500\)/],
+		['502 HTML', () => sim.setFaults({ serverError: { status: 502, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 502\)\.$/],
+		['malformed JSON', () => sim.setFaults({ malformedJson: { times: 1 } }), () => client.account(), 'bad_response', true, /not valid JSON/],
+		['wrong shape', () => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), async () => client.getVideoStatus((await client.generateVideo(baseReq)).videoId), 'bad_response', true, /data\.status/],
+		['reply lost', () => sim.setFaults({ replyLost: { times: 1 } }), () => client.generateVideo(baseReq), 'network', true, /^Could not reach HeyGen/]
+	];
+	it.each(cases)('%s', async (_name, inject, call, code, retryable, message) => {
+		inject();
+		const e = await heygenError(call);
+		expect(e.code).toBe(code);
+		expect(e.retryable).toBe(retryable);
+		expect(e.message).toMatch(message);
 	});
 
-	it('badKey fault rejects even a valid key', async () => {
-		sim.setFaults({ badKey: { times: 1 } });
-		const e = await heygenError(() => client.remainingQuota());
-		expect(e).toMatchObject({ code: 'invalid_api_key', kind: 'permanent', httpStatus: 401 });
-		expect(await client.remainingQuota()).toEqual({ remainingQuota: sim.remainingQuota });
+	it('429 keeps Retry-After (seconds or an HTTP date)', async () => {
+		sim.setFaults({ rateLimit: { retryAfter: 3, times: 1 } });
+		expect((await heygenError(() => client.account())).retryAfterMs).toBe(3000);
+		sim.setFaults({ rateLimit: { retryAfter: new Date(Date.now() + 5000).toUTCString(), times: 1 } });
+		const e = await heygenError(() => client.account());
+		expect(e.retryAfterMs).toBeGreaterThan(3000);
+		expect(e.retryAfterMs).toBeLessThanOrEqual(5000);
 	});
 
-	it('noCredit → permanent insufficient_credit (402)', async () => {
-		sim.setFaults({ noCredit: { times: 1 } });
-		const e = await heygenError(() => client.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'insufficient_credit', kind: 'permanent', retryable: false, httpStatus: 402 });
-		expect(e.message).toContain('Insufficient credit');
-		expect(sim.submits).toHaveLength(0);
+	it('a slow reply is a retryable timeout', async () => {
+		const quick = createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 200 });
+		sim.setFaults({ slow: { ms: 2000, times: 1 } });
+		const e = await heygenError(() => quick.account());
+		expect(e).toMatchObject({ code: 'timeout', retryable: true });
 	});
 
-	it('trialLimit → permanent trial_video_limit_exceeded even though it arrives as a 429', async () => {
-		sim.setFaults({ trialLimit: { times: 1 } });
-		const e = await heygenError(() => client.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'trial_video_limit_exceeded', kind: 'permanent', retryable: false, httpStatus: 429 });
-		expect(e.message).toContain('daily api trial limit 5');
+	it('a reply larger than the cap is abandoned, not buffered', async () => {
+		const capped = createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 5000, maxBodyBytes: 64 * 1024 });
+		sim.setFaults({ hugeReply: { bytes: 50 * 1024 * 1024, times: 1 } });
+		const before = process.memoryUsage().rss;
+		const e = await heygenError(() => capped.listVoices());
+		expect(e).toMatchObject({ code: 'reply_too_large', retryable: true });
+		expect(e.message).toBe('HeyGen sent a reply larger than 64 KiB to GET /v3/voices; it was not read.');
+		expect(process.memoryUsage().rss - before).toBeLessThan(40 * 1024 * 1024);
 	});
 
-	it('unknown avatar / voice → permanent with HeyGen message', async () => {
-		const e1 = await heygenError(() => client.generateVideo({ ...baseReq, avatarId: 'nobody' }));
-		expect(e1).toMatchObject({ code: 'avatar_not_found', kind: 'permanent', httpStatus: 400 });
-		expect(e1.message).toContain('Avatar nobody not found');
-		const e2 = await heygenError(() => client.generateVideo({ ...baseReq, voiceId: 'mute' }));
-		expect(e2).toMatchObject({ code: 'voice_not_found', kind: 'permanent', httpStatus: 400 });
-		expect(e2.message).toContain('Voice mute not found');
+	it('bad options, an empty or too long script and a bad key format are refused before any request', async () => {
+		const n = sim.requests.length;
+		expect((await heygenError(() => client.generateVideo({ ...baseReq, options: { test: true } as never }))).code).toBe('invalid_options');
+		expect((await heygenError(() => client.generateVideo({ ...baseReq, script: '   ' }))).code).toBe('empty_script');
+		expect((await heygenError(() => client.generateVideo({ ...baseReq, script: 'x'.repeat(5001) }))).code).toBe('script_too_long');
+		expect((await heygenError(() => client.generateVideo({ ...baseReq, idempotencyKey: 'has space' }))).code).toBe('invalid_options');
+		expect(sim.requests.length).toBe(n);
 	});
 
-	it('unknown video id on status → permanent invalid_video_id (v1 numeric code 40031)', async () => {
-		const e = await heygenError(() => client.getVideoStatus('does-not-exist'));
-		expect(e).toMatchObject({ code: 'invalid_video_id', kind: 'permanent', httpStatus: 400 });
-	});
-
-	it('invalid options / long script are rejected before any request', async () => {
-		const before = sim.requests.length;
-		const e1 = await heygenError(() =>
-			client.generateVideo({ ...baseReq, options: { voice_speed: 3 } as GenerateVideoRequest['options'] })
-		);
-		expect(e1).toMatchObject({ code: 'invalid_options', kind: 'permanent' });
-		expect(e1.message).toContain('voice_speed');
-		const e2 = await heygenError(() => client.generateVideo({ ...baseReq, script: 'x'.repeat(5001) }));
-		expect(e2).toMatchObject({ code: 'script_too_long', kind: 'permanent' });
-		expect(sim.requests.length).toBe(before);
-	});
-
-	it('429 → retryable, Retry-After seconds parsed into retryAfterMs', async () => {
-		sim.setFaults({ rateLimit: { times: 1, retryAfter: 7 } });
-		const e = await heygenError(() => client.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'rate_limit_exceeded', kind: 'retryable', retryable: true, httpStatus: 429, retryAfterMs: 7000 });
-		expect(sim.submits).toHaveLength(0);
-		// times: 1 → the next call goes through
-		await client.generateVideo(baseReq);
-		expect(sim.submitsFor('job-1')).toBe(1);
-	});
-
-	it('429 with an HTTP-date Retry-After', async () => {
-		const at = new Date(Date.now() + 30_000).toUTCString();
-		sim.setFaults({ rateLimit: { times: 1, retryAfter: at, endpoint: 'status' } });
-		const { videoId } = await client.generateVideo(baseReq); // not affected: fault is for 'status'
-		const e = await heygenError(() => client.getVideoStatus(videoId));
-		expect(e.kind).toBe('retryable');
-		expect(e.httpStatus).toBe(429);
-		// HTTP dates have 1 s resolution: 29..30 s from now
-		expect(e.retryAfterMs).toBeGreaterThanOrEqual(28_000);
-		expect(e.retryAfterMs).toBeLessThanOrEqual(30_000);
-	});
-
-	it.each([
-		[500, 'internal_error'],
-		[502, 'http_502'],
-		[503, 'service_unavailable']
-	] as const)('%i → retryable %s', async (status, code) => {
-		sim.setFaults({ serverError: { status, times: 1 } });
-		const e = await heygenError(() => client.listVoices());
-		expect(e).toMatchObject({ code, kind: 'retryable', retryable: true, httpStatus: status });
-		expect(e.message).toContain(`(${status})`);
-	});
-
-	it('serverError restricted to one endpoint leaves the others alone', async () => {
-		sim.setFaults({ serverError: { endpoint: 'avatars' } }); // Infinity times
-		expect(await client.listVoices()).toHaveLength(2);
-		for (let i = 0; i < 3; i++) {
-			expect((await heygenError(() => client.listAvatars())).httpStatus).toBe(500);
-		}
-		sim.setFaults({ serverError: null });
-		expect(await client.listAvatars()).toHaveLength(2);
-	});
-
-	it('slow reply → retryable timeout', async () => {
-		const quick = createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 150 });
-		sim.setFaults({ slow: { ms: 10_000, times: 1, endpoint: 'quota' } });
-		const started = Date.now();
-		const e = await heygenError(() => quick.remainingQuota());
-		expect(e).toMatchObject({ code: 'timeout', kind: 'retryable', endpoint: 'GET /v2/user/remaining_quota' });
-		expect(e.message).toContain('150 ms');
-		expect(Date.now() - started).toBeLessThan(5000);
-	});
-
-	it('connection refused → retryable network error', async () => {
-		const srv = createServer();
-		await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-		const port = (srv.address() as AddressInfo).port;
-		await new Promise<void>((r) => srv.close(() => r()));
-		const dead = createHeyGenClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: sim.apiKey, timeoutMs: 2000 });
-		const e = await heygenError(() => dead.listAvatars());
-		expect(e).toMatchObject({ code: 'network', kind: 'retryable' });
-		expect(e.message).toContain('ECONNREFUSED');
-		expect(e.httpStatus).toBeUndefined();
-	});
-
-	it('reply lost after the video was created → retryable network error, and the submit is recorded', async () => {
-		sim.setFaults({ replyLost: { times: 1 } });
-		const e = await heygenError(() => client.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'network', kind: 'retryable' });
-		expect(sim.submitsFor('job-1')).toBe(1);
-		expect(sim.videos.size).toBe(1);
-	});
-
-	it('malformed JSON → retryable bad_response', async () => {
-		sim.setFaults({ malformedJson: { times: 1, endpoint: 'generate' } });
-		const e = await heygenError(() => client.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'bad_response', kind: 'retryable', httpStatus: 200 });
-		expect(e.message).toMatch(/^HeyGen reply for POST \/v2\/video\/generate was not valid JSON \(HTTP 200, application\/json\)/);
-	});
-
-	it.each([
-		['status', /^HeyGen reply for GET \/v1\/video_status\.get did not match: data\.status: Invalid option/],
-		['generate', /^HeyGen reply for POST \/v2\/video\/generate did not match: data\.video_id: Invalid input: expected string/],
-		['avatars', /^HeyGen reply for GET \/v2\/avatars did not match: data\.avatars: Invalid input: expected array/],
-		['voices', /^HeyGen reply for GET \/v2\/voices did not match: data\.voices\.0\.voice_id: Invalid input: expected string/],
-		['quota', /^HeyGen reply for GET \/v2\/user\/remaining_quota did not match: data\.remaining_quota: Invalid input: expected number/]
-	] as const)('mismatched JSON on %s → bad_response naming the field', async (endpoint, pattern) => {
-		const { videoId } = await client.generateVideo(baseReq);
-		sim.setFaults({ badShape: { times: 1, endpoint } });
-		const calls: Record<typeof endpoint, () => Promise<unknown>> = {
-			status: () => client.getVideoStatus(videoId),
-			generate: () => client.generateVideo(baseReq),
-			avatars: () => client.listAvatars(),
-			voices: () => client.listVoices(),
-			quota: () => client.remainingQuota()
-		};
-		const e = await heygenError(calls[endpoint]);
-		expect(e.code).toBe('bad_response');
-		expect(e.kind).toBe('retryable');
-		expect(e.message).toMatch(pattern);
-	});
-
-	it('a 200 that carries an error body is still an error', async () => {
-		const fake: typeof fetch = async () =>
-			new Response(JSON.stringify({ data: null, error: { code: 'avatar_not_found', message: 'Avatar x not found' } }), {
-				status: 200
-			});
-		const c = createHeyGenClient({ baseUrl: 'http://heygen.invalid', apiKey: 'k', fetch: fake });
-		const e = await heygenError(() => c.generateVideo(baseReq));
-		expect(e).toMatchObject({ code: 'avatar_not_found', kind: 'permanent', httpStatus: 200 });
-	});
-
-	it('an HTML 404 from a proxy → permanent http_404', async () => {
-		const fake: typeof fetch = async () => new Response('<html>Not Found</html>', { status: 404, headers: { 'content-type': 'text/html' } });
-		const c = createHeyGenClient({ baseUrl: 'http://heygen.invalid', apiKey: 'k', fetch: fake });
-		const e = await heygenError(() => c.listVoices());
-		expect(e).toMatchObject({ code: 'http_404', kind: 'permanent', httpStatus: 404 });
+	it('the retired v1/v2 routes answer 410 endpoint_retired at the simulator', async () => {
+		const res = await fetch(`${sim.url}/v2/video/generate`, { method: 'POST', headers: { 'x-api-key': sim.apiKey } });
+		expect(res.status).toBe(410);
+		expect((await res.json()).error.code).toBe('endpoint_retired');
 	});
 });

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	createHeyGenClient,
 	HeyGenError,
+	KNOWN_ERROR_CODES,
+	metricCode,
 	parseRetryAfter,
+	redact,
 	videoOptionsSchema,
 	type GenerateVideoRequest,
 	type HeyGenClient
@@ -18,7 +21,8 @@ const req: GenerateVideoRequest = {
 	avatarId: 'sim-avatar-anna',
 	voiceId: 'sim-voice-en-1',
 	options: {},
-	callbackId: 'job-secret'
+	callbackId: 'job-secret',
+	idempotencyKey: 'video-job:job-secret:attempt-1'
 };
 
 function assertNoKey(err: unknown): void {
@@ -56,11 +60,12 @@ describe('the API key never appears in errors', () => {
 	const faults: Array<[string, Partial<Faults>, string]> = [
 		['badKey', { badKey: { times: 1 } }, 'invalid_api_key'],
 		['noCredit', { noCredit: { times: 1 } }, 'insufficient_credit'],
-		['trialLimit', { trialLimit: { times: 1 } }, 'trial_video_limit_exceeded'],
-		['rateLimit', { rateLimit: { times: 1, retryAfter: 3 } }, 'rate_limit_exceeded'],
-		['serverError 500', { serverError: { times: 1, status: 500 } }, 'internal_error'],
-		['serverError 502', { serverError: { times: 1, status: 502 } }, 'http_502'],
-		['serverError 503', { serverError: { times: 1, status: 503 } }, 'service_unavailable'],
+		['inProgress', { inProgress: { times: 1 } }, 'request_in_progress'],
+		['invalidParameter', { invalidParameter: { times: 1, message: `bad ${SECRET}` } }, 'invalid_parameter'],
+		['rateLimit', { rateLimit: { times: 1, retryAfter: 3 } }, 'rate_limited'],
+		['serverError 500', { serverError: { times: 1, status: 500 } }, 'server_error'],
+		['serverError 502', { serverError: { times: 1, status: 502 } }, 'server_error'],
+		['serverError 503', { serverError: { times: 1, status: 503 } }, 'server_error'],
 		['slow', { slow: { times: 1, ms: 5000 } }, 'timeout'],
 		['malformedJson', { malformedJson: { times: 1 } }, 'bad_response'],
 		['badShape', { badShape: { times: 1 } }, 'bad_response'],
@@ -75,7 +80,7 @@ describe('the API key never appears in errors', () => {
 	});
 
 	it('unknown avatar, unknown video, validation', async () => {
-		sim.clearFaults();
+		sim.reset(); // forget the key's earlier video, which HeyGen would replay
 		assertNoKey(await caught(() => client.generateVideo({ ...req, avatarId: 'nope' })));
 		assertNoKey(await caught(() => client.getVideoStatus('nope')));
 		assertNoKey(await caught(() => client.generateVideo({ ...req, script: '' })));
@@ -91,7 +96,7 @@ describe('the API key never appears in errors', () => {
 	it('a reply or a fetch failure that echoes the key is redacted', async () => {
 		const echoBody: typeof fetch = async (_url, init) => {
 			const key = (init?.headers as Record<string, string>)['x-api-key'];
-			return new Response(JSON.stringify({ data: null, error: { code: 'invalid_parameter', message: `bad key ${key}` } }), {
+			return new Response(JSON.stringify({ error: { code: 'invalid_parameter', message: `bad key ${key}`, param: 'script' } }), {
 				status: 400
 			});
 		};
@@ -115,22 +120,52 @@ describe('the API key never appears in errors', () => {
 	});
 });
 
+describe('redaction', () => {
+	it('removes the key, its encodings and anything that looks like a credential, and keeps ids', () => {
+		const key = 'NmQ5ZTk4YzFhYmNkZWYxMjM0NTY3ODkwYWJjZGVmMTI=';
+		const text = `key ${key} enc ${encodeURIComponent(key)} x-api-key: other-secret-123456 Bearer eyJhbGciOi.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV video 3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e job 7b1e1c7e-3f4a-4b5c-9d8e-1a2b3c4d5e6f`;
+		const out = redact(text, key);
+		expect(out).not.toContain(key);
+		expect(out).not.toContain(encodeURIComponent(key));
+		expect(out).not.toContain('other-secret-123456');
+		expect(out).not.toContain('SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV');
+		expect(out).toContain('3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e');
+		expect(out).toContain('7b1e1c7e-3f4a-4b5c-9d8e-1a2b3c4d5e6f');
+	});
+
+	it('a key cut in half by clipping is still removed (redaction runs first)', () => {
+		const e = errorFromHttp({ status: 400, body: { error: { code: 'invalid_parameter', message: `${'x '.repeat(148)}${SECRET}` } }, rawText: '', retryAfter: null, endpoint: 'POST /v3/videos', apiKey: SECRET });
+		expect(e.message).not.toContain(SECRET.slice(0, 8));
+	});
+
+	it('metric labels come from a fixed set', () => {
+		expect(metricCode('insufficient_credit')).toBe('insufficient_credit');
+		expect(metricCode('storage_io')).toBe('storage_error');
+		expect(metricCode('download_http_500')).toBe('download_http');
+		expect(metricCode(`error for ${SECRET}`)).toBe('other');
+		expect(metricCode('MOVIO_SOMETHING_NEW')).toBe('other');
+		expect(metricCode(null)).toBe('other');
+		expect(KNOWN_ERROR_CODES.every((c) => /^[a-z_]+$/.test(c))).toBe(true);
+	});
+});
+
 describe('classification units', () => {
-	const base = { rawText: '', retryAfter: null, endpoint: 'POST /v2/video/generate', apiKey: 'k' };
+	const base = { rawText: '', retryAfter: null, endpoint: 'POST /v3/videos', apiKey: 'k' };
 	it.each([
 		[401, null, 'invalid_api_key', 'permanent'],
-		[403, null, 'invalid_api_key', 'permanent'],
+		[403, null, 'forbidden', 'permanent'],
 		[402, null, 'insufficient_credit', 'permanent'],
 		[400, { error: { code: 'insufficient_credit', message: 'x' } }, 'insufficient_credit', 'permanent'],
-		[400, { error: { code: 'trial_video_limit_exceeded', message: 'x' } }, 'trial_video_limit_exceeded', 'permanent'],
-		[400, { error: { code: 'avatar_not_found', message: 'x' } }, 'avatar_not_found', 'permanent'],
-		[400, { error: { code: 'voice_not_found', message: 'x' } }, 'voice_not_found', 'permanent'],
-		[400, { code: 400175, message: 'Invalid parameter', data: null }, 'invalid_parameter', 'permanent'],
-		[422, null, 'http_422', 'permanent'],
+		[404, { error: { code: 'not_found', message: 'Avatar look not found', param: 'avatar_id' } }, 'avatar_not_found', 'permanent'],
+		[404, { error: { code: 'not_found', message: 'Voice not found' } }, 'voice_not_found', 'permanent'],
+		[400, { error: { code: 'invalid_parameter', message: 'x', param: 'script' } }, 'invalid_parameter', 'permanent'],
+		[409, { error: { code: 'request_in_progress', message: 'x' } }, 'request_in_progress', 'retryable'],
+		[410, { error: { code: 'endpoint_retired', message: 'x' } }, 'heygen_refused', 'permanent'],
+		[422, null, 'invalid_parameter', 'permanent'],
 		[429, null, 'rate_limited', 'retryable'],
-		[408, null, 'http_408', 'retryable'],
-		[500, null, 'http_500', 'retryable'],
-		[504, { error: { code: 'gateway_timeout', message: 'x' } }, 'gateway_timeout', 'retryable']
+		[408, null, 'server_error', 'retryable'],
+		[500, null, 'server_error', 'retryable'],
+		[504, { error: { code: 'gateway_timeout', message: 'x' } }, 'server_error', 'retryable']
 	] as const)('%i %j → %s (%s)', (status, body, code, kind) => {
 		const e = errorFromHttp({ ...base, status, body: body ?? undefined });
 		expect(e.code).toBe(code);
@@ -138,7 +173,6 @@ describe('classification units', () => {
 		expect(e.retryable).toBe(kind === 'retryable');
 		expect(e.httpStatus).toBe(status);
 	});
-
 	it('Retry-After on a 503 is honoured too', () => {
 		const e = errorFromHttp({ ...base, status: 503, body: undefined, retryAfter: '12' });
 		expect(e.retryAfterMs).toBe(12_000);
@@ -155,7 +189,7 @@ describe('classification units', () => {
 	});
 
 	it('HeyGenError is an Error with a useful name and JSON form', () => {
-		const e = new HeyGenError({ code: 'timeout', kind: 'retryable', message: 'm', endpoint: 'GET /v2/voices' });
+		const e = new HeyGenError({ code: 'timeout', kind: 'retryable', message: 'm', endpoint: 'GET /v3/voices' });
 		expect(e).toBeInstanceOf(Error);
 		expect(String(e)).toBe('HeyGenError: m');
 		expect(e.stack?.startsWith('HeyGenError: m')).toBe(true);
@@ -165,35 +199,39 @@ describe('classification units', () => {
 			kind: 'retryable',
 			retryable: true,
 			message: 'm',
-			endpoint: 'GET /v2/voices'
+			endpoint: 'GET /v3/voices'
 		});
 	});
 });
 
 describe('videoOptionsSchema', () => {
-	it('accepts the full shape', () => {
+	it('accepts the full v3 shape', () => {
 		const full = {
-			dimension: { width: 1080, height: 1920 },
-			caption: false,
-			test: true,
 			title: 't',
-			avatar_style: 'circle',
+			resolution: '4k',
+			aspect_ratio: '5:4',
 			background_color: '#aBc123',
-			voice_speed: 0.5
+			voice_speed: 0.5,
+			voice_pitch: 50,
+			voice_locale: 'zh-Hant-TW',
+			captions: false,
+			remove_background: true,
+			engine: 'avatar_iii'
 		};
 		expect(videoOptionsSchema.parse(full)).toEqual(full);
 		expect(videoOptionsSchema.parse({})).toEqual({});
 	});
 	it.each([
 		[{ unknown: 1 }, ''],
-		[{ dimension: { width: 1280, height: 720, depth: 3 } }, 'dimension'],
-		[{ dimension: { width: 100.5, height: 100 } }, 'dimension.width'],
-		[{ avatar_style: 'square' }, 'avatar_style'],
+		[{ dimension: { width: 1280, height: 720 } }, ''],
+		[{ resolution: '1440p' }, 'resolution'],
+		[{ aspect_ratio: '21:9' }, 'aspect_ratio'],
 		[{ background_color: 'red' }, 'background_color'],
 		[{ background_color: '#fff' }, 'background_color'],
 		[{ voice_speed: 1.6 }, 'voice_speed'],
-		[{ voice_speed: 0.4 }, 'voice_speed'],
-		[{ caption: 'yes' }, 'caption']
+		[{ voice_pitch: -51 }, 'voice_pitch'],
+		[{ captions: 'yes' }, 'captions'],
+		[{ engine: 'avatar_ii' }, 'engine']
 	])('rejects %j', (value, path) => {
 		const r = videoOptionsSchema.safeParse(value);
 		expect(r.success).toBe(false);

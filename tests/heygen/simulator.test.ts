@@ -8,24 +8,14 @@ const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.
 
 let sim: HeyGenSimulator;
 
-function generateBody(over: Record<string, unknown> = {}, scene: Record<string, unknown> = {}): Record<string, unknown> {
-	return {
-		video_inputs: [
-			{
-				character: { type: 'avatar', avatar_id: 'sim-avatar-anna', avatar_style: 'normal' },
-				voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: 'Hello' },
-				...scene
-			}
-		],
-		callback_id: 'cb-1',
-		...over
-	};
+function generateBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+	return { type: 'avatar', avatar_id: 'sim-avatar-anna', voice_id: 'sim-voice-en-1', script: 'Hello', callback_id: 'cb-1', ...over };
 }
 
-async function api(method: string, path: string, body?: unknown, key: string = DEFAULT_SIM_KEY) {
+async function api(method: string, path: string, body?: unknown, key: string = DEFAULT_SIM_KEY, headers: Record<string, string> = {}) {
 	const res = await fetch(sim.url + path, {
 		method,
-		headers: { 'x-api-key': key, 'content-type': 'application/json' },
+		headers: { 'x-api-key': key, 'content-type': 'application/json', ...headers },
 		...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {})
 	});
 	const text = await res.text();
@@ -39,13 +29,13 @@ async function api(method: string, path: string, body?: unknown, key: string = D
 }
 
 async function generate(over: Record<string, unknown> = {}): Promise<string> {
-	const r = await api('POST', '/v2/video/generate', generateBody(over));
+	const r = await api('POST', '/v3/videos', generateBody(over));
 	expect(r.status).toBe(200);
 	return r.json.data.video_id as string;
 }
 
 async function completedUrl(videoId: string): Promise<string> {
-	const r = await api('GET', `/v1/video_status.get?video_id=${videoId}`);
+	const r = await api('GET', `/v3/videos/${videoId}`);
 	expect(r.json.data.status).toBe('completed');
 	return r.json.data.video_url as string;
 }
@@ -85,78 +75,139 @@ describe('API shapes and validation', () => {
 		expect(sim.url.endsWith(':0')).toBe(false);
 	});
 
-	it('generate replies {error:null,data:{video_id}} and records the submit', async () => {
-		const r = await api('POST', '/v2/video/generate', generateBody());
+	it('POST /v3/videos replies {data:{video_id,status,output_format}} and records the video', async () => {
+		const r = await api('POST', '/v3/videos', generateBody());
 		expect(r.status).toBe(200);
-		expect(r.json.error).toBeNull();
-		expect(Object.keys(r.json.data)).toEqual(['video_id']);
+		expect(r.json).toEqual({ data: { video_id: expect.stringMatching(/^[0-9a-f]{32}$/), status: 'waiting', output_format: 'mp4' } });
 		expect(sim.submitsFor('cb-1')).toBe(1);
 		expect(sim.submitsFor('other')).toBe(0);
 		expect(sim.submits[0]!.videoId).toBe(r.json.data.video_id);
 	});
 
-	it('status reply has the v1 shape with callback_id filled', async () => {
-		const id = await generate();
-		const r = await api('GET', `/v1/video_status.get?video_id=${id}`);
+	it('GET /v3/videos/{id} has the v3 shape', async () => {
+		const id = await generate({ caption: { file_format: 'srt' } });
+		const r = await api('GET', `/v3/videos/${id}`);
 		expect(r.status).toBe(200);
-		expect(r.json.code).toBe(100);
-		expect(r.json.data).toMatchObject({ id, status: 'completed', duration: 2, callback_id: 'cb-1', error: null, gif_url: null });
+		expect(r.json.data).toMatchObject({ id, status: 'completed', duration: 2, gif_url: null, completed_at: expect.any(Number), created_at: expect.any(Number) });
 		expect(r.json.data.video_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\/[0-9a-f]{32}\.mp4\?expires=\d+&sig=[0-9a-f]{64}$/);
+		expect(r.json.data.thumbnail_url).toMatch(/\.jpg\?expires=/);
+		expect(r.json.data.subtitle_url).toMatch(/\.srt\?expires=/);
+		expect(r.json.data.failure_code).toBeUndefined();
 	});
 
-	it('401 for a missing or wrong key (v2 and v1 bodies)', async () => {
-		const r1 = await api('POST', '/v2/video/generate', generateBody(), 'wrong');
+	it('401 unauthorized in the v3 envelope for a missing or wrong key', async () => {
+		const r1 = await api('POST', '/v3/videos', generateBody(), 'wrong');
 		expect(r1.status).toBe(401);
-		expect(r1.json).toEqual({ data: null, error: { code: 'invalid_api_key', message: expect.any(String) } });
-		const r2 = await api('GET', '/v1/video_status.get?video_id=x', undefined, 'wrong');
-		expect(r2.status).toBe(401);
-		expect(r2.json).toMatchObject({ code: 40009, data: null });
+		expect(r1.json).toEqual({ error: { code: 'unauthorized', message: 'Unauthorized', doc_url: expect.any(String) } });
+		expect((await api('GET', '/v3/users/me', undefined, 'wrong')).status).toBe(401);
 		expect(sim.submits).toHaveLength(0);
 	});
 
 	it.each([
-		['unknown avatar', generateBody({}, { character: { type: 'avatar', avatar_id: 'ghost' } }), 'avatar_not_found', 'Avatar ghost not found'],
-		['unknown voice', generateBody({}, { voice: { type: 'text', voice_id: 'v-x', input_text: 'hi' } }), 'voice_not_found', 'Voice v-x not found'],
-		['no scenes', { video_inputs: [] }, 'invalid_parameter', 'video_inputs'],
-		['script too long', generateBody({}, { voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: 'a'.repeat(5001) } }), 'invalid_parameter', '5000'],
-		['bad speed', generateBody({}, { voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: 'a', speed: 2 } }), 'invalid_parameter', 'speed'],
-		['bad background', generateBody({}, { background: { type: 'color', value: 'blue' } }), 'invalid_parameter', 'background'],
-		['bad dimension', generateBody({ dimension: { width: 10, height: 'x' } }), 'invalid_parameter', 'dimension'],
-		['not JSON', '{"video_inputs":', 'invalid_parameter', 'JSON']
-	])('400 for %s', async (_name, body, code, msg) => {
-		const r = await api('POST', '/v2/video/generate', body);
-		expect(r.status).toBe(400);
-		expect(r.json.data).toBeNull();
-		expect(r.json.error.code).toBe(code);
-		expect(r.json.error.message).toContain(msg);
+		['unknown avatar', generateBody({ avatar_id: 'ghost' }), 404, 'not_found', 'avatar_id'],
+		['unknown voice', generateBody({ voice_id: 'v-x' }), 404, 'not_found', 'voice_id'],
+		['a v2 body', { video_inputs: [] }, 400, 'invalid_parameter', 'video_inputs'],
+		['script too long', generateBody({ script: 'a'.repeat(5001) }), 400, 'invalid_parameter', 'script'],
+		['bad speed', generateBody({ voice_settings: { speed: 2 } }), 400, 'invalid_parameter', 'voice_settings.speed'],
+		['bad background', generateBody({ background: { type: 'color', value: 'blue' } }), 400, 'invalid_parameter', 'background.value'],
+		['bad resolution', generateBody({ resolution: '8k' }), 400, 'invalid_parameter', 'resolution'],
+		['not JSON', '{"type":', 400, 'invalid_parameter', 'body']
+	])('%s → %i %s naming %s', async (_name, body, status, code, param) => {
+		const r = await api('POST', '/v3/videos', body);
+		expect(r.status).toBe(status);
+		expect(r.json.error).toMatchObject({ code, param });
 		expect(sim.submits).toHaveLength(0);
 	});
 
 	it('a 5000-character script is accepted', async () => {
-		const r = await api('POST', '/v2/video/generate', generateBody({}, { voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: 'a'.repeat(5000) } }));
-		expect(r.status).toBe(200);
+		expect((await api('POST', '/v3/videos', generateBody({ script: 'a'.repeat(5000) }))).status).toBe(200);
 	});
 
-	it('unknown video id → 400 v1 error; unknown route → 404', async () => {
-		const r = await api('GET', '/v1/video_status.get?video_id=nope');
-		expect(r.status).toBe(400);
-		expect(r.json).toEqual({ code: 40031, message: 'Invalid video id', data: null });
-		const r2 = await api('GET', '/v2/video/status/abc');
-		expect(r2.status).toBe(404);
+	it('unknown video id → 404 video_not_found; v1/v2 routes → 410 endpoint_retired; unknown route → 404', async () => {
+		const r = await api('GET', '/v3/videos/nope');
+		expect(r.status).toBe(404);
+		expect(r.json.error.code).toBe('video_not_found');
+		for (const path of ['/v1/video_status.get?video_id=x', '/v2/avatars', '/v2/voices', '/v2/user/remaining_quota']) {
+			const old = await api('GET', path);
+			expect(old.status, path).toBe(410);
+			expect(old.json.error.code).toBe('endpoint_retired');
+		}
+		expect((await api('GET', '/v3/nothing')).status).toBe(404);
 	});
 
-	it('avatars, voices and quota replies', async () => {
-		const a = await api('GET', '/v2/avatars');
-		expect(a.json.error).toBeNull();
-		expect(a.json.data.avatars.map((x: { avatar_id: string }) => x.avatar_id)).toEqual(['sim-avatar-anna', 'sim-avatar-josh']);
-		expect(a.json.data.talking_photos[0].talking_photo_id).toBe('sim-photo-1');
-		const v = await api('GET', '/v2/voices');
-		expect(v.json.data.voices.map((x: { voice_id: string }) => x.voice_id)).toEqual(['sim-voice-en-1', 'sim-voice-en-2']);
-		const q = await api('GET', '/v2/user/remaining_quota');
-		expect(q.json).toEqual({ error: null, data: { remaining_quota: 36000, details: { api: 36000 } } });
-		const preview = await fetch(a.json.data.avatars[0].preview_image_url);
+	it('looks and voices are paginated with next_token; users/me has the billing object', async () => {
+		const p1 = await api('GET', '/v3/avatars/looks');
+		expect(p1.json.data.map((x: { id: string }) => x.id)).toEqual(['sim-avatar-anna', 'sim-avatar-josh']);
+		expect(p1.json.has_more).toBe(true);
+		const p2 = await api('GET', `/v3/avatars/looks?token=${p1.json.next_token}`);
+		expect(p2.json).toMatchObject({ data: [{ id: 'sim-avatar-lena', default_voice_id: 'sim-voice-de-1' }], has_more: false, next_token: null });
+		expect((await api('GET', '/v3/avatars/looks?limit=51')).status).toBe(400);
+		const v = await api('GET', '/v3/voices?language=Spanish');
+		expect(v.json.data.map((x: { voice_id: string }) => x.voice_id)).toEqual(['sim-voice-es-1']);
+		const me = await api('GET', '/v3/users/me');
+		expect(me.json.data).toMatchObject({ email: 'sim@example.com', billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } });
+		const preview = await fetch(p1.json.data[0].preview_image_url);
 		expect(preview.headers.get('content-type')).toBe('image/jpeg');
 		expect((await preview.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+	});
+});
+
+describe('Idempotency-Key', () => {
+	const key = { 'idempotency-key': 'video-job:abc:attempt-1' };
+
+	it('a repeat replays the first reply; no second video', async () => {
+		const a = await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key);
+		const b = await api('POST', '/v3/videos', generateBody({ title: 'slightly different' }), DEFAULT_SIM_KEY, key);
+		expect(b.json).toEqual(a.json);
+		expect(b.headers.get('idempotent-replayed')).toBe('true');
+		expect(sim.submits).toHaveLength(1);
+		expect(sim.generateCallsFor('cb-1')).toBe(2);
+	});
+
+	it('a repeat while the first is in flight gets 409 request_in_progress, then the replay', async () => {
+		sim.setFaults({ slowReply: { ms: 500, times: 1 } });
+		const first = api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key);
+		await sim.waitFor((s) => s.submits.length === 1);
+		const during = await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key);
+		expect(during.status).toBe(409);
+		expect(during.json.error.code).toBe('request_in_progress');
+		const a = await first;
+		const after = await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key);
+		expect(after.json.data.video_id).toBe(a.json.data.video_id);
+		expect(sim.submits).toHaveLength(1);
+	});
+
+	it('the video made before a lost reply is replayed to the retry', async () => {
+		sim.setFaults({ replyLost: { times: 1 } });
+		await expect(api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key)).rejects.toThrow();
+		const retry = await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key);
+		expect(retry.status).toBe(200);
+		expect(retry.json.data.video_id).toBe(sim.submits[0]!.videoId);
+		expect(sim.submits).toHaveLength(1);
+	});
+
+	it('a request that made nothing may be repeated; a malformed key is refused', async () => {
+		sim.setFaults({ noCredit: { times: 1 } });
+		expect((await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key)).status).toBe(402);
+		expect((await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, key)).status).toBe(200);
+		const bad = await api('POST', '/v3/videos', generateBody(), DEFAULT_SIM_KEY, { 'idempotency-key': 'has space' });
+		expect(bad.status).toBe(400);
+		expect(bad.json.error.param).toBe('Idempotency-Key');
+	});
+
+	it('past concurrencyLimit renders at once, generate answers 429 with Retry-After', async () => {
+		sim.renderMs = 60_000;
+		sim.concurrencyLimit = 2;
+		try {
+			await generate();
+			await generate();
+			const third = await api('POST', '/v3/videos', generateBody());
+			expect(third.status).toBe(429);
+			expect(third.headers.get('retry-after')).toBe('1');
+			expect(sim.maxConcurrentRenders).toBe(2);
+		} finally {
+			sim.concurrencyLimit = Number.POSITIVE_INFINITY;
+		}
 	});
 });
 
@@ -164,10 +215,11 @@ describe('render progression and webhooks', () => {
 	it('pending → processing → completed over renderMs, waited for with waitFor', async () => {
 		sim.renderMs = 300;
 		const id = await generate();
-		const first = await api('GET', `/v1/video_status.get?video_id=${id}`);
+		const first = await api('GET', `/v3/videos/${id}`);
 		expect(['pending', 'processing']).toContain(first.json.data.status);
 		expect(first.json.data.video_url).toBeNull();
-		await sim.waitFor((s) => s.videos.get(id)?.status === 'processing');
+		// (Under load the first status call may already come after renderMs/4.)
+		await sim.waitFor((s) => ['processing', 'completed'].includes(s.videos.get(id)!.status));
 		await sim.waitFor((s) => s.videos.get(id)?.status === 'completed');
 		const url = await completedUrl(id);
 		expect(url).toContain(`/files/${id}.mp4`);
@@ -184,7 +236,24 @@ describe('render progression and webhooks', () => {
 		expect(u2.searchParams.get('sig')).not.toBe(u1.searchParams.get('sig'));
 	});
 
-	it('POSTs success and fail webhooks to callback_url', async () => {
+	it('a render ends in one place: videoFinished fires once per video', async () => {
+		const finished: string[] = [];
+		const on = (v: { id: string; status: string }) => finished.push(`${v.id}:${v.status}`);
+		sim.events.on('videoFinished', on);
+		try {
+			sim.renderMs = 50;
+			const a = await generate();
+			sim.setFaults({ renderFails: { times: 1, code: 'boom', message: 'Render exploded' } });
+			const b = await generate();
+			await sim.waitFor((s) => s.videos.get(a)!.status === 'completed' && s.videos.get(b)!.status === 'failed');
+			await api('GET', `/v3/videos/${a}`);
+			expect(finished.sort()).toEqual([`${a}:completed`, `${b}:failed`].sort());
+		} finally {
+			sim.events.off('videoFinished', on);
+		}
+	});
+
+	it('POSTs a one-off notification to a per-video callback_url', async () => {
 		const received: unknown[] = [];
 		const hook = createServer((req, res) => {
 			const chunks: Buffer[] = [];
@@ -206,32 +275,17 @@ describe('render progression and webhooks', () => {
 				event_type: 'avatar_video.success',
 				event_data: { video_id: ok, url: expect.stringContaining(`/files/${ok}.mp4?expires=`), callback_id: 'cb-ok' }
 			});
-			expect(received).toContainEqual({
-				event_type: 'avatar_video.fail',
-				event_data: { video_id: bad, msg: 'Render exploded', callback_id: 'cb-bad' }
-			});
+			expect(received).toContainEqual({ event_type: 'avatar_video.fail', event_data: { video_id: bad, msg: 'Render exploded', callback_id: 'cb-bad' } });
 		} finally {
 			await new Promise<void>((r) => hook.close(() => r()));
 		}
 	});
 
-	it('a webhook receiver that is down is ignored', async () => {
-		await generate({ callback_url: 'http://127.0.0.1:1/nothing' });
-		await sim.waitFor((s) => s.webhooks.length === 1);
-		expect(sim.webhooks[0]!.status).toBeNull();
-		expect(sim.videos.size).toBe(1);
-	});
-
 	it('per-video behaviour from the title and from setVideoBehaviour', async () => {
-		expect(parseTitleBehaviour('Intro [sim renderMs=5000 sizeBytes=1048576 failWith=oops] v2')).toEqual({
-			renderMs: 5000,
-			sizeBytes: 1048576,
-			failWith: 'oops'
-		});
+		expect(parseTitleBehaviour('Intro [sim renderMs=5000 sizeBytes=1048576 failWith=oops] v2')).toEqual({ renderMs: 5000, sizeBytes: 1048576, failWith: 'oops' });
 		const a = await generate({ title: 'x [sim failWith=avatar_crash]' });
-		const ra = await api('GET', `/v1/video_status.get?video_id=${a}`);
-		expect(ra.json.data.status).toBe('failed');
-		expect(ra.json.data.error).toMatchObject({ code: 'avatar_crash', message: expect.stringContaining('avatar_crash') });
+		const ra = await api('GET', `/v3/videos/${a}`);
+		expect(ra.json.data).toMatchObject({ status: 'failed', failure_code: 'avatar_crash', failure_message: expect.stringContaining('avatar_crash') });
 
 		sim.setVideoBehaviour('cb-slow', { renderMs: 60_000, sizeBytes: 100_000 });
 		const b = await generate({ callback_id: 'cb-slow' });
@@ -371,60 +425,81 @@ describe('downloads', () => {
 describe('faults', () => {
 	it('counts down `times` and then stops firing', async () => {
 		sim.setFaults({ serverError: { times: 2, status: 503 } });
-		expect((await api('GET', '/v2/voices')).status).toBe(503);
+		expect((await api('GET', '/v3/voices')).status).toBe(503);
 		expect(sim.faults.serverError?.times).toBe(1);
-		expect((await api('GET', '/v2/voices')).status).toBe(503);
+		expect((await api('GET', '/v3/voices')).status).toBe(503);
 		expect(sim.faults.serverError).toBeUndefined();
-		expect((await api('GET', '/v2/voices')).status).toBe(200);
+		expect((await api('GET', '/v3/voices')).status).toBe(200);
 	});
 
 	it('Infinity until cleared; clearFaults removes everything', async () => {
 		sim.setFaults({ rateLimit: { retryAfter: 9 }, noCredit: {} });
 		for (let i = 0; i < 3; i++) {
-			const r = await api('GET', '/v2/avatars');
+			const r = await api('GET', '/v3/avatars/looks');
 			expect(r.status).toBe(429);
 			expect(r.headers.get('retry-after')).toBe('9');
 			expect(r.json.error.code).toBe('rate_limit_exceeded');
 		}
 		sim.clearFaults();
-		expect((await api('GET', '/v2/avatars')).status).toBe(200);
-		expect((await api('POST', '/v2/video/generate', generateBody())).status).toBe(200);
+		expect((await api('GET', '/v3/avatars/looks')).status).toBe(200);
+		expect((await api('POST', '/v3/videos', generateBody())).status).toBe(200);
 	});
 
 	it('502 is an HTML gateway page, 500 a JSON error', async () => {
 		sim.setFaults({ serverError: { times: 1, status: 502 } });
-		const r = await api('GET', '/v2/voices');
+		const r = await api('GET', '/v3/voices');
 		expect(r.status).toBe(502);
 		expect(r.headers.get('content-type')).toBe('text/html');
 		sim.setFaults({ serverError: { times: 1 } });
-		const r2 = await api('GET', '/v2/voices');
+		const r2 = await api('GET', '/v3/voices');
 		expect(r2.status).toBe(500);
-		expect(r2.json).toEqual({ data: null, error: { code: 'internal_error', message: expect.any(String) } });
+		expect(r2.json).toEqual({ error: { code: 'internal_error', message: expect.any(String), doc_url: expect.any(String) } });
 	});
 
 	it('malformedJson is a 200 that does not parse', async () => {
 		sim.setFaults({ malformedJson: { times: 1 } });
-		const r = await api('GET', '/v2/user/remaining_quota');
+		const r = await api('GET', '/v3/users/me');
 		expect(r.status).toBe(200);
 		expect(r.json).toBeNull();
 		expect(() => JSON.parse(r.text)).toThrow();
 	});
 
-	it('noCredit → 402, trialLimit → 429 with their codes', async () => {
-		sim.setFaults({ noCredit: { times: 1 }, trialLimit: { times: 1 } });
-		const a = await api('POST', '/v2/video/generate', generateBody());
+	it('noCredit → 402, invalidParameter → 400, inProgress → 409, with their codes', async () => {
+		sim.setFaults({ noCredit: { times: 1 }, invalidParameter: { times: 1, param: 'voice_settings.locale' }, inProgress: { times: 1 } });
+		const c = await api('POST', '/v3/videos', generateBody());
+		expect(c.status).toBe(409);
+		expect(c.json.error.code).toBe('request_in_progress');
+		const b = await api('POST', '/v3/videos', generateBody());
+		expect(b.status).toBe(400);
+		expect(b.json.error).toMatchObject({ code: 'invalid_parameter', param: 'voice_settings.locale' });
+		const a = await api('POST', '/v3/videos', generateBody());
 		expect(a.status).toBe(402);
 		expect(a.json.error.code).toBe('insufficient_credit');
-		const b = await api('POST', '/v2/video/generate', generateBody());
-		expect(b.status).toBe(429);
-		expect(b.json.error.code).toBe('trial_video_limit_exceeded');
 		expect(sim.submits).toHaveLength(0);
+	});
+
+	it('badDownload serves an empty body, an HTML page or random bytes for the MP4', async () => {
+		const id = await generate();
+		for (const kind of ['empty', 'html', 'notMp4'] as const) {
+			sim.setFaults({ badDownload: { kind, times: 1 } });
+			const body = Buffer.from(await (await fetch(await completedUrl(id))).arrayBuffer());
+			if (kind === 'empty') expect(body.length).toBe(0);
+			if (kind === 'html') expect(body.toString()).toMatch(/^<html>/);
+			if (kind === 'notMp4') expect(body.subarray(4, 8).toString()).not.toBe('ftyp');
+		}
+		expect(Buffer.from(await (await fetch(await completedUrl(id))).arrayBuffer()).equals(SAMPLE)).toBe(true);
+	});
+
+	it('hugeReply streams a body of the given size', async () => {
+		sim.setFaults({ hugeReply: { bytes: 1_000_000, endpoint: 'voices', times: 1 } });
+		const r = await fetch(`${sim.url}/v3/voices`, { headers: { 'x-api-key': DEFAULT_SIM_KEY } });
+		expect((await r.arrayBuffer()).byteLength).toBe(1_000_000);
 	});
 
 	it('slow delays the reply; close() does not wait for it', async () => {
 		const local = await startHeyGenSimulator();
 		local.setFaults({ slow: { ms: 60_000 } });
-		const pending = fetch(`${local.url}/v2/voices`, { headers: { 'x-api-key': DEFAULT_SIM_KEY } }).then(
+		const pending = fetch(`${local.url}/v3/voices`, { headers: { 'x-api-key': DEFAULT_SIM_KEY } }).then(
 			(r) => r.status,
 			() => 'failed'
 		);
@@ -434,12 +509,12 @@ describe('faults', () => {
 	});
 
 	it('requests are recorded with their endpoint and status', async () => {
-		await api('GET', '/v2/voices');
-		await api('GET', '/v2/voices', undefined, 'bad');
+		await api('GET', '/v3/voices');
+		await api('GET', '/v3/voices', undefined, 'bad');
 		await sim.waitFor((s) => s.requests.length === 2 && s.requests.every((r) => r.status !== null));
 		expect(sim.requests.map((r) => [r.method, r.path, r.endpoint, r.status])).toEqual([
-			['GET', '/v2/voices', 'voices', 200],
-			['GET', '/v2/voices', 'voices', 401]
+			['GET', '/v3/voices', 'voices', 200],
+			['GET', '/v3/voices', 'voices', 401]
 		]);
 	});
 

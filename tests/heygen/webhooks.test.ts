@@ -91,13 +91,10 @@ describe('endpoint API', () => {
 
 describe('signed deliveries when a render finishes', () => {
 	async function render(key: string, callbackId: string): Promise<string> {
-		const r = await fetch(`${sim.url}/v2/video/generate`, {
+		const r = await fetch(`${sim.url}/v3/videos`, {
 			method: 'POST',
 			headers: { 'x-api-key': key, 'content-type': 'application/json' },
-			body: JSON.stringify({
-				video_inputs: [{ character: { type: 'avatar', avatar_id: 'sim-avatar-anna' }, voice: { type: 'text', voice_id: 'sim-voice-en-1', input_text: 'Hi' } }],
-				callback_id: callbackId
-			})
+			body: JSON.stringify({ type: 'avatar', avatar_id: 'sim-avatar-anna', voice_id: 'sim-voice-en-1', script: 'Hi', callback_id: callbackId })
 		});
 		return ((await r.json()) as { data: { video_id: string } }).data.video_id;
 	}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -43,7 +43,12 @@ describe('pipeline under HeyGen faults', () => {
 		['wrong JSON shape from status', () => p.sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), { submits: 1 }],
 		['truncated download', () => p.sim.setFaults({ truncatedDownload: { times: 1 } }), { submits: 1 }],
 		['video URL 403 for a while after completion', () => p.sim.setFaults({ downloadForbidden: { times: 3 } }), { submits: 1 }],
-		['generate reply lost after HeyGen created the video', () => p.sim.setFaults({ replyLost: { times: 1 } }), { submits: 2 }]
+		['generate reply lost after HeyGen created the video', () => p.sim.setFaults({ replyLost: { times: 1 } }), { submits: 1 }],
+		['409 request_in_progress on generate', () => p.sim.setFaults({ inProgress: { times: 2 } }), { submits: 1 }],
+		['429 over the concurrent-render limit on generate', () => p.sim.setFaults({ rateLimit: { retryAfter: 0, endpoint: 'generate', times: 2 } }), { submits: 1 }],
+		['timeout on generate', () => p.sim.setFaults({ slow: { ms: 1500, endpoint: 'generate', times: 1 } }), { submits: 1 }],
+		['empty video body once', () => p.sim.setFaults({ badDownload: { kind: 'empty', times: 1 } }), { submits: 1 }],
+		['HTML page instead of the video once', () => p.sim.setFaults({ badDownload: { kind: 'html', times: 1 } }), { submits: 1 }]
 	];
 
 	for (const [name, inject, bound] of retryable) {
@@ -82,11 +87,15 @@ describe('pipeline under HeyGen faults', () => {
 	});
 
 	const permanent: Array<[string, () => void, string, RegExp, Record<string, unknown>?]> = [
-		['bad API key', () => p.sim.setFaults({ badKey: {} }), 'invalid_api_key', /api key/i],
-		['no credit', () => p.sim.setFaults({ noCredit: {} }), 'insufficient_credit', /credit/i],
-		['trial limit', () => p.sim.setFaults({ trialLimit: {} }), 'trial_video_limit_exceeded', /trial/i],
-		['unknown avatar', () => {}, 'avatar_not_found', /avatar/i, { avatar_id: 'no-such-avatar' }],
-		['render failed at HeyGen', () => p.sim.setFaults({ renderFails: { code: 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', message: 'Insufficient credit to render', times: 1 } }), 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', /could not render the video: Insufficient credit/]
+		['bad API key (401)', () => p.sim.setFaults({ badKey: {} }), 'invalid_api_key', /^HeyGen rejected the API key\. Save a valid key in the HeyGen settings, then retry the video\.$/],
+		['no credits (402)', () => p.sim.setFaults({ noCredit: {} }), 'insufficient_credit', /^HeyGen has no credits left on this account\. Add credits in HeyGen, then retry the video\.$/],
+		['unknown avatar (404)', () => {}, 'avatar_not_found', /^HeyGen does not know the avatar "no-such-avatar" on this account\. Choose another avatar/, { avatar_id: 'no-such-avatar' }],
+		['unknown voice (404)', () => {}, 'voice_not_found', /^HeyGen does not know the voice "no-such-voice" on this account\. Choose another voice/, { voice_id: 'no-such-voice' }],
+		['settings refused (400)', () => p.sim.setFaults({ invalidParameter: { param: 'voice_settings.locale', message: 'Locale not supported for this voice' } }), 'invalid_parameter', /^HeyGen refused the video settings \(voice_settings\.locale\)\. HeyGen said: "Locale not supported for this voice"$/],
+		['render failed at HeyGen', () => p.sim.setFaults({ renderFails: { code: 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', message: 'Insufficient credit to render', times: 1 } }), 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', /could not render the video: Insufficient credit/],
+		['an empty video every time', () => p.sim.setFaults({ badDownload: { kind: 'empty' } }), 'download_bad_body', /Gave up downloading the video after 6 attempts\. Last error: HeyGen's video URL returned an empty file\./],
+		['an HTML page every time', () => p.sim.setFaults({ badDownload: { kind: 'html' } }), 'download_bad_body', /returned a web page instead of the video file/],
+		['a file that is not an MP4 every time', () => p.sim.setFaults({ badDownload: { kind: 'notMp4' } }), 'download_bad_body', /not an MP4 \(no "ftyp" box/]
 	];
 	for (const [name, inject, code, message, extra] of permanent) {
 		it(`fails clearly on: ${name}`, async () => {
@@ -99,8 +108,23 @@ describe('pipeline under HeyGen faults', () => {
 			const trail = await eventTrail(db, jobId);
 			expect(trail.at(-1)).toMatch(/→failed$/);
 			expect(p.sim.submitsFor(jobId)).toBeLessThanOrEqual(1);
+			// Nothing half-written: a failed transfer leaves no file behind.
+			for (const ext of ['mp4', 'jpg', 'srt']) expect(existsSync(path.join(p.storageDir, job.business_id, job.content_id, `${jobId}.${ext}`))).toBe(false);
 		});
 	}
+
+	it('redacts the key (and anything like a key) from a failure message before storing and logging it', async () => {
+		const leak = `token ${TEST_KEY} and sk_LiveAbCdEf0123456789XyZaBcDeF0123456789`;
+		p.sim.setFaults({ renderFails: { code: 'BAD', message: `Render failed for key ${leak}`, times: 1 } });
+		const { job } = await runJob();
+		expect(job.status).toBe('failed');
+		expect(job.error_message).toContain('[redacted]');
+		expect(job.error_message).not.toContain(TEST_KEY);
+		expect(job.error_message).not.toContain('sk_LiveAbCdEf0123456789XyZaBcDeF0123456789');
+		const events = await db.sql(`select detail::text as d from video_job_events where job_id = $1`, [job.id]);
+		expect(events.rows.map((r) => r.d).join('')).not.toContain(TEST_KEY);
+		expect(p.logs.join('')).not.toContain(TEST_KEY);
+	});
 
 	it('gives up on a HeyGen that keeps failing, with the last error in the message', async () => {
 		p.sim.setFaults({ serverError: { status: 503, endpoint: 'generate' } });

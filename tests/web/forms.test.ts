@@ -128,11 +128,11 @@ describe('HeyGen settings', () => {
 	});
 
 	test('HeyGen unreachable or slow: a clear message, nothing stored', async () => {
-		app.sim.setFaults({ serverError: { status: 503, endpoint: 'quota', times: 1 } });
+		app.sim.setFaults({ serverError: { status: 503, endpoint: 'account', times: 1 } });
 		const r = await c.action(`/b/${b}/settings?/saveKey`, { apiKey: 'sim-test-key' });
 		expect(r.type).toBe('failure');
 		expect(r.data.errors.apiKey).toMatch(/HeyGen is having trouble right now/);
-		app.sim.setFaults({ slow: { ms: 3000, endpoint: 'quota', times: 1 } });
+		app.sim.setFaults({ slow: { ms: 3000, endpoint: 'account', times: 1 } });
 		const slow = await c.action(`/b/${b}/settings?/saveKey`, { apiKey: 'sim-test-key' });
 		expect(slow.type).toBe('failure');
 		expect(slow.data.errors.apiKey).toMatch(/did not answer in time/);
@@ -172,7 +172,8 @@ describe('HeyGen settings', () => {
 	test('a good key is checked, stored only in the vault, and never shown again', async () => {
 		const r = await c.action(`/b/${b}/settings?/saveKey`, { apiKey: 'sim-test-key' });
 		expect(r.type).toBe('success');
-		expect(r.data.message).toMatch(/Remaining quota/);
+		expect(r.data.message).toBe('HeyGen accepted the key and it is saved. Credits left: $120.5 in the wallet.');
+		expect(app.sim.requests.some((q) => q.path === '/v3/users/me' && q.status === 200)).toBe(true);
 		expect(await hasKey()).toBe(true);
 		const { rows } = await db.sql(`select count(*)::int as n from businesses where id = $1 and heygen_secret_id is not null`, [b]);
 		expect(rows[0].n).toBe(1);
@@ -277,7 +278,7 @@ describe('content and Generate', () => {
 
 	test('bad options are field errors', async () => {
 		const content = await createContent(c, b);
-		const r = await c.action(`/b/${b}/content/${content}?/generate`, { aspect: 'cinema', resolution: '4k', avatarStyle: 'normal', idempotencyKey: 'nope' });
+		const r = await c.action(`/b/${b}/content/${content}?/generate`, { aspect: 'cinema', resolution: '8k', idempotencyKey: 'nope' });
 		expect(r.type).toBe('failure');
 		expect(Object.keys(r.data.errors).sort()).toEqual(['aspect', 'idempotencyKey', 'resolution']);
 		expect(await jobs(content)).toHaveLength(0);
@@ -286,7 +287,7 @@ describe('content and Generate', () => {
 	test('double submit makes one job; a second Generate while it runs is refused', async () => {
 		const content = await createContent(c, b, 'Double submit script.', 'Double [sim renderMs=3000]');
 		const key = await generateFormKey(c, b, content);
-		const fields = { ...GENERATE_DEFAULTS, aspect: 'portrait', caption: 'on', test: 'on', idempotencyKey: key };
+		const fields = { ...GENERATE_DEFAULTS, aspect: '9:16', captions: 'on', idempotencyKey: key };
 		const [r1, r2] = await Promise.all([
 			c.action(`/b/${b}/content/${content}?/generate`, fields),
 			c.action(`/b/${b}/content/${content}?/generate`, fields)
@@ -296,7 +297,7 @@ describe('content and Generate', () => {
 		expect([r1.data.message, r2.data.message].sort()).toEqual(['This video was already started; showing its progress.', 'Video queued. Watch its progress below.']);
 		const list = await jobs(content);
 		expect(list).toHaveLength(1);
-		expect(list[0].options).toEqual({ dimension: { width: 720, height: 1280 }, avatar_style: 'normal', caption: true, test: true, title: 'Double [sim renderMs=3000]' });
+		expect(list[0].options).toEqual({ aspect_ratio: '9:16', resolution: '720p', captions: true, title: 'Double [sim renderMs=3000]' });
 		expect(list[0].avatar_id).toBe('sim-avatar-anna');
 
 		const other = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });

@@ -221,7 +221,7 @@ export async function generateFormKey(client: Client, businessId: string, conten
 	return m[1]!;
 }
 
-export const GENERATE_DEFAULTS = { aspect: 'landscape', resolution: '720', avatarStyle: 'normal' };
+export const GENERATE_DEFAULTS = { aspect: '16:9', resolution: '720p' };
 
 /** Reads an SSE stream until `until` says stop (or the timeout); returns the parsed events. */
 export async function readEvents(

@@ -179,4 +179,28 @@ describe('a member of B and business A', () => {
 			await r.body?.cancel();
 		}
 	});
+
+	test("A's thumbnail and subtitles: the same checks as the video", async () => {
+		const content = await createContent(alice, A, 'Captioned words for the track.', 'Alice captions');
+		const r = await alice.action(`/b/${A}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, captions: 'on', idempotencyKey: await generateFormKey(alice, A, content) });
+		const job = await waitForStatus(db, r.data.jobId, 'completed');
+		expect(job.subtitles_path).toBe(`videos/${A}/${content}/${job.id}.srt`);
+		const poster = await alice.get(`/media/${A}/${content}/${job.id}.jpg`);
+		expect(poster.status).toBe(200);
+		expect(poster.headers.get('content-type')).toBe('image/jpeg');
+		await poster.body?.cancel();
+		const vtt = await alice.get(`/media/${A}/${content}/${job.id}.vtt`);
+		expect(vtt.status).toBe(200);
+		expect(vtt.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
+		expect(await vtt.text()).toMatch(/^WEBVTT\n\n1\n00:00:00\.000 --> 00:00:01\.000\nCaptioned words/);
+		// The stored SRT itself is not served, and nothing is served to anyone outside A.
+		expect((await alice.get(`/media/${A}/${content}/${job.id}.srt`)).status).toBe(404);
+		for (const ext of ['jpg', 'vtt']) {
+			for (const client of [bob, new Client(app.url)]) {
+				const other = await client.get(`/media/${A}/${content}/${job.id}.${ext}`);
+				expect(other.status, ext).toBe(404);
+				await other.body?.cancel();
+			}
+		}
+	});
 });

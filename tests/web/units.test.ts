@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, test } from 'vitest';
-import { dimensionFor, duration, clock } from '../../web/lib/format.ts';
+import { describeOptions, duration, clock } from '../../web/lib/format.ts';
+import { srtToVtt } from '../../web/lib/server/media.ts';
 import { dbErrorMessage } from '../../web/lib/server/errors.ts';
 import { parseRange } from '../../web/lib/server/media.ts';
 import { RateLimiter } from '../../web/lib/server/rate-limit.ts';
@@ -104,10 +105,10 @@ test('RateLimiter: a fixed window per key', () => {
 	expect(rl.hit('a', 1002)).toBe(0);
 });
 
-test('dimensions for the Generate options', () => {
-	expect(dimensionFor('landscape', '1080')).toEqual({ width: 1920, height: 1080 });
-	expect(dimensionFor('portrait', '720')).toEqual({ width: 720, height: 1280 });
-	expect(dimensionFor('square', '1080')).toEqual({ width: 1080, height: 1080 });
+test('options in words, v3 and pre-v3 rows alike', () => {
+	expect(describeOptions({ aspect_ratio: '9:16', resolution: '1080p', captions: true })).toBe('Portrait 9:16 · 1080p · captions');
+	expect(describeOptions({ dimension: { width: 720, height: 1280 }, caption: true, test: true })).toBe('Portrait 720×1280 · captions');
+	expect(describeOptions({})).toBe('Landscape 16:9 (HeyGen default)');
 	expect(clock(65)).toBe('1:05');
 	expect(clock(3723)).toBe('1:02:03');
 	expect(duration(0.42)).toBe('0.4 s');
@@ -131,4 +132,9 @@ describe('resolveAuthSecret', () => {
 			rmSync(dir, { recursive: true, force: true });
 		}
 	});
+});
+
+test('SRT subtitles become WebVTT for the captions track', () => {
+	const srt = '\uFEFF1\r\n00:00:00,000 --> 00:00:01,500\r\nHello there\r\n\r\n2\r\n00:00:01,500 --> 00:00:02,000\r\nBye\r\n';
+	expect(srtToVtt(srt)).toBe('WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nHello there\n\n2\n00:00:01.500 --> 00:00:02.000\nBye\n');
 });

@@ -53,27 +53,30 @@ export function bytes(n: number | null | undefined): string {
 	return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
+/** HeyGen v3's aspect ratios, as the generate form offers them. */
 export const ASPECTS = {
-	landscape: { label: 'Landscape 16:9', w: 16, h: 9 },
-	portrait: { label: 'Portrait 9:16', w: 9, h: 16 },
-	square: { label: 'Square 1:1', w: 1, h: 1 }
+	'16:9': 'Landscape 16:9',
+	'9:16': 'Portrait 9:16',
+	'1:1': 'Square 1:1',
+	'4:5': 'Portrait 4:5',
+	'5:4': 'Landscape 5:4'
 } as const;
 export type Aspect = keyof typeof ASPECTS;
 
-export const RESOLUTIONS = { '720': 720, '1080': 1080 } as const;
-export type Resolution = keyof typeof RESOLUTIONS;
+export const RESOLUTION_LABELS = { '720p': '720p', '1080p': '1080p (Full HD)', '4k': '4K' } as const;
+export type Resolution = keyof typeof RESOLUTION_LABELS;
 
-/** Width × height for an aspect at a resolution (the short side). */
-export function dimensionFor(aspect: Aspect, resolution: Resolution): { width: number; height: number } {
-	const short = RESOLUTIONS[resolution];
-	const a = ASPECTS[aspect];
-	if (a.w === a.h) return { width: short, height: short };
-	const long = Math.round((short * Math.max(a.w, a.h)) / Math.min(a.w, a.h));
-	return a.w > a.h ? { width: long, height: short } : { width: short, height: long };
-}
-
-export function describeDimension(d: { width: number; height: number } | undefined): string {
-	if (!d) return 'Landscape 1920×1080 (HeyGen default)';
-	const kind = d.width === d.height ? 'Square' : d.width > d.height ? 'Landscape' : 'Portrait';
-	return `${kind} ${d.width}×${d.height}`;
+/** A job's format in words, e.g. "Portrait 9:16 · 1080p · captions". Reads pre-v3 options too. */
+export function describeOptions(o: Record<string, unknown> | null | undefined): string {
+	const opts = o ?? {};
+	const parts: string[] = [];
+	const aspect = opts['aspect_ratio'];
+	const d = opts['dimension'] as { width?: number; height?: number } | undefined;
+	if (typeof aspect === 'string') parts.push(ASPECTS[aspect as Aspect] ?? aspect);
+	else if (d && typeof d.width === 'number' && typeof d.height === 'number') {
+		parts.push(`${d.width === d.height ? 'Square' : d.width > d.height ? 'Landscape' : 'Portrait'} ${d.width}×${d.height}`);
+	} else parts.push('Landscape 16:9 (HeyGen default)');
+	if (typeof opts['resolution'] === 'string') parts.push(opts['resolution'] as string);
+	if (opts['captions'] === true || opts['caption'] === true) parts.push('captions');
+	return parts.join(' · ');
 }

@@ -18,7 +18,12 @@ export interface JobView {
 	lastError: string | null;
 	heygenVideoId: string | null;
 	heygenUrl: string | null;
+	/** The stored thumbnail (the player's poster), served by the media route. */
 	thumbnailUrl: string | null;
+	/** The stored subtitles as WebVTT (the player's captions track), when captions were asked for. */
+	captionsUrl: string | null;
+	/** When HeyGen finished rendering. */
+	renderedAt: string | null;
 	videoUrl: string | null;
 	durationSeconds: number | null;
 	sizeBytes: number | null;
@@ -57,5 +62,6 @@ export interface LiveEvent {
 	/** Set on `completed`: where the stored video plays from (the media route). */
 	videoUrl: string | null;
 	thumbnailUrl: string | null;
+	captionsUrl: string | null;
 	heygenUrl: string | null;
 }

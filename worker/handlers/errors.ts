@@ -1,4 +1,4 @@
-import { isHeyGenError } from '../../heygen/index.ts';
+import { isHeyGenError, redact } from '../../heygen/index.ts';
 import { isStorageError } from '../../storage/index.ts';
 import type { PipelineContext } from '../context.ts';
 import type { VideoJob } from '../job-store.ts';
@@ -10,9 +10,12 @@ export class DownloadError extends Error {
 	override name = 'DownloadError';
 	readonly code: string;
 	readonly httpStatus?: number;
-	constructor(code: string, message: string, httpStatus?: number) {
+	/** A refusal that a new URL will not fix (not https, a private address, too many redirects). */
+	readonly permanent: boolean;
+	constructor(code: string, message: string, httpStatus?: number, permanent = false) {
 		super(message);
 		this.code = code;
+		this.permanent = permanent;
 		if (httpStatus !== undefined) this.httpStatus = httpStatus;
 	}
 }
@@ -29,7 +32,9 @@ export function classify(err: unknown): Classified | null {
 	if (isHeyGenError(err)) {
 		return { retryable: err.retryable, code: err.code, message: err.message, ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }) };
 	}
-	if (err instanceof DownloadError) return { retryable: true, code: err.code, message: err.message };
+	if (err instanceof DownloadError) return { retryable: !err.permanent, code: err.code, message: redact(err.message) };
+	// A download that failed while storage was reading it: the download's reason is the one to tell.
+	if (isStorageError(err) && err.cause instanceof DownloadError) return classify(err.cause);
 	if (isStorageError(err)) {
 		return { retryable: err.code !== 'bad_path', code: `storage_${err.code}`, message: err.message };
 	}
@@ -58,8 +63,12 @@ export async function handleStepError(
 	if (!c) throw err;
 	const step = STEP[queue];
 	const attempts = job[step.counter];
+	// HeyGen still working on our own earlier request with the same Idempotency-Key: not a failure
+	// of this attempt, so it does not use one up (the deadline still bounds it).
+	if (c.code === 'request_in_progress') maxAttempts = Number.POSITIVE_INFINITY;
 	// The caller's count of this attempt (a poll saves it only with its outcome).
-	const counted = { [step.counter]: attempts };
+	// A 409 for our own in-flight request is not an attempt: it is given back.
+	const counted = { [step.counter]: c.code === 'request_in_progress' ? Math.max(0, attempts - 1) : attempts };
 	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
 	if (!c.retryable) {
 		log.warn({ msg: c.message }, 'job failed permanently');

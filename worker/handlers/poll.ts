@@ -1,8 +1,9 @@
 import type { PipelineContext } from '../context.ts';
 import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
+import { redact } from '../../heygen/index.ts';
 
-const IN_PROGRESS = new Set(['pending', 'waiting', 'processing']);
+const IN_PROGRESS = new Set(['pending', 'processing']);
 
 /** rendering → (rendering again later | transferring | failed), one HeyGen status call per run. */
 export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<void> {
@@ -51,20 +52,24 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 				last_error: null,
 				heygen_url: status.videoUrl,
 				thumbnail_url: status.thumbnailUrl,
-				duration_seconds: status.duration === null ? null : String(status.duration)
+				duration_seconds: status.duration === null ? null : String(status.duration),
+				heygen_completed_at: status.completedAt
 			},
 			{ queue: QUEUES.transfer }
 		);
 		ctx.log.info({ jobId }, 'render completed; transferring');
 		return;
 	}
+	// The client has already redacted the key from HeyGen's code and message; redact() again here
+	// also removes anything else that looks like a credential, before the text is clipped and stored.
 	const e = status.error;
+	const said = e?.message ? redact(e.message, key).replace(/\s+/g, ' ').trim().slice(0, 1500) : '';
 	await ctx.store.update(jobId, ['rendering'], {
 		...counted,
 		status: 'failed',
 		last_heygen_status: 'failed',
-		error_code: e?.code || 'render_failed',
-		error_message: (e ? `HeyGen could not render the video: ${e.message}${e.detail ? ` (${e.detail})` : ''}` : 'HeyGen reported the render as failed without a reason.').slice(0, 2000)
+		error_code: e?.code ? redact(e.code, key).slice(0, 100) : 'render_failed',
+		error_message: said ? `HeyGen could not render the video: ${said}` : 'HeyGen reported the render as failed without giving a reason.'
 	});
 	ctx.log.warn({ jobId, code: e?.code }, 'render failed at HeyGen');
 }

@@ -2,28 +2,49 @@ import type { PipelineContext } from '../context.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
 import { ensureWebhook } from '../webhook-registration.ts';
-import type { VideoOptions } from '../../heygen/index.ts';
+import { v3Options } from '../../heygen/index.ts';
+
+/** HeyGen keeps an Idempotency-Key for 24 hours; past this, a resubmit could make a second video. */
+const KEY_SAFE_FOR_MS = 23 * 3600_000;
 
 /**
- * queued → submitting → rendering. The video id and the move to rendering are saved in one
- * transaction with the first poll, so a job with a video id is never submitted again. The only
- * window for a second submit is a crash between HeyGen's reply and that commit.
+ * queued → submitting → rendering, making at most one HeyGen video per attempt of the job.
+ *
+ * The attempt's Idempotency-Key is saved with the move to `submitting`, and that transaction
+ * commits before HeyGen is called. Whatever happens next — the reply is lost, the worker is
+ * killed, Postgres goes away before the video id is saved — the step runs again from
+ * `submitting` and sends the same key, so HeyGen replays the video it made (or answers 409 while
+ * the first request is still in flight, which is retried) instead of making another.
  */
 export async function submitVideo(ctx: PipelineContext, jobId: string): Promise<void> {
-	// Two deliveries at once (a redelivery while the first still waits on HeyGen) would both see
-	// no video id yet and both create a video; the second waits and then finds it rendering.
+	// Two deliveries at once (a redelivery while the first still waits on HeyGen) would both send
+	// the attempt's key; the second waits here and then finds the job rendering.
 	await ctx.store.exclusive(jobId, () => submitOnce(ctx, jobId));
 }
 
 async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
-	const job = await ctx.store.update(jobId, ['queued', 'submitting'], (j) => ({
-		status: 'submitting',
-		submit_count: j.submit_count + 1
-	}));
-	if (!job) return; // canceled, or a duplicate delivery of a step already done
+	const waitMs = Math.round(ctx.settings.slotWaitMs * (0.8 + Math.random() * 0.4));
+	const claim = await ctx.store.claimSubmit(jobId, waitMs);
+	if (claim.outcome === 'gone') return; // canceled, or a duplicate delivery of a step already done
+	if (claim.outcome === 'wait') {
+		const j = claim.job;
+		if (j.deadline && Date.now() + waitMs > j.deadline.getTime()) {
+			await ctx.store.fail(jobId, ['queued'], 'deadline_exceeded',
+				`The video waited for a free HeyGen render slot until its deadline (this business renders at most ${claim.limit} videos at once).`);
+			return;
+		}
+		ctx.log.debug({ jobId, inFlight: claim.inFlight, limit: claim.limit }, 'waiting for a HeyGen render slot');
+		return;
+	}
+	const job = claim.job;
 	if (job.heygen_video_id) return;
 	if (job.submit_count > ctx.settings.maxSubmits) {
 		await ctx.store.fail(jobId, ['submitting'], 'submit_failed', `Gave up after ${job.submit_count - 1} attempts to submit to HeyGen. ${job.last_error ?? ''}`.trim());
+		return;
+	}
+	if (claim.outcome === 'resumed' && job.heygen_submitted_at && Date.now() - job.heygen_submitted_at.getTime() > KEY_SAFE_FOR_MS) {
+		await ctx.store.fail(jobId, ['submitting'], 'submit_failed',
+			'The first submit to HeyGen is more than 23 hours old and its outcome is unknown; it is not repeated, so HeyGen cannot make a second video. Check HeyGen for the video, or retry the job to make a new one.');
 		return;
 	}
 	const key = await ctx.store.apiKey(job.business_id);
@@ -31,16 +52,17 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 		await ctx.store.fail(jobId, ['submitting'], 'missing_api_key', 'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.');
 		return;
 	}
-	await ensureWebhook(ctx, job.business_id, key); // [webhooks] a key set from SQL gets its endpoint first
+	// A key set from SQL gets its webhook endpoint before its first video.
+	await ensureWebhook(ctx, job.business_id, key);
 	let videoId: string;
 	try {
 		({ videoId } = await ctx.heygen(key).generateVideo({
 			script: job.script,
 			avatarId: job.avatar_id,
 			voiceId: job.voice_id,
-			options: job.options as VideoOptions,
+			options: v3Options(job.options),
 			callbackId: job.id,
-			...(ctx.settings.callbackUrl && { callbackUrl: ctx.settings.callbackUrl })
+			idempotencyKey: job.heygen_idempotency_key!,
 		}));
 	} catch (err) {
 		await handleStepError(ctx, QUEUES.submit, job, err, ctx.settings.maxSubmits);

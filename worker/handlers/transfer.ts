@@ -1,16 +1,21 @@
 import type { PipelineContext } from '../context.ts';
-import { openDownload } from '../download.ts';
+import { openDownload, type Expect } from '../download.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
+import { v3Options } from '../../heygen/index.ts';
+
+const SIDE_FILE_MAX_BYTES = { image: 20 * 1024 * 1024, srt: 2 * 1024 * 1024 } as const;
 
 /** Where a job's video lives in storage, relative to the videos bucket/folder. */
-export function objectPathFor(job: { business_id: string; content_id: string; id: string }): string {
-	return `${job.business_id}/${job.content_id}/${job.id}.mp4`;
+export function objectPathFor(job: { business_id: string; content_id: string; id: string }, ext: 'mp4' | 'jpg' | 'srt' = 'mp4'): string {
+	return `${job.business_id}/${job.content_id}/${job.id}.${ext}`;
 }
 
 /**
- * transferring → completed: streams HeyGen's file into storage. Each retry asks HeyGen for a fresh
- * signed URL first, since the one saved at completion may have expired.
+ * transferring → completed: streams HeyGen's files into storage: the subtitles first when captions
+ * were asked for (small, and a job that asked for them should not end without them), then the
+ * MP4, then the thumbnail (best effort: a video is not failed for its poster). Each retry asks
+ * HeyGen for fresh signed URLs first, since the ones saved at completion may have expired.
  */
 export async function transferVideo(ctx: PipelineContext, jobId: string): Promise<void> {
 	const job = await ctx.store.update(jobId, ['transferring'], (j) => ({ transfer_count: j.transfer_count + 1 }));
@@ -19,37 +24,85 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		await ctx.store.fail(jobId, ['transferring'], 'transfer_failed', `Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim());
 		return;
 	}
+	const captions = v3Options(job.options).captions === true;
 	const objectPath = objectPathFor(job);
+	const stored: string[] = [];
+	const download = (url: string, expect: Expect) =>
+		openDownload(url, {
+			stallMs: ctx.settings.downloadStallMs,
+			expect,
+			...(ctx.settings.trustedOrigin && { trustedOrigin: ctx.settings.trustedOrigin }),
+			...(expect !== 'mp4' && { maxBytes: SIDE_FILE_MAX_BYTES[expect] })
+		});
 	try {
 		let url = job.heygen_url;
-		if (job.transfer_count > 1 || !url) {
+		let thumbnailUrl = job.thumbnail_url;
+		let subtitleUrl: string | null = null;
+		if (job.transfer_count > 1 || !url || captions) {
 			const key = await ctx.store.apiKey(job.business_id);
 			if (!key) {
 				await ctx.store.fail(jobId, ['transferring'], 'missing_api_key', 'The HeyGen API key was removed before the video was downloaded. Save one and retry the job.');
 				return;
 			}
 			const status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
+			subtitleUrl = status.subtitleUrl;
+			thumbnailUrl = status.thumbnailUrl ?? thumbnailUrl;
 			if (status.videoUrl && status.videoUrl !== url) {
 				url = status.videoUrl;
-				await ctx.store.update(jobId, ['transferring'], { heygen_url: url });
+				await ctx.store.update(jobId, ['transferring'], { heygen_url: url, thumbnail_url: thumbnailUrl });
 			}
 		}
 		if (!url) throw new Error('no video URL');
-		const download = await openDownload(url, { stallMs: ctx.settings.downloadStallMs });
-		const stored = await ctx.storage.put(objectPath, download.body, {
-			contentType: 'video/mp4',
-			...(download.bytes !== undefined && { expectedBytes: download.bytes })
-		});
+
+		let subtitlesPath: string | null = null;
+		if (captions && subtitleUrl) {
+			const srt = await download(subtitleUrl, 'srt');
+			await ctx.storage.put(objectPathFor(job, 'srt'), srt.body, { contentType: 'application/x-subrip', ...(srt.bytes !== undefined && { expectedBytes: srt.bytes }) });
+			stored.push(objectPathFor(job, 'srt'));
+			subtitlesPath = `videos/${objectPathFor(job, 'srt')}`;
+		} else if (captions) {
+			ctx.log.warn({ jobId }, 'captions were asked for but HeyGen gave no subtitle_url');
+		}
+
+		// The thumbnail is fetched alongside the MP4; it is best effort (a video is not failed for its poster).
+		const thumbJob = thumbnailUrl
+			? (async () => {
+					const thumb = await download(thumbnailUrl, 'image');
+					await ctx.storage.put(objectPathFor(job, 'jpg'), thumb.body, { contentType: thumb.contentType?.startsWith('image/') ? thumb.contentType : 'image/jpeg', ...(thumb.bytes !== undefined && { expectedBytes: thumb.bytes }) });
+					stored.push(objectPathFor(job, 'jpg'));
+					return `videos/${objectPathFor(job, 'jpg')}`;
+				})().catch((err: unknown) => {
+					ctx.log.warn({ jobId, err: { message: (err as Error).message } }, 'thumbnail not stored; the video plays without a poster');
+					return null;
+				})
+			: Promise.resolve(null);
+		let mp4;
+		try {
+			const video = await download(url, 'mp4');
+			mp4 = await ctx.storage.put(objectPath, video.body, {
+				contentType: 'video/mp4',
+				...(video.bytes !== undefined && { expectedBytes: video.bytes })
+			});
+			stored.push(objectPath);
+		} finally {
+			await thumbJob;
+		}
+		const thumbnailPath = await thumbJob;
+
 		const done = await ctx.store.update(jobId, ['transferring'], {
 			status: 'completed',
 			storage_path: `videos/${objectPath}`,
-			video_url: stored.url,
-			size_bytes: stored.bytes,
+			video_url: mp4.url,
+			size_bytes: mp4.bytes,
+			thumbnail_path: thumbnailPath,
+			subtitles_path: subtitlesPath,
 			last_error: null
 		});
-		if (!done) await ctx.storage.remove(objectPath).catch(() => {});
-		else ctx.log.info({ jobId, bytes: stored.bytes }, 'video stored');
+		if (!done) for (const p of stored) await ctx.storage.remove(p).catch(() => {});
+		else ctx.log.info({ jobId, bytes: mp4.bytes }, 'video stored');
 	} catch (err) {
+		// Nothing half-written: side files of a transfer that did not finish go too.
+		for (const p of stored) await ctx.storage.remove(p).catch(() => {});
 		await handleStepError(ctx, QUEUES.transfer, job, err, ctx.settings.maxTransfers);
 	}
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { createHeyGenClient, isHeyGenError, type Avatar, type HeyGenClient, type Voice } from '$heygen/index.ts';
+import { createHeyGenClient, isHeyGenError, type Avatar, type Credits, type HeyGenClient, type Voice } from '$heygen/index.ts';
 import { config } from './config.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
@@ -41,29 +41,31 @@ export function describeHeyGenError(err: unknown, action = 'HeyGen'): string {
 	if (!isHeyGenError(err)) return `${action} failed unexpectedly. Try again in a moment.`;
 	switch (err.code) {
 		case 'invalid_api_key':
-		case 'invalid_credentials':
-		case 'unauthorized':
 			return 'HeyGen rejected this API key. Copy it again from HeyGen (Settings → API) and paste the whole key.';
+		case 'forbidden':
+			return 'HeyGen refused this key for the request (its plan or permissions do not allow it).';
 		case 'timeout':
 			return `HeyGen did not answer in time (${Math.round(timeoutMs() / 1000)} s). Nothing was saved; try again.`;
 		case 'network':
 		case 'aborted':
 			return 'Could not reach HeyGen (no network connection to the HeyGen API). Nothing was saved; check the connection and try again.';
 		case 'rate_limited':
-		case 'rate_limit_exceeded':
+		case 'request_in_progress':
 			return 'HeyGen is rate-limiting requests right now. Wait a minute and try again.';
 		case 'insufficient_credit':
-			return 'Your HeyGen account has no credit left.';
+			return 'HeyGen has no credits left on this account.';
 		default:
 			if (err.retryable) return `HeyGen is having trouble right now (${err.code}). Nothing was saved; try again in a moment.`;
-			return `HeyGen refused the request (${err.code}).`;
+			return err.message;
 	}
 }
 
 export interface Catalog {
+	/** Avatar looks, every page of them. */
 	avatars: Avatar[];
+	/** Voices, every page of them. */
 	voices: Voice[];
-	remainingQuota: number | null;
+	credits: Credits | null;
 	/** Why the lists could not be loaded, in words; null when they were. */
 	error: string | null;
 }
@@ -73,20 +75,20 @@ const catalogs = new Map<string, { at: number; value: Promise<Catalog> }>();
 
 async function fetchCatalog(businessId: string): Promise<Catalog> {
 	const client = await clientForBusiness(businessId);
-	if (!client) return { avatars: [], voices: [], remainingQuota: null, error: null };
-	const [avatars, voices, quota] = await Promise.allSettled([client.listAvatars(), client.listVoices(), client.remainingQuota()]);
-	const firstError = [avatars, voices, quota].find((r) => r.status === 'rejected');
+	if (!client) return { avatars: [], voices: [], credits: null, error: null };
+	const [avatars, voices, account] = await Promise.allSettled([client.listAvatars(), client.listVoices(), client.account()]);
+	const firstError = [avatars, voices, account].find((r) => r.status === 'rejected');
 	if (firstError) log().warn({ businessId, err: errInfo(firstError.reason) }, 'HeyGen catalog incomplete');
 	const sortByName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => a.name.localeCompare(b.name));
 	return {
 		avatars: avatars.status === 'fulfilled' ? sortByName(avatars.value) : [],
 		voices: voices.status === 'fulfilled' ? sortByName(voices.value) : [],
-		remainingQuota: quota.status === 'fulfilled' ? quota.value.remainingQuota : null,
+		credits: account.status === 'fulfilled' ? account.value.credits : null,
 		error: firstError ? describeHeyGenError(firstError.reason, 'Loading your HeyGen avatars and voices') : null
 	};
 }
 
-/** The business's avatars, voices and remaining quota from HeyGen, cached for a few minutes. */
+/** The business's avatar looks, voices and remaining credits from HeyGen, cached for a few minutes. */
 export function heygenCatalog(businessId: string): Promise<Catalog> {
 	const hit = catalogs.get(businessId);
 	if (hit && Date.now() - hit.at < CATALOG_TTL_MS) return hit.value;

@@ -24,7 +24,9 @@ export interface JobRow {
 	last_error: string | null;
 	heygen_video_id: string | null;
 	heygen_url: string | null;
-	thumbnail_url: string | null;
+	thumbnail_path: string | null;
+	subtitles_path: string | null;
+	heygen_completed_at: Date | string | null;
 	duration_seconds: string | number | null;
 	size_bytes: number | null;
 	created_at: Date | string;
@@ -70,7 +72,9 @@ function toView(r: JobRow): JobView {
 		lastError: r.last_error,
 		heygenVideoId: r.heygen_video_id,
 		heygenUrl: r.heygen_url,
-		thumbnailUrl: r.thumbnail_url,
+		thumbnailUrl: r.status === 'completed' && r.thumbnail_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.id }, 'jpg') : null,
+		captionsUrl: r.status === 'completed' && r.subtitles_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.id }, 'vtt') : null,
+		renderedAt: r.heygen_completed_at ? toDate(r.heygen_completed_at)!.toISOString() : null,
 		videoUrl: r.status === 'completed' ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.id }) : null,
 		durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
 		sizeBytes: r.size_bytes,
@@ -86,7 +90,7 @@ function toView(r: JobRow): JobView {
 function jobSelect(where: RawBuilder<unknown>, limit: number) {
 	return sql`
 		select j.id, j.business_id, j.content_id, c.title as content_title, j.status, j.attempt, j.options, j.avatar_id, j.voice_id,
-			j.error_code, j.error_message, j.last_error, j.heygen_video_id, j.heygen_url, j.thumbnail_url,
+			j.error_code, j.error_message, j.last_error, j.heygen_video_id, j.heygen_url, j.thumbnail_path, j.subtitles_path, j.heygen_completed_at,
 			j.duration_seconds, j.size_bytes, j.created_at, j.completed_at, j.requested_by,
 			u.name as requester_name, u.email as requester_email,
 			ev.queued_at, ev.rendering_at, ev.transferring_at, ev.finished_at

@@ -4,8 +4,9 @@ import type { VideoJobStatus } from '$db/types.ts';
 import { db } from './db.ts';
 import type { LiveEvent } from '../types.ts';
 
-export function mediaUrl(job: { business_id: string; content_id: string; id: string }): string {
-	return `/media/${job.business_id}/${job.content_id}/${job.id}.mp4`;
+/** Where the web app serves a job's stored files: the MP4, its poster, and its subtitles as WebVTT. */
+export function mediaUrl(job: { business_id: string; content_id: string; id: string }, ext: 'mp4' | 'jpg' | 'vtt' = 'mp4'): string {
+	return `/media/${job.business_id}/${job.content_id}/${job.id}.${ext}`;
 }
 
 interface EventRow {
@@ -18,7 +19,8 @@ interface EventRow {
 	at: Date;
 	detail: Record<string, unknown>;
 	job_exists: boolean;
-	thumbnail_url: string | null;
+	thumbnail_path: string | null;
+	subtitles_path: string | null;
 	heygen_url: string | null;
 }
 
@@ -38,13 +40,14 @@ function toLiveEvent(r: EventRow): LiveEvent {
 		errorCode: str(d['error_code']),
 		errorMessage: str(d['error_message']),
 		videoUrl: completed ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }) : null,
-		thumbnailUrl: completed ? r.thumbnail_url : null,
+		thumbnailUrl: completed && r.thumbnail_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'jpg') : null,
+		captionsUrl: completed && r.subtitles_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'vtt') : null,
 		heygenUrl: r.heygen_url
 	};
 }
 
 const EVENT_COLUMNS = sql`e.id, e.job_id, e.content_id, e.business_id, e.from_status, e.to_status, e.at, e.detail,
-	j.id is not null as job_exists, j.thumbnail_url, j.heygen_url`;
+	j.id is not null as job_exists, j.thumbnail_path, j.subtitles_path, j.heygen_url`;
 
 export async function eventsById(ids: number[]): Promise<LiveEvent[]> {
 	const { rows } = await sql<EventRow>`

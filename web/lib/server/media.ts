@@ -70,3 +70,15 @@ export async function serveFile(request: Request, file: string, contentType: str
 	}
 	return new Response(size === 0 ? null : body(0, size - 1), { status: 200, headers: { ...headers, 'content-length': String(size) } });
 }
+
+/**
+ * SRT subtitles (what HeyGen gives) as WebVTT (what browsers' <track> reads): a header, and a dot
+ * instead of a comma before the milliseconds of each cue time. Cue text is kept as it is.
+ */
+export function srtToVtt(srt: string): string {
+	const body = srt
+		.replace(/^\uFEFF/, '')
+		.replace(/\r\n?/g, '\n')
+		.replace(/^(\d{1,2}:\d{2}:\d{2}),(\d{3}) --> (\d{1,2}:\d{2}:\d{2}),(\d{3})/gm, '$1.$2 --> $3.$4');
+	return `WEBVTT\n\n${body.trim()}\n`;
+}

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { sql } from 'kysely';
+import { metricCode } from '$heygen/errors.ts';
 import { db } from './db.ts';
 import { liveHub } from './live.ts';
 import { registerWebhookMetrics } from './webhook-metrics.ts';
@@ -137,7 +138,10 @@ function metricsRegistry(): client.Registry {
 		async collect() {
 			const s = await currentSnapshot();
 			this.reset();
-			for (const f of s.failures) this.inc({ code: f.code }, f.n);
+			// Labels from a fixed set: a code HeyGen made up (or a message echoed into one) is `other`.
+			const byCode = new Map<string, number>();
+			for (const f of s.failures) byCode.set(metricCode(f.code), (byCode.get(metricCode(f.code)) ?? 0) + f.n);
+			for (const [code, n] of byCode) this.inc({ code }, n);
 		}
 	});
 	new client.Gauge({

@@ -1,39 +1,62 @@
 import { error, redirect } from '@sveltejs/kit';
 import { createStorage, resolveLocalPath } from '$storage/index.ts';
 import { config } from '$lib/server/config.ts';
-import { serveFile } from '$lib/server/media.ts';
+import { serveFile, srtToVtt } from '$lib/server/media.ts';
+import { readFile } from 'node:fs/promises';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { SupabaseVideoStorage } from '$storage/index.ts';
 import type { RequestHandler } from './$types';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const VIDEO_PATH = new RegExp(`^(${UUID})/(${UUID})/(${UUID})\\.mp4$`);
+const MEDIA_PATH = new RegExp(`^(${UUID})/(${UUID})/(${UUID})\\.(mp4|jpg|vtt)$`);
+const SRT_MAX_BYTES = 2 * 1024 * 1024;
 
 let supabase: SupabaseVideoStorage | null = null;
 
 /**
- * Stored videos: /media/<business>/<content>/<job>.mp4. Only members of that business get it (404
- * for everyone else, signed in or not). Local storage is streamed with Range support so the player
- * can seek; Supabase Storage answers with a redirect to a short-lived signed URL.
+ * A job's stored files: /media/<business>/<content>/<job>.mp4, its thumbnail `.jpg`, and its SRT
+ * subtitles served as WebVTT `.vtt` (what a <track> element reads). Only members of that business
+ * get them (404 for everyone else, signed in or not). Local storage is streamed with Range support
+ * so the player can seek; Supabase Storage answers with a redirect to a short-lived signed URL.
  */
 export const GET: RequestHandler = async ({ locals, params, request, url }) => {
-	const m = VIDEO_PATH.exec(params.path);
+	const m = MEDIA_PATH.exec(params.path);
 	if (!m) error(404, 'Not found');
 	if (!locals.user) error(404, 'Not found');
 	await requireMembership(locals, m[1], { url });
+	const ext = m[4] as 'mp4' | 'jpg' | 'vtt';
+	// Subtitles are stored as HeyGen gives them (SRT).
+	const stored = ext === 'vtt' ? params.path.replace(/\.vtt$/, '.srt') : params.path;
 	const c = config();
 	if (c.STORAGE === 'supabase') {
 		supabase ??= createStorage({ kind: 'supabase', url: c.SUPABASE_URL!, serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!, bucket: c.SUPABASE_BUCKET });
-		redirect(302, await supabase.signedUrl(params.path, 3600));
+		const signed = await supabase.signedUrl(stored, 3600).catch(() => error(404, 'Not found'));
+		if (ext !== 'vtt') redirect(302, signed);
+		const res = await fetch(signed);
+		const srt = res.ok ? await res.text() : null;
+		if (srt === null || srt.length > SRT_MAX_BYTES) error(404, 'Not found');
+		return vttResponse(srt);
 	}
 	let file: string;
 	try {
-		file = resolveLocalPath(c.storageDir, params.path);
+		file = resolveLocalPath(c.storageDir, stored);
 	} catch {
 		error(404, 'Not found');
 	}
-	return serveFile(request, file, 'video/mp4', {
+	if (ext === 'vtt') {
+		const srt = await readFile(file, 'utf8').catch(() => null);
+		if (srt === null || srt.length > SRT_MAX_BYTES) error(404, 'Not found');
+		return vttResponse(srt);
+	}
+	return serveFile(request, file, ext === 'mp4' ? 'video/mp4' : 'image/jpeg', {
 		'cache-control': 'private, max-age=3600',
-		'content-disposition': `inline; filename="${m[3]}.mp4"`
+		'content-disposition': `inline; filename="${m[3]}.${ext}"`,
+		'x-content-type-options': 'nosniff'
 	});
 };
+
+function vttResponse(srt: string): Response {
+	return new Response(srtToVtt(srt), {
+		headers: { 'content-type': 'text/vtt; charset=utf-8', 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' }
+	});
+}

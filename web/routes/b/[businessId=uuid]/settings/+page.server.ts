@@ -14,7 +14,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const catalog: Promise<Catalog> | null = m.business.has_key
 		? heygenCatalog(m.business.id).catch((err) => {
 				log().error({ err: errInfo(err) }, 'HeyGen catalog failed');
-				return { avatars: [], voices: [], remainingQuota: null, error: 'Could not load your avatars and voices right now.' };
+				return { avatars: [], voices: [], credits: null, error: 'Could not load your avatars and voices right now.' };
 			})
 		: null;
 	return {
@@ -57,10 +57,10 @@ export const actions: Actions = {
 		if (!v.ok) return v.failure;
 		const wait = keyCheckLimiter.hit(locals.user!.id);
 		if (wait) return formError('key', data, `Too many key checks. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
-		// Check the key with HeyGen before it is stored: a cheap call that needs a valid key.
-		let quota: number;
+		// Check the key with HeyGen before it is stored: GET /v3/users/me needs a valid key.
+		let credits: string;
 		try {
-			quota = (await clientForKey(v.data.apiKey).remainingQuota()).remainingQuota;
+			credits = (await clientForKey(v.data.apiKey).account()).credits.summary;
 		} catch (err) {
 			const message = describeHeyGenError(err, 'Checking the key');
 			return formError('key', data, `The key was not saved. ${message}`, { apiKey: message });
@@ -75,7 +75,7 @@ export const actions: Actions = {
 		const view = await webhookView(m.business.id);
 		const hook = view.registered && !view.stale ? null : await registerBusinessWebhook(m.business.id);
 		const hookNote = hook && !hook.ok && hook.reason !== 'no_public_url' ? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.` : '';
-		return { form: 'key', message: `HeyGen accepted the key and it is saved. Remaining quota: ${quota.toLocaleString('en')}.${hookNote}` };
+		return { form: 'key', message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}` };
 	},
 
 	removeKey: async ({ locals, params, url }) => {

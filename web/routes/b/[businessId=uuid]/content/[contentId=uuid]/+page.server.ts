@@ -1,14 +1,14 @@
 import { error } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_SCRIPT_CHARS, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
+import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, validate } from '$lib/server/forms.ts';
 import { cancelJob, contentPageData, createJob, findJob, retryJob } from '$lib/server/jobs.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { requireMembership, type Membership } from '$lib/server/tenancy.ts';
-import { ASPECTS, dimensionFor, isActive, RESOLUTIONS, type Aspect, type Resolution } from '$lib/format.ts';
+import { isActive } from '$lib/format.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 async function loadContent(businessId: string, contentId: string) {
@@ -43,10 +43,8 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const { content, jobs, steps, lastEventId } = page;
 	const current = jobs[0] ?? null;
 	const latestVideo = jobs.find((j) => j.status === 'completed') ?? null;
-	const last = current?.options ?? {};
-	const d = last.dimension;
-	const aspect: Aspect = !d ? 'landscape' : d.width === d.height ? 'square' : d.width > d.height ? 'landscape' : 'portrait';
-	const resolution: Resolution = d && Math.min(d.width, d.height) <= 720 ? '720' : '1080';
+	// The last job's choices (translated when it predates v3) are the form's defaults.
+	const last = v3Options(current?.options ?? {});
 	return {
 		content,
 		jobs,
@@ -56,16 +54,14 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		lastEventId,
 		idempotencyKey: randomUUID(),
 		blockers: blockersFor(m, content.body),
-		defaults: { aspect, resolution, avatarStyle: last.avatar_style ?? 'normal', caption: last.caption ?? false, test: last.test ?? false }
+		defaults: { aspect: last.aspect_ratio ?? '16:9', resolution: last.resolution ?? '1080p', captions: last.captions ?? false }
 	};
 };
 
 const generateSchema = z.object({
-	aspect: z.enum(Object.keys(ASPECTS) as [Aspect, ...Aspect[]], 'Choose landscape, portrait or square.'),
-	resolution: z.enum(Object.keys(RESOLUTIONS) as [Resolution, ...Resolution[]], 'Choose 720p or 1080p.'),
-	avatarStyle: z.enum(['normal', 'circle', 'closeUp'], 'Choose how the avatar is framed.'),
-	caption: z.literal('on').optional(),
-	test: z.literal('on').optional(),
+	aspect: z.enum(ASPECT_RATIOS, `Choose one of the formats (${ASPECT_RATIOS.join(', ')}).`),
+	resolution: z.enum(RESOLUTIONS, 'Choose 720p, 1080p or 4K.'),
+	captions: z.literal('on').optional(),
 	idempotencyKey: z.uuid('The form is out of date; reload the page.')
 });
 
@@ -79,10 +75,9 @@ export const actions: Actions = {
 		const v = validate('generate', generateSchema, data);
 		if (!v.ok) return v.failure;
 		const options: VideoOptions = videoOptionsSchema.parse({
-			dimension: dimensionFor(v.data.aspect, v.data.resolution),
-			avatar_style: v.data.avatarStyle,
-			caption: v.data.caption === 'on',
-			test: v.data.test === 'on',
+			aspect_ratio: v.data.aspect,
+			resolution: v.data.resolution,
+			captions: v.data.captions === 'on',
 			title: content.title.slice(0, 200)
 		});
 		try {

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTION_SPECS, RETIRED_OPTIONS, v3Options, videoOptionsSchema } from '../../heygen/options.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { insertJob, seedBusiness } from '../helpers/fixtures.ts';
+
+/** One definition of the allowed options: the database's table and heygen/options.ts agree. */
+describe('video option specs', () => {
+	let db: TestDatabase;
+	beforeAll(async () => {
+		db = await createTestDatabase();
+	});
+	afterAll(async () => db?.drop());
+
+	it('video_job_option_specs holds exactly OPTION_SPECS and RETIRED_OPTIONS (edit both in a new migration)', async () => {
+		const { rows } = await db.sql(`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs order by position`);
+		const fromTs = [
+			...OPTION_SPECS.map((s) => ({
+				key: s.key,
+				kind: s.kind,
+				enum_values: 'values' in s ? [...s.values] : null,
+				min: 'min' in s ? s.min : null,
+				max: 'max' in s ? s.max : null,
+				pattern: 'pattern' in s ? s.pattern : null,
+				max_length: 'maxLength' in s ? s.maxLength : null,
+				hint: 'hint' in s ? s.hint : null
+			})),
+			...Object.entries(RETIRED_OPTIONS).map(([key, hint]) => ({ key, kind: 'retired', enum_values: null, min: null, max: null, pattern: null, max_length: null, hint }))
+		];
+		expect(rows).toEqual(fromTs);
+	});
+
+	it('the app schema and the database accept and refuse the same values', async () => {
+		const { contentId, businessId } = await seedBusiness(db);
+		const cases: Array<[Record<string, unknown>, boolean]> = [
+			[{ resolution: '4k', aspect_ratio: '4:5', captions: true, engine: 'avatar_v', voice_pitch: -50, voice_locale: 'pt-BR', remove_background: false, background_color: '#00ff00', title: 'x' }, true],
+			[{ resolution: '4K' }, false],
+			[{ voice_pitch: 50.5 }, false],
+			[{ voice_locale: 'en_US' }, false],
+			[{ title: 't'.repeat(200) }, true],
+			[{ title: 't'.repeat(201) }, false],
+			[{ dimension: { width: 1920, height: 1080 } }, false],
+			[{ test: false }, false]
+		];
+		for (const [options, ok] of cases) {
+			expect(videoOptionsSchema.safeParse(options).success, JSON.stringify(options)).toBe(ok);
+			const inserted = await db.sql('insert into video_jobs (content_id, options) values ($1, $2) returning id', [contentId, JSON.stringify(options)]).then(
+				(r) => r.rows[0].id as string,
+				() => null
+			);
+			expect(inserted !== null, JSON.stringify(options)).toBe(ok);
+			if (inserted) await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [inserted]);
+		}
+		expect(businessId).toBeTruthy();
+	});
+
+	it('rows made before v3 keep their options; the worker reads them as v3', async () => {
+		const { contentId } = await seedBusiness(db, { name: 'Old Co' });
+		const id = await insertJob(db, contentId);
+		// As if written before migration 0012 (the check runs on insert only).
+		await db.sql('alter table video_jobs disable trigger video_jobs_before_update');
+		await db.sql(`update video_jobs set options = '{"dimension":{"width":720,"height":1280},"test":true,"caption":true,"avatar_style":"circle"}' where id = $1`, [id]);
+		await db.sql('alter table video_jobs enable trigger video_jobs_before_update');
+		const { rows } = await db.sql('select options from video_jobs where id = $1', [id]);
+		expect(rows[0].options.test).toBe(true);
+		await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [id]);
+		expect(v3Options(rows[0].options)).toEqual({ aspect_ratio: '9:16', resolution: '720p', captions: true });
+	});
+});

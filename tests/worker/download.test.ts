@@ -1,0 +1,111 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buffer } from 'node:stream/consumers';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPrivateAddress, openDownload } from '../../worker/download.ts';
+import { DownloadError } from '../../worker/handlers/errors.ts';
+
+const MP4 = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
+const JPG = readFileSync(new URL('../../heygen/simulator/sample-thumbnail.jpg', import.meta.url));
+
+/** A stand-in for HeyGen's file host, on the "configured API host" (trusted) origin. */
+let server: Server;
+let origin: string;
+beforeAll(async () => {
+	server = createServer((req, res) => {
+		const u = new URL(req.url!, 'http://x');
+		const send = (type: string, body: Buffer | string) => {
+			res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+			res.end(body);
+		};
+		switch (u.pathname) {
+			case '/ok.mp4': return send('video/mp4', MP4);
+			case '/empty.mp4': return send('video/mp4', '');
+			case '/page.mp4': return send('text/html', '<html><body>Sign in to continue</body></html>');
+			case '/sneaky.mp4': return send('video/mp4', '<!DOCTYPE html><html></html>');
+			case '/random.mp4': return send('video/mp4', Buffer.alloc(4096, 7));
+			case '/thumb.jpg': return send('image/jpeg', JPG);
+			case '/not-image.jpg': return send('image/jpeg', MP4);
+			case '/hop': {
+				const n = Number(u.searchParams.get('n'));
+				res.writeHead(302, { location: n > 0 ? `/hop?n=${n - 1}` : '/ok.mp4' });
+				return res.end();
+			}
+			case '/to-http-elsewhere':
+				res.writeHead(302, { location: 'http://example.com/video.mp4' });
+				return res.end();
+			case '/to-metadata':
+				res.writeHead(302, { location: 'https://169.254.169.254/latest/meta-data/' });
+				return res.end();
+			default:
+				res.writeHead(404);
+				res.end();
+		}
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function fetchAll(url: string, expect: 'mp4' | 'image' | 'srt' = 'mp4', trusted: string | undefined = origin): Promise<Buffer> {
+	const d = await openDownload(url, { stallMs: 2000, expect, ...(trusted && { trustedOrigin: trusted }) });
+	return buffer(d.body);
+}
+
+async function refusal(p: Promise<unknown>): Promise<DownloadError> {
+	try {
+		await p;
+	} catch (err) {
+		expect(err).toBeInstanceOf(DownloadError);
+		return err as DownloadError;
+	}
+	throw new Error('expected the download to be refused');
+}
+
+describe('download safety', () => {
+	it('a real MP4 from the configured API host passes, byte for byte', async () => {
+		expect((await fetchAll(`${origin}/ok.mp4`)).equals(MP4)).toBe(true);
+		expect((await fetchAll(`${origin}/thumb.jpg`, 'image')).equals(JPG)).toBe(true);
+	});
+
+	it('follows up to 5 redirects, and refuses the 6th', async () => {
+		expect((await fetchAll(`${origin}/hop?n=4`)).equals(MP4)).toBe(true);
+		const e = await refusal(fetchAll(`${origin}/hop?n=5`));
+		expect(e.code).toBe('download_redirects');
+		expect(e.message).toBe('The video URL redirected more than 5 times.');
+		expect(e.permanent).toBe(true);
+	});
+
+	it('refuses plain http anywhere but the configured API host', async () => {
+		const e = await refusal(fetchAll('http://example.com/video.mp4'));
+		expect(e.code).toBe('download_refused');
+		expect(e.message).toMatch(/not https \(http:\/\/example\.com\); only https downloads are allowed/);
+		// The same host the simulator uses is refused too when it is not the configured one.
+		expect((await refusal(fetchAll(`${origin}/ok.mp4`, 'mp4', 'https://api.heygen.com'))).code).toBe('download_refused');
+	});
+
+	it('re-checks every redirect target', async () => {
+		expect((await refusal(fetchAll(`${origin}/to-http-elsewhere`))).message).toMatch(/not https/);
+		expect((await refusal(fetchAll(`${origin}/to-metadata`))).message).toMatch(/private or loopback address \(169\.254\.169\.254\)/);
+	});
+
+	it('refuses loopback and private addresses unless they are the configured API host', async () => {
+		for (const url of ['https://127.0.0.1/v.mp4', 'https://10.0.0.8/v.mp4', 'https://192.168.1.1/v.mp4', 'https://[::1]/v.mp4', 'https://localhost/v.mp4', 'https://172.16.0.1/v.mp4']) {
+			const e = await refusal(fetchAll(url, 'mp4', 'https://api.heygen.com'));
+			expect(e.code, url).toBe('download_refused');
+		}
+		expect(isPrivateAddress('::ffff:127.0.0.1')).toBe(true);
+		expect(isPrivateAddress('100.64.0.1')).toBe(true);
+		expect(isPrivateAddress('8.8.8.8')).toBe(false);
+		expect(isPrivateAddress('2606:4700::1111')).toBe(false);
+	});
+
+	it('refuses an empty body, an HTML page and a file with no MP4 ftyp box', async () => {
+		expect((await refusal(fetchAll(`${origin}/empty.mp4`))).message).toBe("HeyGen's video URL returned an empty file.");
+		expect((await refusal(fetchAll(`${origin}/page.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
+		expect((await refusal(fetchAll(`${origin}/sneaky.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
+		expect((await refusal(fetchAll(`${origin}/random.mp4`))).message).toBe(`HeyGen's video URL returned a file that is not an MP4 (no "ftyp" box at its start).`);
+		expect((await refusal(fetchAll(`${origin}/not-image.jpg`, 'image'))).message).toBe("HeyGen's thumbnail URL returned a file that is not an image.");
+	});
+});
