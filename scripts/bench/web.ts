@@ -290,7 +290,9 @@ async function main(): Promise<void> {
 	clearInterval(memTimer);
 	agent.destroy();
 	const rate = (r: (typeof results)[number]) => r.latencies.length / r.seconds;
-	const pct = (r: (typeof results)[number]) => `${fmt((100 * r.web) / r.seconds, 0)} / ${fmt((100 * r.postgres) / r.seconds, 0)} / ${fmt((100 * r.bench) / r.seconds, 0)}`;
+	// (A process that exits while sampled can make a share come out a little below zero.)
+	const share = (cpuSeconds: number, seconds: number) => fmt(Math.max(0, (100 * cpuSeconds) / seconds), 0);
+	const pct = (r: (typeof results)[number]) => `${share(r.web, r.seconds)} / ${share(r.postgres, r.seconds)} / ${share(r.bench, r.seconds)}`;
 	printTable(`pages, ${CLIENTS} concurrent signed-in clients`, [
 		['page', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'CPU % web / pg / bench', 'web CPU ms per req'],
 		...pages.map((page, k) => {
