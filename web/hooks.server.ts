@@ -4,6 +4,7 @@ import { sequence } from '@sveltejs/kit/hooks';
 import { randomUUID } from 'node:crypto';
 import { auth } from '$lib/server/auth.ts';
 import { config, reloadConfig } from '$lib/server/config.ts';
+import { rememberedSession, rememberSession, sessionCookieKey } from '$lib/server/session-cache.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import '$lib/server/shutdown.ts';
 
@@ -39,25 +40,37 @@ export const init: ServerInit = async () => {
 // Routes that never look at the session: skip the session lookup for them.
 const NO_SESSION = new Set(['/healthz', '/metrics']);
 
-/** Better Auth session (httpOnly cookie) → event.locals.user; Better Auth's cookie cache saves the query. */
+/**
+ * Better Auth session (httpOnly cookie) → event.locals.user; Better Auth's cookie cache saves the
+ * query, and session-cache.ts the cookie checks while that cache is valid.
+ */
 const session: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.session = null;
 	event.locals.memberships = new Map();
-	if (!NO_SESSION.has(event.url.pathname) && !event.url.pathname.startsWith('/api/heygen/webhook/') && hasSessionCookie(event.cookies)) {
-		const s = await auth(event.url.origin).api.getSession({ headers: event.request.headers });
-		if (s) {
-			event.locals.user = { id: s.user.id, name: s.user.name, email: s.user.email };
-			event.locals.session = { id: s.session.id, expiresAt: new Date(s.session.expiresAt) };
+	if (!NO_SESSION.has(event.url.pathname) && !event.url.pathname.startsWith('/api/heygen/webhook/')) {
+		const cookies = event.cookies.getAll();
+		const key = sessionCookieKey(cookies);
+		if (key) {
+			let s = rememberedSession(key);
+			if (!s) {
+				const found = await auth(event.url.origin).api.getSession({ headers: event.request.headers });
+				if (found) {
+					s = {
+						user: { id: found.user.id, name: found.user.name, email: found.user.email },
+						session: { id: found.session.id, expiresAt: new Date(found.session.expiresAt) }
+					};
+					rememberSession(key, cookies, s);
+				}
+			}
+			if (s) {
+				event.locals.user = s.user;
+				event.locals.session = s.session;
+			}
 		}
 	}
 	return resolve(event);
 };
-
-/** The signed session cookie (Better Auth adds the __Secure- prefix on https). */
-function hasSessionCookie(cookies: { get(name: string): string | undefined }): boolean {
-	return Boolean(cookies.get('avatarvideos.session_token') ?? cookies.get('__Secure-avatarvideos.session_token'));
-}
 
 let heygenOrigin: string | null = null;
 

@@ -2,6 +2,9 @@ import type { BetterAuthOptions } from 'better-auth';
 import type pg from 'pg';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy.ts';
 
+/** How long Better Auth's signed session-data cookie is trusted without a session query. */
+export const COOKIE_CACHE_SECONDS = 30;
+
 /**
  * Better Auth's options for this app, without SvelteKit imports so scripts and tests can build the
  * same instance. Table and column names match db/migrations/0010_auth_accounts.sql; Better Auth
@@ -28,7 +31,7 @@ export function authOptions(opts: { pool: pg.Pool; secret: string; baseURL: stri
 			updateAge: 60 * 60 * 24,
 			// A signed cookie carries the verified session for a short while, so a page view costs no
 			// session query; a session revoked elsewhere stays usable for at most this long.
-			cookieCache: { enabled: true, maxAge: 30 },
+			cookieCache: { enabled: true, maxAge: COOKIE_CACHE_SECONDS },
 			fields: {
 				expiresAt: 'expires_at',
 				createdAt: 'created_at',

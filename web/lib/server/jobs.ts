@@ -3,7 +3,7 @@ import type { VideoJobStatus } from '$db/types.ts';
 import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
-import { runPrepared } from './prepared.ts';
+import type { MembershipRider } from './tenancy.ts';
 import type { JobView, StepEvent } from '../types.ts';
 
 export type { JobView, StepEvent };
@@ -154,41 +154,47 @@ export interface ContentPageData {
 	steps: StepEvent[];
 }
 
+interface ContentPageValue {
+	id: string;
+	title: string;
+	body: string;
+	updated_at: string;
+	last_event_id: number;
+	jobs: JobRow[];
+	steps: (Omit<StepRow, 'at'> & { at: string })[];
+}
+
 /**
- * Everything the content page shows, in one round trip: the content, its newest jobs with
- * durations, the steps of the newest job's current attempt, and the business's latest event id
- * (the live stream continues from there). Null when the content is not in this business.
+ * Everything the content page shows, as a rider of the membership check (one round trip for the
+ * whole page, see requireMembershipWith): the content, its newest jobs with durations, the steps
+ * of the newest job's current attempt, and the business's latest event id (the live stream
+ * continues from there). Null when the content is not in this business.
  */
-export async function contentPageData(businessId: string, contentId: string, limit = 30): Promise<ContentPageData | null> {
-	const rows = await runPrepared(
-		'content-page',
-		sql<{
-			id: string;
-			title: string;
-			body: string;
-			updated_at: Date;
-			last_event_id: number;
-			jobs: JobRow[];
-			steps: (Omit<StepRow, 'at'> & { at: string })[];
-		}>`
-		select c.id, c.title, c.body, c.updated_at,
-			(select coalesce(max(e.id), 0) from video_job_events e where e.business_id = c.business_id)::int8 as last_event_id,
-			(select coalesce(json_agg(x order by x.created_at desc, x.id desc), '[]') from (${jobSelect(sql`j.business_id = ${businessId} and j.content_id = ${contentId}`, limit)}) x) as jobs,
-			(select coalesce(json_agg(s order by s.id), '[]') from (
-				select e.id, e.job_id, e.from_status, e.to_status, e.at, e.detail
-				from (select id, attempt from video_jobs where content_id = c.id order by created_at desc, id desc limit 1) lj
-				join video_job_events e on e.job_id = lj.id and coalesce((e.detail->>'attempt')::int, 1) = lj.attempt
-			) s) as steps
-		from content c
-		where c.id = ${contentId} and c.business_id = ${businessId}`.compile(db())
-	);
-	const r = rows[0];
-	if (!r) return null;
+export function contentPageQuery(contentId: string, limit = 30): MembershipRider<ContentPageData | null> {
 	return {
-		content: { id: r.id, title: r.title, body: r.body, updatedAt: r.updated_at.toISOString() },
-		lastEventId: Number(r.last_event_id),
-		jobs: r.jobs.map(toView),
-		steps: r.steps.map((x) => toStep({ ...x, at: new Date(x.at) }))
+		name: 'content-page',
+		expression: sql`
+			select json_build_object(
+				'id', c.id, 'title', c.title, 'body', c.body, 'updated_at', c.updated_at,
+				'last_event_id', (select coalesce(max(e.id), 0) from video_job_events e where e.business_id = c.business_id),
+				'jobs', (select coalesce(json_agg(x order by x.created_at desc, x.id desc), '[]') from (${jobSelect(sql`j.business_id = b.id and j.content_id = ${contentId}`, limit)}) x),
+				'steps', (select coalesce(json_agg(s order by s.id), '[]') from (
+					select e.id, e.job_id, e.from_status, e.to_status, e.at, e.detail
+					from (select id, attempt from video_jobs where content_id = c.id order by created_at desc, id desc limit 1) lj
+					join video_job_events e on e.job_id = lj.id and coalesce((e.detail->>'attempt')::int, 1) = lj.attempt
+				) s))
+			from content c
+			where c.id = ${contentId} and c.business_id = b.id`,
+		parse(value) {
+			if (value === null) return null;
+			const r = value as ContentPageValue;
+			return {
+				content: { id: r.id, title: r.title, body: r.body, updatedAt: new Date(r.updated_at).toISOString() },
+				lastEventId: Number(r.last_event_id),
+				jobs: r.jobs.map(toView),
+				steps: r.steps.map((x) => toStep({ ...x, at: new Date(x.at) }))
+			};
+		}
 	};
 }
 

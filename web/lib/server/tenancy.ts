@@ -1,5 +1,5 @@
 import { error, redirect } from '@sveltejs/kit';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { db } from './db.ts';
 import { runPrepared } from './prepared.ts';
 
@@ -48,43 +48,111 @@ export function requireUser(locals: App.Locals, url?: URL): SessionUser {
 	return locals.user;
 }
 
-async function loadMembership(userId: string, businessId: string): Promise<Membership | null> {
-	const query = db()
-		.selectFrom('business_members as m')
-		.innerJoin('businesses as b', 'b.id', 'm.business_id')
-		.select([
-			'b.id',
-			'b.name',
-			'b.heygen_avatar_id',
-			'b.heygen_voice_id',
-			'm.role',
-			sql<boolean>`has_heygen_key(b.id)`.as('has_key'),
-			sql<{ id: string; name: string }[]>`(
-				select coalesce(json_agg(json_build_object('id', b2.id, 'name', b2.name) order by b2.name, b2.created_at), '[]')
-				from business_members m2 join businesses b2 on b2.id = m2.business_id
-				where m2.user_id = ${userId}
-			)`.as('businesses')
-		])
-		.where('m.business_id', '=', businessId)
-		.where('m.user_id', '=', userId)
-		.compile();
-	const [row] = await runPrepared('membership', query);
-	if (!row) return null;
-	const role = row.role as Role;
+/**
+ * A page's own query that rides along with the membership check: one SQL expression (one value,
+ * usually json) evaluated over `b`, the business, only when the viewer's membership row exists.
+ * It goes in the same statement as the membership, so a page view costs one round trip. Its SQL
+ * text must be the same on every call (it runs as a prepared statement named after it).
+ */
+export interface MembershipRider<T> {
+	name: string;
+	expression: RawBuilder<unknown>;
+	/** The expression's value (null when it found nothing) to what the page uses. */
+	parse(value: unknown): T;
+}
+
+interface MembershipRow {
+	id: string;
+	name: string;
+	heygen_avatar_id: string | null;
+	heygen_voice_id: string | null;
+	role: Role;
+	has_key: boolean;
+	businesses: { id: string; name: string }[];
+	rider: unknown;
+}
+
+async function loadMembership(userId: string, businessId: string, rider: MembershipRider<unknown> | null): Promise<{ membership: Membership | null; rider: unknown }> {
+	const query = sql<MembershipRow>`
+		select b.id, b.name, b.heygen_avatar_id, b.heygen_voice_id, m.role, has_heygen_key(b.id) as has_key,
+			(select coalesce(json_agg(json_build_object('id', b2.id, 'name', b2.name) order by b2.name, b2.created_at), '[]')
+			 from business_members m2 join businesses b2 on b2.id = m2.business_id
+			 where m2.user_id = ${userId}) as businesses,
+			${rider ? sql`(${rider.expression})` : sql`null`} as rider
+		from business_members m join businesses b on b.id = m.business_id
+		where m.business_id = ${businessId} and m.user_id = ${userId}`.compile(db());
+	const [row] = await runPrepared(rider ? `membership+${rider.name}` : 'membership', query);
+	if (!row) return { membership: null, rider: null };
+	const role = row.role;
 	return {
-		business: { id: row.id, name: row.name, heygen_avatar_id: row.heygen_avatar_id, heygen_voice_id: row.heygen_voice_id, has_key: row.has_key },
-		role,
-		canManage: role === 'owner' || role === 'admin',
-		businesses: row.businesses
+		membership: {
+			business: { id: row.id, name: row.name, heygen_avatar_id: row.heygen_avatar_id, heygen_voice_id: row.heygen_voice_id, has_key: row.has_key },
+			role,
+			canManage: role === 'owner' || role === 'admin',
+			businesses: row.businesses
+		},
+		rider: row.rider
 	};
+}
+
+/** A membership lookup not sent yet: a page's query may still ride along. */
+interface PendingLookup {
+	rider: { query: MembershipRider<unknown>; value: Promise<unknown> } | null;
+	join(query: MembershipRider<unknown>): Promise<unknown>;
+}
+
+// Per request (keyed by its locals.memberships map), the lookups still waiting to be sent.
+const pending = new WeakMap<object, Map<string, PendingLookup>>();
+
+/**
+ * Starts the membership lookup for this request, sent once the request's loads have all started
+ * (a layout and its page begin in the same turn of the event loop), so that the page's rider,
+ * if it has one, goes in the same statement.
+ */
+function startLookup(locals: App.Locals, userId: string, businessId: string): PendingLookup {
+	let waiting = pending.get(locals.memberships);
+	if (!waiting) pending.set(locals.memberships, (waiting = new Map()));
+	let resolveRider: (v: unknown) => void = () => {};
+	let rejectRider: (e: unknown) => void = () => {};
+	const lookup: PendingLookup = {
+		rider: null,
+		join(query) {
+			const value = new Promise<unknown>((resolve, reject) => {
+				resolveRider = resolve;
+				rejectRider = reject;
+			});
+			// Whoever joined awaits it only after the membership; a failure is reported through that.
+			value.catch(() => {});
+			lookup.rider = { query, value };
+			return value;
+		}
+	};
+	const membership = new Promise<Membership | null>((resolve, reject) => {
+		setImmediate(() => {
+			if (waiting.get(businessId) === lookup) waiting.delete(businessId);
+			loadMembership(userId, businessId, lookup.rider?.query ?? null).then(
+				(r) => {
+					resolve(r.membership);
+					resolveRider(r.rider);
+				},
+				(err) => {
+					reject(err);
+					rejectRider(err);
+				}
+			);
+		});
+	});
+	waiting.set(businessId, lookup);
+	locals.memberships.set(businessId, membership);
+	return lookup;
 }
 
 /**
  * The one tenancy check. Every load, action and endpoint under /b/[businessId] (and the media
- * route) calls it: it returns the viewer's membership, or throws 404 — the same answer whether the
- * business does not exist or belongs to someone else, so ids cannot be probed. Without a session
- * it redirects to the login page. `manage: true` additionally requires owner or admin (403).
- * Cached per request, so a layout and its page cost one query.
+ * route) calls it (or requireMembershipWith): it returns the viewer's membership, or throws 404 —
+ * the same answer whether the business does not exist or belongs to someone else, so ids cannot
+ * be probed. Without a session it redirects to the login page. `manage: true` additionally
+ * requires owner or admin (403). Cached per request, so a layout and its page cost one query.
  */
 export async function requireMembership(
 	locals: App.Locals,
@@ -94,12 +162,34 @@ export async function requireMembership(
 	const user = requireUser(locals, opts.url);
 	if (!isUuid(businessId)) error(404, 'Not found');
 	const key = businessId.toLowerCase();
-	let pending = locals.memberships.get(key);
-	if (!pending) {
-		pending = loadMembership(user.id, key);
-		locals.memberships.set(key, pending);
-	}
-	const membership = await pending;
+	if (!locals.memberships.has(key)) startLookup(locals, user.id, key);
+	return checked(await locals.memberships.get(key)!, opts);
+}
+
+/**
+ * requireMembership plus the page's own query, in the same statement when the lookup has not been
+ * sent yet (the usual case: the layout asked for the membership in the same turn), else in a
+ * second one. The rider's value is only read once the membership is confirmed.
+ */
+export async function requireMembershipWith<T>(
+	locals: App.Locals,
+	businessId: string | undefined,
+	rider: MembershipRider<T>,
+	opts: { manage?: boolean; url?: URL } = {}
+): Promise<{ membership: Membership; data: T }> {
+	const user = requireUser(locals, opts.url);
+	if (!isUuid(businessId)) error(404, 'Not found');
+	const key = businessId.toLowerCase();
+	const lookup = locals.memberships.has(key) ? pending.get(locals.memberships)?.get(key) : startLookup(locals, user.id, key);
+	const value = lookup && !lookup.rider ? lookup.join(rider) : null;
+	const membership = checked(await locals.memberships.get(key)!, opts);
+	if (value) return { membership, data: rider.parse(await value) };
+	const alone = sql<{ rider: unknown }>`select (${rider.expression}) as rider from businesses b where b.id = ${membership.business.id}`.compile(db());
+	const [row] = await runPrepared(rider.name, alone);
+	return { membership, data: rider.parse(row?.rider ?? null) };
+}
+
+function checked(membership: Membership | null, opts: { manage?: boolean }): Membership {
 	if (!membership) error(404, 'Not found');
 	if (opts.manage && !membership.canManage) error(403, 'Only owners and admins of this business can do that.');
 	return membership;
@@ -108,6 +198,7 @@ export async function requireMembership(
 /** Forget the cached membership after the request changed it (settings saved, key removed). */
 export function forgetMembership(locals: App.Locals, businessId: string): void {
 	locals.memberships.delete(businessId.toLowerCase());
+	pending.get(locals.memberships)?.delete(businessId.toLowerCase());
 }
 
 /** The businesses the user belongs to, for the switcher and the home page. */

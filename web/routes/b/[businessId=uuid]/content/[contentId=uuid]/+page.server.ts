@@ -5,9 +5,9 @@ import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSc
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { cancelJob, contentPageData, createJob, findJob, retryJob } from '$lib/server/jobs.ts';
+import { cancelJob, contentPageQuery, createJob, findJob, retryJob } from '$lib/server/jobs.ts';
 import { errInfo, log } from '$lib/server/log.ts';
-import { requireMembership, type Membership } from '$lib/server/tenancy.ts';
+import { requireMembership, requireMembershipWith, type Membership } from '$lib/server/tenancy.ts';
 import { isActive } from '$lib/format.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -37,8 +37,7 @@ function blockersFor(m: Membership, body: string): { text: string; href?: string
 }
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
-	const m = await requireMembership(locals, params.businessId, { url });
-	const page = await contentPageData(m.business.id, params.contentId);
+	const { membership: m, data: page } = await requireMembershipWith(locals, params.businessId, contentPageQuery(params.contentId), { url });
 	if (!page) error(404, 'Not found');
 	const { content, jobs, steps, lastEventId } = page;
 	const current = jobs[0] ?? null;
