@@ -57,8 +57,15 @@ const pageUrl = `${app.url}/b/${businessId}/content/${contentId}`;
 // A run stopped mid-render left its job active, at a simulator that is gone: cancel it, start afresh.
 const stale = await db.query<{ id: string }>(`select id from video_jobs where content_id = $1 and video_jobs_is_active(status)`, [contentId]);
 for (const j of stale.rows) {
-	await db.query(`select cancel_video_job($1, 'The demo was restarted.')`, [j.id]);
-	say('canceled the job a previous run left unfinished');
+	// The worker may fail it first (the new simulator does not know its video): either way it ends.
+	const canceled = await db.query(`select cancel_video_job($1, 'The demo was restarted.')`, [j.id]).then(
+		() => true,
+		(err: { code?: string }) => {
+			if (err.code === '23514') return false;
+			throw err;
+		}
+	);
+	if (canceled) say('canceled the job a previous run left unfinished');
 }
 await db.query('listen video_jobs');
 const started = Date.now();
