@@ -55,6 +55,12 @@ export class JobStore {
 		return this.db.selectFrom('video_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
 	}
 
+	/** The rows of many jobs in one read (a batch of due polls); missing ids are left out. */
+	async getMany(jobIds: readonly string[]): Promise<VideoJob[]> {
+		if (jobIds.length === 0) return [];
+		return this.db.selectFrom('video_jobs').selectAll().where('id', 'in', [...jobIds]).execute();
+	}
+
 	/**
 	 * The business's HeyGen key from Vault. Kept in memory (never logged) for a few seconds so that
 	 * thousands of polls do not each decrypt it. The worker drops the copy as soon as the key is
