@@ -98,15 +98,38 @@ export class JobStore {
 		patch: JobPatch | ((job: VideoJob) => JobPatch),
 		next?: NextStep
 	): Promise<VideoJob | undefined> {
-		// Few round trips on purpose: polls run this thousands of times a minute.
+		if (typeof patch !== 'function') {
+			// One statement (migration 0017): lock, status check, update, enqueue, atomically.
+			const { rows } = await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
+				${this.actor}, ${next?.queue ?? null}, ${next?.delayMs ? next.delayMs / 1000 : null}::float8)`.execute(this.db);
+			return rows[0];
+		}
+		// A patch computed from the locked row needs the row first.
 		return this.db.transaction().execute(async (trx) => {
 			const job = await this.lock(trx, jobId);
 			if (!job || !from.includes(job.status)) return undefined;
-			const changes = typeof patch === 'function' ? patch(job) : patch;
+			const changes = patch(job);
 			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
 			if (next) await enqueueNext(trx, jobId, next);
 			return updated;
 		});
+	}
+
+	/**
+	 * Many `update`s in one round trip: each job is locked, checked against its `from`, changed and
+	 * its next step enqueued exactly as by `update` (one event per transition, written by the
+	 * video_jobs triggers). Returns the rows that changed, by id.
+	 */
+	async updateMany(items: ReadonlyArray<{ jobId: string; from: readonly VideoJobStatus[]; patch: JobPatch; next?: NextStep }>): Promise<Map<string, VideoJob>> {
+		if (items.length === 0) return new Map();
+		const payload = items.map((i) => ({
+			id: i.jobId,
+			from: i.from,
+			patch: i.patch,
+			...(i.next && { queue: i.next.queue, delay_seconds: i.next.delayMs ? i.next.delayMs / 1000 : null })
+		}));
+		const { rows } = await sql<VideoJob>`select * from video_jobs_apply_many(${JSON.stringify(payload)}::jsonb, ${this.actor})`.execute(this.db);
+		return new Map(rows.map((r) => [r.id, r]));
 	}
 
 	/**
