@@ -167,41 +167,18 @@ export class JobStore {
 	 *   again after `waitMs` (a freed slot wakes it sooner; see migration 0012).
 	 */
 	async claimSubmit(jobId: string, waitMs: number): Promise<ClaimedSubmit> {
-		return this.db.transaction().execute(async (trx) => {
-			const job = await this.lock(trx, jobId);
-			if (!job || (job.status !== 'queued' && job.status !== 'submitting')) return { outcome: 'gone' };
-			// The business row is locked until this commits, so the commit does not wait for the WAL
-			// flush: that keeps the claims of one business from queueing behind each other's fsync.
-			// Safe: if Postgres crashed and lost this commit, the job is simply claimed again, and
-			// the key it gets is the same (derived from the job id and its durable attempt number).
-			await sql`set local synchronous_commit = off`.execute(trx);
-			if (job.status === 'queued') {
-				// Lock first, count after: in READ COMMITTED each statement sees the commits made
-				// before it started, so the count also sees the last slot holder's commit.
-				await sql`select 1 from businesses where id = ${job.business_id} for no key update`.execute(trx);
-				const { rows } = await sql<{ limit: number; in_flight: number }>`
-					select b.heygen_concurrency as limit,
-					       (select count(*)::int from video_jobs v where v.business_id = b.id and v.status in ('submitting', 'rendering')) as in_flight
-					from businesses b where b.id = ${job.business_id}`.execute(trx);
-				const slots = rows[0];
-				if (slots && slots.in_flight >= slots.limit) {
-					await enqueueNext(trx, jobId, { queue: QUEUES.submit, delayMs: waitMs });
-					return { outcome: 'wait', job, inFlight: slots.in_flight, limit: slots.limit };
-				}
-			}
-			const updated = await trx
-				.updateTable('video_jobs')
-				.set({
-					status: 'submitting',
-					submit_count: job.submit_count + 1,
-					heygen_idempotency_key: job.heygen_idempotency_key ?? heygenIdempotencyKey(job.id, job.attempt),
-					heygen_submitted_at: job.heygen_submitted_at ?? sql<Date>`now()`
-				})
-				.where('id', '=', jobId)
-				.returningAll()
-				.executeTakeFirstOrThrow();
-			return { outcome: job.status === 'queued' ? 'started' : 'resumed', job: updated };
-		});
+		// One statement (video_jobs_claim_submit, migration 0017). The function returns its rows all
+		// at once (PL/pgSQL), so the claim outcome it sets is read after it ran.
+		const { rows } = await sql<VideoJob & { _claim: string }>`
+			select v.*, current_setting('video_jobs.claim', true) as _claim
+			from video_jobs_claim_submit(${jobId}::uuid, ${waitMs / 1000}::float8, ${this.actor}) v`.execute(this.db);
+		const row = rows[0];
+		if (!row) return { outcome: 'gone' };
+		const { _claim: claim, ...job } = row;
+		const wait = /^wait:(\d+):(\d+)$/.exec(claim);
+		if (wait) return { outcome: 'wait', job, inFlight: Number(wait[1]), limit: Number(wait[2]) };
+		if (claim !== 'started' && claim !== 'resumed') throw new Error(`video_jobs_claim_submit gave an unknown outcome: ${claim}`);
+		return { outcome: claim, job };
 	}
 
 	async fail(jobId: string, from: readonly VideoJobStatus[], code: string, message: string): Promise<VideoJob | undefined> {

@@ -88,3 +88,62 @@ begin
   end if;
 end
 $$;
+
+-- The start of a submit (JobStore.claimSubmit) in one round trip instead of seven, with the same
+-- steps: lock the job; a `submitting` job is resumed; a `queued` one starts only while its
+-- business has a free render slot (the business row is locked, then the slots counted), else
+-- its submit is scheduled again after `p_wait_seconds`. Returns the job row (changed when it
+-- started or resumed) and sets `video_jobs.claim` for this transaction to
+-- 'started' | 'resumed' | 'wait:<in flight>:<limit>'; no row when the job has moved on.
+create function video_jobs_claim_submit(p_id uuid, p_wait_seconds float8, p_actor text) returns setof video_jobs
+language plpgsql as $$
+declare
+  cur video_jobs;
+  done video_jobs;
+  v_limit int;
+  v_in_flight int;
+begin
+  perform set_config('video_jobs.actor', p_actor, true);
+  perform set_config('video_jobs.claim', '', true);
+  select * into cur from video_jobs where id = p_id for update;
+  if not found or cur.status not in ('queued', 'submitting') then
+    return;
+  end if;
+  -- See JobStore.claimSubmit: the claim is safe to lose in a crash, so its commit does not wait
+  -- for the WAL flush, and one business's claims do not queue behind each other's fsync.
+  perform set_config('synchronous_commit', 'off', true);
+  if cur.status = 'queued' then
+    perform 1 from businesses where id = cur.business_id for no key update;
+    select b.heygen_concurrency,
+           (select count(*)::int from video_jobs v where v.business_id = b.id and v.status in ('submitting', 'rendering'))
+      into v_limit, v_in_flight
+      from businesses b where b.id = cur.business_id;
+    if v_limit is not null and v_in_flight >= v_limit then
+      perform pgboss_cancel_for_video_jobs(array[p_id], array['video.submit']);
+      perform pgboss_enqueue('video.submit', jsonb_build_object('jobId', p_id),
+        case when p_wait_seconds > 0 then now() + make_interval(secs => p_wait_seconds) end, p_id::text);
+      perform set_config('video_jobs.claim', format('wait:%s:%s', v_in_flight, v_limit), true);
+      return next cur;
+      return;
+    end if;
+  end if;
+  update video_jobs set
+    status = 'submitting',
+    submit_count = cur.submit_count + 1,
+    heygen_idempotency_key = coalesce(cur.heygen_idempotency_key, format('video-job:%s:attempt-%s', cur.id, cur.attempt)),
+    heygen_submitted_at = coalesce(cur.heygen_submitted_at, now())
+  where id = p_id
+  returning * into done;
+  perform set_config('video_jobs.claim', case when cur.status = 'queued' then 'started' else 'resumed' end, true);
+  return next done;
+end
+$$;
+
+revoke execute on function video_jobs_claim_submit(uuid, float8, text) from public;
+do $$
+begin
+  if exists (select 1 from pg_roles where rolname = 'anon') then
+    revoke execute on function video_jobs_claim_submit(uuid, float8, text) from anon, authenticated;
+  end if;
+end
+$$;
