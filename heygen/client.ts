@@ -2,7 +2,7 @@
  * Typed client for HeyGen's v3 REST API over `fetch` (the v1/v2 endpoints were retired on
  * 2026-11-01; nothing here calls them).
  *
- * - Header `x-api-key`; every call has a timeout (AbortSignal.timeout) that also covers the body.
+ * - Header `x-api-key`; every call has a timeout that also covers the body.
  * - Reply bodies are read up to `maxBodyBytes`; a bigger one is abandoned (retryable) instead of
  *   being buffered.
  * - Every reply is zod-validated: lenient on fields we do not read, strict on the ones we do.
@@ -183,7 +183,11 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 	): Promise<z.infer<S>> {
 		const q = more.query && Object.keys(more.query).length ? `?${new URLSearchParams(more.query).toString()}` : '';
 		const headers: Record<string, string> = { 'x-api-key': apiKey, accept: 'application/json', ...more.headers };
-		const init: RequestInit = { method, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' };
+		// A timer cleared as soon as the reply is read: AbortSignal.timeout() would keep a timer and
+		// its signal alive for the full timeout after every call (thousands at once when polling).
+		const abort = new AbortController();
+		const timer = setTimeout(() => abort.abort(new DOMException(`HeyGen did not answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+		const init: RequestInit = { method, headers, signal: abort.signal, redirect: 'error' };
 		if (more.body !== undefined) {
 			headers['content-type'] = 'application/json';
 			init.body = JSON.stringify(more.body);
@@ -196,6 +200,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			raw = await readCapped(res, maxBody);
 		} catch (err) {
 			throw errorFromFetchFailure(err, endpoint, apiKey, timeoutMs);
+		} finally {
+			clearTimeout(timer);
 		}
 		if (raw === null) {
 			throw new HeyGenError({
