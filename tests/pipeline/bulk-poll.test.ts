@@ -139,4 +139,23 @@ describe('bulk status polls', () => {
 			expect(ev.slice(1)).toEqual(['queued>submitting', 'submitting>rendering', 'rendering>transferring', 'transferring>completed']);
 		}
 	});
+
+	test('settling a batch in one statement still checks each row: a job canceled meanwhile is left alone and gets no next step', async () => {
+		const { all } = await rendering([2]);
+		const [kept, canceled] = all as [string, string];
+		await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [canceled]);
+		const before = await events(canceled);
+		const rows = await p!.worker.ctx.store.updateMany(
+			all.map((jobId) => ({ jobId, from: ['rendering'] as const, patch: { poll_count: 7, last_heygen_status: 'processing' }, next: { queue: 'video.poll' as const, delayMs: 600_000 } }))
+		);
+		expect([...rows.keys()]).toEqual([kept]);
+		expect(await row(kept)).toMatchObject({ status: 'rendering', poll_count: 7, last_heygen_status: 'processing' });
+		expect(await row(canceled)).toMatchObject({ status: 'canceled', poll_count: 0 });
+		expect(await events(canceled)).toEqual(before);
+		expect(await pendingPolls(canceled)).toBe(0);
+		expect(await pendingPolls(kept)).toBe(1);
+		// A bad patch is refused as a whole: nothing half-written.
+		await expect(p!.worker.ctx.store.updateMany([{ jobId: kept, from: ['rendering'], patch: { poll_count: 8 } }, { jobId: kept, from: ['rendering'], patch: { no_such_column: 1 } as never }])).rejects.toThrow();
+		expect(await row(kept)).toMatchObject({ poll_count: 7 });
+	});
 });
