@@ -30,6 +30,11 @@ const schema = z.object({
 	// for renders of 1–15 min (8 s measured 5.5 s); renders are paced per account, so this costs
 	// little (bench:pipeline prints the delay and the status calls per video).
 	POLL_MAX_SECONDS: z.coerce.number().positive().default(6),
+	/**
+	 * Due status polls one worker takes at once; they are checked with one bulk status call per
+	 * account (up to 100 videos each), so larger batches mean fewer HeyGen calls.
+	 */
+	POLL_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
 	RETRY_BASE_SECONDS: z.coerce.number().positive().default(2),
 	RETRY_MAX_SECONDS: z.coerce.number().positive().default(60),
 	MAX_SUBMITS: z.coerce.number().int().min(1).default(5),

@@ -2,7 +2,7 @@
  * Typed client for HeyGen's v3 REST API over `fetch` (the v1/v2 endpoints were retired on
  * 2026-11-01; nothing here calls them).
  *
- * - Header `x-api-key`; every call has a timeout (AbortSignal.timeout) that also covers the body.
+ * - Header `x-api-key`; every call has a timeout that also covers the body.
  * - Reply bodies are read up to `maxBodyBytes`; a bigger one is abandoned (retryable) instead of
  *   being buffered.
  * - Every reply is zod-validated: lenient on fields we do not read, strict on the ones we do.
@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { badResponse, errorFromFetchFailure, errorFromHttp, HeyGenError, redact, type ErrorContext } from './errors.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
-import type { Account, Avatar, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
+import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -39,6 +39,14 @@ const videoReply = z.object({
 		failure_code: z.union([z.string(), z.number()]).nullish(),
 		failure_message: text
 	})
+});
+
+export const BULK_STATUS_MAX_IDS = 100;
+const bulkError = z.union([z.object({ code: z.union([z.string(), z.number()]).nullish(), message: text }), z.string()]).nullish();
+const bulkStatusItem = z.object({
+	video_id: z.string().min(1),
+	status: z.enum(['queued', 'pending', 'waiting', 'processing', 'completed', 'failed', 'not_found']),
+	error: bulkError
 });
 
 const page = <T extends z.ZodType>(item: T) =>
@@ -175,7 +183,11 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 	): Promise<z.infer<S>> {
 		const q = more.query && Object.keys(more.query).length ? `?${new URLSearchParams(more.query).toString()}` : '';
 		const headers: Record<string, string> = { 'x-api-key': apiKey, accept: 'application/json', ...more.headers };
-		const init: RequestInit = { method, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' };
+		// A timer cleared as soon as the reply is read: AbortSignal.timeout() would keep a timer and
+		// its signal alive for the full timeout after every call (thousands at once when polling).
+		const abort = new AbortController();
+		const timer = setTimeout(() => abort.abort(new DOMException(`HeyGen did not answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+		const init: RequestInit = { method, headers, signal: abort.signal, redirect: 'error' };
 		if (more.body !== undefined) {
 			headers['content-type'] = 'application/json';
 			init.body = JSON.stringify(more.body);
@@ -188,6 +200,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			raw = await readCapped(res, maxBody);
 		} catch (err) {
 			throw errorFromFetchFailure(err, endpoint, apiKey, timeoutMs);
+		} finally {
+			clearTimeout(timer);
 		}
 		if (raw === null) {
 			throw new HeyGenError({
@@ -293,6 +307,29 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 				completedAt: typeof d.completed_at === 'number' ? new Date(d.completed_at * 1000) : null,
 				error
 			};
+		},
+
+		async getVideoStatuses(videoIds) {
+			const endpoint = 'GET /v3/videos/statuses';
+			if (videoIds.length === 0) return new Map();
+			if (videoIds.length > BULK_STATUS_MAX_IDS) {
+				throw new HeyGenError({ code: 'invalid_options', kind: 'permanent', endpoint, message: `Internal error: asked for ${videoIds.length} video statuses in one call; HeyGen takes at most ${BULK_STATUS_MAX_IDS}.` });
+			}
+			const items = await allPages('/v3/videos/statuses', bulkStatusItem, { video_ids: videoIds.join(',') });
+			const out = new Map<string, BulkVideoStatus>();
+			for (const d of items) {
+				let error: BulkVideoStatus['error'] = null;
+				if (d.status === 'failed') {
+					const e = typeof d.error === 'string' ? { code: null, message: d.error } : d.error;
+					error = {
+						code: present(e?.code) ? redact(String(e.code), apiKey).slice(0, 100) : 'render_failed',
+						message: redact(e?.message ?? '', apiKey)
+					};
+				}
+				const status = d.status === 'queued' || d.status === 'waiting' ? 'pending' : d.status;
+				out.set(d.video_id, { id: d.video_id, status, error });
+			}
+			return out;
 		},
 
 		async listAvatars() {

@@ -1,4 +1,4 @@
-export { createHeyGenClient, buildCreateBody, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, IDEMPOTENCY_KEY } from './client.ts';
+export { createHeyGenClient, buildCreateBody, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, IDEMPOTENCY_KEY, BULK_STATUS_MAX_IDS } from './client.ts';
 export {
 	HeyGenError,
 	isHeyGenError,
@@ -30,5 +30,6 @@ export type {
 	VideoOptions,
 	VideoStatus,
 	VideoStatusValue,
+	BulkVideoStatus,
 	Voice
 } from './types.ts';

@@ -37,6 +37,13 @@ export interface VideoStatus {
 	error: { code: string; message: string } | null;
 }
 
+/** One item of the bulk status reply; `not_found` also for another account's ids. */
+export interface BulkVideoStatus {
+	id: string;
+	status: VideoStatusValue | 'not_found';
+	error: { code: string; message: string } | null;
+}
+
 /** An avatar look (`GET /v3/avatars/looks`); its id is what `avatar_id` takes. */
 export interface Avatar {
 	id: string;
@@ -73,6 +80,11 @@ export interface Account {
 export interface HeyGenClient {
 	generateVideo(req: GenerateVideoRequest): Promise<{ videoId: string }>;
 	getVideoStatus(videoId: string): Promise<VideoStatus>;
+	/**
+	 * `GET /v3/videos/statuses`: the status of up to BULK_STATUS_MAX_IDS videos in one call, keyed
+	 * by video id. No URLs: fetch `getVideoStatus` for a completed one.
+	 */
+	getVideoStatuses(videoIds: readonly string[]): Promise<Map<string, BulkVideoStatus>>;
 	/** Every look, following `next_token` over all pages. */
 	listAvatars(): Promise<Avatar[]>;
 	/** Every voice (optionally of one language), following `next_token` over all pages. */

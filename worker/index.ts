@@ -2,7 +2,7 @@ import { PgBoss, type Job } from 'pg-boss';
 import type { Config } from '../db/config.ts';
 import { createDb, type DbHandle } from '../db/client.ts';
 import type { PipelineContext, PipelineSettings } from './context.ts';
-import { pollVideo } from './handlers/poll.ts';
+import { pollVideo, pollVideos } from './handlers/poll.ts';
 import { submitVideo } from './handlers/submit.ts';
 import { transferVideo } from './handlers/transfer.ts';
 import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
@@ -65,12 +65,14 @@ export function storageFromConfig(config: Config): VideoStorage {
  * and there are more of them, so that one large file holds up few others. Exported so benchmarks
  * compare against raw pg-boss with exactly these settings.
  */
-export function workOptions(concurrency: number) {
+export function workOptions(concurrency: number, pollBatchSize = 100) {
 	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
 	const short = { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 };
 	return {
 		[QUEUES.submit]: short,
-		[QUEUES.poll]: short,
+		// Due polls are checked with one bulk status call per account (handlers/poll.ts), so they
+		// come in large batches; one batch at a time is plenty for thousands of polls a second.
+		[QUEUES.poll]: { ...common, batchSize: pollBatchSize, localConcurrency: 2 },
 		[QUEUES.transfer]: { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4 }
 	};
 }
@@ -123,27 +125,50 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
 	await boss.start();
 
+	const malformed = (queue: QueueName, job: Job<unknown>, issue: string | undefined) => {
+		log.error({ queue, pgbossId: job.id, issue }, 'malformed job payload; dropped');
+		return { id: job.id, status: 'deadletter' as const, output: { error: 'malformed payload' } };
+	};
+	const outcome = (queue: QueueName, job: Job<unknown>, jobId: string, result: PromiseSettledResult<void>) => {
+		if (result.status === 'fulfilled') return { id: job.id, status: 'completed' as const };
+		// Unexpected (database unavailable, a bug): pg-boss retries the step with backoff.
+		const message = (result.reason as Error)?.message ?? String(result.reason);
+		log.error({ queue, jobId, err: { message } }, 'step crashed; pg-boss will retry it');
+		return { id: job.id, status: 'failed' as const, output: { error: message } };
+	};
 	const run = (queue: QueueName) => async (jobs: Job<unknown>[]) =>
 		Promise.all(
 			jobs.map(async (job) => {
 				const parsed = jobPayload.safeParse(job.data);
-				if (!parsed.success) {
-					log.error({ queue, pgbossId: job.id, issue: parsed.error.issues[0]?.message }, 'malformed job payload; dropped');
-					return { id: job.id, status: 'deadletter' as const, output: { error: 'malformed payload' } };
-				}
-				try {
-					await HANDLERS[queue](ctx, parsed.data.jobId);
-					return { id: job.id, status: 'completed' as const };
-				} catch (err) {
-					// Unexpected (database unavailable, a bug): pg-boss retries the step with backoff.
-					log.error({ queue, jobId: parsed.data.jobId, err: { message: (err as Error).message } }, 'step crashed; pg-boss will retry it');
-					return { id: job.id, status: 'failed' as const, output: { error: (err as Error).message } };
-				}
+				if (!parsed.success) return malformed(queue, job, parsed.error.issues[0]?.message);
+				const result = await HANDLERS[queue](ctx, parsed.data.jobId).then(
+					() => ({ status: 'fulfilled' as const, value: undefined }),
+					(reason: unknown) => ({ status: 'rejected' as const, reason })
+				);
+				return outcome(queue, job, parsed.data.jobId, result);
 			})
 		);
+	// The poll queue hands the whole batch to one call: one bulk status call per account.
+	const runPolls = async (jobs: Job<unknown>[]) => {
+		const valid: Array<{ job: Job<unknown>; jobId: string }> = [];
+		const results: Array<ReturnType<typeof malformed> | ReturnType<typeof outcome>> = [];
+		for (const job of jobs) {
+			const parsed = jobPayload.safeParse(job.data);
+			if (parsed.success) valid.push({ job, jobId: parsed.data.jobId });
+			else results.push(malformed(QUEUES.poll, job, parsed.error.issues[0]?.message));
+		}
+		let settled: PromiseSettledResult<void>[];
+		try {
+			settled = await pollVideos(ctx, valid.map((v) => v.jobId));
+		} catch (reason) {
+			settled = valid.map(() => ({ status: 'rejected', reason }));
+		}
+		valid.forEach((v, i) => results.push(outcome(QUEUES.poll, v.job, v.jobId, settled[i]!)));
+		return results;
+	};
 
-	const options = workOptions(concurrency);
-	for (const queue of Object.values(QUEUES)) await boss.work(queue, options[queue], run(queue));
+	const options = workOptions(concurrency, config.POLL_BATCH_SIZE);
+	for (const queue of Object.values(QUEUES)) await boss.work(queue, options[queue], queue === QUEUES.poll ? runPolls : run(queue));
 
 	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
 	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.

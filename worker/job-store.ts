@@ -55,6 +55,12 @@ export class JobStore {
 		return this.db.selectFrom('video_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
 	}
 
+	/** The rows of many jobs in one read (a batch of due polls); missing ids are left out. */
+	async getMany(jobIds: readonly string[]): Promise<VideoJob[]> {
+		if (jobIds.length === 0) return [];
+		return this.db.selectFrom('video_jobs').selectAll().where('id', 'in', [...jobIds]).execute();
+	}
+
 	/**
 	 * The business's HeyGen key from Vault. Kept in memory (never logged) for a few seconds so that
 	 * thousands of polls do not each decrypt it. The worker drops the copy as soon as the key is
@@ -92,15 +98,38 @@ export class JobStore {
 		patch: JobPatch | ((job: VideoJob) => JobPatch),
 		next?: NextStep
 	): Promise<VideoJob | undefined> {
-		// Few round trips on purpose: polls run this thousands of times a minute.
+		if (typeof patch !== 'function') {
+			// One statement (migration 0017): lock, status check, update, enqueue, atomically.
+			const { rows } = await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
+				${this.actor}, ${next?.queue ?? null}, ${next?.delayMs ? next.delayMs / 1000 : null}::float8)`.execute(this.db);
+			return rows[0];
+		}
+		// A patch computed from the locked row needs the row first.
 		return this.db.transaction().execute(async (trx) => {
 			const job = await this.lock(trx, jobId);
 			if (!job || !from.includes(job.status)) return undefined;
-			const changes = typeof patch === 'function' ? patch(job) : patch;
+			const changes = patch(job);
 			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
 			if (next) await enqueueNext(trx, jobId, next);
 			return updated;
 		});
+	}
+
+	/**
+	 * Many `update`s in one round trip: each job is locked, checked against its `from`, changed and
+	 * its next step enqueued exactly as by `update` (one event per transition, written by the
+	 * video_jobs triggers). Returns the rows that changed, by id.
+	 */
+	async updateMany(items: ReadonlyArray<{ jobId: string; from: readonly VideoJobStatus[]; patch: JobPatch; next?: NextStep }>): Promise<Map<string, VideoJob>> {
+		if (items.length === 0) return new Map();
+		const payload = items.map((i) => ({
+			id: i.jobId,
+			from: i.from,
+			patch: i.patch,
+			...(i.next && { queue: i.next.queue, delay_seconds: i.next.delayMs ? i.next.delayMs / 1000 : null })
+		}));
+		const { rows } = await sql<VideoJob>`select * from video_jobs_apply_many(${JSON.stringify(payload)}::jsonb, ${this.actor})`.execute(this.db);
+		return new Map(rows.map((r) => [r.id, r]));
 	}
 
 	/**
@@ -138,41 +167,18 @@ export class JobStore {
 	 *   again after `waitMs` (a freed slot wakes it sooner; see migration 0012).
 	 */
 	async claimSubmit(jobId: string, waitMs: number): Promise<ClaimedSubmit> {
-		return this.db.transaction().execute(async (trx) => {
-			const job = await this.lock(trx, jobId);
-			if (!job || (job.status !== 'queued' && job.status !== 'submitting')) return { outcome: 'gone' };
-			// The business row is locked until this commits, so the commit does not wait for the WAL
-			// flush: that keeps the claims of one business from queueing behind each other's fsync.
-			// Safe: if Postgres crashed and lost this commit, the job is simply claimed again, and
-			// the key it gets is the same (derived from the job id and its durable attempt number).
-			await sql`set local synchronous_commit = off`.execute(trx);
-			if (job.status === 'queued') {
-				// Lock first, count after: in READ COMMITTED each statement sees the commits made
-				// before it started, so the count also sees the last slot holder's commit.
-				await sql`select 1 from businesses where id = ${job.business_id} for no key update`.execute(trx);
-				const { rows } = await sql<{ limit: number; in_flight: number }>`
-					select b.heygen_concurrency as limit,
-					       (select count(*)::int from video_jobs v where v.business_id = b.id and v.status in ('submitting', 'rendering')) as in_flight
-					from businesses b where b.id = ${job.business_id}`.execute(trx);
-				const slots = rows[0];
-				if (slots && slots.in_flight >= slots.limit) {
-					await enqueueNext(trx, jobId, { queue: QUEUES.submit, delayMs: waitMs });
-					return { outcome: 'wait', job, inFlight: slots.in_flight, limit: slots.limit };
-				}
-			}
-			const updated = await trx
-				.updateTable('video_jobs')
-				.set({
-					status: 'submitting',
-					submit_count: job.submit_count + 1,
-					heygen_idempotency_key: job.heygen_idempotency_key ?? heygenIdempotencyKey(job.id, job.attempt),
-					heygen_submitted_at: job.heygen_submitted_at ?? sql<Date>`now()`
-				})
-				.where('id', '=', jobId)
-				.returningAll()
-				.executeTakeFirstOrThrow();
-			return { outcome: job.status === 'queued' ? 'started' : 'resumed', job: updated };
-		});
+		// One statement (video_jobs_claim_submit, migration 0017). The function returns its rows all
+		// at once (PL/pgSQL), so the claim outcome it sets is read after it ran.
+		const { rows } = await sql<VideoJob & { _claim: string }>`
+			select v.*, current_setting('video_jobs.claim', true) as _claim
+			from video_jobs_claim_submit(${jobId}::uuid, ${waitMs / 1000}::float8, ${this.actor}) v`.execute(this.db);
+		const row = rows[0];
+		if (!row) return { outcome: 'gone' };
+		const { _claim: claim, ...job } = row;
+		const wait = /^wait:(\d+):(\d+)$/.exec(claim);
+		if (wait) return { outcome: 'wait', job, inFlight: Number(wait[1]), limit: Number(wait[2]) };
+		if (claim !== 'started' && claim !== 'resumed') throw new Error(`video_jobs_claim_submit gave an unknown outcome: ${claim}`);
+		return { outcome: claim, job };
 	}
 
 	async fail(jobId: string, from: readonly VideoJobStatus[], code: string, message: string): Promise<VideoJob | undefined> {

@@ -8,6 +8,7 @@
  *                                Honours `Idempotency-Key`: a repeat replays the first reply (even after
  *                                its reply was lost); a repeat while the first is still in flight → 409
  *                                request_in_progress.
+ *   GET  /v3/videos/statuses?video_ids=a,b → {data:[{video_id, status, error, batch_id, item_index}], has_more, next_token} (./bulk-status.ts)
  *   GET  /v3/videos/{id}         → {data:{id, status, video_url, thumbnail_url, subtitle_url, duration, completed_at, failure_code, failure_message, …}}
  *   GET  /v3/avatars/looks       → {data:[look…], has_more, next_token}   (?limit, ?token)
  *   GET  /v3/voices              → {data:[voice…], has_more, next_token}  (?limit, ?token, ?language)
@@ -58,6 +59,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createSimWebhooks, type SimWebhookRegistry } from './webhooks.ts';
+import { bulkStatusReply, BulkStatusError } from './bulk-status.ts';
 
 export const DEFAULT_SIM_KEY = 'sim-test-key';
 export const SIM_MAX_SCRIPT_CHARS = 5000;
@@ -81,7 +83,7 @@ export const SIM_VOICE_LIST = [
 export const SIM_AVATARS = SIM_LOOKS.map((l) => l.id);
 export const SIM_VOICES = SIM_VOICE_LIST.map((v) => v.voice_id);
 
-export type SimEndpoint = 'generate' | 'status' | 'avatars' | 'voices' | 'account' | 'files' | 'retired';
+export type SimEndpoint = 'generate' | 'status' | 'statuses' | 'avatars' | 'voices' | 'account' | 'files' | 'retired';
 
 export interface FaultSpec {
 	/** How many times the fault fires; default Infinity. */
@@ -155,6 +157,8 @@ export interface SimSubmit {
 export interface SimRequest {
 	method: string;
 	path: string;
+	/** The query string, e.g. `?video_ids=a,b` of a bulk status call. */
+	search: string;
 	endpoint: SimEndpoint | null;
 	status: number | null;
 	idempotencyKey: string | null;
@@ -271,6 +275,7 @@ function toFailure(f: string | SimFailure): SimFailure {
 
 function endpointOf(method: string, path: string): SimEndpoint | null {
 	if (method === 'POST' && path === '/v3/videos') return 'generate';
+	if (method === 'GET' && path === '/v3/videos/statuses') return 'statuses';
 	if (method === 'GET' && /^\/v3\/videos\/[^/]+$/.test(path)) return 'status';
 	if (method === 'GET' && path === '/v3/avatars/looks') return 'avatars';
 	if (method === 'GET' && path === '/v3/voices') return 'voices';
@@ -432,7 +437,9 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		if (!spec) return null;
 		const eps = spec.endpoint === undefined ? null : Array.isArray(spec.endpoint) ? spec.endpoint : [spec.endpoint];
 		const filesOnly = name === 'truncatedDownload' || name === 'downloadForbidden' || name === 'badDownload';
-		if (!filesOnly && (eps === null ? endpoint === 'files' : !eps.includes(endpoint))) return null;
+		// A fault on 'status' also hits the bulk status call: both are how a render is checked.
+		const hit = eps === null ? endpoint !== 'files' : eps.includes(endpoint) || (endpoint === 'statuses' && eps.includes('status'));
+		if (!filesOnly && !hit) return null;
 		const times = spec.times ?? Infinity;
 		if (times <= 0) {
 			delete faults[name];
@@ -730,6 +737,15 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 				sendJson(res, 200, { data });
 				return;
 			}
+			case 'statuses': {
+				try {
+					sendJson(res, 200, bulkStatusReply(url, sim.videos, advance, badShape !== null));
+				} catch (err) {
+					if (err instanceof BulkStatusError) throw new HttpFail(400, apiError('invalid_parameter', err.message, err.param));
+					throw err;
+				}
+				return;
+			}
 			case 'avatars': {
 				const looks = SIM_LOOKS.map((l) => ({
 					...l,
@@ -909,7 +925,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		const url = new URL(req.url ?? '/', 'http://sim.local');
 		const method = req.method ?? 'GET';
 		const endpoint = endpointOf(method, url.pathname);
-		const record: SimRequest = { method, path: url.pathname, endpoint, status: null, idempotencyKey: null, at: Date.now() };
+		const record: SimRequest = { method, path: url.pathname, search: url.search, endpoint, status: null, idempotencyKey: null, at: Date.now() };
 		sim.requests.push(record);
 		changed();
 		res.on('close', () => {

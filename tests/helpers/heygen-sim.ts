@@ -10,14 +10,22 @@ export function countSubmits(sim: HeyGenSimulator, jobId?: string): number {
 	return jobId === undefined ? sim.submits.length : sim.submitsFor(jobId);
 }
 
-/** HTTP statuses of the status calls HeyGen has answered so far, in order. */
+/** A status check: one video (`GET /v3/videos/{id}`) or many (`GET /v3/videos/statuses`). */
+const isStatusCall = (endpoint: string | null) => endpoint === 'status' || endpoint === 'statuses';
+
+/** HTTP statuses of the status calls (single or bulk) HeyGen has answered so far, in order. */
 export function statusReplies(sim: HeyGenSimulator): number[] {
-	return sim.requests.filter((r) => r.endpoint === 'status' && r.status !== null).map((r) => r.status!);
+	return sim.requests.filter((r) => isStatusCall(r.endpoint) && r.status !== null).map((r) => r.status!);
 }
 
-/** Status calls that have reached HeyGen, answered or not. */
+/** Status calls (single or bulk) that have reached HeyGen, answered or not. */
 export function countStatusCalls(sim: HeyGenSimulator): number {
-	return sim.requests.filter((r) => r.endpoint === 'status').length;
+	return sim.requests.filter((r) => isStatusCall(r.endpoint)).length;
+}
+
+/** Bulk status calls (`GET /v3/videos/statuses`) and the video ids each asked about. */
+export function bulkStatusCalls(sim: HeyGenSimulator): Array<{ path: string; ids: string[] }> {
+	return sim.requests.filter((r) => r.endpoint === 'statuses').map((r) => ({ path: r.path, ids: new URLSearchParams(r.search).get('video_ids')?.split(',') ?? [] }));
 }
 
 /** Resolves once the simulator's state satisfies `predicate` (re-checked on every change). */

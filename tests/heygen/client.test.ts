@@ -133,6 +133,38 @@ describe('v3 happy path', () => {
 	});
 });
 
+describe('bulk status (GET /v3/videos/statuses)', () => {
+	it('answers many videos in one call: queued as pending, completed, failed with its code, and not_found for unknown ids', async () => {
+		sim.renderMs = 600_000;
+		const rendering = (await client.generateVideo({ ...baseReq, idempotencyKey: 'k-1' })).videoId;
+		sim.renderMs = 0;
+		const done = (await client.generateVideo({ ...baseReq, idempotencyKey: 'k-2' })).videoId;
+		sim.setFaults({ renderFails: { code: 'AVATAR_ERROR', message: 'Avatar broke', times: 1 } });
+		const failed = (await client.generateVideo({ ...baseReq, idempotencyKey: 'k-3' })).videoId;
+		const before = sim.requests.length;
+		const got = await client.getVideoStatuses([rendering, done, failed, 'nope']);
+		expect(sim.requests.slice(before).map((r) => r.endpoint)).toEqual(['statuses']);
+		expect(got.get(rendering)).toEqual({ id: rendering, status: 'pending', error: null });
+		expect(got.get(done)).toEqual({ id: done, status: 'completed', error: null });
+		expect(got.get(failed)).toEqual({ id: failed, status: 'failed', error: { code: 'AVATAR_ERROR', message: 'Avatar broke' } });
+		expect(got.get('nope')).toEqual({ id: 'nope', status: 'not_found', error: null });
+	});
+
+	it('makes no call for an empty list', async () => {
+		const before = sim.requests.length;
+		expect((await client.getVideoStatuses([])).size).toBe(0);
+		expect(sim.requests.length).toBe(before);
+	});
+
+	it('a body past the size cap is abandoned (retryable)', async () => {
+		const small = createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 5000, maxBodyBytes: 1024 });
+		sim.setFaults({ hugeReply: { bytes: 10_000, endpoint: 'statuses', times: 1 } });
+		const e = await heygenError(() => small.getVideoStatuses(['a']));
+		expect(e.code).toBe('reply_too_large');
+		expect(e.retryable).toBe(true);
+	});
+});
+
 describe('v3 error mapping', () => {
 	const cases: Array<[string, () => void, () => Promise<unknown>, string, boolean, RegExp]> = [
 		['401 bad key', () => sim.setFaults({ badKey: { times: 1 } }), () => client.account(), 'invalid_api_key', false, /^HeyGen rejected the API key/],
@@ -147,6 +179,9 @@ describe('v3 error mapping', () => {
 		['502 HTML', () => sim.setFaults({ serverError: { status: 502, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 502\)\.$/],
 		['malformed JSON', () => sim.setFaults({ malformedJson: { times: 1 } }), () => client.account(), 'bad_response', true, /not valid JSON/],
 		['wrong shape', () => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), async () => client.getVideoStatus((await client.generateVideo(baseReq)).videoId), 'bad_response', true, /data\.status/],
+		['bulk status, wrong shape', () => sim.setFaults({ badShape: { endpoint: 'statuses', times: 1 } }), async () => client.getVideoStatuses([(await client.generateVideo(baseReq)).videoId, 'other']), 'bad_response', true, /data\.0\.status/],
+		['bulk status, 503', () => sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 'server_error', true, /HTTP 503/],
+		['bulk status, over 100 ids', () => {}, () => client.getVideoStatuses(Array.from({ length: 101 }, (_, i) => `v${i}`)), 'invalid_options', false, /at most 100/],
 		['reply lost', () => sim.setFaults({ replyLost: { times: 1 } }), () => client.generateVideo(baseReq), 'network', true, /^Could not reach HeyGen/]
 	];
 	it.each(cases)('%s', async (_name, inject, call, code, retryable, message) => {
