@@ -1,17 +1,21 @@
+import { STEP_STATUS } from '../../db/job-states.ts';
 import type { PipelineContext } from '../context.ts';
 import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
 import { redact } from '../../heygen/index.ts';
+
+/** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
+const AT = STEP_STATUS[QUEUES.poll];
 
 const IN_PROGRESS = new Set(['pending', 'processing']);
 
 /** rendering → (rendering again later | transferring | failed), one HeyGen status call per run. */
 export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<void> {
 	const current = await ctx.store.get(jobId);
-	if (!current || current.status !== 'rendering' || !current.heygen_video_id) return;
+	if (!current || current.status !== AT || !current.heygen_video_id) return;
 	if (current.deadline && Date.now() > current.deadline.getTime()) {
 		const minutes = Math.round((current.deadline.getTime() - current.created_at.getTime()) / 60_000);
-		await ctx.store.fail(jobId, ['rendering'], 'deadline_exceeded',
+		await ctx.store.fail(jobId, [AT], 'deadline_exceeded',
 			`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`);
 		return;
 	}
@@ -21,7 +25,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 	const counted = { poll_count: job.poll_count };
 	const key = await ctx.store.apiKey(job.business_id);
 	if (!key) {
-		await ctx.store.fail(jobId, ['rendering'], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.');
+		await ctx.store.fail(jobId, [AT], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.');
 		return;
 	}
 	let status;
@@ -33,7 +37,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 	}
 	if (IN_PROGRESS.has(status.status)) {
 		const delayMs = backoffMs(job.poll_count, ctx.settings.pollInitialMs, ctx.settings.pollMaxMs);
-		await ctx.store.update(jobId, ['rendering'], { ...counted, last_heygen_status: status.status, last_error: null }, { queue: QUEUES.poll, delayMs });
+		await ctx.store.update(jobId, [AT], { ...counted, last_heygen_status: status.status, last_error: null }, { queue: QUEUES.poll, delayMs });
 		return;
 	}
 	if (status.status === 'completed') {
@@ -44,7 +48,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 		}
 		await ctx.store.update(
 			jobId,
-			['rendering'],
+			[AT],
 			{
 				...counted,
 				status: 'transferring',
@@ -64,7 +68,7 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
 	// also removes anything else that looks like a credential, before the text is clipped and stored.
 	const e = status.error;
 	const said = e?.message ? redact(e.message, key).replace(/\s+/g, ' ').trim().slice(0, 1500) : '';
-	await ctx.store.update(jobId, ['rendering'], {
+	await ctx.store.update(jobId, [AT], {
 		...counted,
 		status: 'failed',
 		last_heygen_status: 'failed',
