@@ -8,7 +8,7 @@ const gateFixture = process.env.VITEST_GATE_FIXTURE;
 export default defineConfig({
 	// The web's shared-module aliases (svelte.config.js), for web modules that tests import directly.
 	resolve: {
-		alias: Object.fromEntries(['db', 'heygen', 'storage', 'log'].map((d) => [`$${d}`, path.resolve(import.meta.dirname, d)]))
+		alias: Object.fromEntries(['config', 'db', 'heygen', 'storage', 'log'].map((d) => [`$${d}`, path.resolve(import.meta.dirname, d)]))
 	},
 	test: {
 		include: gateFixture ? [gateFixture] : ['tests/**/*.test.ts'],

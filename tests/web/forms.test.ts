@@ -292,7 +292,7 @@ describe('content and Generate', () => {
 			c.action(`/b/${b}/content/${content}?/generate`, fields),
 			c.action(`/b/${b}/content/${content}?/generate`, fields)
 		]);
-		expect([r1.type, r2.type]).toEqual(['success', 'success']);
+		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(["success", "success"]);
 		expect(r1.data.jobId).toBe(r2.data.jobId);
 		expect([r1.data.message, r2.data.message].sort()).toEqual(['This video was already started; showing its progress.', 'Video queued. Watch its progress below.']);
 		const list = await jobs(content);
@@ -302,7 +302,7 @@ describe('content and Generate', () => {
 
 		const other = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
 		expect(other.type).toBe('failure');
-		expect(other.data.message).toMatch(/^A video for this content is already in progress \((queued|submitting|rendering)\)\./);
+		expect(other.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
 		expect(await jobs(content)).toHaveLength(1);
 
 		// Who did it is in the audit trail.
