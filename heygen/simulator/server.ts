@@ -1,7 +1,7 @@
 /**
- * HeyGen API simulator: a real node:http server speaking HeyGen's v3 API (DESIGN.md section 7,
- * HEYGEN_API.md), used by tests, benchmarks and `npm run demo`. The retired v1/v2 routes answer
- * 410 `endpoint_retired`, as they do at HeyGen since 2026-11-01.
+ * HeyGen API simulator: a real node:http server speaking HeyGen's v3 API (the routes, replies and
+ * errors below, as HeyGen documents them), used by tests, benchmarks and `npm run demo`. The
+ * retired v1/v2 routes answer 410 `endpoint_retired`, as they do at HeyGen since 2026-11-01.
  *
  * Endpoints (all need `x-api-key` ∈ validKeys, default `sim-test-key`):
  *   POST /v3/videos              {type:"avatar", avatar_id, script, voice_id, …} → {data:{video_id, status, output_format}}
@@ -489,7 +489,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		}
 	}
 
-	/** A per-video `callback_url` gets a one-off, unsigned notification (HEYGEN_API.md §5). */
+	/** A per-video `callback_url` gets a one-off, unsigned notification. */
 	async function notifyCallbackUrl(v: SimVideo): Promise<void> {
 		if (!v.callbackUrl || closed) return;
 		const body: SimWebhook['body'] =

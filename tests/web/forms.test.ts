@@ -213,6 +213,24 @@ describe('HeyGen settings', () => {
 		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1' });
 	});
 
+	test('with a key, made-up avatar and voice ids are refused by name and nothing is saved', async () => {
+		const before = (await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0];
+		const r = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'made-up-look', voiceIdManual: 'sim-voice-en-2' });
+		expect(r.type).toBe('failure');
+		expect(r.status).toBe(400);
+		expect(r.data.errors).toEqual({ avatarId: 'This HeyGen account has no avatar look with the ID "made-up-look". Choose one from the list.' });
+		expect(r.data.message).toBe('Nothing was saved: the avatar is not in your HeyGen account.');
+		const both = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', avatarIdManual: 'nope-1', voiceIdManual: 'nope-2' });
+		expect(Object.keys(both.data.errors).sort()).toEqual(['avatarId', 'voiceId']);
+		expect(both.data.errors.voiceId).toMatch(/no voice with the ID "nope-2"/);
+		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual(before);
+		// The account's own ids still save.
+		const ok = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'sim-avatar-lena', voiceIdManual: 'sim-voice-de-1' });
+		expect(ok.type).toBe('success');
+		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-lena', heygen_voice_id: 'sim-voice-de-1' });
+		await c.action(`/b/${b}/settings?/saveVoice`, before.heygen_avatar_id ? { avatarId: before.heygen_avatar_id, voiceId: before.heygen_voice_id } : {});
+	});
+
 	test('members who are not owners or admins cannot change the settings (403)', async () => {
 		const { client: m, email } = await signUp(app, 'Plain Member');
 		await inviteAndAccept(c, b, m, email);
