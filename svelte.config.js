@@ -6,7 +6,7 @@ const config = {
 		adapter: adapter({ out: 'build' }),
 		// The SvelteKit app lives in web/ so that db/, worker/ and web/ sit side by side at the root.
 		files: { src: 'web', assets: 'web/static' },
-		alias: { $db: 'db', $worker: 'worker', $heygen: 'heygen', $storage: 'storage', $log: 'log' },
+		alias: { $config: 'config', $db: 'db', $heygen: 'heygen', $storage: 'storage', $log: 'log' },
 		// SvelteKit adds a per-response nonce (or a hash, for prerendered pages) for its own inline
 		// hydration script, so no inline script of anyone else's can run. web/hooks.server.ts adds
 		// HEYGEN_API_URL's origin to img-src and media-src at run time.

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // tests/gate/exit-code.test.ts runs a child Vitest on a file that always fails, with the same
@@ -5,6 +6,10 @@ import { defineConfig } from 'vitest/config';
 const gateFixture = process.env.VITEST_GATE_FIXTURE;
 
 export default defineConfig({
+	// The web's shared-module aliases (svelte.config.js), for web modules that tests import directly.
+	resolve: {
+		alias: Object.fromEntries(['config', 'db', 'heygen', 'storage', 'log'].map((d) => [`$${d}`, path.resolve(import.meta.dirname, d)]))
+	},
 	test: {
 		include: gateFixture ? [gateFixture] : ['tests/**/*.test.ts'],
 		globalSetup: ['tests/setup/global-postgres.ts'],

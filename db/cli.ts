@@ -1,6 +1,6 @@
 // npm run db:migrate | db:status — against DATABASE_URL, or the embedded Postgres under DATA_DIR.
 import pg from 'pg';
-import { loadConfig } from './config.ts';
+import { loadConfig } from '../config/index.ts';
 import { resolveDatabase } from './database-url.ts';
 import { migrate, migrationStatus } from './migrate.ts';
 

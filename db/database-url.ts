@@ -1,4 +1,4 @@
-import type { Config } from './config.ts';
+import type { Config } from '../config/index.ts';
 import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
 import path from 'node:path';
 

@@ -205,6 +205,13 @@ export interface VideoJobs {
   voice_id: string;
 }
 
+export interface VideoJobStates {
+  active: boolean | null;
+  position: number | null;
+  queue: string | null;
+  status: VideoJobStatus | null;
+}
+
 export interface VideoJobStepDurations {
   le: number;
   observations: Generated<number>;
@@ -226,6 +233,7 @@ export interface DB {
   video_job_events: VideoJobEvents;
   video_job_failure_counts: VideoJobFailureCounts;
   video_job_option_specs: VideoJobOptionSpecs;
+  video_job_states: VideoJobStates;
   video_job_step_durations: VideoJobStepDurations;
   video_jobs: VideoJobs;
 }

@@ -1,5 +1,5 @@
 /**
- * HeyGen v3 webhook endpoints (HEYGEN_API.md section 5) and the verification of their deliveries.
+ * HeyGen v3 webhook endpoints and the verification of their deliveries.
  *
  * Kept apart from client.ts on purpose: it needs only `fetch`, zod and HeyGenError, so it does not
  * move when the video client changes. Every reply is zod-parsed; errors use v3's envelope

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type Config } from '../db/config.ts';
+import { loadConfig, provideConfig, type Config } from '../config/index.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
@@ -85,9 +85,7 @@ export async function startApp(env: Record<string, string | undefined> = process
 	};
 	try {
 		await migrate(database.url, { log: (m) => log.info(m) });
-		// The web app's server code reads its settings from the environment like everything else.
-		Object.assign(process.env, env, { DATABASE_URL: database.url });
-		const runtime = loadConfig(process.env);
+		const runtime: Config = { ...config, DATABASE_URL: database.url };
 		if (runtime.RUN_WORKER) {
 			const { startWorker } = await import('../worker/index.ts');
 			const worker = await startWorker({ databaseUrl: database.url, config: runtime, log });
@@ -123,10 +121,13 @@ export async function startApp(env: Record<string, string | undefined> = process
 		const address = server.address();
 		const port = typeof address === 'object' && address ? address.port : runtime.PORT;
 		const url = runtime.ORIGIN ?? `http://${runtime.HOST}:${port}`;
+		// The web app gets its settings as a value (web/lib/server/config.ts). adapter-node alone
+		// reads ORIGIN from process.env, when build/handler.js loads: the one variable set here.
+		provideConfig({ ...runtime, ORIGIN: url });
 		process.env.ORIGIN = url;
 		({ handler } = await import(pathToFileURL(path.join(root, 'build', 'handler.js')).href));
 		log.info({ url, database: database.embedded ? `embedded (${database.embedded.dataDir})` : 'DATABASE_URL' }, 'ready');
-		return { url, databaseUrl: database.url, config: runtime, log, stop };
+		return { url, databaseUrl: database.url, config: { ...runtime, ORIGIN: url }, log, stop };
 	} catch (err) {
 		await stop();
 		throw err;

@@ -1,9 +1,9 @@
-// npm run db:types: regenerates db/types.ts from the migrations using a throw-away embedded
+// npm run db:types: regenerates db/types.ts and db/job-states.ts from the migrations using a throw-away embedded
 // Postgres. `npm test` fails when the committed file drifts (tests/db/types-drift.test.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateDbTypes } from '../db/codegen.ts';
+import { generateDbTypes, generateJobStates } from '../db/codegen.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 
@@ -14,9 +14,10 @@ let ok = false;
 try {
 	await migrate(pg.url);
 	const r = await generateDbTypes(pg.url, { verify });
-	ok = r.ok;
-	if (!ok) console.error(r.output);
-	else console.log(verify ? 'db/types.ts is up to date.' : 'Wrote db/types.ts.');
+	const s = await generateJobStates(pg.url, { verify });
+	ok = r.ok && s.ok;
+	if (!ok) console.error(r.output, s.output);
+	else console.log(verify ? 'db/types.ts and db/job-states.ts are up to date.' : 'Wrote db/types.ts and db/job-states.ts.');
 } finally {
 	await pg.stop();
 	rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 // Uses DATABASE_URL, or the embedded Postgres under DATA_DIR (joining a running `npm start`).
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadConfig } from '../db/config.ts';
+import { loadConfig } from '../config/index.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 
 const { values, positionals } = parseArgs({

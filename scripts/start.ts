@@ -1,7 +1,7 @@
 // npm start: everything in one process. With no DATABASE_URL an embedded Postgres starts with its
 // data under DATA_DIR (.data/), migrations run, the web app is built if needed, and the worker runs
 // in-process (`npm run web` sets RUN_WORKER=false for the web alone).
-import { ConfigError } from '../db/config.ts';
+import { ConfigError } from '../config/index.ts';
 import { DataDirLockedError } from '../db/embedded.ts';
 import { startApp, stopOnSignals } from './app.ts';
 

@@ -1,17 +1,17 @@
-import { dev } from '$app/environment';
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { randomUUID } from 'node:crypto';
 import { auth } from '$lib/server/auth.ts';
-import { config, reloadConfig } from '$lib/server/config.ts';
+import { provideConfig } from '$config/index.ts';
+import { config } from '$lib/server/config.ts';
 import { rememberedSession, rememberSession, sessionCookieKey } from '$lib/server/session-cache.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import '$lib/server/shutdown.ts';
 
 /**
- * npm start / npm run web set DATABASE_URL before loading the app. `npm run dev` (and a bare
- * `node build`) without it get the same zero-setup database as npm start: the embedded Postgres
- * under DATA_DIR, migrated; the dev server also runs the worker in-process unless RUN_WORKER=false.
+ * npm start / npm run web / npm run dev hand the app its settings, DATABASE_URL included
+ * (scripts/app.ts, scripts/dev-backend.ts). A bare `node build` without DATABASE_URL gets the same
+ * zero-setup database as npm start: the embedded Postgres under DATA_DIR, migrated.
  */
 export const init: ServerInit = async () => {
 	const c = config();
@@ -19,18 +19,8 @@ export const init: ServerInit = async () => {
 	const [{ resolveDatabase }, { migrate }] = await Promise.all([import('$db/database-url.ts'), import('$db/migrate.ts')]);
 	const database = await resolveDatabase(c, (m) => log().debug({ postgres: m }));
 	await migrate(database.url, { log: (m) => log().info(m) });
-	process.env.DATABASE_URL = database.url;
-	const runtime = reloadConfig();
-	let stopWorker = async () => {};
-	if (dev && runtime.RUN_WORKER) {
-		const { startWorker } = await import('$worker/index.ts');
-		const worker = await startWorker({ databaseUrl: database.url, config: runtime, log: log() });
-		stopWorker = () => worker.stop();
-	}
-	const stop = async () => {
-		await stopWorker().catch(() => {});
-		await database.stop().catch(() => {});
-	};
+	provideConfig({ ...c, DATABASE_URL: database.url });
+	const stop = () => database.stop().catch(() => {});
 	process.once('sveltekit:shutdown', () => void stop());
 	process.once('SIGINT', () => void stop().finally(() => process.exit(0)));
 	process.once('SIGTERM', () => void stop().finally(() => process.exit(0)));

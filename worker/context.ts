@@ -22,14 +22,14 @@ export interface PipelineSettings {
 	trustedOrigin?: string;
 	/** Where HeyGen should send webhooks; omitted when the app is not reachable from outside. */
 	callbackUrl?: string;
-	/** [webhooks] The app's public URL (ORIGIN); without it no webhook endpoint is registered. */
+	/** The app's public URL (ORIGIN); without it no webhook endpoint is registered. */
 	publicUrl?: string;
 }
 
 export interface PipelineContext {
 	store: JobStore;
 	heygen: (apiKey: string) => HeyGenClient;
-	/** [webhooks] HeyGen's webhook endpoint API for a key; absent = never register. */
+	/** HeyGen's webhook endpoint API for a key; absent = never register. */
 	webhooks?: (apiKey: string) => WebhookApi;
 	storage: VideoStorage;
 	log: Logger;

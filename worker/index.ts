@@ -1,5 +1,5 @@
 import { PgBoss, type Job } from 'pg-boss';
-import type { Config } from '../db/config.ts';
+import type { Config } from '../config/index.ts';
 import { createDb, type DbHandle } from '../db/client.ts';
 import type { PipelineContext, PipelineSettings } from './context.ts';
 import { pollVideo, pollVideos } from './handlers/poll.ts';

@@ -1,5 +1,5 @@
 // npm run worker: the pipeline alone, for scaling out (many processes may share one database).
-import { loadConfig } from '../db/config.ts';
+import { loadConfig } from '../config/index.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
 import { startWorker } from './index.ts';

@@ -1,12 +1,16 @@
 import { z } from 'zod';
+import { STEP_QUEUE, type StepQueue } from '../db/job-states.ts';
 
-/** The pg-boss queues of the pipeline; their retry/expiry settings live in db/migrations/0003. */
+/**
+ * The pg-boss queues of the pipeline, by step; which status each serves is SQL's
+ * video_jobs_step_queue (db/job-states.ts). Retry/expiry settings live in db/migrations/0003.
+ */
 export const QUEUES = {
-	submit: 'video.submit',
-	poll: 'video.poll',
-	transfer: 'video.transfer'
+	submit: STEP_QUEUE.queued,
+	poll: STEP_QUEUE.rendering,
+	transfer: STEP_QUEUE.transferring
 } as const;
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export type QueueName = StepQueue;
 
 /** Every pipeline job carries only the video job's id: never a key, never the script. */
 export const jobPayload = z.object({ jobId: z.uuid() }).strict();

@@ -1,9 +1,8 @@
 /**
  * The simulator's `GET /v3/videos/statuses?video_ids=a,b,…` (HEYGEN_API.md §2): the status of up
- * to 100 videos in one call, `not_found` for ids it does not know. Kept apart from server.ts so
- * the route there is one line.
+ * to 100 videos in one call, `not_found` for ids it does not know. The route is in router.ts.
  */
-import type { SimVideo } from './server.ts';
+import type { SimVideo } from './types.ts';
 
 export const BULK_STATUS_MAX_IDS = 100;
 

@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints of the HeyGen simulator (HEYGEN_API.md section 5), one registry per API key
+ * Webhook endpoints of the HeyGen simulator, one registry per API key
  * (each key is one HeyGen account):
  *   POST   /v3/webhooks/endpoints        {url, events} → {data:{endpoint_id, url, events, status, created_at, secret}}
  *   GET    /v3/webhooks/endpoints        → {data:[…without secret], has_more:false, next_token:null}

@@ -333,7 +333,7 @@ await runBench('bench:pipeline', async () => {
 		await worker.stop();
 		const c0 = performance.now();
 		const canceled = await db.pool.query(
-			`update video_jobs set status = 'canceled' where business_id = any($1::uuid[]) and status in ('queued', 'submitting', 'rendering', 'transferring')`,
+			`update video_jobs set status = 'canceled' where business_id = any($1::uuid[]) and video_jobs_is_active(status)`,
 			[biz]
 		);
 		console.log(`canceled the ${canceled.rowCount} rendering jobs in one update: ${fmt(performance.now() - c0)} ms`);

@@ -120,7 +120,7 @@ describe('390 px: no page scrolls sideways', () => {
 		await check('content-edit', `${base}/content/${content}/edit`);
 		await check('jobs', `${base}/jobs`, (p) => p.getByTestId('jobs-table').waitFor(T));
 		await check('job', `${base}/jobs/${failedJob}`, (p) => p.getByTestId('job-events').waitFor(T));
-		await check('settings', `${base}/settings`, (p) => p.getByText('Anna (simulated)').waitFor(T));
+		await check('settings', `${base}/settings`, (p) => p.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T));
 		await check('members', `${base}/members`);
 		const res = await page.goto(`${base}/jobs/00000000-0000-4000-8000-000000000000`);
 		expect(res!.status()).toBe(404);
@@ -157,7 +157,7 @@ describe('390 px: no page scrolls sideways', () => {
 describe('messages', () => {
 	test('a success shows one toast that never covers a button on a phone, and is gone after navigating', async () => {
 		await open(page, `${app.url}/b/${biz}/settings`);
-		await page.getByText('Anna (simulated)').waitFor(T);
+		await page.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T);
 		for (let i = 0; i < 2; i++) {
 			await page.getByTestId('save-voice').click();
 			await page.getByTestId('toast').waitFor(T);

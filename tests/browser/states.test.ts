@@ -195,7 +195,7 @@ describe('other people and other screens', () => {
 		// Nothing wider than the screen.
 		expect(await overflowing(p)).toEqual([]);
 		await open(p, `${app.url}/b/${biz}/settings`);
-		await p.getByText('Anna (simulated)').waitFor(T);
+		await p.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T);
 		await screenshot(p, '27-phone-settings');
 		expect(await overflowing(p)).toEqual([]);
 		await phone.close();

@@ -25,6 +25,8 @@ interface Case {
 	code: string;
 	message: RegExp | ((c: Ctx) => string);
 	constraint?: string;
+	/** The stable code the app maps (0016); the message may change, this may not. */
+	detail?: string;
 }
 
 const INSERT = (cols: string) => `insert into video_jobs (${cols}) values (${cols.split(',').map((_, i) => `$${i + 1}`).join(', ')})`;
@@ -35,6 +37,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: () => ['00000000-0000-4000-8000-000000000000'],
 		code: '23503',
+		detail: 'content_not_found',
 		message: () => 'video_jobs.content_id 00000000-0000-4000-8000-000000000000: no such content'
 	},
 	{
@@ -49,6 +52,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: () => [null],
 		code: '23502',
+		detail: 'content_required',
 		message: /^video_jobs\.content_id is required$/
 	},
 	{
@@ -56,6 +60,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, business_id'),
 		values: (c) => [c.otherContentId, c.businessId],
 		code: '23503',
+		detail: 'content_other_business',
 		message: (c) => `video_jobs: content ${c.otherContentId} belongs to another business, not ${c.businessId}`
 	},
 	{
@@ -91,6 +96,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, script'),
 		values: (c) => [c.contentId, 'x'.repeat(5001)],
 		code: '23514',
+		detail: 'script_too_long',
 		message: () => 'video_jobs.script is 5001 characters; HeyGen accepts at most 5000 per video'
 	},
 	{
@@ -98,6 +104,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: (c) => [c.longBodyContentId],
 		code: '23514',
+		detail: 'script_too_long',
 		message: () => 'video_jobs.script is 6000 characters; HeyGen accepts at most 5000 per video'
 	},
 	{
@@ -105,6 +112,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: (c) => [c.noAvatarContentId],
 		code: '23514',
+		detail: 'avatar_missing',
 		message: /^video_jobs\.avatar_id: business [0-9a-f-]{36} has no HeyGen avatar configured and none was given$/
 	},
 	{
@@ -112,6 +120,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: (c) => [c.noVoiceContentId],
 		code: '23514',
+		detail: 'voice_missing',
 		message: /^video_jobs\.voice_id: business [0-9a-f-]{36} has no HeyGen voice configured and none was given$/
 	},
 	{
@@ -119,6 +128,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: (c) => [c.noKeyContentId],
 		code: '23514',
+		detail: 'api_key_missing',
 		message: /^video_jobs: business [0-9a-f-]{36} has no HeyGen API key$/
 	},
 	{
@@ -126,6 +136,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, avatar_id'),
 		values: (c) => [c.contentId, 'anna; drop table x'],
 		code: '23514',
+		detail: 'avatar_id_invalid',
 		message: () => 'video_jobs.avatar_id "anna; drop table x" is not a valid HeyGen avatar id'
 	},
 	{
@@ -133,6 +144,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, voice_id'),
 		values: (c) => [c.contentId, 'voice with spaces'],
 		code: '23514',
+		detail: 'voice_id_invalid',
 		message: () => 'video_jobs.voice_id "voice with spaces" is not a valid HeyGen voice id'
 	},
 	{
@@ -140,6 +152,8 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id'),
 		values: (c) => [c.busyContentId],
 		code: '23505',
+		detail: 'active_job_exists',
+		constraint: 'video_jobs_one_active_per_content',
 		message: /^video_jobs: content [0-9a-f-]{36} already has an active video job [0-9a-f-]{36} \(queued\)$/
 	},
 	{
@@ -147,6 +161,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, status'),
 		values: (c) => [c.contentId, 'rendering'],
 		code: '23514',
+		detail: 'status_not_queued',
 		message: () => 'video_jobs.status must be queued for a new job, got rendering'
 	},
 	{
@@ -310,6 +325,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, deadline'),
 		values: (c) => [c.contentId, new Date(Date.now() - 60_000)],
 		code: '23514',
+		detail: 'deadline_past',
 		message: /^video_jobs\.deadline .* is in the past$/
 	},
 	{
@@ -317,6 +333,7 @@ const JOB_CASES: Case[] = [
 		sql: INSERT('content_id, heygen_video_id'),
 		values: (c) => [c.contentId, 'hv-forged'],
 		code: '23514',
+		detail: 'progress_columns_set',
 		message: () =>
 			'video_jobs: progress columns (heygen_*, storage_path, video_url, error_*, counters, timestamps) are set by the worker; leave them out of the insert'
 	},
@@ -423,6 +440,7 @@ describe('bad input through plain SQL', () => {
 			if (typeof c.message === 'function') expect(err.message).toBe(c.message(ctx));
 			else expect(err.message).toMatch(c.message);
 			if (c.constraint) expect(err.constraint).toBe(c.constraint);
+			if (c.detail) expect(err.detail).toBe(c.detail);
 			expect(await snapshot()).toEqual(before);
 		});
 	});

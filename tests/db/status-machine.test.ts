@@ -232,9 +232,11 @@ describe('video job status machine', () => {
 		const err2 = await pgError(db.sql(`select retry_video_job($1)`, [jobId]));
 		expect(err2.code).toBe('23514');
 		expect(err2.message).toContain('only failed or canceled jobs can be retried');
+		expect(err2.detail).toBe('job_not_retryable');
 		const err3 = await pgError(db.sql(`select cancel_video_job($1, 'too late')`, [jobId]));
 		expect(err3.code).toBe('23514');
 		expect(err3.message).toBe(`cancel_video_job: job ${jobId} is already completed and cannot be canceled`);
+		expect(err3.detail).toBe('job_not_active');
 
 		const failed = (await reach('failed')).jobId;
 		const err4 = await pgError(db.sql(`update video_jobs set error_message = 'rewritten' where id = $1`, [failed]));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { loadConfig } from '../../db/config.ts';
+import { loadConfig } from '../../config/index.ts';
 import type { VideoJobStatus } from '../../db/types.ts';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../worker/index.ts';
 import { createLogger } from '../../log/logger.ts';

@@ -213,6 +213,24 @@ describe('HeyGen settings', () => {
 		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1' });
 	});
 
+	test('with a key, made-up avatar and voice ids are refused by name and nothing is saved', async () => {
+		const before = (await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0];
+		const r = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'made-up-look', voiceIdManual: 'sim-voice-en-2' });
+		expect(r.type).toBe('failure');
+		expect(r.status).toBe(400);
+		expect(r.data.errors).toEqual({ avatarId: 'This HeyGen account has no avatar look with the ID "made-up-look". Choose one from the list.' });
+		expect(r.data.message).toBe('Nothing was saved: the avatar is not in your HeyGen account.');
+		const both = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', avatarIdManual: 'nope-1', voiceIdManual: 'nope-2' });
+		expect(Object.keys(both.data.errors).sort()).toEqual(['avatarId', 'voiceId']);
+		expect(both.data.errors.voiceId).toMatch(/no voice with the ID "nope-2"/);
+		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual(before);
+		// The account's own ids still save.
+		const ok = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'sim-avatar-lena', voiceIdManual: 'sim-voice-de-1' });
+		expect(ok.type).toBe('success');
+		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-lena', heygen_voice_id: 'sim-voice-de-1' });
+		await c.action(`/b/${b}/settings?/saveVoice`, before.heygen_avatar_id ? { avatarId: before.heygen_avatar_id, voiceId: before.heygen_voice_id } : {});
+	});
+
 	test('members who are not owners or admins cannot change the settings (403)', async () => {
 		const { client: m, email } = await signUp(app, 'Plain Member');
 		await inviteAndAccept(c, b, m, email);
@@ -292,7 +310,7 @@ describe('content and Generate', () => {
 			c.action(`/b/${b}/content/${content}?/generate`, fields),
 			c.action(`/b/${b}/content/${content}?/generate`, fields)
 		]);
-		expect([r1.type, r2.type]).toEqual(['success', 'success']);
+		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(["success", "success"]);
 		expect(r1.data.jobId).toBe(r2.data.jobId);
 		expect([r1.data.message, r2.data.message].sort()).toEqual(['This video was already started; showing its progress.', 'Video queued. Watch its progress below.']);
 		const list = await jobs(content);
@@ -302,7 +320,7 @@ describe('content and Generate', () => {
 
 		const other = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
 		expect(other.type).toBe('failure');
-		expect(other.data.message).toMatch(/^A video for this content is already in progress \((queued|submitting|rendering)\)\./);
+		expect(other.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
 		expect(await jobs(content)).toHaveLength(1);
 
 		// Who did it is in the audit trail.

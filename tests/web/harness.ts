@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import * as devalue from 'devalue';
+import { loadConfig, provideConfig } from '../../config/index.ts';
 import { ensureBuilt } from '../../scripts/app.ts';
 import { startHeyGenSimulator, type HeyGenSimulator, type HeyGenSimulatorOptions } from '../../heygen/simulator/server.ts';
 import type { PipelineSettings } from '../../worker/context.ts';
@@ -41,7 +42,9 @@ export async function startTestApp(
 	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim, ...(opts.settings && { worker: { settings: { ...FAST_SETTINGS, ...opts.settings } } }) });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'hvj-web-data-'));
-	Object.assign(process.env, {
+	// Parsed like npm start does and handed to the app as a value (scripts/app.ts).
+	const config = loadConfig({
+		...process.env,
 		DATABASE_URL: db.url,
 		HEYGEN_API_URL: sim.url,
 		HEYGEN_TIMEOUT_MS: '2000',
@@ -76,6 +79,7 @@ export async function startTestApp(
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const addr = server.address();
 	const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+	provideConfig({ ...config, ORIGIN: config.ORIGIN ?? url });
 	process.env.ORIGIN = url;
 	({ handler } = await import(/* @vite-ignore */ pathToFileURL(path.join(root, 'build', 'handler.js')).href));
 	return {

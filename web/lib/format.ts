@@ -1,3 +1,4 @@
+import { ACTIVE_STATUSES, isActiveStatus } from '$db/job-states.ts';
 import type { VideoJobStatus } from '$db/types.ts';
 
 export const STATUS_LABEL: Record<VideoJobStatus, string> = {
@@ -10,10 +11,10 @@ export const STATUS_LABEL: Record<VideoJobStatus, string> = {
 	canceled: 'Canceled'
 };
 
-export const PIPELINE: VideoJobStatus[] = ['queued', 'submitting', 'rendering', 'transferring', 'completed'];
+export const PIPELINE: VideoJobStatus[] = [...ACTIVE_STATUSES, 'completed'];
 
 export function isActive(status: string | null | undefined): boolean {
-	return status === 'queued' || status === 'submitting' || status === 'rendering' || status === 'transferring';
+	return typeof status === 'string' && isActiveStatus(status);
 }
 
 /** 0:07, 1:05, 1:02:03 — a clock for elapsed times. */

@@ -3,7 +3,7 @@ import { isStorageError } from '../../storage/index.ts';
 import type { PipelineContext } from '../context.ts';
 import type { VideoJob } from '../job-store.ts';
 import { backoffMs, QUEUES, type QueueName } from '../queues.ts';
-import type { VideoJobStatus } from '../../db/types.ts';
+import { STEP_STATUS } from '../../db/job-states.ts';
 
 /** A download problem: the signed URL is not ready, expired, or the transfer broke off. */
 export class DownloadError extends Error {
@@ -42,10 +42,10 @@ export function classify(err: unknown): Classified | null {
 }
 
 type Counter = 'submit_count' | 'poll_count' | 'transfer_count';
-const STEP: Record<QueueName, { status: VideoJobStatus; counter: Counter; label: string }> = {
-	[QUEUES.submit]: { status: 'submitting', counter: 'submit_count', label: 'submitting to HeyGen' },
-	[QUEUES.poll]: { status: 'rendering', counter: 'poll_count', label: 'checking the render status' },
-	[QUEUES.transfer]: { status: 'transferring', counter: 'transfer_count', label: 'downloading the video' }
+const STEP: Record<QueueName, { counter: Counter; label: string }> = {
+	[QUEUES.submit]: { counter: 'submit_count', label: 'submitting to HeyGen' },
+	[QUEUES.poll]: { counter: 'poll_count', label: 'checking the render status' },
+	[QUEUES.transfer]: { counter: 'transfer_count', label: 'downloading the video' }
 };
 
 /**
@@ -61,7 +61,7 @@ export async function handleStepError(
 ): Promise<void> {
 	const c = classify(err);
 	if (!c) throw err;
-	const step = STEP[queue];
+	const step = { ...STEP[queue], status: STEP_STATUS[queue] };
 	const attempts = job[step.counter];
 	// HeyGen still working on our own earlier request with the same Idempotency-Key: not a failure
 	// of this attempt, so it does not use one up (the deadline still bounds it).

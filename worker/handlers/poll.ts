@@ -1,8 +1,12 @@
+import { STEP_STATUS } from '../../db/job-states.ts';
 import type { PipelineContext } from '../context.ts';
 import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
 import { BULK_STATUS_MAX_IDS, redact, type BulkVideoStatus, type VideoStatus } from '../../heygen/index.ts';
 import type { JobPatch, NextStep, VideoJob } from '../job-store.ts';
+
+/** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
+const AT = STEP_STATUS[QUEUES.poll];
 
 const IN_PROGRESS = new Set(['pending', 'processing']);
 
@@ -26,10 +30,10 @@ export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]
 	const byBusiness = new Map<string, VideoJob[]>();
 	for (const id of new Set(jobIds)) {
 		const current = rows.get(id);
-		if (!current || current.status !== 'rendering' || !current.heygen_video_id) continue;
+		if (!current || current.status !== AT || !current.heygen_video_id) continue;
 		if (current.deadline && Date.now() > current.deadline.getTime()) {
 			const minutes = Math.round((current.deadline.getTime() - current.created_at.getTime()) / 60_000);
-			outcomes.set(id, ctx.store.fail(id, ['rendering'], 'deadline_exceeded',
+			outcomes.set(id, ctx.store.fail(id, [AT], 'deadline_exceeded',
 				`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`).then(() => {}));
 			continue;
 		}
@@ -65,7 +69,7 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Vide
 	if (!key) {
 		return jobs.map((job) =>
 			ctx.store
-				.fail(job.id, ['rendering'], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.')
+				.fail(job.id, [AT], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.')
 				.then(() => {})
 		);
 	}
@@ -100,7 +104,7 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Vide
 		);
 		const decisions = decided.flatMap((d) => (d.status === 'fulfilled' && d.value ? [d.value] : []));
 		const written = ctx.store
-			.updateMany(decisions.map((d) => ({ jobId: d.jobId, from: ['rendering'] as const, patch: d.patch, ...(d.next && { next: d.next }) })))
+			.updateMany(decisions.map((d) => ({ jobId: d.jobId, from: [AT] as const, patch: d.patch, ...(d.next && { next: d.next }) })))
 			.then((rows) => {
 				for (const d of decisions) if (rows.has(d.jobId)) d.done?.();
 			});

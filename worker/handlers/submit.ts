@@ -1,8 +1,12 @@
+import { STEP_STATUS } from '../../db/job-states.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
 import { ensureWebhook } from '../webhook-registration.ts';
 import { v3Options } from '../../heygen/index.ts';
+
+/** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
+const AT = STEP_STATUS[QUEUES.submit];
 
 /** HeyGen keeps an Idempotency-Key for 24 hours; past this, a resubmit could make a second video. */
 const KEY_SAFE_FOR_MS = 23 * 3600_000;
@@ -39,17 +43,17 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	const job = claim.job;
 	if (job.heygen_video_id) return;
 	if (job.submit_count > ctx.settings.maxSubmits) {
-		await ctx.store.fail(jobId, ['submitting'], 'submit_failed', `Gave up after ${job.submit_count - 1} attempts to submit to HeyGen. ${job.last_error ?? ''}`.trim());
+		await ctx.store.fail(jobId, [AT], 'submit_failed', `Gave up after ${job.submit_count - 1} attempts to submit to HeyGen. ${job.last_error ?? ''}`.trim());
 		return;
 	}
 	if (claim.outcome === 'resumed' && job.heygen_submitted_at && Date.now() - job.heygen_submitted_at.getTime() > KEY_SAFE_FOR_MS) {
-		await ctx.store.fail(jobId, ['submitting'], 'submit_failed',
+		await ctx.store.fail(jobId, [AT], 'submit_failed',
 			'The first submit to HeyGen is more than 23 hours old and its outcome is unknown; it is not repeated, so HeyGen cannot make a second video. Check HeyGen for the video, or retry the job to make a new one.');
 		return;
 	}
 	const key = await ctx.store.apiKey(job.business_id);
 	if (!key) {
-		await ctx.store.fail(jobId, ['submitting'], 'missing_api_key', 'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.');
+		await ctx.store.fail(jobId, [AT], 'missing_api_key', 'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.');
 		return;
 	}
 	// A key set from SQL gets its webhook endpoint before its first video.
@@ -70,7 +74,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	}
 	const saved = await ctx.store.update(
 		jobId,
-		['submitting'],
+		[AT],
 		{ status: 'rendering', heygen_video_id: videoId, last_heygen_status: 'pending', last_error: null },
 		{ queue: QUEUES.poll, delayMs: ctx.settings.pollInitialMs }
 	);

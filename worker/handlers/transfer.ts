@@ -1,8 +1,12 @@
+import { STEP_STATUS } from '../../db/job-states.ts';
 import type { PipelineContext } from '../context.ts';
 import { openDownload, type Expect } from '../download.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
 import { v3Options } from '../../heygen/index.ts';
+
+/** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
+const AT = STEP_STATUS[QUEUES.transfer];
 
 const SIDE_FILE_MAX_BYTES = { image: 20 * 1024 * 1024, srt: 2 * 1024 * 1024 } as const;
 
@@ -18,10 +22,10 @@ export function objectPathFor(job: { business_id: string; content_id: string; id
  * HeyGen for fresh signed URLs first, since the ones saved at completion may have expired.
  */
 export async function transferVideo(ctx: PipelineContext, jobId: string): Promise<void> {
-	const job = await ctx.store.update(jobId, ['transferring'], (j) => ({ transfer_count: j.transfer_count + 1 }));
+	const job = await ctx.store.update(jobId, [AT], (j) => ({ transfer_count: j.transfer_count + 1 }));
 	if (!job) return;
 	if (job.transfer_count > ctx.settings.maxTransfers) {
-		await ctx.store.fail(jobId, ['transferring'], 'transfer_failed', `Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim());
+		await ctx.store.fail(jobId, [AT], 'transfer_failed', `Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim());
 		return;
 	}
 	const captions = v3Options(job.options).captions === true;
@@ -41,7 +45,7 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		if (job.transfer_count > 1 || !url || captions) {
 			const key = await ctx.store.apiKey(job.business_id);
 			if (!key) {
-				await ctx.store.fail(jobId, ['transferring'], 'missing_api_key', 'The HeyGen API key was removed before the video was downloaded. Save one and retry the job.');
+				await ctx.store.fail(jobId, [AT], 'missing_api_key', 'The HeyGen API key was removed before the video was downloaded. Save one and retry the job.');
 				return;
 			}
 			const status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
@@ -49,7 +53,7 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 			thumbnailUrl = status.thumbnailUrl ?? thumbnailUrl;
 			if (status.videoUrl && status.videoUrl !== url) {
 				url = status.videoUrl;
-				await ctx.store.update(jobId, ['transferring'], { heygen_url: url, thumbnail_url: thumbnailUrl });
+				await ctx.store.update(jobId, [AT], { heygen_url: url, thumbnail_url: thumbnailUrl });
 			}
 		}
 		if (!url) throw new Error('no video URL');
@@ -89,7 +93,7 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		}
 		const thumbnailPath = await thumbJob;
 
-		const done = await ctx.store.update(jobId, ['transferring'], {
+		const done = await ctx.store.update(jobId, [AT], {
 			status: 'completed',
 			storage_path: `videos/${objectPath}`,
 			video_url: mp4.url,

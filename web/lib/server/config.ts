@@ -1,14 +1,14 @@
-import { loadConfig, type Config } from '$db/config.ts';
+import { loadConfig, provideConfig, providedConfig, type Config } from '$config/index.ts';
 
-let cached: Config | null = null;
-
-/** The process's parsed environment (db/config.ts), read once on first use. */
+/**
+ * The process's settings. npm start / npm run demo (scripts/app.ts) and the dev server
+ * (scripts/dev-backend.ts) hand them over as a value before the app loads; a bare `node build`
+ * parses its environment once, here.
+ */
 export function config(): Config {
-	return (cached ??= loadConfig());
-}
-
-/** Re-reads the environment; used after the dev server sets DATABASE_URL for its embedded Postgres. */
-export function reloadConfig(): Config {
-	cached = null;
-	return config();
+	const provided = providedConfig();
+	if (provided) return provided;
+	const loaded = loadConfig();
+	provideConfig(loaded);
+	return loaded;
 }

@@ -1,40 +1,55 @@
 import pg from 'pg';
 
-const UUID_IN_TEXT = /\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*/gi;
+const ALREADY_RUNNING = 'A video for this content is already in progress. Wait for it to finish or cancel it first.';
+const SCRIPT_EMPTY = 'The script is empty. Write the text the avatar should say first.';
 
 /**
- * A message for the person who submitted the form, from an error raised by the database's
- * triggers and functions (they are written to be read: 'video_jobs.script is 6000 characters;
- * HeyGen accepts at most 5000 per video'). Returns null for anything that is not such an error
- * (a bug or an outage), which the caller turns into a generic 500 and logs.
+ * What the person who submitted the form reads, by the code our SQL puts in an error's detail
+ * (db/migrations/0016). A code missing here falls back to the generic text below.
  */
-export function dbErrorMessage(err: unknown): string | null {
-	if (!(err instanceof pg.DatabaseError)) return null;
-	const msg = err.message;
-	const code = err.code ?? '';
-	// Only errors about the data; connection problems, syntax errors etc. are not for the user.
-	if (!/^(22|23|P0|42501|02)/.test(code)) return null;
+const BY_CODE: Record<string, string | ((ctx: DbErrorContext) => string)> = {
+	active_job_exists: ALREADY_RUNNING,
+	script_too_long: (ctx) =>
+		ctx.scriptLength !== undefined
+			? `The script is ${ctx.scriptLength.toLocaleString('en')} characters; HeyGen accepts at most 5,000 per video. Shorten it and try again.`
+			: 'The script is longer than the 5,000 characters HeyGen accepts per video. Shorten it and try again.',
+	script_empty: SCRIPT_EMPTY,
+	script_blank: SCRIPT_EMPTY,
+	script_invisible: SCRIPT_EMPTY,
+	script_control_character: 'The script contains an invisible control character; only line breaks and tabs are allowed. Retype the text around it and try again.',
+	api_key_missing: 'This business has no HeyGen API key. Add one in Settings first.',
+	avatar_missing: 'Choose an avatar in Settings first.',
+	voice_missing: 'Choose a voice in Settings first.',
+	avatar_id_invalid: 'The avatar in Settings is not a valid HeyGen avatar id. Choose one from the list in Settings.',
+	voice_id_invalid: 'The voice in Settings is not a valid HeyGen voice id. Choose one from the list in Settings.',
+	content_not_found: 'This content no longer exists.',
+	job_not_found: 'This video job no longer exists.',
+	job_not_active: 'This video has already finished; there is nothing to cancel.',
+	job_not_retryable: 'Only a failed or canceled video can be retried.'
+};
 
-	let m: RegExpMatchArray | null;
-	if (err.constraint === 'video_jobs_one_active_per_content') {
-		return 'A video for this content is already in progress. Wait for it to finish or cancel it first.';
-	}
-	if ((m = msg.match(/already has an active video job \S+ \((\w+)\)/))) {
-		return `A video for this content is already in progress (${m[1]}). Wait for it to finish or cancel it first.`;
-	}
-	if ((m = msg.match(/script is (\d+) characters; HeyGen accepts at most (\d+)/))) {
-		return `The script is ${Number(m[1]).toLocaleString('en')} characters; HeyGen accepts at most ${Number(m[2]).toLocaleString('en')} per video. Shorten it and try again.`;
-	}
-	if (/has no HeyGen API key/.test(msg)) return 'This business has no HeyGen API key. Add one in Settings first.';
-	if (/has no HeyGen avatar configured/.test(msg)) return 'Choose an avatar in Settings first.';
-	if (/has no HeyGen voice configured/.test(msg)) return 'Choose a voice in Settings first.';
-	if (/script is empty/.test(msg)) return 'The script is empty. Write the text the avatar should say first.';
-	// Anything else raised on purpose by our SQL: its text, without ids and the function prefix.
-	const text = msg
-		.replace(/^[a-z_]+: /, '')
-		.replace(UUID_IN_TEXT, ' ')
-		.replace(/\s+([,.;:)])/g, '$1')
-		.replace(/\s{2,}/g, ' ')
-		.trim();
-	return text.charAt(0).toUpperCase() + text.slice(1);
+/** Constraint violations the database reports by name rather than by code. */
+const BY_CONSTRAINT: Record<string, string> = {
+	video_jobs_one_active_per_content: ALREADY_RUNNING
+};
+
+export interface DbErrorContext {
+	/** Length of the script that was sent, for a message that can say how long it is. */
+	scriptLength?: number;
+}
+
+/**
+ * A message for the person who submitted the form, from an error raised on purpose by the
+ * database's triggers and functions (detail = code) or a named constraint. Returns null for
+ * anything else (a bug or an outage), which the caller turns into a generic 500 and logs.
+ */
+export function dbErrorMessage(err: unknown, ctx: DbErrorContext = {}): string | null {
+	if (!(err instanceof pg.DatabaseError)) return null;
+	const sqlstate = err.code ?? '';
+	// Only errors about the data; connection problems, syntax errors etc. are not for the user.
+	if (!/^(22|23|P0|42501|02)/.test(sqlstate)) return null;
+	const byCode = err.detail ? BY_CODE[err.detail] : undefined;
+	if (byCode) return typeof byCode === 'function' ? byCode(ctx) : byCode;
+	if (sqlstate.startsWith('23') && err.constraint && BY_CONSTRAINT[err.constraint]) return BY_CONSTRAINT[err.constraint]!;
+	return 'The database refused this change. Reload the page and try again.';
 }

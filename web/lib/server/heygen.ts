@@ -104,3 +104,32 @@ export function heygenCatalog(businessId: string): Promise<Catalog> {
 export function forgetCatalog(businessId: string): void {
 	catalogs.delete(businessId);
 }
+
+export type CatalogCheck =
+	| { ok: true; avatar: Avatar; voice: Voice }
+	| { ok: false; errors: { avatarId?: string; voiceId?: string }; message: string; unavailable: boolean };
+
+/**
+ * Whether an avatar look and a voice are in this business's HeyGen account, before they are saved
+ * (a made-up id would otherwise fail every video at submit). A miss in the cached lists looks
+ * again at HeyGen once, for a look or voice created in the last few minutes.
+ */
+export async function checkCatalogIds(businessId: string, ids: { avatarId: string; voiceId: string }): Promise<CatalogCheck> {
+	const find = (c: Catalog) => ({ avatar: c.avatars.find((a) => a.id === ids.avatarId), voice: c.voices.find((v) => v.id === ids.voiceId) });
+	let catalog = await heygenCatalog(businessId);
+	let found = find(catalog);
+	if (!found.avatar || !found.voice) {
+		forgetCatalog(businessId);
+		catalog = await heygenCatalog(businessId);
+		found = find(catalog);
+	}
+	if (found.avatar && found.voice) return { ok: true, avatar: found.avatar, voice: found.voice };
+	if (catalog.error && (!catalog.avatars.length || !catalog.voices.length)) {
+		return { ok: false, errors: {}, unavailable: true, message: `${catalog.error} The avatar and voice were not saved, because they could not be checked.` };
+	}
+	const errors: { avatarId?: string; voiceId?: string } = {};
+	if (!found.avatar) errors.avatarId = `This HeyGen account has no avatar look with the ID "${ids.avatarId}". Choose one from the list.`;
+	if (!found.voice) errors.voiceId = `This HeyGen account has no voice with the ID "${ids.voiceId}". Choose one from the list.`;
+	const what = [errors.avatarId && 'avatar', errors.voiceId && 'voice'].filter(Boolean).join(' and ');
+	return { ok: false, errors, unavailable: false, message: `Nothing was saved: the ${what} ${what.includes(' and ') ? 'are' : 'is'} not in your HeyGen account.` };
+}

@@ -119,7 +119,7 @@ export async function businessJobs(
 	opts: { status?: VideoJobStatus | 'active' | null; before?: Date | null; limit?: number } = {}
 ): Promise<JobView[]> {
 	const conds = [sql`j.business_id = ${businessId}`];
-	if (opts.status === 'active') conds.push(sql`j.status in ('queued', 'submitting', 'rendering', 'transferring')`);
+	if (opts.status === 'active') conds.push(sql`video_jobs_is_active(j.status)`);
 	else if (opts.status) conds.push(sql`j.status = ${opts.status}::video_job_status`);
 	if (opts.before) conds.push(sql`j.created_at < ${opts.before}`);
 	const { rows } = await jobQuery(sql.join(conds, sql` and `), opts.limit ?? 100).execute(db());
@@ -198,6 +198,14 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 	};
 }
 
+/** The idempotency key of a form came back with another content or business. */
+export class FormReusedError extends Error {
+	constructor() {
+		super('This form was already used for another video. Reload the page and try again.');
+		this.name = 'FormReusedError';
+	}
+}
+
 /**
  * Inserts a job as this user (the trigger fills script, avatar and voice from the content and the
  * business, validates, records the event and enqueues the work). A repeated submit of the same
@@ -224,7 +232,7 @@ export async function createJob(args: {
 			.where('business_id', '=', args.businessId)
 			.where('content_id', '=', args.contentId)
 			.executeTakeFirst();
-		if (!existing) throw new Error('This form was already used for another video. Reload the page and try again.');
+		if (!existing) throw new FormReusedError();
 		return { jobId: existing.id, duplicate: true };
 	});
 }

@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { sql } from 'kysely';
 import { metricCode } from '$heygen/errors.ts';
+import { JOB_STATUSES, STEP_QUEUES } from '$db/job-states.ts';
 import { db } from './db.ts';
 import { liveHub } from './live.ts';
 import { registerWebhookMetrics } from './webhook-metrics.ts';
@@ -60,7 +61,7 @@ async function snapshot(): Promise<Snapshot> {
 		sql<{ status: string; n: number }>`select status::text, count(*)::int as n from video_jobs group by status`.execute(db()),
 		sql<{ name: string; n: number }>`
 			select name, count(*)::int as n from pgboss.job
-			where name in ('video.submit', 'video.poll', 'video.transfer') and state in ('created', 'retry')
+			where name in (select queue from video_job_states where queue is not null) and state in ('created', 'retry')
 			group by name`.execute(db()),
 		histograms(),
 		sql<{ code: string; n: number }>`select error_code as code, failures::float8 as n from video_job_failure_counts`.execute(db())
@@ -77,8 +78,6 @@ function currentSnapshot(): Promise<Snapshot> {
 	return cache.value;
 }
 
-const STATUSES = ['queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'];
-const QUEUES = ['video.submit', 'video.poll', 'video.transfer'];
 
 /** A histogram whose values come from the database: prom-client has no setter for that. */
 class DbHistogram {
@@ -116,7 +115,7 @@ function metricsRegistry(): client.Registry {
 		async collect() {
 			const s = await currentSnapshot();
 			this.reset();
-			for (const st of STATUSES) this.set({ status: st }, s.byStatus.find((x) => x.status === st)?.n ?? 0);
+			for (const st of JOB_STATUSES) this.set({ status: st }, s.byStatus.find((x) => x.status === st)?.n ?? 0);
 		}
 	});
 	new client.Gauge({
@@ -127,7 +126,7 @@ function metricsRegistry(): client.Registry {
 		async collect() {
 			const s = await currentSnapshot();
 			this.reset();
-			for (const q of QUEUES) this.set({ queue: q }, s.queue.find((x) => x.name === q)?.n ?? 0);
+			for (const q of STEP_QUEUES) this.set({ queue: q }, s.queue.find((x) => x.name === q)?.n ?? 0);
 		}
 	});
 	new client.Counter({

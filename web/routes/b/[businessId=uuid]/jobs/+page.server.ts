@@ -1,10 +1,11 @@
+import { JOB_STATUSES } from '$db/job-states.ts';
 import type { VideoJobStatus } from '$db/types.ts';
 import { businessJobs } from '$lib/server/jobs.ts';
 import { latestEventId } from '$lib/server/live.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { PageServerLoad } from './$types';
 
-const FILTERS = ['active', 'queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'] as const;
+const FILTERS = ['active', ...JOB_STATUSES] as const;
 const PAGE = 100;
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { clientForKey, describeHeyGenError, keyFormatProblem, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
+import { checkCatalogIds, clientForKey, describeHeyGenError, keyFormatProblem, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
@@ -65,7 +65,7 @@ export const actions: Actions = {
 			const message = describeHeyGenError(err, 'Checking the key');
 			return formError('key', data, `The key was not saved. ${message}`, { apiKey: message });
 		}
-		// [webhooks] the old account's endpoint goes first: only the old key can delete it
+		// The old account's endpoint goes first: only the old key can delete it.
 		await retireBusinessWebhook(m.business.id, v.data.apiKey);
 		await sql`select set_heygen_key(${m.business.id}, ${v.data.apiKey})`.execute(db());
 		forgetCatalog(m.business.id);
@@ -80,7 +80,7 @@ export const actions: Actions = {
 
 	removeKey: async ({ locals, params, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
-		await retireBusinessWebhook(m.business.id, null); // [webhooks]
+		await retireBusinessWebhook(m.business.id, null);
 		await sql`select delete_heygen_key(${m.business.id})`.execute(db());
 		forgetCatalog(m.business.id);
 		forgetMembership(locals, m.business.id);
@@ -108,6 +108,11 @@ export const actions: Actions = {
 			voiceId: pick('voiceId')
 		});
 		if (!v.ok) return v.failure;
+		// With a key, only what the account has: HeyGen would refuse anything else at every submit.
+		if (m.business.has_key) {
+			const check = await checkCatalogIds(m.business.id, v.data);
+			if (!check.ok) return formError('voice', data, check.message, check.errors, check.unavailable ? 503 : 400);
+		}
 		await db()
 			.updateTable('businesses')
 			.set({ heygen_avatar_id: v.data.avatarId, heygen_voice_id: v.data.voiceId })

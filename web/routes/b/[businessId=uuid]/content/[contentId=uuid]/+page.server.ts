@@ -5,7 +5,7 @@ import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSc
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { cancelJob, contentPageQuery, createJob, findJob, retryJob } from '$lib/server/jobs.ts';
+import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob } from '$lib/server/jobs.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { requireMembership, requireMembershipWith, type Membership } from '$lib/server/tenancy.ts';
 import { isActive } from '$lib/format.ts';
@@ -93,9 +93,10 @@ export const actions: Actions = {
 				message: r.duplicate ? 'This video was already started; showing its progress.' : 'Video queued. Watch its progress below.'
 			};
 		} catch (err) {
-			const msg = dbErrorMessage(err);
+			// The trigger counts the script it will send: the body without surrounding blanks.
+			const msg = dbErrorMessage(err, { scriptLength: [...content.body.trim()].length });
 			if (msg) return formError('generate', data, msg, {}, 409);
-			if (err instanceof Error && err.message.startsWith('This form was already used')) return formError('generate', data, err.message, {}, 409);
+			if (err instanceof FormReusedError) return formError('generate', data, err.message, {}, 409);
 			log().error({ err: errInfo(err), contentId: content.id }, 'generate failed');
 			throw err;
 		}

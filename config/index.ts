@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Every environment variable the project reads, parsed once. Processes (web, worker, CLI) call
- * loadConfig(); nothing else reads process.env, so a typo or a bad value fails at start-up with the
- * variable's name instead of somewhere deep in a request.
+ * Every environment variable the project reads, parsed once. Each entry point (npm start, the
+ * worker, the CLI) calls loadConfig() and passes the result down as a value; nothing else reads
+ * process.env, so a typo or a bad value fails at start-up with the variable's name instead of
+ * somewhere deep in a request. One exception, outside our code: adapter-node reads ORIGIN from
+ * process.env when build/handler.js loads (scripts/app.ts sets it just before).
  */
 const bool = z
 	.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
@@ -82,4 +84,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		throw new ConfigError('Invalid environment:\n  STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
 	}
 	return { ...c, storageDir: c.STORAGE_DIR ?? `${c.DATA_DIR}/videos` };
+}
+
+// The parsed settings of this process, handed from the entry point that parsed them to code it
+// loads separately: the built web app (build/handler.js bundles its own copy of this module, so
+// a module variable would not be shared) and the dev server's hooks. A global symbol is shared.
+const PROVIDED = Symbol.for('heygen-video-jobs.config');
+
+/** Makes `config` the settings that providedConfig() returns; call before loading the web app. */
+export function provideConfig(config: Config): void {
+	(globalThis as Record<symbol, unknown>)[PROVIDED] = config;
+}
+
+/** The settings an entry point provided, or null when it did not (then parse the environment). */
+export function providedConfig(): Config | null {
+	return ((globalThis as Record<symbol, unknown>)[PROVIDED] as Config | undefined) ?? null;
 }
