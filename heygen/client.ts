@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { badResponse, errorFromFetchFailure, errorFromHttp, HeyGenError, redact, type ErrorContext } from './errors.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
 import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
+import { readCapped } from './read-capped.ts';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -140,30 +141,6 @@ function creditsOf(d: z.infer<typeof meReply>['data']): Credits {
 	return { billingType: type ?? 'unknown', remaining: null, unit: null, summary: 'HeyGen did not say how many credits are left' };
 }
 
-/** Reads a body up to `limit` bytes; past that the stream is cancelled and null returned. */
-async function readCapped(res: Response, limit: number): Promise<string | null> {
-	const declared = Number(res.headers.get('content-length') ?? NaN);
-	if (Number.isFinite(declared) && declared > limit) {
-		await res.body?.cancel().catch(() => {});
-		return null;
-	}
-	if (!res.body) return '';
-	const reader = res.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > limit) {
-			await reader.cancel().catch(() => {});
-			return null;
-		}
-		chunks.push(value);
-	}
-	return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 	const baseUrl = opts.baseUrl.replace(/\/+$/, '');
 	const apiKey = opts.apiKey;
@@ -197,7 +174,7 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		let raw: string | null;
 		try {
 			res = await doFetch(baseUrl + path + q, init);
-			raw = await readCapped(res, maxBody);
+			raw = (await readCapped(res, maxBody))?.toString('utf8') ?? null;
 		} catch (err) {
 			throw errorFromFetchFailure(err, endpoint, apiKey, timeoutMs);
 		} finally {

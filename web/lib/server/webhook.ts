@@ -1,38 +1,12 @@
 import { sql } from 'kysely';
 import { verifyWebhookSignature, WEBHOOK_EVENTS, webhookPayload, webhookTimestampFresh } from '$heygen/webhooks.ts';
+import { readCapped } from '$heygen/read-capped.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 import { countDelivery, type WebhookOutcome } from './webhook-metrics.ts';
 
 /** HeyGen's deliveries are a few hundred bytes; anything near this is not one of them. */
 export const MAX_WEBHOOK_BODY = 16 * 1024;
-
-/** Reads at most `limit` bytes of the body; null when it is longer (without reading the rest). */
-export async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
-	const declared = Number(request.headers.get('content-length') ?? 0);
-	if (declared > limit) return null;
-	if (!request.body) return new Uint8Array();
-	const reader = request.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { value, done } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > limit) {
-			await reader.cancel().catch(() => {});
-			return null;
-		}
-		chunks.push(value);
-	}
-	const out = new Uint8Array(size);
-	let at = 0;
-	for (const c of chunks) {
-		out.set(c, at);
-		at += c.byteLength;
-	}
-	return out;
-}
 
 /**
  * Decides what a delivery to /api/heygen/webhook/<businessId> does. Refusals happen before
@@ -42,7 +16,7 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
  * Throws only for database failures after verification (the caller answers 500 so HeyGen retries).
  */
 export async function receiveWebhook(businessId: string, request: Request): Promise<WebhookOutcome> {
-	const raw = await readLimited(request, MAX_WEBHOOK_BODY);
+	const raw = await readCapped(request, MAX_WEBHOOK_BODY);
 	if (raw === null) return 'too_large';
 	const { rows } = await sql<{ secret: string | null }>`select get_heygen_webhook_secret(${businessId}) as secret`.execute(db());
 	const secret = rows[0]?.secret;
