@@ -5,7 +5,9 @@
 export async function readCapped(message: Request | Response, limit: number): Promise<Buffer | null> {
 	const declared = Number(message.headers.get('content-length') ?? NaN);
 	if (Number.isFinite(declared) && declared > limit) {
-		await message.body?.cancel().catch(() => {});
+		// A reply we fetched is dropped at once; an incoming request's body is left to the server,
+		// which still answers it (cancelling it would cut the connection before the reply).
+		if (message instanceof Response) await message.body?.cancel().catch(() => {});
 		return null;
 	}
 	if (!message.body) return Buffer.alloc(0);

@@ -22,14 +22,23 @@ function newestMtime(dir: string): number {
 }
 
 /**
+ * What the web bundle is built from: the app itself, the shared folders it imports through its
+ * aliases (svelte.config.js), and the build configuration. A change in any of them means a rebuild.
+ */
+export const WEB_BUILD_INPUTS = ['web', 'heygen', 'storage', 'log', 'config', 'db', 'svelte.config.js', 'vite.config.ts', 'package.json'];
+
+function newestInput(): number {
+	return Math.max(...WEB_BUILD_INPUTS.map((p) => path.join(root, p)).filter(existsSync).map((p) => (statSync(p).isDirectory() ? newestMtime(p) : statSync(p).mtimeMs)));
+}
+
+/**
  * Builds the SvelteKit app when build/ is missing or older than the sources. The build's own output
  * (adapter notes, chunk warnings, plugin timings) is kept back and shown only if it fails; meanwhile
  * `progress` hears one line, and on a terminal a running count of seconds.
  */
 export async function ensureBuilt(progress: (msg: string) => void = () => {}): Promise<void> {
 	const handler = path.join(root, 'build', 'handler.js');
-	const sources = Math.max(newestMtime(path.join(root, 'web')), statSync(path.join(root, 'svelte.config.js')).mtimeMs);
-	if (existsSync(handler) && statSync(handler).mtimeMs >= sources) return;
+	if (existsSync(handler) && statSync(handler).mtimeMs >= newestInput()) return;
 	const started = Date.now();
 	const line = 'Building the web app (first start, or its sources changed; up to a minute)';
 	const tty = process.stdout.isTTY;

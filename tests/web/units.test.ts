@@ -151,3 +151,14 @@ test('SRT subtitles become WebVTT for the captions track', () => {
 	const srt = '\uFEFF1\r\n00:00:00,000 --> 00:00:01,500\r\nHello there\r\n\r\n2\r\n00:00:01,500 --> 00:00:02,000\r\nBye\r\n';
 	expect(srtToVtt(srt)).toBe('WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nHello there\n\n2\n00:00:01.500 --> 00:00:02.000\nBye\n');
 });
+
+describe('web build inputs', () => {
+	test('every folder the web bundle imports through an alias triggers a rebuild when it changes', async () => {
+		const { default: svelteConfig } = await import('../../svelte.config.js');
+		const { WEB_BUILD_INPUTS } = await import('../../scripts/app.ts');
+		const aliased = Object.values(svelteConfig.kit.alias as Record<string, string>);
+		expect(aliased.length).toBeGreaterThan(0);
+		for (const dir of aliased) expect(WEB_BUILD_INPUTS).toContain(dir);
+		expect(WEB_BUILD_INPUTS).toContain('web');
+	});
+});
