@@ -83,58 +83,8 @@ $$;
 create trigger video_jobs_check_input before insert or update on video_jobs
   for each row execute function video_jobs_check_input();
 
--- 13. Tell listening workers that a business's key changed, so they drop their cached copy at
--- once. Same bodies as 0005 plus the NOTIFY (payload: the business id, never the key).
-create or replace function set_heygen_key(p_business_id uuid, p_new_key text) returns void
-language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
-declare
-  v_secret uuid;
-begin
-  -- Messages here never include the key itself.
-  if p_new_key is null or p_new_key = '' then
-    raise exception 'set_heygen_key: the key is empty' using errcode = 'check_violation';
-  end if;
-  if length(p_new_key) > 500 then
-    raise exception 'set_heygen_key: the key is too long (% characters; at most 500)', length(p_new_key) using errcode = 'check_violation';
-  end if;
-  if p_new_key ~ '[[:space:][:cntrl:]]' then
-    raise exception 'set_heygen_key: the key contains spaces or control characters; paste it without surrounding whitespace' using errcode = 'check_violation';
-  end if;
-  select heygen_secret_id into v_secret from public.businesses where id = p_business_id for update;
-  if not found then
-    raise exception 'set_heygen_key: no business %', p_business_id using errcode = 'foreign_key_violation';
-  end if;
-  perform public.heygen_key_check_caller(p_business_id);
-
-  if v_secret is not null and exists (select 1 from vault.secrets where id = v_secret) then
-    perform vault.update_secret(v_secret, p_new_key);
-  else
-    delete from vault.secrets where name = 'heygen_api_key:' || p_business_id;
-    v_secret := vault.create_secret(p_new_key, 'heygen_api_key:' || p_business_id, 'HeyGen API key for business ' || p_business_id);
-    update public.businesses set heygen_secret_id = v_secret where id = p_business_id;
-  end if;
-  perform pg_notify('heygen_key_changed', p_business_id::text);
-end
-$$;
-
-create or replace function delete_heygen_key(p_business_id uuid) returns void
-language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
-declare
-  v_secret uuid;
-begin
-  select heygen_secret_id into v_secret from public.businesses where id = p_business_id for update;
-  if not found then
-    raise exception 'delete_heygen_key: no business %', p_business_id using errcode = 'foreign_key_violation';
-  end if;
-  perform public.heygen_key_check_caller(p_business_id);
-  -- Vault has no delete function; deleting the row is its documented way.
-  if v_secret is not null then
-    delete from vault.secrets where id = v_secret;
-  end if;
-  update public.businesses set heygen_secret_id = null where id = p_business_id;
-  perform pg_notify('heygen_key_changed', p_business_id::text);
-end
-$$;
+-- 13. The NOTIFY on key changes (channel heygen_key_changed) is sent by set_heygen_key and
+-- delete_heygen_key as 0014 redefines them.
 
 -- 7. Invitations: an owner or admin names an email; the person with that email accepts after
 -- signing in or up. A row is a pending invitation; accepting, declining or revoking deletes it.

@@ -66,8 +66,9 @@ begin
 end
 $$;
 
--- Same contract as 0013's (including the NOTIFY that drops workers' cached keys), plus: a different key is a different HeyGen account, so the old
--- account's webhook registration is forgotten (the app deletes the endpoint at HeyGen with the old
+-- Same contract as 0005's, plus: a NOTIFY on heygen_key_changed (the business id, never the key)
+-- so listening workers drop their cached key at once; and a different key is a different HeyGen
+-- account, so the old account's webhook registration is forgotten (the app deletes the endpoint at HeyGen with the old
 -- key before calling this; the worker registers the new account before its next submit).
 create or replace function set_heygen_key(p_business_id uuid, p_new_key text) returns void
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
