@@ -39,7 +39,7 @@ export function createSimState(opts: HeyGenSimulatorOptions) {
 		faults: {} as Partial<Faults>,
 		closed: false,
 		changed,
-		hooks: createSimWebhooks({ changed }),
+		hooks: createSimWebhooks({ changed, later }),
 		later,
 		delay(ms: number): Promise<void> {
 			return new Promise((resolve) => later(ms, resolve));

@@ -100,10 +100,11 @@ function v3Error(code: string, message: string, param: string | null = null) {
 	return { error: { code, message, param } };
 }
 
-export function createSimWebhooks(opts: { changed: () => void }): SimWebhooksInternal {
+/** `later` is the simulator's timer: its reset and close clear the delivery timers too. */
+export function createSimWebhooks(opts: { changed: () => void; later: (ms: number, fn: () => void) => void }): SimWebhooksInternal {
+	const { later } = opts;
 	const keyOfVideo = new Map<string, string>();
 	const aborts = new Set<AbortController>();
-	const timers = new Set<NodeJS.Timeout>();
 	let options: DeliveryOptions = {};
 	let closed = false;
 
@@ -131,15 +132,6 @@ export function createSimWebhooks(opts: { changed: () => void }): SimWebhooksInt
 		return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 	}
 
-	function later(ms: number, fn: () => void): void {
-		const t = setTimeout(() => {
-			timers.delete(t);
-			fn();
-		}, ms);
-		t.unref();
-		timers.add(t);
-	}
-
 	const registry: SimWebhooksInternal = {
 		endpoints: new Map(),
 		deliveries: [],
@@ -155,13 +147,9 @@ export function createSimWebhooks(opts: { changed: () => void }): SimWebhooksInt
 			registry.deliveries.length = 0;
 			keyOfVideo.clear();
 			options = {};
-			for (const t of timers) clearTimeout(t);
-			timers.clear();
 		},
 		close() {
 			closed = true;
-			for (const t of timers) clearTimeout(t);
-			timers.clear();
 			for (const ac of aborts) ac.abort();
 		},
 		async handle(req, res, url, keyOk) {
