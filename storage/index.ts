@@ -1,17 +1,9 @@
 import { createLocalStorage, type LocalVideoStorage } from './local.ts';
-import { createSupabaseStorage, type SupabaseVideoStorage } from './supabase.ts';
+import { createSupabaseStorage, type SupabaseStorageOptions, type SupabaseVideoStorage } from './supabase.ts';
 import type { VideoStorage } from './types.ts';
 
 export type LocalStorageConfig = { kind: 'local'; dir: string; publicBaseUrl?: string };
-export type SupabaseStorageConfig = {
-	kind: 'supabase';
-	url: string;
-	serviceRoleKey: string;
-	bucket?: string;
-	fetch?: typeof fetch;
-	retryDelaysMs?: readonly number[];
-	tmpDir?: string;
-};
+export type SupabaseStorageConfig = { kind: 'supabase' } & SupabaseStorageOptions;
 export type StorageConfig = LocalStorageConfig | SupabaseStorageConfig;
 
 /** Builds the storage adapter named by `config.kind` (local disk is the default in the app). */
