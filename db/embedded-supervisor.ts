@@ -43,7 +43,7 @@ async function start(req: Extract<SupervisorRequest, { type: 'start' }>): Promis
 		// Postgres refuses to run as root; the package then runs it as a 'postgres' system user.
 		createPostgresUser: asRoot,
 		initdbFlags: ['--encoding=UTF8'],
-		postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on'],
+		postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on', ...req.postgresFlags],
 		onLog: (m) => send({ type: 'log', line: String(m).trimEnd() }),
 		onError: (m) => send({ type: 'log', line: `[error] ${m instanceof Error ? m.message : String(m)}` })
 	});

@@ -20,6 +20,8 @@ export interface EmbeddedOptions {
 	dataDir: string;
 	port?: number;
 	persistent?: boolean;
+	/** Extra server settings, e.g. ['-c', 'shared_preload_libraries=pg_stat_statements'] for a profile. */
+	postgresFlags?: string[];
 	onLog?: (line: string) => void;
 }
 
@@ -150,7 +152,7 @@ function ensurePassword(dataDir: string): string {
 }
 
 export type SupervisorRequest =
-	| { type: 'start'; dataDir: string; port: number; password: string; persistent: boolean }
+	| { type: 'start'; dataDir: string; port: number; password: string; persistent: boolean; postgresFlags: string[] }
 	| { type: 'stop' };
 export type SupervisorReply = { type: 'log'; line: string } | { type: 'ready' } | { type: 'failed'; name: string; message: string };
 
@@ -183,7 +185,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 		});
 		child.once('exit', (code) => reject(new Error(`the Postgres supervisor exited (${code}) before Postgres was ready`)));
 	});
-	child.send({ type: 'start', dataDir, port, password, persistent: opts.persistent ?? true } satisfies SupervisorRequest);
+	child.send({ type: 'start', dataDir, port, password, persistent: opts.persistent ?? true, postgresFlags: opts.postgresFlags ?? [] } satisfies SupervisorRequest);
 	try {
 		await ready;
 	} catch (err) {

@@ -153,6 +153,7 @@ export interface VideoJobEvents {
 export interface VideoJobFailureCounts {
   error_code: string;
   failures: Generated<number>;
+  shard: Generated<number>;
 }
 
 export interface VideoJobOptionSpecs {
@@ -216,6 +217,7 @@ export interface VideoJobStepDurations {
   le: number;
   observations: Generated<number>;
   seconds: Generated<number>;
+  shard: Generated<number>;
   step: string;
 }
 

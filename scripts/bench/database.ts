@@ -8,9 +8,51 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrate } from '../../db/migrate.ts';
 import { onCleanup } from './run.ts';
-import { fmt } from './stats.ts';
+import { fmt, printTable } from './stats.ts';
 
 export const SIM_KEY = 'sim-test-key';
+
+/** BENCH_PROFILE=1: record every statement (triggers' included) with pg_stat_statements and print the top ones. */
+export const PROFILE = process.env.BENCH_PROFILE === '1';
+const PROFILE_FLAGS = ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'];
+
+async function resetProfile(url: string): Promise<void> {
+	const client = new pg.Client(url);
+	await client.connect();
+	try {
+		await client.query('create extension if not exists pg_stat_statements');
+		await client.query('select pg_stat_statements_reset()');
+	} finally {
+		await client.end();
+	}
+}
+
+/** With BENCH_PROFILE=1: the statements that took the most server time since the last call, then resets. */
+export async function printProfile(pool: pg.Pool, title: string, top = 25): Promise<void> {
+	if (!PROFILE) return;
+	if (top === 0) return void (await pool.query('select pg_stat_statements_reset()'));
+	const steps = await pool.query<{ s: string; n: number; avg: number; p50: number; max: number }>(
+		`select to_status::text as s, count(*)::int as n, avg(d)::float8 as avg, (percentile_cont(0.5) within group (order by d))::float8 as p50, max(d)::float8 as max
+		 from (select to_status, extract(epoch from at - lag(at) over (partition by job_id order by id)) as d from video_job_events) x
+		 where d is not null group by 1 order by min(d) is null, 1`
+	);
+	printTable(`profile: time each status was reached after the job's previous one (ms): ${title}`, [
+		['status', 'jobs', 'avg', 'p50', 'max'],
+		...steps.rows.map((r) => [r.s, String(r.n), fmt(r.avg * 1000, 0), fmt(r.p50 * 1000, 0), fmt(r.max * 1000, 0)])
+	]);
+	const { rows } = await pool.query<{ ms: number; calls: number; rows: number; mean_us: number; query: string; toplevel: boolean }>(
+		`select round(total_exec_time)::int as ms, calls::int, rows::int, round(1000 * total_exec_time / greatest(calls, 1))::int as mean_us,
+		        toplevel, regexp_replace(query, '\\s+', ' ', 'g') as query
+		 from pg_stat_statements where query not like '%pg_stat_statements%'
+		 order by total_exec_time desc limit $1`,
+		[top]
+	);
+	printTable(`profile (pg_stat_statements, server time): ${title}`, [
+		['ms', 'calls', 'rows', 'µs/call', 'top', 'statement'],
+		...rows.map((r) => [String(r.ms), String(r.calls), String(r.rows), String(r.mean_us), r.toplevel ? 'y' : 'n', r.query.slice(0, 150)])
+	]);
+	await pool.query('select pg_stat_statements_reset()');
+}
 
 export interface BenchDatabase {
 	url: string;
@@ -25,9 +67,10 @@ export async function startBenchDatabase(label: string): Promise<BenchDatabase> 
 	const dir = await mkdtemp(path.join(tmpdir(), `hvj-bench-${label}-`));
 	onCleanup('remove database directory', () => rm(dir, { recursive: true, force: true }));
 	const t0 = performance.now();
-	const db = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+	const db = await startEmbeddedPostgres({ dataDir: dir, persistent: false, postgresFlags: PROFILE ? PROFILE_FLAGS : [] });
 	onCleanup('stop embedded postgres', () => db.stop());
 	await migrate(db.url);
+	if (PROFILE) await resetProfile(db.url);
 	let postmasterPid: number | null = null;
 	try {
 		postmasterPid = Number(readFileSync(path.join(db.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;

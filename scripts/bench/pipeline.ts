@@ -33,6 +33,8 @@ import {
 	waitUntil,
 	withTimeout,
 	cpuMeter,
+	printProfile,
+	PROFILE,
 	fmtCpu,
 	sampleWaits,
 	type BenchDatabase,
@@ -204,11 +206,13 @@ await runBench('bench:pipeline', async () => {
 		section(`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`);
 		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
+		await printProfile(db.pool, 'setup (discarded)', 0);
 		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
 		// 0.1 s keeps that fixed wait from dominating a render-0 run.
 		const worker = spawnWorker('throughput', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
 		await worker.ready;
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
+		const waits = PROFILE ? sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 20) : null;
 		const t0 = performance.now();
 		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [biz]);
 		const tInserted = performance.now();
@@ -217,6 +221,7 @@ await runBench('bench:pipeline', async () => {
 		});
 		const tDone = tracker.last.get('completed') ?? performance.now();
 		const cpuUse = cpu.stop();
+		const waitStates = waits?.stop();
 		const completed = tracker.count('completed');
 		const secs = (tDone - t0) / 1000;
 		pipelineRate = completed / secs;
@@ -230,6 +235,8 @@ await runBench('bench:pipeline', async () => {
 		console.log(`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`);
 		console.log(`CPU during the run: ${fmtCpu(cpuUse)}`);
 		console.log(`throughput: ${completed} videos in ${fmt(secs, 2)} s = ${fmt(pipelineRate)} videos/s`);
+		if (waitStates) console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
+		await printProfile(db.pool, `pipeline throughput, ${N} videos`);
 	}
 
 	// ---- 1b. raw pg-boss baseline -------------------------------------------------------------

@@ -50,7 +50,7 @@ describe('metrics counters and indexes', () => {
 		await complete(a);
 		await transfer(b);
 		const { rows } = await db.sql(
-			`select step, le, observations::int as n, seconds from video_job_step_durations order by step, le`
+			`select step, le, sum(observations)::int as n, sum(seconds) as seconds from video_job_step_durations group by step, le order by step, le`
 		);
 		expect(rows.map((r) => [r.step, r.le, r.n])).toEqual([
 			['render', 5, 2],
@@ -64,7 +64,7 @@ describe('metrics counters and indexes', () => {
 
 	it('counts failures by error code', async () => {
 		const before = async (code: string) =>
-			Number((await db.sql(`select failures from video_job_failure_counts where error_code = $1`, [code])).rows[0]?.failures ?? 0);
+			Number((await db.sql(`select sum(failures) as failures from video_job_failure_counts where error_code = $1`, [code])).rows[0]?.failures ?? 0);
 		const credit = await before('insufficient_credit');
 		await fail(await job(), 'insufficient_credit');
 		const j = await job();
@@ -73,6 +73,37 @@ describe('metrics counters and indexes', () => {
 		await fail(await job(), 'invalid_api_key');
 		expect(await before('insufficient_credit')).toBe(credit + 2);
 		expect(await before('invalid_api_key')).toBe(1);
+	});
+
+	// 0015 kept one row per bucket, so every job finishing a step waited for the row lock of the one
+	// before it until that one committed: the pipeline moved one commit at a time.
+	it('does not make concurrent transitions wait on one another for a counter row', async () => {
+		const [a, b, c, d] = [await job(), await job(), await job(), await job()];
+		for (const id of [a, b, c, d]) await render(id);
+		// Two backends whose counters share a shard still wait, by design; take two that don't.
+		const conns = [await db.pool.connect(), await db.pool.connect(), await db.pool.connect()];
+		const shards = await Promise.all(conns.map(async (c) => Number((await c.query('select video_job_counter_shard() as s')).rows[0].s)));
+		const holder = conns[0]!;
+		const other = conns[shards[1] !== shards[0] ? 1 : 2]!;
+		expect(shards[conns.indexOf(other)]).not.toBe(shards[0]);
+		try {
+			await holder.query('begin');
+			await holder.query(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/a.mp4' where id = $1`, [a]);
+			await holder.query(`update video_jobs set status = 'failed', error_code = 'shard_test', error_message = 'no' where id = $1`, [c]);
+			// The holder's counters are bumped and uncommitted; on 0015 the other backend waited here until lock_timeout.
+			await other.query(`set lock_timeout = '2s'`);
+			await other.query(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/b.mp4' where id = $1`, [b]);
+			await other.query(`update video_jobs set status = 'failed', error_code = 'shard_test', error_message = 'no' where id = $1`, [d]);
+			await holder.query('commit');
+		} finally {
+			await holder.query('rollback').catch(() => {});
+			await other.query('reset lock_timeout');
+			for (const conn of conns) conn.release();
+		}
+		const { rows } = await db.sql(`
+			select (select sum(failures)::int from video_job_failure_counts where error_code = 'shard_test') as failures,
+			       (select count(*)::int from video_job_events where to_status = 'transferring' and job_id = any($1::uuid[])) as transfers`, [[a, b]]);
+		expect(rows[0]).toEqual({ failures: 2, transfers: 2 });
 	});
 
 	it('sorts a duration into the smallest bucket that holds it', async () => {

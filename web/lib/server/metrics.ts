@@ -64,7 +64,7 @@ async function snapshot(): Promise<Snapshot> {
 			where name in (select queue from video_job_states where queue is not null) and state in ('created', 'retry')
 			group by name`.execute(db()),
 		histograms(),
-		sql<{ code: string; n: number }>`select error_code as code, failures::float8 as n from video_job_failure_counts`.execute(db())
+		sql<{ code: string; n: number }>`select error_code as code, sum(failures)::float8 as n from video_job_failure_counts group by error_code`.execute(db())
 	]);
 	return { byStatus: byStatus.rows, queue: queue.rows, render: durations.render, transfer: durations.transfer, failures: failures.rows };
 }
