@@ -127,3 +127,70 @@ begin
   end if;
 end
 $$;
+
+-- 4. A batch of due polls (video_jobs_apply_many, 0017) changed its jobs one UPDATE at a time, so
+-- each job paid the statement triggers (event, NOTIFY, content sync) and a freshly planned
+-- dynamic UPDATE on its own. Jobs of a batch that take the same kind of change (same expected
+-- statuses, same patched columns, same next step) now move in one UPDATE; the triggers still
+-- write one event per transition, and the next steps are enqueued together. Locks are taken in
+-- id order first, as before, so two batches cannot deadlock on each other.
+create or replace function video_jobs_apply_many(p_items jsonb, p_actor text) returns setof video_jobs
+language plpgsql as $$
+declare
+  g record;
+  d record;
+  changed video_jobs[];
+begin
+  if jsonb_typeof(p_items) is distinct from 'array' then
+    raise exception 'video_jobs_apply_many: the items must be a JSON array' using errcode = '22023';
+  end if;
+  perform set_config('video_jobs.actor', p_actor, true);
+  perform 1 from video_jobs
+  where id = any (array(select (e->>'id')::uuid from jsonb_array_elements(p_items) e))
+  order by id for update;
+
+  for g in
+    select array(select jsonb_array_elements_text(e->'from'))::video_job_status[] as from_statuses,
+           coalesce((select array_agg(k order by k) from jsonb_object_keys(coalesce(e->'patch', '{}'::jsonb)) k), '{}') as cols,
+           e->>'queue' as queue,
+           jsonb_agg(e order by (e->>'id')::uuid) as items
+    from jsonb_array_elements(p_items) e
+    group by 1, 2, 3
+  loop
+    if cardinality(g.cols) = 0 then
+      select array_agg(v order by v.id) into changed from video_jobs v
+      where v.id = any (array(select (i->>'id')::uuid from jsonb_array_elements(g.items) i)) and v.status = any (g.from_statuses);
+    else
+      execute format($sql$
+        with it as (select (i->>'id')::uuid as id, i->'patch' as patch from jsonb_array_elements($1) i),
+        u as (
+          update video_jobs v set (%s) = (select %s from jsonb_populate_record(null::video_jobs, it.patch) r)
+          from it where v.id = it.id and v.status = any ($2)
+          returning v.*
+        )
+        select array_agg(u order by u.id) from u
+      $sql$,
+        (select string_agg(format('%I', c), ', ' order by c) from unnest(g.cols) c),
+        (select string_agg(format('r.%I', c), ', ' order by c) from unnest(g.cols) c))
+      into changed using g.items, g.from_statuses;
+    end if;
+    continue when changed is null;
+
+    if g.queue is not null then
+      perform pgboss_cancel_for_video_jobs(array(select (c).id from unnest(changed) c), array[g.queue]);
+      for d in
+        select (i->>'delay_seconds')::float8 as delay_seconds, array_agg((i->>'id')::uuid order by (i->>'id')::uuid) as ids
+        from jsonb_array_elements(g.items) i
+        where (i->>'id')::uuid = any (array(select (c).id from unnest(changed) c))
+        group by 1
+      loop
+        perform pgboss_enqueue_many(g.queue,
+          array(select jsonb_build_object('jobId', x) from unnest(d.ids) x),
+          d.ids::text[],
+          case when d.delay_seconds > 0 then now() + make_interval(secs => d.delay_seconds) end);
+      end loop;
+    end if;
+    return query select * from unnest(changed);
+  end loop;
+end
+$$;

@@ -43,9 +43,9 @@ export async function printProfile(pool: pg.Pool, title: string, top = 25): Prom
 	const { rows } = await pool.query<{ ms: number; calls: number; rows: number; mean_us: number; query: string; toplevel: boolean }>(
 		`select round(total_exec_time)::int as ms, calls::int, rows::int, round(1000 * total_exec_time / greatest(calls, 1))::int as mean_us,
 		        toplevel, regexp_replace(query, '\\s+', ' ', 'g') as query
-		 from pg_stat_statements where query not like '%pg_stat_statements%'
+		 from pg_stat_statements where query not like '%pg_stat_statements%' and (toplevel or $2)
 		 order by total_exec_time desc limit $1`,
-		[top]
+		[top, process.env.BENCH_PROFILE_NESTED !== '0']
 	);
 	printTable(`profile (pg_stat_statements, server time): ${title}`, [
 		['ms', 'calls', 'rows', 'µs/call', 'top', 'statement'],

@@ -43,6 +43,7 @@ import {
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const N = env('BENCH_N', 300);
+const WARMUP_N = env('BENCH_WARMUP_N', 60);
 const RENDERING_N = env('BENCH_RENDERING_N', 10_000);
 const WINDOW_MS = env('BENCH_WINDOW_SECONDS', 20) * 1000;
 const BIG_BYTES = env('BENCH_BIG_BYTES', 1024 * 1024 * 1024);
@@ -132,7 +133,12 @@ const videosChecked = (sim: HeyGenSimulator) =>
  * with the given options in this process. Returns jobs/s from the first insert to the last
  * completion recorded by pg-boss.
  */
-async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptions[], label: string): Promise<number> {
+/**
+ * Raw pg-boss moving N no-op "videos" through three queues. `chained`: like the pipeline, a job
+ * enters step k+1 only when its step-k handler has run (the handler inserts the next jobs, one
+ * insert per batch, as a plain pg-boss app would); otherwise all 3×N jobs are inserted up front.
+ */
+async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptions[], label: string, chained = false): Promise<{ rate: number; cpuMsPerVideo: number }> {
 	const boss = new PgBoss({
 		connectionString: db.url,
 		max: 10,
@@ -149,15 +155,17 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 	for (const q of queues) await boss.createQueue(q, { notify: true });
 	let handled = 0;
 	const progress = new EventEmitter();
-	const noop = async (jobs: Job<unknown>[]) => {
+	const noop = (next: string | undefined) => async (jobs: Job<unknown>[]) => {
+		if (chained && next) await boss.insert(next, jobs.map((j) => ({ data: j.data as object })));
 		handled += jobs.length;
 		progress.emit('handled');
 		return jobs.map((j) => ({ id: j.id, status: 'completed' as const }));
 	};
-	for (const [i, q] of queues.entries()) await boss.work(q, { ...options[i]!, perJobResults: true as const }, noop);
+	for (const [i, q] of queues.entries()) await boss.work(q, { ...options[i]!, perJobResults: true as const }, noop(queues[i + 1]));
 	const total = queues.length * N;
+	const cpu = cpuMeter(process.pid, db.postmasterPid);
 	const t0 = performance.now();
-	for (const q of queues) await boss.insert(q, Array.from({ length: N }, (_, i) => ({ data: { i } })));
+	for (const q of chained ? queues.slice(0, 1) : queues) await boss.insert(q, Array.from({ length: N }, (_, i) => ({ data: { i } })));
 	await waitUntil(progress, 'handled', () => handled >= total, 120_000, () => `${handled}/${total} handled`);
 	// The handler has seen them all; wait (bounded) for pg-boss to record the last completions.
 	let done = 0;
@@ -168,16 +176,19 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 		await new Promise((r) => setTimeout(r, 10));
 	}
 	const secs = (performance.now() - t0) / 1000;
+	const cpuUse = cpu.stop();
 	const rate = done / secs;
+	// The meter's "worker" is this process here (pg-boss and its handlers), so bench counts it twice.
+	const cpuMsPerVideo = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / N;
 	const perQueue = await db.pool.query<{ name: string; s: number }>(
 		`select name, extract(epoch from max(completed_on) - min(created_on))::float8 as s from pgboss.job where name = any($1) group by 1 order by 1`,
 		[queues]
 	);
-	console.log(`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent`);
+	console.log(`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent; CPU ${fmt(cpuMsPerVideo, 2)} ms per video (pg-boss process + postgres)`);
 	console.log(`  per queue (first created → last completed): ${perQueue.rows.map((r) => `${r.name} ${fmt(r.s, 2)} s`).join(', ')}`);
 	await boss.stop({ graceful: true, timeout: 5_000 });
 	stopBoss();
-	return rate;
+	return { rate, cpuMsPerVideo };
 }
 
 await runBench('bench:pipeline', async () => {
@@ -202,15 +213,24 @@ await runBench('bench:pipeline', async () => {
 
 	// ---- 1. end-to-end throughput ----------------------------------------------------------
 	let pipelineRate = Number.NaN;
+	let pipelineCpu = Number.NaN;
 	if (PHASES.has('throughput')) {
 		section(`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`);
 		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
-		await printProfile(db.pool, 'setup (discarded)', 0);
 		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
 		// 0.1 s keeps that fixed wait from dominating a render-0 run.
 		const worker = spawnWorker('throughput', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
 		await worker.ready;
+		// A warm-up round, not measured: a fresh worker's connections start with empty plan and
+		// catalog caches and compile each PL/pgSQL function once; a running worker has done that.
+		const warmBiz = await seedGroup(db, 'Bench warm-up', WARMUP_N);
+		const warm = track(warmBiz);
+		const tw = performance.now();
+		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [warmBiz]);
+		await waitUntil(warm, 'change', () => warm.finished >= WARMUP_N, 60_000, () => warm.describe());
+		console.log(`warm-up: ${WARMUP_N} videos in ${fmt((performance.now() - tw) / 1000, 2)} s (not counted)`);
+		await printProfile(db.pool, 'setup (discarded)', 0);
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = PROFILE ? sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 20) : null;
 		const t0 = performance.now();
@@ -225,6 +245,7 @@ await runBench('bench:pipeline', async () => {
 		const completed = tracker.count('completed');
 		const secs = (tDone - t0) / 1000;
 		pipelineRate = completed / secs;
+		pipelineCpu = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / completed;
 		await worker.stop();
 		const at = (status: string) => fmt(((tracker.last.get(status) ?? Number.NaN) - t0) / 1000, 2);
 		console.log(`insert of ${N} rows: ${fmt(tInserted - t0)} ms; db now: ${await statusCounts(db, biz)}`);
@@ -233,7 +254,7 @@ await runBench('bench:pipeline', async () => {
 		console.log(`simulator: ${sim.requests.filter((r) => r.endpoint === 'generate').length} generate calls (${sim.submits.length} videos), ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`);
 		const transferSecs = ((tracker.last.get('completed') ?? Number.NaN) - (tracker.first.get('transferring') ?? Number.NaN)) / 1000;
 		console.log(`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`);
-		console.log(`CPU during the run: ${fmtCpu(cpuUse)}`);
+		console.log(`CPU during the run: ${fmtCpu(cpuUse)}; ${fmt(pipelineCpu, 1)} ms of worker + postgres CPU per video`);
 		console.log(`throughput: ${completed} videos in ${fmt(secs, 2)} s = ${fmt(pipelineRate)} videos/s`);
 		if (waitStates) console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
 		await printProfile(db.pool, `pipeline throughput, ${N} videos`);
@@ -242,6 +263,8 @@ await runBench('bench:pipeline', async () => {
 	// ---- 1b. raw pg-boss baseline -------------------------------------------------------------
 	let baselineJobsRate = Number.NaN;
 	let burstAllRate = Number.NaN;
+	let chainedRate = Number.NaN;
+	let baselineCpu = Number.NaN;
 	if (PHASES.has('baseline')) {
 		section(`1b. baseline: raw pg-boss, ${3 * N} no-op jobs (${N} in each of 3 notify queues)`);
 		// Exactly the worker's pg-boss settings (worker/index.ts workOptions).
@@ -249,9 +272,11 @@ await runBench('bench:pipeline', async () => {
 		const asWorker = [o[QUEUES.submit], o[QUEUES.poll], o[QUEUES.transfer]];
 		const short = o[QUEUES.submit];
 		const describe = asWorker.map((w) => `${w.batchSize}×${w.localConcurrency}+burst`).join(', ');
-		baselineJobsRate = await rawBaseline(db, 'bench.same', asWorker, `worker's settings: ${describe}`);
+		({ rate: baselineJobsRate } = await rawBaseline(db, 'bench.same', asWorker, `worker's settings: ${describe}`));
+		// The same, but each step's jobs only exist once the previous step handled them, as in the pipeline.
+		({ rate: chainedRate, cpuMsPerVideo: baselineCpu } = await rawBaseline(db, 'bench.chain', asWorker, `chained, worker's settings: ${describe}`, true));
 		// For context only: every queue with the short steps' (larger) batches.
-		burstAllRate = await rawBaseline(db, 'bench.burst', [short, short, short], 'for context: batch 10×2+burst on all three');
+		({ rate: burstAllRate } = await rawBaseline(db, 'bench.burst', [short, short, short], 'for context: batch 10×2+burst on all three'));
 	}
 	if (PHASES.has('throughput')) {
 		summary.push([`pipeline throughput, ${N} videos (videos/s)`, fmt(pipelineRate), `baseline ${fmt(baselineJobsRate / 3)} videos/s eq.`, `ratio ${fmt(pipelineRate / (baselineJobsRate / 3), 2)}`]);
@@ -259,6 +284,8 @@ await runBench('bench:pipeline', async () => {
 	if (PHASES.has('baseline')) {
 		summary.push(
 			[`raw pg-boss, ${3 * N} no-op jobs, worker settings (jobs/s)`, fmt(baselineJobsRate), `${fmt(baselineJobsRate / 3)} videos/s eq.`, ''],
+			[`raw pg-boss chained step to step (jobs/s)`, fmt(chainedRate), `${fmt(chainedRate / 3)} videos/s eq.`, PHASES.has('throughput') ? `pipeline ratio ${fmt(pipelineRate / (chainedRate / 3), 2)}` : ''],
+			[`CPU per video, ms (pipeline: worker + postgres)`, fmt(pipelineCpu, 1), `raw pg-boss chained ${fmt(baselineCpu, 2)}`, PHASES.has('throughput') ? `${fmt(pipelineCpu / baselineCpu, 1)}×` : ''],
 			[`raw pg-boss, ${3 * N} no-op jobs, burst on all (jobs/s)`, fmt(burstAllRate), `${fmt(burstAllRate / 3)} videos/s eq.`, 'context']
 		);
 	}

@@ -97,7 +97,9 @@ export function cpuMeter(workerPid: number, postmasterPid: number | null) {
 			return {
 				worker: pct(start.worker, procCpuSeconds(workerPid)),
 				postgres: postmasterPid ? pct(start.pg, postgresCpuSeconds(postmasterPid)) : Number.NaN,
-				bench: pct(start.self, self())
+				bench: pct(start.self, self()),
+				/** Seconds the meter ran. */
+				secs
 			};
 		}
 	};
