@@ -194,3 +194,78 @@ begin
   end loop;
 end
 $$;
+
+-- 5. video_jobs_apply (0017) built its UPDATE from the patch's keys, so each call was parsed and
+-- planned afresh: about a third of a step's server time (perf on a backend running applies).
+-- A patch of the columns a step writes now goes through one static UPDATE that writes those
+-- columns from the locked row with the patch applied (unchanged values stay unchanged, so the
+-- triggers see exactly the same change); it is planned once per connection. A patch naming any
+-- other column still takes the dynamic path, which refuses what the triggers refuse.
+create or replace function video_jobs_apply(
+  p_id uuid,
+  p_from video_job_status[],
+  p_patch jsonb,
+  p_actor text,
+  p_queue text = null,
+  p_delay_seconds float8 = null
+) returns setof video_jobs
+language plpgsql as $$
+declare
+  cur video_jobs;
+  want video_jobs;
+  done video_jobs;
+  sets text;
+begin
+  if jsonb_typeof(p_patch) is distinct from 'object' then
+    raise exception 'video_jobs_apply: the patch must be a JSON object' using errcode = '22023';
+  end if;
+  perform set_config('video_jobs.actor', p_actor, true);
+  select * into cur from video_jobs where id = p_id for update;
+  if not found or not (cur.status = any (p_from)) then
+    return;
+  end if;
+  if p_patch = '{}'::jsonb then
+    done := cur;
+  else
+    want := jsonb_populate_record(cur, p_patch);
+    if not exists (select 1 from jsonb_object_keys(p_patch) k where k <> all (array[
+         'status', 'submit_count', 'poll_count', 'transfer_count', 'last_heygen_status', 'heygen_video_id',
+         'heygen_url', 'thumbnail_url', 'duration_seconds', 'storage_path', 'video_url', 'size_bytes',
+         'error_code', 'error_message', 'last_error', 'heygen_completed_at', 'thumbnail_path', 'subtitles_path'])) then
+      update video_jobs set
+        status = want.status, submit_count = want.submit_count, poll_count = want.poll_count,
+        transfer_count = want.transfer_count, last_heygen_status = want.last_heygen_status,
+        heygen_video_id = want.heygen_video_id, heygen_url = want.heygen_url, thumbnail_url = want.thumbnail_url,
+        duration_seconds = want.duration_seconds, storage_path = want.storage_path, video_url = want.video_url,
+        size_bytes = want.size_bytes, error_code = want.error_code, error_message = want.error_message,
+        last_error = want.last_error, heygen_completed_at = want.heygen_completed_at,
+        thumbnail_path = want.thumbnail_path, subtitles_path = want.subtitles_path
+      where id = p_id
+      returning * into done;
+    else
+      select string_agg(format('%I = ($1).%I', k, k), ', ') into sets from jsonb_object_keys(p_patch) k;
+      execute format('update video_jobs set %s where id = ($1).id returning *', sets) into done using want;
+    end if;
+  end if;
+  if p_queue is not null then
+    perform pgboss_cancel_for_video_jobs(array[p_id], array[p_queue]);
+    perform pgboss_enqueue_many(p_queue, array[jsonb_build_object('jobId', p_id)], array[p_id::text],
+      case when p_delay_seconds > 0 then now() + make_interval(secs => p_delay_seconds) end);
+  end if;
+  return next done;
+end
+$$;
+
+-- 6. The statements inside these functions were planned afresh on most calls: with parameters,
+-- Postgres plans custom for each call until a generic plan looks as cheap, and for the pg-boss
+-- table (partitioned, with many partial indexes) it seldom does, so each cancel or enqueue paid
+-- ~1 ms of planning for a plan that is the same every time (an index lookup by key). A generic
+-- plan is made once per connection and re-made when the tables' statistics change. Not for
+-- functions whose set_config(…, true) must outlive them (video_jobs_apply, _claim_submit): a
+-- SET clause restores settings when the function returns.
+alter function video_jobs_after_update() set plan_cache_mode = force_generic_plan;
+alter function video_jobs_sync_content(video_jobs[]) set plan_cache_mode = force_generic_plan;
+alter function video_jobs_wake_waiting_submit() set plan_cache_mode = force_generic_plan;
+alter function video_job_events_count() set plan_cache_mode = force_generic_plan;
+alter function pgboss_cancel_for_video_jobs(uuid[], text[]) set plan_cache_mode = force_generic_plan;
+alter function pgboss_enqueue_many(text, jsonb[], text[], timestamptz, int) set plan_cache_mode = force_generic_plan;
