@@ -1,6 +1,6 @@
-import { sql, type Selectable, type Transaction, type Updateable } from 'kysely';
+import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Database } from '../db/client.ts';
-import type { DB, VideoJobs, VideoJobStatus } from '../db/types.ts';
+import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
 import { QUEUES, type QueueName } from './queues.ts';
 
 export type VideoJob = Selectable<VideoJobs>;
@@ -22,14 +22,6 @@ export type ClaimedSubmit =
  */
 export function heygenIdempotencyKey(jobId: string, attempt: number): string {
 	return `video-job:${jobId}:attempt-${attempt}`;
-}
-
-// At most one pending pg-boss job per step and video job: a webhook wake-up and a scheduled poll
-// must not grow into two poll chains.
-async function enqueueNext(trx: Transaction<DB>, jobId: string, next: NextStep): Promise<void> {
-	const startAfter = next.delayMs ? sql`now() + make_interval(secs => ${next.delayMs / 1000})` : sql`null`;
-	await sql`select pgboss_cancel_for_video_jobs(array[${jobId}::uuid], array[${next.queue}]),
-	                 pgboss_enqueue(${next.queue}, ${JSON.stringify({ jobId })}::jsonb, ${startAfter}, ${jobId})`.execute(trx);
 }
 
 /**
@@ -92,27 +84,25 @@ export class JobStore {
 	 * Applies `patch` if the job is in one of `from`; returns the updated row, or undefined when the
 	 * job has moved on (then nothing is written and nothing is enqueued).
 	 */
-	async update(
-		jobId: string,
-		from: readonly VideoJobStatus[],
-		patch: JobPatch | ((job: VideoJob) => JobPatch),
-		next?: NextStep
-	): Promise<VideoJob | undefined> {
-		if (typeof patch !== 'function') {
-			// One statement (migration 0017): lock, status check, update, enqueue, atomically.
-			const { rows } = await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
-				${this.actor}, ${next?.queue ?? null}, ${next?.delayMs ? next.delayMs / 1000 : null}::float8)`.execute(this.db);
-			return rows[0];
-		}
-		// A patch computed from the locked row needs the row first.
-		return this.db.transaction().execute(async (trx) => {
-			const job = await this.lock(trx, jobId);
-			if (!job || !from.includes(job.status)) return undefined;
-			const changes = patch(job);
-			const updated = await trx.updateTable('video_jobs').set(changes).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
-			if (next) await enqueueNext(trx, jobId, next);
-			return updated;
-		});
+	async update(jobId: string, from: readonly VideoJobStatus[], patch: JobPatch, next?: NextStep): Promise<VideoJob | undefined> {
+		// One statement (migration 0017): lock, status check, update, enqueue, atomically.
+		const { rows } = await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
+			${this.actor}, ${next?.queue ?? null}, ${next?.delayMs ? next.delayMs / 1000 : null}::float8)`.execute(this.db);
+		return rows[0];
+	}
+
+	/**
+	 * Counts one more try of a step if the job is in one of `from`: one UPDATE, which locks the row
+	 * and re-checks the status after any wait, so it needs no transaction around it.
+	 */
+	async countTry(jobId: string, from: readonly VideoJobStatus[], counter: 'transfer_count'): Promise<VideoJob | undefined> {
+		return this.db
+			.updateTable('video_jobs')
+			.set((eb) => ({ [counter]: eb(counter, '+', 1) }))
+			.where('id', '=', jobId)
+			.where('status', 'in', [...from])
+			.returningAll()
+			.executeTakeFirst();
 	}
 
 	/**
@@ -142,19 +132,6 @@ export class JobStore {
 			await sql`select pg_advisory_xact_lock(hashtextextended(${jobId}, 7341902120))`.execute(trx);
 			return fn();
 		});
-	}
-
-	private async lock(trx: Transaction<DB>, jobId: string): Promise<VideoJob | undefined> {
-		const job = await trx
-			.selectFrom('video_jobs')
-			.selectAll()
-			.select(sql<string>`set_config('video_jobs.actor', ${this.actor}, true)`.as('_actor'))
-			.where('id', '=', jobId)
-			.forUpdate()
-			.executeTakeFirst();
-		if (!job) return undefined;
-		const { _actor: _, ...current } = job;
-		return current;
 	}
 
 	/**

@@ -39,8 +39,8 @@ async function row(jobId: string) {
 	return rows[0];
 }
 
-async function pendingPolls(jobId: string): Promise<number> {
-	const { rows } = await db.sql(`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state in ('created', 'retry')`, [jobId]);
+async function pendingPolls(jobId: string, states = ['created', 'retry']): Promise<number> {
+	const { rows } = await db.sql(`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state = any($2::pgboss.job_state[])`, [jobId, states]);
 	return rows[0].n;
 }
 
@@ -118,7 +118,10 @@ describe('bulk status polls', () => {
 			const r = await row(id);
 			expect(r).toMatchObject({ status: 'rendering', poll_count: 1 });
 			expect(r.last_error).toMatch(/^server_error: HeyGen had a temporary problem \(HTTP 503\)/);
-			expect(await pendingPolls(id)).toBe(1);
+			// One poll chain: at most one scheduled. The retry's backoff is short, so under load the
+			// worker may already be running it instead.
+			expect(await pendingPolls(id)).toBeLessThanOrEqual(1);
+			expect(await pendingPolls(id, ['created', 'retry', 'active'])).toBeGreaterThanOrEqual(1);
 		}
 		// The retry is an ordinary poll: pg-boss brings it back after the short retry backoff.
 		for (const id of all) finishRender(sim, videoIdFor(sim, id)!);

@@ -22,7 +22,7 @@ export function objectPathFor(job: { business_id: string; content_id: string; id
  * HeyGen for fresh signed URLs first, since the ones saved at completion may have expired.
  */
 export async function transferVideo(ctx: PipelineContext, jobId: string): Promise<void> {
-	const job = await ctx.store.update(jobId, [AT], (j) => ({ transfer_count: j.transfer_count + 1 }));
+	const job = await ctx.store.countTry(jobId, [AT], 'transfer_count');
 	if (!job) return;
 	if (job.transfer_count > ctx.settings.maxTransfers) {
 		await ctx.store.fail(jobId, [AT], 'transfer_failed', `Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim());
