@@ -368,6 +368,57 @@ const JOB_CASES: Case[] = [
 		constraint: 'video_jobs_idempotency_key_check'
 	},
 	{
+		name: 'worker-only v3 column heygen_idempotency_key on insert',
+		sql: INSERT('content_id, heygen_idempotency_key'),
+		values: (c) => [c.contentId, 'video-job:forged:attempt-1'],
+		code: '23514',
+		message: () =>
+			'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path) are set by the worker; leave them out of the insert'
+	},
+	{
+		name: 'avatar_id of 201 otherwise valid characters',
+		sql: INSERT('content_id, avatar_id'),
+		values: (c) => [c.contentId, 'a'.repeat(201)],
+		code: '23514',
+		detail: 'avatar_id_invalid',
+		message: () => `video_jobs.avatar_id "${'a'.repeat(80)}" is not a valid HeyGen avatar id`
+	},
+	{
+		name: 'voice_id with a line break inside',
+		sql: INSERT('content_id, voice_id'),
+		values: (c) => [c.contentId, 'voice\nen'],
+		code: '23514',
+		detail: 'voice_id_invalid',
+		message: () => 'video_jobs.voice_id "voice\nen" is not a valid HeyGen voice id'
+	},
+	// Rows are checked one by one as they are inserted: the first bad row names the error, and
+	// the statement leaves nothing, not even the good rows before it.
+	{
+		name: 'two rows for the same content in one insert: the second sees the first',
+		sql: `insert into video_jobs (content_id) values ($1), ($1)`,
+		values: (c) => [c.contentId],
+		code: '23505',
+		detail: 'active_job_exists',
+		constraint: 'video_jobs_one_active_per_content',
+		message: /^video_jobs: content [0-9a-f-]{36} already has an active video job [0-9a-f-]{36} \(queued\)$/
+	},
+	{
+		name: 'a control character in the last row of a multi-row insert',
+		sql: `insert into video_jobs (content_id, script) values ($1, 'Fine.'), ($2, 'Also fine.'), ($3, $4)`,
+		values: (c) => [c.contentId, c.otherContentId, c.longBodyContentId, 'Ding\u0007'],
+		code: '23514',
+		detail: 'script_control_character',
+		message: () => 'video_jobs.script contains the control character U+0007 at position 5; only newlines and tabs are allowed'
+	},
+	{
+		name: 'one content with an empty body among many in an insert … select',
+		sql: `insert into video_jobs (content_id) select unnest($1::uuid[])`,
+		values: (c) => [[c.contentId, c.otherContentId, c.emptyBodyContentId]],
+		code: '23514',
+		detail: 'script_empty',
+		message: (c) => `video_jobs.script is empty: content ${c.emptyBodyContentId} has no body and no script was given`
+	},
+	{
 		name: 'one bad row in a multi-row insert fails the whole statement',
 		sql: `insert into video_jobs (content_id, options) values ($1, '{}'), ($2, '{"voice_speed": 9}')`,
 		values: (c) => [c.contentId, c.otherContentId],
@@ -425,6 +476,39 @@ describe('bad input through plain SQL', () => {
 			return rows[0];
 		});
 		expect(saved).toEqual({ status: 'queued', n: 5000 });
+	});
+
+	it('avatar and voice ids of exactly 200 allowed characters are accepted (the limit is inclusive)', async () => {
+		const id = `A-z_0.9:${'x'.repeat(192)}`;
+		const saved = await inRolledBackTransaction(db, async (c) => {
+			const { rows } = await c.query(`insert into video_jobs (content_id, avatar_id, voice_id) values ($1, $2, $2) returning avatar_id, voice_id`, [ctx.contentId, id]);
+			return rows[0];
+		});
+		expect(id).toHaveLength(200);
+		expect(saved).toEqual({ avatar_id: id, voice_id: id });
+	});
+
+	it('many rows in one insert … select each get their own content, business defaults and pg-boss job', async () => {
+		const contents = [ctx.contentId, ctx.otherContentId, await addContent(db, ctx.businessId, '\u200bStarts with a zero-width space.')];
+		const result = await inRolledBackTransaction(db, async (c) => {
+			const { rows } = await c.query(
+				`insert into video_jobs (content_id) select unnest($1::uuid[]) returning id, content_id, business_id, script, avatar_id, voice_id`,
+				[contents]
+			);
+			const boss = await c.query(`select count(*)::int as n from pgboss.job where name = 'video.submit' and singleton_key = any ($1::text[])`, [rows.map((r) => r.id)]);
+			const events = await c.query(`select count(*)::int as n from video_job_events where job_id = any ($1::uuid[])`, [rows.map((r) => r.id)]);
+			const shown = await c.query(`select id, heygen_status from content where id = any ($1::uuid[]) order by id`, [contents]);
+			return { rows, boss: boss.rows[0].n, events: events.rows[0].n, shown: shown.rows };
+		});
+		const bodies = await db.sql(`select c.id, c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id from content c join businesses b on b.id = c.business_id where c.id = any ($1::uuid[])`, [contents]);
+		expect(result.rows.map((r) => r.content_id).sort()).toEqual([...contents].sort());
+		for (const r of result.rows) {
+			const src = bodies.rows.find((b) => b.id === r.content_id)!;
+			expect(r).toMatchObject({ business_id: src.business_id, script: src.body, avatar_id: src.heygen_avatar_id, voice_id: src.heygen_voice_id });
+		}
+		expect(new Set(result.rows.map((r) => r.business_id)).size).toBe(2);
+		expect(result).toMatchObject({ boss: 3, events: 3 });
+		expect(result.shown.map((r) => r.heygen_status)).toEqual(['queued', 'queued', 'queued']);
 	});
 
 	it('has at least 15 distinct bad inputs for video_jobs', () => {
