@@ -269,3 +269,19 @@ alter function video_jobs_wake_waiting_submit() set plan_cache_mode = force_gene
 alter function video_job_events_count() set plan_cache_mode = force_generic_plan;
 alter function pgboss_cancel_for_video_jobs(uuid[], text[]) set plan_cache_mode = force_generic_plan;
 alter function pgboss_enqueue_many(text, jsonb[], text[], timestamptz, int) set plan_cache_mode = force_generic_plan;
+
+-- 7. Checks written as one bounded regex ('^[…]{1,N}$') cost ~80 µs per row in Postgres' regex
+-- engine; the heygen_idempotency_key one ran on every update of a submitted job, ~10% of the
+-- server's time in bench:pipeline. Same rule, same constraint names: a length range and no
+-- character outside the class.
+alter table video_jobs
+  drop constraint video_jobs_heygen_idempotency_key_check,
+  add constraint video_jobs_heygen_idempotency_key_check check (heygen_idempotency_key is null or (
+    length(heygen_idempotency_key) between 1 and 255 and heygen_idempotency_key !~ '[^A-Za-z0-9_:.-]'));
+alter table businesses
+  drop constraint businesses_heygen_avatar_id_check,
+  add constraint businesses_heygen_avatar_id_check check (heygen_avatar_id is null or (
+    length(heygen_avatar_id) between 1 and 200 and heygen_avatar_id !~ '[^A-Za-z0-9_.:-]')),
+  drop constraint businesses_heygen_voice_id_check,
+  add constraint businesses_heygen_voice_id_check check (heygen_voice_id is null or (
+    length(heygen_voice_id) between 1 and 200 and heygen_voice_id !~ '[^A-Za-z0-9_.:-]'));

@@ -602,7 +602,9 @@ describe('bad input through plain SQL', () => {
 			['over-long business name', `insert into businesses (name) values ($1)`, ['n'.repeat(201)], 'businesses_name_check'],
 			['blank business name', `insert into businesses (name) values ($1)`, ['   '], 'businesses_name_check'],
 			['bad avatar id on a business', `insert into businesses (name, heygen_avatar_id) values ('B', $1)`, ['anna avatar'], 'businesses_heygen_avatar_id_check'],
-			['bad voice id on a business', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['v'.repeat(201)], 'businesses_heygen_voice_id_check']
+			['bad voice id on a business', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['v'.repeat(201)], 'businesses_heygen_voice_id_check'],
+			['empty avatar id on a business', `insert into businesses (name, heygen_avatar_id) values ('B', $1)`, [''], 'businesses_heygen_avatar_id_check'],
+			['voice id ending in a newline', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['voice-1\n'], 'businesses_heygen_voice_id_check']
 		])('%s is refused', async (_name, sql, values, constraint) => {
 			const before = await snapshot();
 			const err = await pgError(db.sql(sql, values));
@@ -610,6 +612,22 @@ describe('bad input through plain SQL', () => {
 			expect(err.constraint).toBe(constraint);
 			expect(err.message).toBe(`new row for relation "businesses" violates check constraint "${constraint}"`);
 			expect(await snapshot()).toEqual(before);
+		});
+
+		it.each([
+			['a space', 'video-job:x attempt-1'],
+			['a newline at the end', 'video-job:x:attempt-1\n'],
+			['256 characters', 'k'.repeat(256)],
+			['nothing', '']
+		])('a HeyGen idempotency key with %s is refused', async (_name, key) => {
+			const content = await db.sql(`insert into content (business_id, title, body) values ($1, 'Key', 'Script.') returning id`, [ctx.businessId]);
+			const job = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [content.rows[0].id]);
+			const err = await pgError(db.sql(`update video_jobs set heygen_idempotency_key = $2 where id = $1`, [job.rows[0].id, key]));
+			expect(err.code).toBe('23514');
+			expect(err.constraint).toBe('video_jobs_heygen_idempotency_key_check');
+			const ok = await db.sql(`update video_jobs set heygen_idempotency_key = $2 where id = $1 returning heygen_idempotency_key`, [job.rows[0].id, 'K:.-_'.repeat(51)]);
+			expect(ok.rows[0].heygen_idempotency_key).toHaveLength(255);
+			await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [job.rows[0].id]);
 		});
 
 		it.each([
