@@ -2,7 +2,8 @@
 // the worker (unless RUN_WORKER=false) and the built web app. Used by `npm start` and `npm run demo`.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, provideConfig, type Config } from '../config/index.ts';
@@ -74,6 +75,67 @@ export async function ensureBuilt(progress: (msg: string) => void = () => {}): P
  */
 const WEB_STOP = Symbol.for('heygen-video-jobs.web.stop');
 
+type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+export interface WebServer {
+	server: Server;
+	url: string;
+	port: number;
+	/** The settings the web app runs with: the ones given, with ORIGIN set to `url`. */
+	config: Config;
+	/** Closes the server and its connections, then the app's pool and LISTEN connection. */
+	close(): Promise<void>;
+}
+
+/**
+ * Serves the built web app (build/handler.js) with node:http: `npm start`, `npm run web` and the
+ * benchmarks all serve it this way. It listens first and loads the app after: the app must know
+ * its own origin before it loads (SvelteKit's CSRF check and Better Auth's cookies use ORIGIN;
+ * without it adapter-node assumes https), and with port 0 the origin is only known once
+ * listening. Requests that arrive in between get a 503.
+ */
+export async function serveWeb(config: Config, opts: { keepAliveTimeoutMs?: number } = {}): Promise<WebServer> {
+	let handler: NodeHandler | null = null;
+	const server = createServer((req, res) => {
+		if (!handler) {
+			res.statusCode = 503;
+			res.end('Starting…');
+			return;
+		}
+		handler(req, res, () => {
+			res.statusCode = 404;
+			res.end('Not found');
+		});
+	});
+	if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(config.PORT, config.HOST, resolve);
+	});
+	const close = async () => {
+		await new Promise<void>((resolve) => {
+			server.close(() => resolve());
+			server.closeAllConnections();
+		});
+		const stopWeb = (globalThis as Record<symbol, unknown>)[WEB_STOP] as (() => Promise<void>) | undefined;
+		await stopWeb?.();
+	};
+	try {
+		const { port } = server.address() as AddressInfo;
+		const url = config.ORIGIN ?? `http://${config.HOST}:${port}`;
+		const runtime: Config = { ...config, ORIGIN: url };
+		// The web app gets its settings as a value (web/lib/server/config.ts). adapter-node alone
+		// reads ORIGIN from process.env, when build/handler.js loads: the one variable set here.
+		provideConfig(runtime);
+		process.env.ORIGIN = url;
+		({ handler } = (await import(pathToFileURL(path.join(root, 'build', 'handler.js')).href)) as { handler: NodeHandler });
+		return { server, url, port, config: runtime, close };
+	} catch (err) {
+		await close();
+		throw err;
+	}
+}
+
 export interface RunningApp {
 	url: string;
 	databaseUrl: string;
@@ -100,43 +162,12 @@ export async function startApp(env: Record<string, string | undefined> = process
 			const worker = await startWorker({ databaseUrl: database.url, config: runtime, log });
 			stops.push(() => worker.stop());
 		}
-		// Listen first: the app must know its own origin before it loads (SvelteKit's CSRF check and
-		// Better Auth's cookies use ORIGIN; without it adapter-node assumes https).
-		let handler: ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | null = null;
-		const server = createServer((req, res) => {
-			if (!handler) {
-				res.statusCode = 503;
-				res.end('Starting…');
-				return;
-			}
-			handler(req, res, () => {
-				res.statusCode = 404;
-				res.end('Not found');
-			});
-		});
-		await new Promise<void>((resolve, reject) => {
-			server.once('error', reject);
-			server.listen(runtime.PORT, runtime.HOST, resolve);
-		});
+		const web = await serveWeb(runtime);
 		// Stopping runs these in reverse: the web (server, then its pool), then the worker, then Postgres.
-		stops.push(async () => {
-			await new Promise<void>((resolve) => {
-				server.close(() => resolve());
-				server.closeAllConnections();
-			});
-			const stopWeb = (globalThis as Record<symbol, unknown>)[WEB_STOP] as (() => Promise<void>) | undefined;
-			await stopWeb?.();
-		});
-		const address = server.address();
-		const port = typeof address === 'object' && address ? address.port : runtime.PORT;
-		const url = runtime.ORIGIN ?? `http://${runtime.HOST}:${port}`;
-		// The web app gets its settings as a value (web/lib/server/config.ts). adapter-node alone
-		// reads ORIGIN from process.env, when build/handler.js loads: the one variable set here.
-		provideConfig({ ...runtime, ORIGIN: url });
-		process.env.ORIGIN = url;
-		({ handler } = await import(pathToFileURL(path.join(root, 'build', 'handler.js')).href));
+		stops.push(() => web.close());
+		const url = web.url;
 		log.info({ url, database: database.embedded ? `embedded (${database.embedded.dataDir})` : 'DATABASE_URL' }, 'ready');
-		return { url, databaseUrl: database.url, config: { ...runtime, ORIGIN: url }, log, stop };
+		return { url, databaseUrl: database.url, config: web.config, log, stop };
 	} catch (err) {
 		await stop();
 		throw err;

@@ -4,14 +4,13 @@
 // The web app (for the webhook route) runs in this process like `npm run web`; the worker is a
 // child process with the product's default poll settings and no ORIGIN, so it registers nothing:
 // the webhook business is registered here the way saving its key in the settings page does.
-import { createServer } from 'node:http';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createDb } from '../../db/client.ts';
 import type { HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { registerWebhook } from '../../heygen/webhook-registration.ts';
-import { ensureBuilt } from '../app.ts';
-import { fmt, median, onCleanup, percentile, ROOT, seedContents, spawnWorker, type BenchDatabase } from './common.ts';
+import { loadConfig } from '../../config/index.ts';
+import { ensureBuilt, serveWeb } from '../app.ts';
+import { fmt, median, onCleanup, percentile, seedContents, spawnWorker, type BenchDatabase } from './common.ts';
 
 export const POLL_ONLY_KEY = 'sim-poll-only-key';
 
@@ -20,29 +19,11 @@ export interface LatencyResult {
 }
 
 async function startWeb(db: BenchDatabase, sim: HeyGenSimulator, dataDir: string): Promise<string> {
-	ensureBuilt((m) => console.log(m));
-	let handler: ((req: unknown, res: unknown, next: () => void) => void) | null = null;
-	const server = createServer((req, res) => {
-		if (!handler) {
-			res.statusCode = 503;
-			res.end();
-			return;
-		}
-		handler(req, res, () => {
-			res.statusCode = 404;
-			res.end();
-		});
-	});
-	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-	onCleanup('stop web server', () => new Promise<void>((r) => {
-		server.closeAllConnections();
-		server.close(() => r());
-	}));
-	const a = server.address();
-	const url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-	Object.assign(process.env, { DATABASE_URL: db.url, HEYGEN_API_URL: sim.url, ORIGIN: url, DATA_DIR: dataDir, RUN_WORKER: 'false', LOG_LEVEL: 'warn' });
-	({ handler } = await import(pathToFileURL(path.join(ROOT, 'build', 'handler.js')).href));
-	return url;
+	await ensureBuilt((m) => console.log(m));
+	const config = loadConfig({ ...process.env, DATABASE_URL: db.url, HEYGEN_API_URL: sim.url, DATA_DIR: dataDir, RUN_WORKER: 'false', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' });
+	const web = await serveWeb(config);
+	onCleanup('stop web server', () => web.close());
+	return web.url;
 }
 
 async function business(db: BenchDatabase, name: string, key: string): Promise<string> {

@@ -14,16 +14,16 @@
 // BENCH_WEB_PROCESSES=N serves with N processes (node:cluster) to use more cores.
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
-import { createServer, Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../../db/embedded.ts';
-import { ensureBuilt } from '../app.ts';
-import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, ROOT, section, startBenchDatabase, withTimeout } from './common.ts';
+import { loadConfig } from '../../config/index.ts';
+import { ensureBuilt, serveWeb } from '../app.ts';
+import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, section, startBenchDatabase, withTimeout } from './common.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const CLIENTS = env('BENCH_CLIENTS', 50);
@@ -49,24 +49,9 @@ async function serve(): Promise<void> {
 		process.on('SIGTERM', () => process.exit(0));
 		return;
 	}
-	let handler: ((req: unknown, res: unknown, next: () => void) => void) | null = null;
-	const server = createServer((req, res) => {
-		if (!handler) {
-			res.statusCode = 503;
-			res.end();
-			return;
-		}
-		handler(req, res, () => {
-			res.statusCode = 404;
-			res.end('Not found');
-		});
-	});
-	server.keepAliveTimeout = 60_000;
-	await new Promise<void>((resolve) => server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	// adapter-node reads ORIGIN at import time; same-origin form posts need it to say http.
-	process.env.ORIGIN = `http://127.0.0.1:${port}`;
-	({ handler } = await import(pathToFileURL(path.join(ROOT, 'build', 'handler.js')).href));
+	// Served as `npm run web` serves it; keep-alive connections outlive the pauses between rounds.
+	const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: process.env.BENCH_PORT ?? '0' });
+	const { port } = await serveWeb(config, { keepAliveTimeoutMs: 60_000 });
 	process.send!({ port, pids: [process.pid] });
 	process.on('disconnect', () => process.exit(0));
 	process.on('SIGTERM', () => process.exit(0));
@@ -311,10 +296,18 @@ async function main(): Promise<void> {
 			];
 		})
 	]);
-	console.log(`${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+	const cores = os.cpus().length;
+	const load = os.loadavg()[0]!;
+	console.log(`${cores} cores, load average ${load.toFixed(1)}`);
+	// The web process, Postgres and these clients share the cores; anything else running takes its
+	// share from all of them alike, and latency under a closed loop of CLIENTS grows with it.
+	if (load > cores) console.log(`note: the load average is above the core count: other work is running on this machine, so req/s are low and p95 high (the ratio and web CPU ms per req are less affected)`);
 	const [trivial, content] = results as [(typeof results)[number], (typeof results)[number]];
 	const ratio = rate(content) / rate(trivial);
 	const pageP95 = percentile(content.latencies, 95);
+	const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+	console.log(`target: content page req/s ≥ 0.5 × trivial page req/s → ${verdict(ratio >= 0.5)} (${fmt(ratio, 2)})`);
+	console.log(`target: content page p95 ≤ 50 ms → ${verdict(pageP95 <= 50)} (${fmt(pageP95)} ms)`);
 	const metrics = await (await fetch(`${app.base}/metrics`)).text();
 	const metric = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN) / (1024 * 1024);
 	const heap = `V8 heap used ${fmt(metric('nodejs_heap_size_used_bytes'))} MB of ${fmt(metric('nodejs_heap_size_total_bytes'))} MB`;
@@ -403,18 +396,25 @@ async function main(): Promise<void> {
 	sseAgent.destroy();
 
 	printTable('summary', [
-		['measure', 'result', 'target'],
+		['measure', 'result', 'target', ''],
 		[
 			`content page req/s ÷ trivial page req/s, ${CLIENTS} clients, ${pid.length} web process${pid.length > 1 ? 'es' : ''}`,
 			`${fmt(ratio, 2)} (${fmt(rate(content), 0)} ÷ ${fmt(rate(trivial), 0)})`,
-			'≥ 0.5'
+			'≥ 0.5',
+			verdict(ratio >= 0.5)
 		],
-		[`content page p95, ${CLIENTS} clients`, `${fmt(pageP95)} ms (trivial page ${fmt(percentile(trivial.latencies, 95))} ms)`, '≤ 50 ms'],
-		[`SSE p95 delivery, ${SUBSCRIBERS} subscribers`, `${fmt(sseP95)} ms (${delays.length}/${expected} delivered, max ${fmt(Math.max(...delays))} ms)`, '≤ 100 ms'],
-		['web RSS idle (after sign-ups)', `${fmt(rssIdle)} MB`, ''],
-		['web RSS peak under page load', `${fmt(rssPeak)} MB (${heap})`, ''],
-		[`web RSS with ${SUBSCRIBERS} streams open`, `${fmt(rssSse)} MB`, '']
+		[`content page p95, ${CLIENTS} clients`, `${fmt(pageP95)} ms (trivial page ${fmt(percentile(trivial.latencies, 95))} ms)`, '≤ 50 ms', verdict(pageP95 <= 50)],
+		[
+			`SSE p95 delivery, ${SUBSCRIBERS} subscribers`,
+			`${fmt(sseP95)} ms (${delays.length}/${expected} delivered, max ${fmt(Math.max(...delays))} ms)`,
+			'≤ 100 ms',
+			verdict(sseP95 <= 100 && delays.length === expected)
+		],
+		['web RSS idle (after sign-ups)', `${fmt(rssIdle)} MB`, '', ''],
+		['web RSS peak under page load', `${fmt(rssPeak)} MB (${heap})`, '', ''],
+		[`web RSS with ${SUBSCRIBERS} streams open`, `${fmt(rssSse)} MB`, '', '']
 	]);
+	console.log(`(${cores} cores, load average ${load.toFixed(1)} during the page rounds)`);
 	if (delays.length < expected) throw new Error(`only ${delays.length} of ${expected} SSE deliveries arrived`);
 }
 

@@ -41,9 +41,21 @@ export function duration(seconds: number | null | undefined): string {
 // One formatter, made once: toLocaleString builds a new one on every call.
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 
+// Even with one formatter, formatting costs more than the rest of a history row, and the same
+// instants come back on every view of a page: the last few hundred are remembered.
+const FORMATTED_MAX = 500;
+const formatted = new Map<string, string>();
+
 export function dateTime(iso: string | Date | null | undefined): string {
 	if (!iso) return '–';
-	return DATE_TIME.format(typeof iso === 'string' ? new Date(iso) : iso);
+	if (typeof iso !== 'string') return DATE_TIME.format(iso);
+	let text = formatted.get(iso);
+	if (text === undefined) {
+		text = DATE_TIME.format(new Date(iso));
+		if (formatted.size >= FORMATTED_MAX) formatted.delete(formatted.keys().next().value!);
+		formatted.set(iso, text);
+	}
+	return text;
 }
 
 export function bytes(n: number | null | undefined): string {

@@ -36,6 +36,22 @@ export interface JobView {
 	totalSeconds: number | null;
 }
 
+/**
+ * A row of a jobs table (JobsTable): all a content page's history sends per job. The content
+ * column's fields are there only where the table shows it (the jobs page sends whole JobViews).
+ */
+export type JobSummary = Pick<
+	JobView,
+	'id' | 'status' | 'attempt' | 'options' | 'errorCode' | 'errorMessage' | 'lastError' | 'videoUrl' | 'createdAt' | 'requestedBy' | 'renderSeconds' | 'transferSeconds' | 'totalSeconds'
+> &
+	Partial<Pick<JobView, 'contentId' | 'contentTitle'>>;
+
+/** What the player shows of a finished job. */
+export type PlayableVideo = Pick<JobView, 'id' | 'thumbnailUrl' | 'captionsUrl' | 'heygenUrl' | 'durationSeconds' | 'sizeBytes'> & { videoUrl: string };
+
+/** A step as the content page's progress list draws it. */
+export type StepSummary = Pick<StepEvent, 'id' | 'from' | 'status' | 'at'>;
+
 export interface StepEvent {
 	id: number;
 	from: VideoJobStatus | null;

@@ -4,7 +4,7 @@ import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
 import type { MembershipRider } from './tenancy.ts';
-import type { JobView, StepEvent } from '../types.ts';
+import type { JobSummary, JobView, PlayableVideo, StepEvent, StepSummary } from '../types.ts';
 
 export type { JobView, StepEvent };
 
@@ -87,15 +87,23 @@ function toView(r: JobRow): JobView {
 	};
 }
 
-function jobSelect(where: RawBuilder<unknown>, limit: number) {
+/** The columns of a job as the jobs pages show it (toView). */
+const JOB_COLUMNS = sql`j.id, j.business_id, j.content_id, c.title as content_title, j.status, j.attempt, j.options, j.avatar_id, j.voice_id,
+	j.error_code, j.error_message, j.last_error, j.heygen_video_id, j.heygen_url, j.thumbnail_path, j.subtitles_path, j.heygen_completed_at,
+	j.duration_seconds, j.size_bytes, j.created_at, j.completed_at, j.requested_by`;
+
+/** Only what a content page's history and player use (toSummary); no join to content for its title. */
+const SUMMARY_COLUMNS = sql`j.id, j.status, j.attempt, j.options, j.error_code, j.error_message, j.last_error, j.heygen_url,
+	j.thumbnail_path is not null as has_thumbnail, j.subtitles_path is not null as has_subtitles, j.duration_seconds, j.size_bytes,
+	j.created_at, j.requested_by`;
+
+function jobSelect(where: RawBuilder<unknown>, limit: number, columns: 'view' | 'summary' = 'view') {
 	return sql`
-		select j.id, j.business_id, j.content_id, c.title as content_title, j.status, j.attempt, j.options, j.avatar_id, j.voice_id,
-			j.error_code, j.error_message, j.last_error, j.heygen_video_id, j.heygen_url, j.thumbnail_path, j.subtitles_path, j.heygen_completed_at,
-			j.duration_seconds, j.size_bytes, j.created_at, j.completed_at, j.requested_by,
+		select ${columns === 'view' ? JOB_COLUMNS : SUMMARY_COLUMNS},
 			u.name as requester_name, u.email as requester_email,
 			ev.queued_at, ev.rendering_at, ev.transferring_at, ev.finished_at
 		from video_jobs j
-		join content c on c.id = j.content_id
+		${columns === 'view' ? sql`join content c on c.id = j.content_id` : sql``}
 		left join auth_users u on u.id = case when j.requested_by like 'user:%' then substr(j.requested_by, 6) end
 		left join lateral (
 			select max(e.at) filter (where e.to_status = 'queued') as queued_at,
@@ -132,54 +140,86 @@ export async function businessJob(businessId: string, jobId: string): Promise<Jo
 	return rows[0] ? toView(rows[0]) : null;
 }
 
-type StepRow = { id: number; job_id: string; from_status: VideoJobStatus | null; to_status: VideoJobStatus; at: Date; detail: Record<string, unknown> };
-
-function toStep(r: StepRow): StepEvent {
-	const d = r.detail ?? {};
-	return {
-		id: r.id,
-		from: r.from_status,
-		status: r.to_status,
-		at: r.at.toISOString(),
-		attempt: typeof d['attempt'] === 'number' ? d['attempt'] : null,
-		errorCode: typeof d['error_code'] === 'string' ? d['error_code'] : null,
-		errorMessage: typeof d['error_message'] === 'string' ? d['error_message'] : null
-	};
-}
-
 export interface ContentPageData {
 	content: { id: string; title: string; body: string; updatedAt: string };
 	lastEventId: number;
-	jobs: JobView[];
-	steps: StepEvent[];
+	jobs: JobSummary[];
+	/** The newest finished video among those jobs, for the player. */
+	latestVideo: PlayableVideo | null;
+	steps: StepSummary[];
+}
+
+/** A row of the content page's history (SUMMARY_COLUMNS), as json_build_object gives it. */
+interface SummaryRow {
+	id: string;
+	status: VideoJobStatus;
+	attempt: number;
+	options: VideoOptions;
+	error_code: string | null;
+	error_message: string | null;
+	last_error: string | null;
+	heygen_url: string | null;
+	has_thumbnail: boolean;
+	has_subtitles: boolean;
+	duration_seconds: string | number | null;
+	size_bytes: number | null;
+	created_at: string;
+	requested_by: string | null;
+	requester_name: string | null;
+	requester_email: string | null;
+	queued_at: Time;
+	rendering_at: Time;
+	transferring_at: Time;
+	finished_at: Time;
 }
 
 interface ContentPageValue {
 	id: string;
+	business_id: string;
 	title: string;
 	body: string;
 	updated_at: string;
 	last_event_id: number;
-	jobs: JobRow[];
-	steps: (Omit<StepRow, 'at'> & { at: string })[];
+	jobs: SummaryRow[];
+	steps: { id: number; from_status: VideoJobStatus | null; to_status: VideoJobStatus; at: string }[];
+}
+
+function toSummary(r: SummaryRow): JobSummary {
+	return {
+		id: r.id,
+		status: r.status,
+		attempt: r.attempt,
+		options: r.options ?? {},
+		errorCode: r.error_code,
+		errorMessage: r.error_message,
+		lastError: r.last_error,
+		videoUrl: null,
+		createdAt: toDate(r.created_at)!.toISOString(),
+		requestedBy: requesterLabel(r),
+		renderSeconds: secondsBetween(r.rendering_at, r.transferring_at),
+		transferSeconds: r.status === 'completed' ? secondsBetween(r.transferring_at, r.finished_at) : null,
+		totalSeconds: secondsBetween(r.queued_at ?? r.created_at, r.finished_at)
+	};
 }
 
 /**
  * Everything the content page shows, as a rider of the membership check (one round trip for the
  * whole page, see requireMembershipWith): the content, its newest jobs with durations, the steps
  * of the newest job's current attempt, and the business's latest event id (the live stream
- * continues from there). Null when the content is not in this business.
+ * continues from there). Null when the content is not in this business. Only the fields the page
+ * uses leave the database and go into the page: every byte is parsed, serialized into the page's
+ * data, hashed for its ETag and sent, on every view.
  */
 export function contentPageQuery(contentId: string, limit = 30): MembershipRider<ContentPageData | null> {
 	return {
 		name: 'content-page',
 		expression: sql`
 			select json_build_object(
-				'id', c.id, 'title', c.title, 'body', c.body, 'updated_at', c.updated_at,
+				'id', c.id, 'business_id', c.business_id, 'title', c.title, 'body', c.body, 'updated_at', c.updated_at,
 				'last_event_id', (select coalesce(max(e.id), 0) from video_job_events e where e.business_id = c.business_id),
-				'jobs', (select coalesce(json_agg(x order by x.created_at desc, x.id desc), '[]') from (${jobSelect(sql`j.business_id = b.id and j.content_id = ${contentId}`, limit)}) x),
+				'jobs', (select coalesce(json_agg(x order by x.created_at desc, x.id desc), '[]') from (${jobSelect(sql`j.business_id = b.id and j.content_id = ${contentId}`, limit, 'summary')}) x),
 				'steps', (select coalesce(json_agg(s order by s.id), '[]') from (
-					select e.id, e.job_id, e.from_status, e.to_status, e.at, e.detail
+					select e.id, e.from_status, e.to_status, e.at
 					from (select id, attempt from video_jobs where content_id = c.id order by created_at desc, id desc limit 1) lj
 					join video_job_events e on e.job_id = lj.id and coalesce((e.detail->>'attempt')::int, 1) = lj.attempt
 				) s))
@@ -188,11 +228,29 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 		parse(value) {
 			if (value === null) return null;
 			const r = value as ContentPageValue;
+			const job = (j: { id: string }) => ({ business_id: r.business_id, content_id: r.id, id: j.id });
+			let latestVideo: PlayableVideo | null = null;
+			const jobs = r.jobs.map((row) => {
+				const summary = toSummary(row);
+				if (row.status !== 'completed') return summary;
+				summary.videoUrl = mediaUrl(job(row));
+				latestVideo ??= {
+					id: row.id,
+					videoUrl: summary.videoUrl,
+					thumbnailUrl: row.has_thumbnail ? mediaUrl(job(row), 'jpg') : null,
+					captionsUrl: row.has_subtitles ? mediaUrl(job(row), 'vtt') : null,
+					heygenUrl: row.heygen_url,
+					durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+					sizeBytes: row.size_bytes
+				};
+				return summary;
+			});
 			return {
 				content: { id: r.id, title: r.title, body: r.body, updatedAt: new Date(r.updated_at).toISOString() },
 				lastEventId: Number(r.last_event_id),
-				jobs: r.jobs.map(toView),
-				steps: r.steps.map((x) => toStep({ ...x, at: new Date(x.at) }))
+				jobs,
+				latestVideo,
+				steps: r.steps.map((x) => ({ id: x.id, from: x.from_status, status: x.to_status, at: new Date(x.at).toISOString() }))
 			};
 		}
 	};

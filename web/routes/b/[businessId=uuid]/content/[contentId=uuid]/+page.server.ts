@@ -39,9 +39,8 @@ function blockersFor(m: Membership, body: string): { text: string; href?: string
 export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const { membership: m, data: page } = await requireMembershipWith(locals, params.businessId, contentPageQuery(params.contentId), { url });
 	if (!page) error(404, 'Not found');
-	const { content, jobs, steps, lastEventId } = page;
+	const { content, jobs, steps, lastEventId, latestVideo } = page;
 	const current = jobs[0] ?? null;
-	const latestVideo = jobs.find((j) => j.status === 'completed') ?? null;
 	// The last job's choices (translated when it predates v3) are the form's defaults.
 	const last = v3Options(current?.options ?? {});
 	return {
