@@ -128,6 +128,46 @@ begin
 end
 $$;
 
+-- Many jobs of one queue, each with its own start time (a batch of polls backs off per job).
+create function pgboss_enqueue_at(p_queue text, p_data jsonb[], p_singleton_keys text[], p_start_after timestamptz[])
+returns setof uuid
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp set plan_cache_mode = force_generic_plan as $$
+declare
+  q pgboss.queue;
+  v_now timestamptz := pgboss.job_now();
+begin
+  select * into q from pgboss.queue where name = p_queue;
+  if not found then
+    raise exception 'pgboss_enqueue: queue "%" does not exist', p_queue using errcode = 'undefined_object';
+  end if;
+  if cardinality(p_data) is distinct from cardinality(p_singleton_keys) or cardinality(p_data) is distinct from cardinality(p_start_after) then
+    raise exception 'pgboss_enqueue_at: % data items, % singleton keys and % start times', cardinality(p_data), cardinality(p_singleton_keys), cardinality(p_start_after)
+      using errcode = 'invalid_parameter_value';
+  end if;
+  return query
+    insert into pgboss.job as j (
+      name, data, priority, start_after, created_on, singleton_key,
+      expire_seconds, deletion_seconds, keep_until,
+      retry_limit, retry_delay, retry_backoff, retry_delay_max,
+      policy, dead_letter, heartbeat_seconds
+    )
+    select p_queue, u.d, 0, u.t, v_now, u.k,
+           q.expire_seconds, q.deletion_seconds, u.t + make_interval(secs => q.retention_seconds),
+           q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max,
+           q.policy, q.dead_letter, q.heartbeat_seconds
+    from unnest(p_data, p_singleton_keys, p_start_after) as u (d, k, t)
+    where u.d is not null
+    on conflict do nothing
+    returning j.id;
+  if found and q.notify and exists (select 1 from unnest(p_start_after) t where t <= v_now) then
+    perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), p_queue);
+  end if;
+end
+$$;
+-- Like the other enqueue functions (0003): only their owner, the triggers and service_role.
+revoke execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[]) from public, anon, authenticated;
+grant execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[]) to service_role;
+
 -- 4. A batch of due polls (video_jobs_apply_many, 0017) changed its jobs one UPDATE at a time, so
 -- each job paid the statement triggers (event, NOTIFY, content sync) and a freshly planned
 -- dynamic UPDATE on its own. Jobs of a batch that take the same kind of change (same expected
@@ -138,7 +178,6 @@ create or replace function video_jobs_apply_many(p_items jsonb, p_actor text) re
 language plpgsql as $$
 declare
   g record;
-  d record;
   changed video_jobs[];
 begin
   if jsonb_typeof(p_items) is distinct from 'array' then
@@ -178,17 +217,15 @@ begin
 
     if g.queue is not null then
       perform pgboss_cancel_for_video_jobs(array(select (c).id from unnest(changed) c), array[g.queue]);
-      for d in
-        select (i->>'delay_seconds')::float8 as delay_seconds, array_agg((i->>'id')::uuid order by (i->>'id')::uuid) as ids
+      perform pgboss_enqueue_at(g.queue,
+        array_agg(jsonb_build_object('jobId', x.id) order by x.id),
+        array_agg(x.id::text order by x.id),
+        array_agg(coalesce(now() + make_interval(secs => greatest(x.delay_seconds, 0)), now()) order by x.id))
+      from (
+        select (i->>'id')::uuid as id, (i->>'delay_seconds')::float8 as delay_seconds
         from jsonb_array_elements(g.items) i
         where (i->>'id')::uuid = any (array(select (c).id from unnest(changed) c))
-        group by 1
-      loop
-        perform pgboss_enqueue_many(g.queue,
-          array(select jsonb_build_object('jobId', x) from unnest(d.ids) x),
-          d.ids::text[],
-          case when d.delay_seconds > 0 then now() + make_interval(secs => d.delay_seconds) end);
-      end loop;
+      ) x;
     end if;
     return query select * from unnest(changed);
   end loop;

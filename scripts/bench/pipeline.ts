@@ -338,8 +338,10 @@ await runBench('bench:pipeline', async () => {
 		const windowSampler = sampleMemory(worker.pid, 200);
 		const windowCpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 100);
+		await printProfile(db.pool, 'submit ramp (discarded)', 0);
 		const w0 = performance.now();
 		await measureFor(WINDOW_MS);
+		await printProfile(db.pool, `${fmt(WINDOW_MS / 1000, 0)} s window with ${RENDERING_N} jobs rendering`);
 		const win = windowSampler.stop();
 		const windowCpuUse = windowCpu.stop();
 		const waitStates = waits.stop();

@@ -71,9 +71,12 @@ export function procCpuSeconds(pid: number): number {
 	return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : Number.NaN;
 }
 
-/** CPU seconds of a postmaster and its current children (backends, walwriter, …). */
+/** CPU seconds of a postmaster and its children (backends, walwriter, autovacuum, …), live or exited. */
 export function postgresCpuSeconds(postmasterPid: number): number {
-	let total = procCpuSeconds(postmasterPid);
+	// Children that have exited (autovacuum workers, closed connections) count in the
+	// postmaster's cutime/cstime once reaped; without them a meter could go backwards.
+	const pm = statFields(postmasterPid);
+	let total = pm ? (Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14])) / CLK_TCK : Number.NaN;
 	for (const entry of readdirSync('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
 		const f = statFields(entry);

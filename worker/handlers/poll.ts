@@ -44,10 +44,17 @@ export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]
 		if (!group) byBusiness.set(job.business_id, (group = []));
 		group.push(job);
 	}
-	for (const [businessId, jobs] of byBusiness) {
-		const checked = checkAccount(ctx, businessId, jobs);
-		jobs.forEach((job, i) => outcomes.set(job.id, checked.then((each) => each[i]!)));
-	}
+	// Every account is asked first; then the whole batch's state changes are written in one
+	// statement (jobs of many accounts are usually due together, a few of each).
+	const checked = await Promise.all([...byBusiness].map(([businessId, jobs]) => checkAccount(ctx, businessId, jobs)));
+	const decisions = checked.flatMap((c) => c.decisions);
+	const written = ctx.store
+		.updateMany(decisions.map((d) => ({ jobId: d.jobId, from: [AT] as const, patch: d.patch, ...(d.next && { next: d.next }) })))
+		.then((rows) => {
+			for (const d of decisions) if (rows.has(d.jobId)) d.done?.();
+		});
+	for (const c of checked) for (const [id, outcome] of c.handled) outcomes.set(id, outcome);
+	for (const d of decisions) outcomes.set(d.jobId, written);
 	return Promise.allSettled(jobIds.map((id) => outcomes.get(id) ?? Promise.resolve()));
 }
 
@@ -60,26 +67,35 @@ interface Decision {
 	done?: () => void;
 }
 
+/** One account's jobs: the changes to write with the batch, and the jobs whose outcome was settled on its own. */
+interface Checked {
+	decisions: Decision[];
+	handled: Map<string, Promise<void>>;
+}
+
 /**
  * One account's due jobs: a bulk call per 100 videos; then the completed ones (and ids HeyGen did
- * not list) are fetched on their own, and the chunk's state changes are written in one statement.
+ * not list) are fetched on their own. Errors are recorded per job here; the other outcomes are
+ * returned as decisions, written by the caller with the rest of the batch.
  */
-async function checkAccount(ctx: PipelineContext, businessId: string, jobs: VideoJob[]): Promise<Promise<void>[]> {
+async function checkAccount(ctx: PipelineContext, businessId: string, jobs: VideoJob[]): Promise<Checked> {
+	const handled = new Map<string, Promise<void>>();
+	// Outcomes are collected by the caller only after every account has been called: mark them
+	// handled now so an early failure is not reported as an unhandled rejection meanwhile.
+	const settle = (jobId: string, p: Promise<void>) => {
+		p.catch(() => {});
+		handled.set(jobId, p);
+	};
 	const key = await ctx.store.apiKey(businessId);
 	if (!key) {
-		return jobs.map((job) =>
-			ctx.store
+		for (const job of jobs) {
+			settle(job.id, ctx.store
 				.fail(job.id, [AT], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.')
-				.then(() => {})
-		);
+				.then(() => {}));
+		}
+		return { decisions: [], handled };
 	}
-	const out: Promise<void>[] = [];
-	// Outcomes are collected by the caller only after every chunk has been called: mark them
-	// handled now so an early failure is not reported as an unhandled rejection meanwhile.
-	const push = (...ps: Promise<void>[]) => {
-		for (const p of ps) p.catch(() => {});
-		out.push(...ps);
-	};
+	const decisions: Decision[] = [];
 	for (let i = 0; i < jobs.length; i += BULK_STATUS_MAX_IDS) {
 		const chunk = jobs.slice(i, i + BULK_STATUS_MAX_IDS);
 		let statuses: Map<string, BulkVideoStatus> | null = null;
@@ -91,7 +107,7 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Vide
 			} catch (err) {
 				// The call as a whole failed (5xx, 429, timeout, a bad reply): every job in it records
 				// the error and retries with backoff, as a lone poll would.
-				push(...chunk.map((job) => handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY)));
+				for (const job of chunk) settle(job.id, handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY));
 				continue;
 			}
 		}
@@ -102,20 +118,12 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Vide
 				return pollAlone(ctx, job, key);
 			})
 		);
-		const decisions = decided.flatMap((d) => (d.status === 'fulfilled' && d.value ? [d.value] : []));
-		const written = ctx.store
-			.updateMany(decisions.map((d) => ({ jobId: d.jobId, from: [AT] as const, patch: d.patch, ...(d.next && { next: d.next }) })))
-			.then((rows) => {
-				for (const d of decisions) if (rows.has(d.jobId)) d.done?.();
-			});
-		push(
-			...decided.map((d) => {
-				if (d.status === 'rejected') return Promise.reject(d.reason);
-				return d.value ? written : Promise.resolve();
-			})
-		);
+		decided.forEach((d, j) => {
+			if (d.status === 'rejected') settle(chunk[j]!.id, Promise.reject(d.reason));
+			else if (d.value) decisions.push(d.value);
+		});
 	}
-	return out;
+	return { decisions, handled };
 }
 
 /**
