@@ -1,16 +1,20 @@
 import { createLocalStorage, type LocalVideoStorage } from './local.ts';
-import { createSupabaseStorage, type SupabaseStorageOptions, type SupabaseVideoStorage } from './supabase.ts';
+import type { SupabaseStorageOptions, SupabaseVideoStorage } from './supabase.ts';
 import type { VideoStorage } from './types.ts';
 
 export type LocalStorageConfig = { kind: 'local'; dir: string; publicBaseUrl?: string };
 export type SupabaseStorageConfig = { kind: 'supabase' } & SupabaseStorageOptions;
 export type StorageConfig = LocalStorageConfig | SupabaseStorageConfig;
 
-/** Builds the storage adapter named by `config.kind` (local disk is the default in the app). */
-export function createStorage(config: LocalStorageConfig): LocalVideoStorage;
-export function createStorage(config: SupabaseStorageConfig): SupabaseVideoStorage;
-export function createStorage(config: StorageConfig): VideoStorage;
-export function createStorage(config: StorageConfig): VideoStorage {
+/**
+ * Builds the storage adapter named by `config.kind` (local disk is the default in the app). The
+ * Supabase adapter is loaded only when asked for: supabase-js and tus-js-client add ~15 MiB to a
+ * process that stores on local disk.
+ */
+export async function createStorage(config: LocalStorageConfig): Promise<LocalVideoStorage>;
+export async function createStorage(config: SupabaseStorageConfig): Promise<SupabaseVideoStorage>;
+export async function createStorage(config: StorageConfig): Promise<VideoStorage>;
+export async function createStorage(config: StorageConfig): Promise<VideoStorage> {
 	switch (config.kind) {
 		case 'local': {
 			const { kind: _kind, ...options } = config;
@@ -18,6 +22,7 @@ export function createStorage(config: StorageConfig): VideoStorage {
 		}
 		case 'supabase': {
 			const { kind: _kind, ...options } = config;
+			const { createSupabaseStorage } = await import('./supabase.ts');
 			return createSupabaseStorage(options);
 		}
 		default: {
@@ -29,7 +34,6 @@ export function createStorage(config: StorageConfig): VideoStorage {
 
 export { createLocalStorage, PARTIAL_MAX_AGE_MS, PARTIAL_TOUCH_MS, resolveLocalPath, sweepPartials } from './local.ts';
 export type { LocalStorageOptions, LocalVideoStorage } from './local.ts';
-export { createSupabaseStorage, STANDARD_UPLOAD_MAX_BYTES, TUS_CHUNK_BYTES } from './supabase.ts';
 export type { SupabaseStorageOptions, SupabaseVideoStorage } from './supabase.ts';
 export { validateStoragePath, MAX_PATH_LENGTH } from './path.ts';
 export { StorageError, isStorageError } from './types.ts';

@@ -53,7 +53,7 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 	};
 }
 
-export function storageFromConfig(config: Config): VideoStorage {
+export function storageFromConfig(config: Config): Promise<VideoStorage> {
 	return config.STORAGE === 'supabase'
 		? createStorage({ kind: 'supabase', url: config.SUPABASE_URL!, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY!, bucket: config.SUPABASE_BUCKET })
 		: createStorage({ kind: 'local', dir: config.storageDir, publicBaseUrl: '/media' });
@@ -97,7 +97,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		store: new JobStore(handle.db),
 		heygen: opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
 		webhooks: opts.webhooks ?? ((apiKey) => createWebhookApi({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
-		storage: opts.storage ?? storageFromConfig(config),
+		storage: opts.storage ?? (await storageFromConfig(config)),
 		log,
 		settings: { ...settingsFromConfig(config), ...opts.settings }
 	};

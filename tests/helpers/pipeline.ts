@@ -50,7 +50,7 @@ export async function startPipeline(
 		databaseUrl: db.url,
 		config,
 		log: createLogger({ level: 'debug', destination: sink }),
-		storage: createStorage({ kind: 'local', dir: storageDir, publicBaseUrl: '/media' }),
+		storage: await createStorage({ kind: 'local', dir: storageDir, publicBaseUrl: '/media' }),
 		settings: FAST_SETTINGS,
 		monitorIntervalSeconds: 1,
 		sweepIntervalMs: 1000,

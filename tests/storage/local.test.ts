@@ -78,8 +78,8 @@ describe('local storage: round trip', () => {
 		expect((await stat(storage.resolve('a/empty.mp4'))).size).toBe(0);
 	});
 
-	it('uses publicBaseUrl for urls, via createStorage too', () => {
-		const s = createStorage({ kind: 'local', dir, publicBaseUrl: 'https://cdn.example.com/files/' });
+	it('uses publicBaseUrl for urls, via createStorage too', async () => {
+		const s = await createStorage({ kind: 'local', dir, publicBaseUrl: 'https://cdn.example.com/files/' });
 		expect(s.kind).toBe('local');
 		expect(s.url('videos/b/c/j.mp4')).toBe('https://cdn.example.com/files/videos/b/c/j.mp4');
 		expect(storage.url('videos/b/c/j.mp4')).toBe('/media/videos/b/c/j.mp4');

@@ -4,13 +4,8 @@ import nodePath from 'node:path';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-	createStorage,
-	createSupabaseStorage,
-	StorageError,
-	TUS_CHUNK_BYTES,
-	type SupabaseVideoStorage
-} from '../../storage/index.ts';
+import { createStorage, StorageError } from '../../storage/index.ts';
+import { createSupabaseStorage, TUS_CHUNK_BYTES, type SupabaseVideoStorage } from '../../storage/supabase.ts';
 import { startFakeStorage, type FakeStorageServer } from './fake-supabase-storage.ts';
 import { deferred, expectedHash, pseudoRandomBytes, rejectionOf, sha256, webStream } from './helpers.ts';
 
@@ -407,8 +402,8 @@ describe('supabase storage: other operations', () => {
 		expect(server.requests).toEqual([]);
 	});
 
-	it('createStorage builds the supabase adapter with the bucket from config', () => {
-		const s = createStorage({ kind: 'supabase', url: `${server.url}/`, serviceRoleKey: KEY, bucket: 'media' });
+	it('createStorage builds the supabase adapter with the bucket from config', async () => {
+		const s = await createStorage({ kind: 'supabase', url: `${server.url}/`, serviceRoleKey: KEY, bucket: 'media' });
 		expect(s.kind).toBe('supabase');
 		expect(s.bucket).toBe('media');
 		expect(s.url('a/b.mp4')).toBe(`${server.url}/storage/v1/object/public/media/a/b.mp4`);
