@@ -1,5 +1,5 @@
 import { PgBoss, type Job } from 'pg-boss';
-import type { Config } from '../config/index.ts';
+import { POLL_BATCH_SIZE_DEFAULT, type Config } from '../config/index.ts';
 import { createDb, type DbHandle } from '../db/client.ts';
 import type { PipelineContext, PipelineSettings } from './context.ts';
 import { pollVideo, pollVideos } from './handlers/poll.ts';
@@ -65,7 +65,7 @@ export function storageFromConfig(config: Config): Promise<VideoStorage> {
  * and there are more of them, so that one large file holds up few others. Exported so benchmarks
  * compare against raw pg-boss with exactly these settings.
  */
-export function workOptions(concurrency: number, pollBatchSize = 100) {
+export function workOptions(concurrency: number, pollBatchSize = POLL_BATCH_SIZE_DEFAULT) {
 	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
 	const short = { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 };
 	return {

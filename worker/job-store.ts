@@ -4,6 +4,13 @@ import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
 import { QUEUES, type QueueName } from './queues.ts';
 
 export type VideoJob = Selectable<VideoJobs>;
+
+/** What a poll reads of a job: its progress, not its script or options (a batch holds hundreds). */
+export const POLL_COLUMNS = [
+	'id', 'business_id', 'status', 'heygen_video_id', 'deadline', 'created_at', 'last_heygen_status',
+	'submit_count', 'poll_count', 'transfer_count'
+] as const;
+export type PollJob = Pick<VideoJob, (typeof POLL_COLUMNS)[number]>;
 export type JobPatch = Updateable<VideoJobs>;
 
 export interface NextStep {
@@ -47,10 +54,10 @@ export class JobStore {
 		return this.db.selectFrom('video_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
 	}
 
-	/** The rows of many jobs in one read (a batch of due polls); missing ids are left out. */
-	async getMany(jobIds: readonly string[]): Promise<VideoJob[]> {
+	/** What a batch of due polls needs of its jobs, in one read; missing ids are left out. */
+	async getForPoll(jobIds: readonly string[]): Promise<PollJob[]> {
 		if (jobIds.length === 0) return [];
-		return this.db.selectFrom('video_jobs').selectAll().where('id', 'in', [...jobIds]).execute();
+		return this.db.selectFrom('video_jobs').select(POLL_COLUMNS).where('id', '=', sql<string>`any(${[...jobIds]}::uuid[])`).execute();
 	}
 
 	/**

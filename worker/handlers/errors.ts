@@ -55,7 +55,7 @@ const STEP: Record<QueueName, { counter: Counter; label: string }> = {
 export async function handleStepError(
 	ctx: PipelineContext,
 	queue: QueueName,
-	job: VideoJob,
+	job: Pick<VideoJob, 'id' | 'deadline' | 'submit_count' | 'poll_count' | 'transfer_count'>,
 	err: unknown,
 	maxAttempts: number
 ): Promise<void> {

@@ -3,7 +3,7 @@ import type { PipelineContext } from '../context.ts';
 import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
 import { BULK_STATUS_MAX_IDS, redact, type BulkVideoStatus, type VideoStatus } from '../../heygen/index.ts';
-import type { JobPatch, NextStep, VideoJob } from '../job-store.ts';
+import type { JobPatch, NextStep, PollJob } from '../job-store.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
 const AT = STEP_STATUS[QUEUES.poll];
@@ -25,9 +25,9 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
  * poll of an unknown video does. Returns one outcome per job id, in order.
  */
 export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]): Promise<PromiseSettledResult<void>[]> {
-	const rows = new Map((await ctx.store.getMany(jobIds)).map((j) => [j.id, j]));
+	const rows = new Map((await ctx.store.getForPoll(jobIds)).map((j) => [j.id, j]));
 	const outcomes = new Map<string, Promise<void>>();
-	const byBusiness = new Map<string, VideoJob[]>();
+	const byBusiness = new Map<string, PollJob[]>();
 	for (const id of new Set(jobIds)) {
 		const current = rows.get(id);
 		if (!current || current.status !== AT || !current.heygen_video_id) continue;
@@ -78,7 +78,7 @@ interface Checked {
  * not list) are fetched on their own. Errors are recorded per job here; the other outcomes are
  * returned as decisions, written by the caller with the rest of the batch.
  */
-async function checkAccount(ctx: PipelineContext, businessId: string, jobs: VideoJob[]): Promise<Checked> {
+async function checkAccount(ctx: PipelineContext, businessId: string, jobs: PollJob[]): Promise<Checked> {
 	const handled = new Map<string, Promise<void>>();
 	// Outcomes are collected by the caller only after every account has been called: mark them
 	// handled now so an early failure is not reported as an unhandled rejection meanwhile.
@@ -130,7 +130,7 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Vide
  * `GET /v3/videos/{id}` for one job: a completed render's URLs, or an id HeyGen did not list.
  * Returns the change to make, or null when an error was already handled (recorded or failed).
  */
-async function pollAlone(ctx: PipelineContext, job: VideoJob, key: string): Promise<Decision | null> {
+async function pollAlone(ctx: PipelineContext, job: PollJob, key: string): Promise<Decision | null> {
 	let status: VideoStatus;
 	try {
 		status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
@@ -141,7 +141,7 @@ async function pollAlone(ctx: PipelineContext, job: VideoJob, key: string): Prom
 	return decide(ctx, job, key, status);
 }
 
-async function decide(ctx: PipelineContext, job: VideoJob, key: string, status: VideoStatus | (BulkVideoStatus & { status: VideoStatus['status'] })): Promise<Decision | null> {
+async function decide(ctx: PipelineContext, job: PollJob, key: string, status: VideoStatus | (BulkVideoStatus & { status: VideoStatus['status'] })): Promise<Decision | null> {
 	const jobId = job.id;
 	const counted = { poll_count: job.poll_count };
 	if (IN_PROGRESS.has(status.status)) {
