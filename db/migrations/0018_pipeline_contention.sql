@@ -82,55 +82,11 @@ $$;
 
 -- 3. Enqueueing built its INSERT with format() for the queue's table, so every call was planned
 -- afresh (~0.8 ms per insert with pg-boss' partial indexes). Inserting into the partitioned parent
--- pgboss.job routes to the queue's table by name and keeps one cached plan.
-create or replace function pgboss_enqueue_many(
-  p_queue text, p_data jsonb[], p_singleton_keys text[] default null,
-  p_start_after timestamptz default null, p_priority int default 0
+-- pgboss.job routes to the queue's table by name and keeps one cached plan. pgboss_enqueue_at
+-- takes a start time per job (a batch of polls backs off per job); pgboss_enqueue_many, one for all.
+create function pgboss_enqueue_at(
+  p_queue text, p_data jsonb[], p_singleton_keys text[], p_start_after timestamptz[], p_priority int default 0
 ) returns setof uuid
-language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
-declare
-  q pgboss.queue;
-  v_now timestamptz := pgboss.job_now();
-  v_start timestamptz := coalesce(p_start_after, pgboss.job_now());
-begin
-  select * into q from pgboss.queue where name = p_queue;
-  if not found then
-    raise exception 'pgboss_enqueue: queue "%" does not exist', p_queue using errcode = 'undefined_object';
-  end if;
-  if coalesce(array_length(p_data, 1), 0) = 0 then
-    return;
-  end if;
-  if p_singleton_keys is not null and array_length(p_singleton_keys, 1) <> array_length(p_data, 1) then
-    raise exception 'pgboss_enqueue_many: % data items but % singleton keys', array_length(p_data, 1), array_length(p_singleton_keys, 1)
-      using errcode = 'invalid_parameter_value';
-  end if;
-
-  return query
-    insert into pgboss.job as j (
-      name, data, priority, start_after, created_on, singleton_key,
-      expire_seconds, deletion_seconds, keep_until,
-      retry_limit, retry_delay, retry_backoff, retry_delay_max,
-      policy, dead_letter, heartbeat_seconds
-    )
-    select p_queue, u.d, p_priority, v_start, v_now, u.k,
-           q.expire_seconds, q.deletion_seconds, v_start + make_interval(secs => q.retention_seconds),
-           q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max,
-           q.policy, q.dead_letter, q.heartbeat_seconds
-    from unnest(p_data, p_singleton_keys) as u (d, k)
-    where u.d is not null
-    on conflict do nothing
-    returning j.id;
-
-  -- FOUND: at least one row was inserted (ON CONFLICT may have skipped them all).
-  if found and q.notify and v_start <= v_now then
-    perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), p_queue);
-  end if;
-end
-$$;
-
--- Many jobs of one queue, each with its own start time (a batch of polls backs off per job).
-create function pgboss_enqueue_at(p_queue text, p_data jsonb[], p_singleton_keys text[], p_start_after timestamptz[])
-returns setof uuid
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp set plan_cache_mode = force_generic_plan as $$
 declare
   q pgboss.queue;
@@ -151,7 +107,7 @@ begin
       retry_limit, retry_delay, retry_backoff, retry_delay_max,
       policy, dead_letter, heartbeat_seconds
     )
-    select p_queue, u.d, 0, u.t, v_now, u.k,
+    select p_queue, u.d, p_priority, u.t, v_now, u.k,
            q.expire_seconds, q.deletion_seconds, u.t + make_interval(secs => q.retention_seconds),
            q.retry_limit, q.retry_delay, q.retry_backoff, q.retry_delay_max,
            q.policy, q.dead_letter, q.heartbeat_seconds
@@ -159,14 +115,34 @@ begin
     where u.d is not null
     on conflict do nothing
     returning j.id;
+  -- FOUND: at least one row was inserted (ON CONFLICT may have skipped them all).
   if found and q.notify and exists (select 1 from unnest(p_start_after) t where t <= v_now) then
     perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), p_queue);
   end if;
 end
 $$;
+
+create or replace function pgboss_enqueue_many(
+  p_queue text, p_data jsonb[], p_singleton_keys text[] default null,
+  p_start_after timestamptz default null, p_priority int default 0
+) returns setof uuid
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
+declare
+  n int := coalesce(cardinality(p_data), 0);
+begin
+  if p_singleton_keys is not null and cardinality(p_singleton_keys) <> n then
+    raise exception 'pgboss_enqueue_many: % data items but % singleton keys', n, cardinality(p_singleton_keys)
+      using errcode = 'invalid_parameter_value';
+  end if;
+  return query select pgboss_enqueue_at(p_queue, coalesce(p_data, '{}'),
+    coalesce(p_singleton_keys, array_fill(null::text, array[n])),
+    array_fill(coalesce(p_start_after, pgboss.job_now()), array[n]), p_priority);
+end
+$$;
+
 -- Like the other enqueue functions (0003): only their owner, the triggers and service_role.
-revoke execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[]) from public, anon, authenticated;
-grant execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[]) to service_role;
+revoke execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[], int) from public, anon, authenticated;
+grant execute on function pgboss_enqueue_at(text, jsonb[], text[], timestamptz[], int) to service_role;
 
 -- 4. A batch of due polls (video_jobs_apply_many, 0017) changed its jobs one UPDATE at a time, so
 -- each job paid the statement triggers (event, NOTIFY, content sync) and a freshly planned

@@ -388,4 +388,24 @@ describe('enqueue from SQL', () => {
 		await l.close();
 		await db.sql(`delete from pgboss.job where data->>'jobId' like '00000000-0000-0000-0000-00000000000%'`);
 	});
+
+	it('pgboss_enqueue_at gives each job its own start time, and refuses arrays of different lengths', async () => {
+		const ids = await db.sql(
+			`select pgboss_enqueue_at('video.poll',
+			   array['{"jobId":"00000000-0000-0000-0000-000000000003"}', '{"jobId":"00000000-0000-0000-0000-000000000004"}']::jsonb[],
+			   array['at-3', 'at-4'], array[now() + interval '10 seconds', now() + interval '20 seconds']) as id`
+		);
+		const { rows } = await db.sql(
+			`select singleton_key, extract(epoch from start_after - created_on)::int as delay from pgboss.job where id = any($1::uuid[]) order by singleton_key`,
+			[ids.rows.map((r) => r.id)]
+		);
+		expect(rows).toEqual([{ singleton_key: 'at-3', delay: 10 }, { singleton_key: 'at-4', delay: 20 }]);
+		const total = async () => (await db.sql(`select count(*)::int as n from pgboss.job`)).rows[0].n;
+		const n = await total();
+		const err = await pgError(db.sql(`select pgboss_enqueue_at('video.poll', array['{}']::jsonb[], array['a', 'b'], array[now()])`));
+		expect(err.code).toBe('22023');
+		expect(err.message).toBe('pgboss_enqueue_at: 1 data items, 2 singleton keys and 1 start times');
+		expect(await total()).toBe(n);
+		await db.sql(`delete from pgboss.job where singleton_key in ('at-3', 'at-4')`);
+	});
 });

@@ -150,27 +150,16 @@ export interface ContentPageData {
 }
 
 /** A row of the content page's history (SUMMARY_COLUMNS), as json_build_object gives it. */
-interface SummaryRow {
-	id: string;
-	status: VideoJobStatus;
-	attempt: number;
-	options: VideoOptions;
-	error_code: string | null;
-	error_message: string | null;
-	last_error: string | null;
-	heygen_url: string | null;
+interface SummaryRow
+	extends Pick<
+		JobRow,
+		| 'id' | 'status' | 'attempt' | 'options' | 'error_code' | 'error_message' | 'last_error' | 'heygen_url'
+		| 'duration_seconds' | 'size_bytes' | 'requested_by' | 'requester_name' | 'requester_email'
+		| 'queued_at' | 'rendering_at' | 'transferring_at' | 'finished_at'
+	> {
 	has_thumbnail: boolean;
 	has_subtitles: boolean;
-	duration_seconds: string | number | null;
-	size_bytes: number | null;
 	created_at: string;
-	requested_by: string | null;
-	requester_name: string | null;
-	requester_email: string | null;
-	queued_at: Time;
-	rendering_at: Time;
-	transferring_at: Time;
-	finished_at: Time;
 }
 
 interface ContentPageValue {
