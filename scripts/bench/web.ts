@@ -12,7 +12,7 @@
 // The app runs as a child process (build/handler.js behind node:http, like `npm run web`) so its
 // memory and CPU are its own; one throwaway embedded Postgres; no worker (jobs are moved by SQL).
 // BENCH_WEB_PROCESSES=N serves with N processes (node:cluster) to use more cores.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -157,12 +157,61 @@ async function formPost(base: string, p: string, fields: Record<string, string>)
 		.join('; ');
 }
 
+/**
+ * `npm start` with a data directory of its own, as on a first run after `npm install`: seconds
+ * until the URL it prints answers (the database is created and migrated on the way), then Ctrl-C.
+ */
+async function firstStart(): Promise<number> {
+	const dataDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-first-start-'));
+	onCleanup('remove first-start data directory', () => rm(dataDir, { recursive: true, force: true }));
+	const port = await freePort();
+	const t0 = performance.now();
+	const child = spawn('npm', ['start'], {
+		cwd: path.resolve(import.meta.dirname, '../..'),
+		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
+		stdio: ['ignore', 'pipe', 'pipe'],
+		detached: true
+	});
+	const stop = () => {
+		try {
+			process.kill(-child.pid!, 'SIGINT');
+		} catch {
+			// already gone
+		}
+	};
+	onCleanup('stop first-start app', async () => stop());
+	let out = '';
+	const url = await withTimeout(
+		new Promise<string>((resolve, reject) => {
+			child.stdout!.on('data', (d: Buffer) => {
+				out += d.toString();
+				const m = /App running at (\S+)/.exec(out);
+				if (m) resolve(m[1]!);
+			});
+			child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before printing its URL:\n${out.slice(-500)}`)));
+		}),
+		120_000,
+		'npm start printing its URL'
+	);
+	const res = await fetch(url, { redirect: 'manual' });
+	const secs = (performance.now() - t0) / 1000;
+	if (res.status >= 500) throw new Error(`${url} answered HTTP ${res.status}`);
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	stop();
+	await withTimeout(exited, 20_000, 'npm start stopping on Ctrl-C').catch(() => process.kill(-child.pid!, 'SIGKILL'));
+	console.log(`npm start, fresh data directory: ${url} answered HTTP ${res.status} ${fmt(secs, 2)} s after the command started`);
+	return secs;
+}
+
 async function main(): Promise<void> {
 	const deadline = setTimeout(() => {
 		console.error(`\nbench:web: still running after ${TOTAL_TIMEOUT_MS / 1000} s; stopping.`);
 		process.kill(process.pid, 'SIGTERM');
 	}, TOTAL_TIMEOUT_MS);
 	deadline.unref();
+
+	section('first start: npm start with a fresh data directory, until its URL answers');
+	const firstStartSecs = await firstStart();
 
 	section('setup');
 	const db = await startBenchDatabase('web');
@@ -410,6 +459,7 @@ async function main(): Promise<void> {
 			'≤ 100 ms',
 			verdict(sseP95 <= 100 && delays.length === expected)
 		],
+		['first npm start: until the URL answers', `${fmt(firstStartSecs, 2)} s`, '≤ 5 s', verdict(firstStartSecs <= 5)],
 		['web RSS idle (after sign-ups)', `${fmt(rssIdle)} MB`, '', ''],
 		['web RSS peak under page load', `${fmt(rssPeak)} MB (${heap})`, '', ''],
 		[`web RSS with ${SUBSCRIBERS} streams open`, `${fmt(rssSse)} MB`, '', '']
