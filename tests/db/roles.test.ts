@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
 import { addContent, seedBusiness, type Seeded } from '../helpers/fixtures.ts';
 
-// The grant set db/README.md documents for a job-writing service. The video_jobs triggers are not
-// SECURITY DEFINER, so they run with this role's privileges: it needs the audit table, content and
-// pg-boss's tables as well as video_jobs.
+// The grant set db/README.md documents for a job-writing service. Not every function a job's
+// statements reach is SECURITY DEFINER (the update-path triggers and the step functions run with
+// the caller's privileges), so it needs the audit table, content and pg-boss's tables as well as
+// video_jobs.
 const README_GRANTS = (r: string) => [
 	`grant select on businesses to ${r}`,
 	`grant select, update on content to ${r}`,
