@@ -1,29 +1,9 @@
 // Findings 1–3 of the outside attack (issue 11), kept fixed: owner-rights functions cannot be
 // pointed at a caller's temp tables, and deadlines or scripts that would crash the worker or
 // waste a paid render are refused in SQL, for every writer.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
+import { asNewRole, createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
 import { addContent, seedBusiness, type Seeded } from '../helpers/fixtures.ts';
-
-// The grant set db/README.md documents for another service that writes jobs.
-const README_GRANTS = (r: string) => [
-	`grant select on businesses to ${r}`,
-	`grant select, update on content to ${r}`,
-	`grant select, insert, update on video_jobs to ${r}`,
-	`grant select, insert on video_job_events to ${r}`,
-	`grant usage on schema pgboss to ${r}`,
-	`grant select on pgboss.queue to ${r}`,
-	`grant select, insert, update on pgboss.job, pgboss.job_common to ${r}`
-];
-
-async function asServiceRole(c: pg.PoolClient): Promise<void> {
-	const role = `svc_${randomBytes(5).toString('hex')}`;
-	await c.query(`create role ${role} nologin`);
-	for (const g of README_GRANTS(role)) await c.query(g);
-	await c.query(`set local role ${role}`);
-}
 
 let db: TestDatabase;
 let seeded: Seeded;
@@ -58,7 +38,7 @@ describe('owner-rights functions and the caller’s temp schema', () => {
 	it('a temp video_job_events table does not capture the audit row of a job insert', async () => {
 		const contentId = await addContent(db, seeded.businessId, 'Shadowed audit.');
 		const result = await inRolledBackTransaction(db, async (c) => {
-			await asServiceRole(c);
+			await asNewRole(c);
 			await c.query('create temp table video_job_events (like public.video_job_events)');
 			const { rows } = await c.query(`insert into video_jobs (content_id) values ($1) returning id`, [contentId]);
 			const temp = await c.query('select count(*)::int as n from pg_temp.video_job_events');
@@ -71,7 +51,7 @@ describe('owner-rights functions and the caller’s temp schema', () => {
 	it('a temp content table does not make the insert trigger answer "no such content"', async () => {
 		const contentId = await addContent(db, seeded.businessId, 'Shadowed content.');
 		const status = await inRolledBackTransaction(db, async (c) => {
-			await asServiceRole(c);
+			await asNewRole(c);
 			await c.query('create temp table content (like public.content)');
 			const { rows } = await c.query(`insert into video_jobs (content_id) values ($1) returning status, script`, [contentId]);
 			return rows[0];

@@ -1,34 +1,14 @@
 // Another service writing jobs under its own database role (not the schema owner). Each test makes
 // a throwaway role inside a transaction that is always rolled back, so nothing leaks into the
 // cluster that other test files share.
-import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
+import { asNewRole, createTestDatabase, inRolledBackTransaction, pgError, README_GRANTS, type TestDatabase } from '../helpers/db.ts';
 import { addContent, seedBusiness, type Seeded } from '../helpers/fixtures.ts';
 
-// The grant set db/README.md documents for a job-writing service. Not every function a job's
+// The role gets the grant set db/README.md documents (README_GRANTS). Not every function a job's
 // statements reach is SECURITY DEFINER (the update-path triggers and the step functions run with
-// the caller's privileges), so it needs the audit table, content and pg-boss's tables as well as
-// video_jobs.
-const README_GRANTS = (r: string) => [
-	`grant select on businesses to ${r}`,
-	`grant select, update on content to ${r}`,
-	`grant select, insert, update on video_jobs to ${r}`,
-	`grant select, insert on video_job_events to ${r}`,
-	`grant usage on schema pgboss to ${r}`,
-	`grant select on pgboss.queue to ${r}`,
-	`grant select, insert, update on pgboss.job, pgboss.job_common to ${r}`
-];
-
-async function asNewRole(c: pg.PoolClient, grants: (role: string) => string[]): Promise<string> {
-	const role = `svc_${randomBytes(5).toString('hex')}`;
-	await c.query(`create role ${role} nologin`);
-	for (const g of grants(role)) await c.query(g);
-	await c.query(`set local role ${role}`);
-	return role;
-}
-
+// the caller's privileges), so it includes the audit table, content and pg-boss's tables as well
+// as video_jobs.
 describe('a separate service role writing jobs', () => {
 	let db: TestDatabase;
 	let seeded: Seeded;

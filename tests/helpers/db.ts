@@ -53,6 +53,29 @@ export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (c: pg.Po
 	}
 }
 
+/** The grant set db/README.md documents for a service that writes jobs with plain SQL. */
+export const README_GRANTS = (role: string): string[] => [
+	`grant select on businesses to ${role}`,
+	`grant select, update on content to ${role}`,
+	`grant select, insert, update on video_jobs to ${role}`,
+	`grant select, insert on video_job_events to ${role}`,
+	`grant usage on schema pgboss to ${role}`,
+	`grant select on pgboss.queue to ${role}`,
+	`grant select, insert, update on pgboss.job, pgboss.job_common to ${role}`
+];
+
+/**
+ * Inside the open transaction on `c`: a new login-less role with `grants`, which the rest of the
+ * transaction runs as (`set local role`). Returns the role's name.
+ */
+export async function asNewRole(c: pg.PoolClient, grants: (role: string) => string[] = README_GRANTS): Promise<string> {
+	const role = `svc_${randomBytes(5).toString('hex')}`;
+	await c.query(`create role ${role} nologin`);
+	for (const g of grants(role)) await c.query(g);
+	await c.query(`set local role ${role}`);
+	return role;
+}
+
 /** Expects a Postgres error; returns it so the test can assert on code and message. */
 export async function pgError(p: Promise<unknown>): Promise<pg.DatabaseError> {
 	try {
