@@ -196,7 +196,7 @@ begin
       perform pgboss_enqueue_at(g.queue,
         array_agg(jsonb_build_object('jobId', x.id) order by x.id),
         array_agg(x.id::text order by x.id),
-        array_agg(coalesce(now() + make_interval(secs => greatest(x.delay_seconds, 0)), now()) order by x.id))
+        array_agg(now() + make_interval(secs => greatest(x.delay_seconds, 0)) order by x.id))
       from (
         select (i->>'id')::uuid as id, (i->>'delay_seconds')::float8 as delay_seconds
         from jsonb_array_elements(g.items) i
@@ -275,13 +275,13 @@ $$;
 -- ~1 ms of planning for a plan that is the same every time (an index lookup by key). A generic
 -- plan is made once per connection and re-made when the tables' statistics change. Not for
 -- functions whose set_config(…, true) must outlive them (video_jobs_apply, _claim_submit): a
--- SET clause restores settings when the function returns.
+-- SET clause restores settings when the function returns. (pgboss_enqueue_at, which does the
+-- enqueue's insert, is created with the setting above.)
 alter function video_jobs_after_update() set plan_cache_mode = force_generic_plan;
 alter function video_jobs_sync_content(video_jobs[]) set plan_cache_mode = force_generic_plan;
 alter function video_jobs_wake_waiting_submit() set plan_cache_mode = force_generic_plan;
 alter function video_job_events_count() set plan_cache_mode = force_generic_plan;
 alter function pgboss_cancel_for_video_jobs(uuid[], text[]) set plan_cache_mode = force_generic_plan;
-alter function pgboss_enqueue_many(text, jsonb[], text[], timestamptz, int) set plan_cache_mode = force_generic_plan;
 
 -- 7. Checks written as one bounded regex ('^[…]{1,N}$') cost ~80 µs per row in Postgres' regex
 -- engine; the heygen_idempotency_key one ran on every update of a submitted job, ~10% of the
