@@ -16,12 +16,20 @@ export const SIM_KEY = 'sim-test-key';
 export const PROFILE = process.env.BENCH_PROFILE === '1';
 const PROFILE_FLAGS = ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'];
 
+/** When the statement counters were last reset: the status timings cover the same stretch. */
+let profileSince = new Date(0);
+
+async function resetCounters(db: pg.Pool | pg.Client): Promise<void> {
+	const { rows } = await db.query<{ at: Date }>('select pg_stat_statements_reset(), now() as at');
+	profileSince = rows[0]!.at;
+}
+
 async function resetProfile(url: string): Promise<void> {
 	const client = new pg.Client(url);
 	await client.connect();
 	try {
 		await client.query('create extension if not exists pg_stat_statements');
-		await client.query('select pg_stat_statements_reset()');
+		await resetCounters(client);
 	} finally {
 		await client.end();
 	}
@@ -30,11 +38,12 @@ async function resetProfile(url: string): Promise<void> {
 /** With BENCH_PROFILE=1: the statements that took the most server time since the last call, then resets. */
 export async function printProfile(pool: pg.Pool, title: string, top = 25): Promise<void> {
 	if (!PROFILE) return;
-	if (top === 0) return void (await pool.query('select pg_stat_statements_reset()'));
+	if (top === 0) return resetCounters(pool);
 	const steps = await pool.query<{ s: string; n: number; avg: number; p50: number; max: number }>(
 		`select to_status::text as s, count(*)::int as n, avg(d)::float8 as avg, (percentile_cont(0.5) within group (order by d))::float8 as p50, max(d)::float8 as max
-		 from (select to_status, extract(epoch from at - lag(at) over (partition by job_id order by id)) as d from video_job_events) x
-		 where d is not null group by 1 order by min(d) is null, 1`
+		 from (select to_status, at, extract(epoch from at - lag(at) over (partition by job_id order by id)) as d from video_job_events) x
+		 where d is not null and at >= $1 group by 1 order by 1`,
+		[profileSince]
 	);
 	printTable(`profile: time each status was reached after the job's previous one (ms): ${title}`, [
 		['status', 'jobs', 'avg', 'p50', 'max'],
@@ -51,7 +60,7 @@ export async function printProfile(pool: pg.Pool, title: string, top = 25): Prom
 		['ms', 'calls', 'rows', 'µs/call', 'top', 'statement'],
 		...rows.map((r) => [String(r.ms), String(r.calls), String(r.rows), String(r.mean_us), r.toplevel ? 'y' : 'n', r.query.slice(0, 150)])
 	]);
-	await pool.query('select pg_stat_statements_reset()');
+	await resetCounters(pool);
 }
 
 export interface BenchDatabase {
