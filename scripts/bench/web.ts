@@ -12,7 +12,7 @@
 // The app runs as a child process (build/handler.js behind node:http, like `npm run web`) so its
 // memory and CPU are its own; one throwaway embedded Postgres; no worker (jobs are moved by SQL).
 // BENCH_WEB_PROCESSES=N serves with N processes (node:cluster) to use more cores.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import pg from 'pg';
 import { freePort } from '../../db/embedded.ts';
 import { loadConfig } from '../../config/index.ts';
 import { ensureBuilt, serveWeb } from '../app.ts';
+import { ctrlC, startNpm, waitForOutput } from '../npm-child.ts';
 import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, section, startBenchDatabase, withTimeout } from './common.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -164,41 +165,16 @@ async function formPost(base: string, p: string, fields: Record<string, string>)
 async function firstStart(): Promise<number> {
 	const dataDir = await mkdtemp(path.join(tmpdir(), 'hvj-bench-first-start-'));
 	onCleanup('remove first-start data directory', () => rm(dataDir, { recursive: true, force: true }));
-	const port = await freePort();
 	const t0 = performance.now();
-	const child = spawn('npm', ['start'], {
-		cwd: path.resolve(import.meta.dirname, '../..'),
-		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
-		stdio: ['ignore', 'pipe', 'pipe'],
-		detached: true
+	const run = startNpm(['start'], { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
+	onCleanup('stop first-start app', async () => {
+		if (run.child.exitCode === null && run.child.signalCode === null) await ctrlC(run, 20_000);
 	});
-	const stop = () => {
-		try {
-			process.kill(-child.pid!, 'SIGINT');
-		} catch {
-			// already gone
-		}
-	};
-	onCleanup('stop first-start app', async () => stop());
-	let out = '';
-	const url = await withTimeout(
-		new Promise<string>((resolve, reject) => {
-			child.stdout!.on('data', (d: Buffer) => {
-				out += d.toString();
-				const m = /App running at (\S+)/.exec(out);
-				if (m) resolve(m[1]!);
-			});
-			child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before printing its URL:\n${out.slice(-500)}`)));
-		}),
-		120_000,
-		'npm start printing its URL'
-	);
+	const url = (await waitForOutput(run, /App running at (\S+)/, 120_000))[1]!;
 	const res = await fetch(url, { redirect: 'manual' });
 	const secs = (performance.now() - t0) / 1000;
 	if (res.status >= 500) throw new Error(`${url} answered HTTP ${res.status}`);
-	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-	stop();
-	await withTimeout(exited, 20_000, 'npm start stopping on Ctrl-C').catch(() => process.kill(-child.pid!, 'SIGKILL'));
+	await ctrlC(run, 20_000);
 	console.log(`npm start, fresh data directory: ${url} answered HTTP ${res.status} ${fmt(secs, 2)} s after the command started`);
 	return secs;
 }

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ctrlC, startNpm as npm, waitForOutput as waitFor } from '../../scripts/npm-child.ts';
 
 /**
  * Ctrl-C in a terminal, for real: `npm start` / `npm run demo` run in a process group of their own
@@ -11,53 +11,6 @@ import { afterAll, describe, expect, it } from 'vitest';
  * Postgres behind and print no error line on the way.
  */
 const ERROR_LINE = /error|unhandled|terminating connection|exception|"level":(50|60)/i;
-
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-function npm(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<Exit> } {
-	const child = spawn('npm', args, {
-		cwd: path.resolve('.'),
-		env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? tmpdir(), ...env },
-		stdio: ['ignore', 'pipe', 'pipe'],
-		detached: true // its own process group, like a terminal's foreground job
-	});
-	let out = '';
-	child.stdout!.on('data', (c: Buffer) => (out += String(c)));
-	child.stderr!.on('data', (c: Buffer) => (out += String(c)));
-	const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-	return { child, output: () => out, exited };
-}
-
-async function waitFor(run: ReturnType<typeof npm>, pattern: RegExp, ms: number): Promise<void> {
-	const deadline = Date.now() + ms;
-	await new Promise<void>((resolve, reject) => {
-		const check = () => {
-			if (pattern.test(run.output())) return resolve();
-			if (Date.now() > deadline) return reject(new Error(`no ${pattern} within ${ms} ms:\n${run.output()}`));
-			run.child.stdout!.once('data', check);
-			run.child.stderr!.once('data', check);
-		};
-		void run.exited.then(() => reject(new Error(`exited before ${pattern}:\n${run.output()}`)));
-		check();
-	});
-}
-
-/**
- * Sends Ctrl-C to the group; resolves with whether it ended cleanly and how long the stop took.
- * npm itself ends by SIGINT after the app has exited 0 (the shell it runs the script in saw the
- * signal too), exactly as in a terminal: that is clean; an exit code other than 0 is not.
- */
-async function ctrlC(run: ReturnType<typeof npm>): Promise<{ clean: boolean; ms: number }> {
-	const started = Date.now();
-	process.kill(-run.child.pid!, 'SIGINT');
-	const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
-	const exit = await Promise.race([run.exited, timeout]);
-	if (exit === 'timeout') {
-		process.kill(-run.child.pid!, 'SIGKILL');
-		throw new Error(`still running 10 s after Ctrl-C:\n${run.output()}`);
-	}
-	return { clean: exit.code === 0 || exit.signal === 'SIGINT', ms: Date.now() - started };
-}
 
 async function postgresGone(dataDir: string): Promise<void> {
 	// The supervisor stops Postgres when the app disconnects; give it its own few seconds.
@@ -83,8 +36,7 @@ describe('Ctrl-C', () => {
 	it('npm start: after serving pages, stops cleanly within 10 s', async () => {
 		const dir = dataDir();
 		const run = npm(['start'], { DATA_DIR: dir, PORT: '0' });
-		await waitFor(run, /App running at (http:\/\/\S+)/, 60_000);
-		const url = /App running at (http:\/\/\S+)/.exec(run.output())![1]!;
+		const url = (await waitFor(run, /App running at (http:\/\/\S+)/, 60_000))[1]!;
 		expect((await fetch(`${url}/login`)).status).toBe(200);
 		expect((await fetch(`${url}/healthz`)).status).toBe(200);
 		const { clean, ms } = await ctrlC(run);
