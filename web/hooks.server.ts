@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { auth } from '$lib/server/auth.ts';
 import { provideConfig } from '$config/index.ts';
 import { config } from '$lib/server/config.ts';
-import { rememberedSession, rememberSession, sessionCookieKey } from '$lib/server/session-cache.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import '$lib/server/shutdown.ts';
 
@@ -31,36 +30,28 @@ export const init: ServerInit = async () => {
 const NO_SESSION = new Set(['/healthz', '/metrics']);
 
 /**
- * Better Auth session (httpOnly cookie) → event.locals.user; Better Auth's cookie cache saves the
- * query, and session-cache.ts the cookie checks while that cache is valid.
+ * Better Auth session (httpOnly cookie) → event.locals.user, checked in the database on every
+ * request (no cookie cache), so a session that was logged out or deleted is refused at once.
  */
 const session: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.session = null;
 	event.locals.memberships = new Map();
-	if (!NO_SESSION.has(event.url.pathname) && !event.url.pathname.startsWith('/api/heygen/webhook/')) {
-		const cookies = event.cookies.getAll();
-		const key = sessionCookieKey(cookies);
-		if (key) {
-			let s = rememberedSession(key);
-			if (!s) {
-				const found = await auth(event.url.origin).api.getSession({ headers: event.request.headers });
-				if (found) {
-					s = {
-						user: { id: found.user.id, name: found.user.name, email: found.user.email },
-						session: { id: found.session.id, expiresAt: new Date(found.session.expiresAt) }
-					};
-					rememberSession(key, cookies, s);
-				}
-			}
-			if (s) {
-				event.locals.user = s.user;
-				event.locals.session = s.session;
-			}
+	const path = event.url.pathname;
+	if (!NO_SESSION.has(path) && !path.startsWith('/api/heygen/webhook/') && hasSessionCookie(event.cookies.getAll())) {
+		const found = await auth(event.url.origin).api.getSession({ headers: event.request.headers });
+		if (found) {
+			event.locals.user = { id: found.user.id, name: found.user.name, email: found.user.email };
+			event.locals.session = { id: found.session.id, expiresAt: new Date(found.session.expiresAt) };
 		}
 	}
 	return resolve(event);
 };
+
+/** Without a session token there is nothing to look up (a visitor who never logged in). */
+function hasSessionCookie(cookies: { name: string }[]): boolean {
+	return cookies.some((c) => /^(__Secure-)?avatarvideos\.session_token$/.test(c.name));
+}
 
 let heygenOrigin: string | null = null;
 

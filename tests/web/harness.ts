@@ -187,13 +187,16 @@ export class Client {
 
 let seq = 0;
 
-/** Signs up a fresh user; the client holds its session. */
+/** Signs up a fresh user and logs in; the client holds its session. */
 export async function signUp(app: { url: string }, name = 'Test User'): Promise<{ client: Client; email: string; password: string }> {
 	const client = new Client(app.url);
 	const email = `user${Date.now().toString(36)}${seq++}@example.com`;
 	const password = 'correct horse battery';
 	const r = await client.action('/signup', { name, email, password });
 	if (r.type !== 'redirect') throw new Error(`sign-up failed: ${JSON.stringify(r)}`);
+	// Sign-up never signs in (it answers a taken email like a new one): log in as a person would.
+	const login = await client.action('/login', { email, password });
+	if (login.type !== 'redirect') throw new Error(`log-in after sign-up failed: ${JSON.stringify(login)}`);
 	return { client, email, password };
 }
 

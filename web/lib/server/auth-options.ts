@@ -2,9 +2,6 @@ import type { BetterAuthOptions } from 'better-auth';
 import type pg from 'pg';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy.ts';
 
-/** How long Better Auth's signed session-data cookie is trusted without a session query. */
-export const COOKIE_CACHE_SECONDS = 30;
-
 /**
  * Better Auth's options for this app, without SvelteKit imports so scripts and tests can build the
  * same instance. Table and column names match db/migrations/0010_auth_accounts.sql; Better Auth
@@ -19,19 +16,21 @@ export function authOptions(opts: { pool: pg.Pool; secret: string; baseURL: stri
 		telemetry: { enabled: false },
 		emailAndPassword: {
 			enabled: true,
-			// The full policy (common passwords, repeats) is checked by the sign-up form first.
+			// The full policy (zxcvbn strength) is checked by the sign-up form first.
 			minPasswordLength: MIN_PASSWORD_LENGTH,
 			maxPasswordLength: MAX_PASSWORD_LENGTH,
-			autoSignIn: true,
+			// Without auto sign-in Better Auth answers a taken email like a new one (after hashing the
+			// password all the same), so sign-up cannot tell anyone which emails have accounts.
+			autoSignIn: false,
 			requireEmailVerification: false
 		},
 		session: {
 			modelName: 'auth_sessions',
 			expiresIn: 60 * 60 * 24 * 30,
 			updateAge: 60 * 60 * 24,
-			// A signed cookie carries the verified session for a short while, so a page view costs no
-			// session query; a session revoked elsewhere stays usable for at most this long.
-			cookieCache: { enabled: true, maxAge: COOKIE_CACHE_SECONDS },
+			// No cookie cache: every request checks its session in the database, so logging out (or a
+			// session deleted by any process) ends it at once, not when a signed cookie runs out.
+			cookieCache: { enabled: false },
 			fields: {
 				expiresAt: 'expires_at',
 				createdAt: 'created_at',
