@@ -1,0 +1,86 @@
+/**
+ * Passwords are judged by zxcvbn-ts (web/lib/server/password-policy.ts) with the person's name,
+ * email and this product's name as known words. The outside attack got each of these guessable
+ * passwords past the old hand-written list of common ones.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { passwordProblem, personalWords } from '../../web/lib/server/password-policy.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { Client, startTestApp, type TestApp } from './harness.ts';
+
+const GUESSABLE = ['trustno1trustno1', 'qazwsxedcrfv', '!@#$%^&*()_+', 'Pa$$w0rd2025!', 'correcthorse', 'heygenheygen'];
+const MARIA = { name: 'Maria Gonzalez', email: 'maria.gonzalez@acme.io' };
+const HERS = ['MariaGonzalez2025', 'maria.gonzalez@acme', 'Gonzalez.Maria!2025'];
+const STRONG = 'velvet tangerine orbits 48';
+
+describe('the password policy', () => {
+	test.each(GUESSABLE)('%j is too easy to guess, with zxcvbn naming why', (password) => {
+		const problem = passwordProblem(password, MARIA);
+		expect(problem).toMatch(/^This password is too easy to guess\. \S/);
+	});
+
+	test('named problems come from zxcvbn’s feedback', () => {
+		expect(passwordProblem('trustno1trustno1')).toContain('Repeated character patterns like "abcabcabc" are easy to guess.');
+		expect(passwordProblem('qazwsxedcrfv')).toContain('This is a commonly used password.');
+		expect(passwordProblem('!@#$%^&*()_+')).toContain('Straight rows of keys on your keyboard are easy to guess.');
+		expect(passwordProblem('heygenheygen')).toContain('There should not be any personal or page related data.');
+	});
+
+	test.each(HERS)('%j, built from Maria’s own name and email, is refused for her', (password) => {
+		expect(passwordProblem(password, MARIA)).toMatch(/too easy to guess|mostly your name, your email/);
+	});
+
+	test('her words: name, email and their parts, plus the product', () => {
+		expect(personalWords(MARIA)).toEqual(
+			expect.arrayContaining(['maria gonzalez', 'mariagonzalez', 'maria', 'gonzalez', 'maria.gonzalez@acme.io', 'maria.gonzalez', 'acme.io', 'acme', 'heygen'])
+		);
+	});
+
+	test('a strong password passes, for her too; the length rules still hold', () => {
+		expect(passwordProblem(STRONG, MARIA)).toBeNull();
+		expect(passwordProblem('maria likes velvet tangerine orbits', MARIA)).toBeNull();
+		expect(passwordProblem('short')).toBe('Use at least 12 characters.');
+		expect(passwordProblem('x'.repeat(129))).toBe('Use at most 128 characters.');
+		expect(passwordProblem(' '.repeat(12))).toBe('A password cannot be only spaces.');
+	});
+
+	test('a 128-character l33t run is judged in bounded time (estimate of the first 64 characters)', () => {
+		const start = performance.now();
+		expect(passwordProblem('p4$$w0rd'.repeat(16))).toMatch(/too easy to guess/);
+		// Seconds without the bound; a generous margin for a busy machine.
+		expect(performance.now() - start).toBeLessThan(1500);
+	});
+});
+
+describe('the sign-up form', () => {
+	let db: TestDatabase;
+	let app: TestApp;
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		app = await startTestApp(db, { worker: false });
+	}, 120_000);
+	afterAll(async () => {
+		await app?.stop();
+		await db?.drop();
+	});
+
+	const accounts = async (email: string) => (await db.sql('select count(*)::int as n from auth_users where email = $1', [email])).rows[0].n as number;
+
+	test.each([...GUESSABLE.map((p) => [p, 'Weak Walter', `walter.${GUESSABLE.indexOf(p)}@example.com`]), ...HERS.slice(0, 2).map((p) => [p, MARIA.name, MARIA.email])])(
+		'refuses %j (as %s)',
+		async (password, name, email) => {
+			const r = await new Client(app.url).action('/signup', { name, email, password });
+			expect(r.type).toBe('failure');
+			expect(r.status).toBe(400);
+			expect(r.data.errors.password).toMatch(/^This password (is too easy to guess\.|is mostly your name, your email)/);
+			expect(r.data.values).toEqual({ name, email });
+			expect(await accounts(email)).toBe(0);
+		}
+	);
+
+	test('accepts a strong one', async () => {
+		const r = await new Client(app.url).action('/signup', { name: MARIA.name, email: MARIA.email, password: STRONG });
+		expect(r).toMatchObject({ type: 'redirect', location: '/login?signedUp=1' });
+		expect(await accounts(MARIA.email)).toBe(1);
+	});
+});
