@@ -64,6 +64,11 @@ describe('a new user makes a video', () => {
 		await page.getByLabel('Email').fill('dana@example.com');
 		await page.getByLabel('Password').fill('a long enough password');
 		await page.getByRole('button', { name: 'Create account' }).click();
+		// Sign-up never signs in (a taken email gets the same answer): log in with the new account.
+		await page.getByTestId('signed-up').waitFor(T);
+		await page.getByLabel('Email').fill('dana@example.com');
+		await page.getByLabel('Password').fill('a long enough password');
+		await page.getByRole('button', { name: 'Log in' }).click();
 		await page.waitForURL(`${app.url}/b`, T);
 		await page.getByTestId('empty-businesses').waitFor(T);
 		await screenshot(page, '02-businesses-empty');
