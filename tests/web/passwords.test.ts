@@ -44,11 +44,9 @@ describe('the password policy', () => {
 		expect(passwordProblem(' '.repeat(12))).toBe('A password cannot be only spaces.');
 	});
 
-	test('a 128-character l33t run is judged in bounded time (estimate of the first 64 characters)', () => {
-		const start = performance.now();
+	test('only the first 64 characters are estimated (a long l33t run would cost seconds of CPU)', () => {
+		expect(passwordProblem('a'.repeat(64) + STRONG)).toMatch(/too easy to guess/);
 		expect(passwordProblem('p4$$w0rd'.repeat(16))).toMatch(/too easy to guess/);
-		// Seconds without the bound; a generous margin for a busy machine.
-		expect(performance.now() - start).toBeLessThan(1500);
 	});
 });
 
