@@ -238,7 +238,8 @@ describe('invitations instead of add-by-email (finding 7)', () => {
 
 		const invitee = new Client(app.url);
 		const password = 'a perfectly fine passphrase';
-		expect(await invitee.action('/signup', { name: 'Later Lou', email, password })).toMatchObject({ type: 'redirect', location: '/login?signedUp=1' });
+		const signedUp = await invitee.action('/signup', { name: 'Later Lou', email, password });
+		expect(signedUp).toMatchObject({ type: 'redirect', location: '/login?signedUp=1' });
 		expect((await invitee.action('/login', { email, password })).type).toBe('redirect');
 		const page = await invitee.html('/b');
 		expect(page.text).toContain('Invite Co');

@@ -31,8 +31,9 @@ describe('the password policy', () => {
 	});
 
 	test('her words: name, email and their parts, plus the product', () => {
+		expect(personalWords(MARIA)).toEqual(expect.arrayContaining(['acme.io', 'acme', 'heygen']));
 		expect(personalWords(MARIA)).toEqual(
-			expect.arrayContaining(['maria gonzalez', 'mariagonzalez', 'maria', 'gonzalez', 'maria.gonzalez@acme.io', 'maria.gonzalez', 'acme.io', 'acme', 'heygen'])
+			expect.arrayContaining(['maria gonzalez', 'mariagonzalez', 'maria', 'gonzalez', 'maria.gonzalez@acme.io', 'maria.gonzalez'])
 		);
 	});
 
@@ -62,9 +63,14 @@ describe('the sign-up form', () => {
 		await db?.drop();
 	});
 
-	const accounts = async (email: string) => (await db.sql('select count(*)::int as n from auth_users where email = $1', [email])).rows[0].n as number;
+	const accounts = async (email: string) =>
+		(await db.sql('select count(*)::int as n from auth_users where email = $1', [email])).rows[0].n as number;
 
-	test.each([...GUESSABLE.map((p) => [p, 'Weak Walter', `walter.${GUESSABLE.indexOf(p)}@example.com`]), ...HERS.slice(0, 2).map((p) => [p, MARIA.name, MARIA.email])])(
+	const cases = [
+		...GUESSABLE.map((p, i) => [p, 'Weak Walter', `walter.${i}@example.com`]),
+		...HERS.slice(0, 2).map((p) => [p, MARIA.name, MARIA.email])
+	];
+	test.each(cases)(
 		'refuses %j (as %s)',
 		async (password, name, email) => {
 			const r = await new Client(app.url).action('/signup', { name, email, password });

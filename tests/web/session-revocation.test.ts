@@ -83,7 +83,8 @@ describe('a copied session cookie', () => {
 		expect((await member.client.get(`/b/${b}`)).status).toBe(200);
 		await createContent(member.client, b, 'Written while a member.', 'While member');
 
-		await db.sql('delete from business_members where business_id = $1 and user_id = (select id from auth_users where email = $2)', [b, member.email]);
+		const removal = 'delete from business_members where business_id = $1 and user_id = (select id from auth_users where email = $2)';
+		await db.sql(removal, [b, member.email]);
 
 		expect((await member.client.get(`/b/${b}`)).status).toBe(404);
 		expect((await member.client.get(`/b/${b}/content/new`)).status).toBe(404);

@@ -52,8 +52,9 @@ describe('sign-up with a new or a taken email', () => {
 
 	test('the raw response of a plain form post is the same too (no cookie, same Location)', async () => {
 		const next = encodeURIComponent('/b?x=1');
-		const a = await new Client(app.url).post(`/signup?next=${next}`, { name: 'Nora New', email: freshEmail(), password: PASSWORD });
-		const b = await new Client(app.url).post(`/signup?next=${next}`, { name: 'Nora New', email: taken.email.toUpperCase(), password: PASSWORD });
+		const post = (email: string) => new Client(app.url).post(`/signup?next=${next}`, { name: 'Nora New', email, password: PASSWORD });
+		const a = await post(freshEmail());
+		const b = await post(taken.email.toUpperCase());
 		for (const res of [a, b]) {
 			expect(res.status).toBe(303);
 			expect(res.headers.get('location')).toBe(`/login?signedUp=1&next=${encodeURIComponent('/b?x=1')}`);
@@ -63,15 +64,18 @@ describe('sign-up with a new or a taken email', () => {
 	});
 
 	test('the login page it leads to says the same for both, and the taken account is unchanged', async () => {
-		const before = (await db.sql('select u.name, a.password from auth_users u join auth_accounts a on a.user_id = u.id where u.email = $1', [taken.email])).rows;
+		const query = 'select u.name, a.password from auth_users u join auth_accounts a on a.user_id = u.id where u.email = $1';
+		const account = async () => (await db.sql(query, [taken.email])).rows;
+		const before = await account();
 		const page = await new Client(app.url).html('/login?signedUp=1');
 		expect(page.status).toBe(200);
 		expect(page.text).toContain('If that email was new, its account is ready; if it already had one, nothing about it changed.');
 
-		const after = (await db.sql('select u.name, a.password from auth_users u join auth_accounts a on a.user_id = u.id where u.email = $1', [taken.email])).rows;
+		const after = await account();
 		expect(after).toEqual(before);
 		expect(after[0].name).toBe('Taken Tom');
-		expect((await new Client(app.url).action('/login', { email: taken.email, password: PASSWORD })).data.message).toBe('Wrong email or password.');
+		const withNewPassword = await new Client(app.url).action('/login', { email: taken.email, password: PASSWORD });
+		expect(withNewPassword.data.message).toBe('Wrong email or password.');
 		expect((await new Client(app.url).action('/login', { email: taken.email, password: taken.password })).type).toBe('redirect');
 	});
 
