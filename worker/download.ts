@@ -143,7 +143,10 @@ export async function openDownload(rawUrl: string, opts: DownloadOptions): Promi
 	return { body: check, bytes, contentType };
 }
 
-/** Passes the body through once its first bytes look right; fails empty, HTML and wrong files. */
+/**
+ * Passes the body through once its first bytes look right, and a video's MP4 boxes as they stream;
+ * fails empty, HTML and wrong files.
+ */
 class BodyCheck extends Transform {
 	private head: Buffer[] = [];
 	private headBytes = 0;
@@ -218,7 +221,9 @@ class BodyCheck extends Transform {
 			const png = head.subarray(0, 4).toString('latin1') === '\x89PNG';
 			const webp = head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP';
 			const gif = head.subarray(0, 4).toString('latin1') === 'GIF8';
-			if (!jpeg && !png && !webp && !gif) return new DownloadError('download_bad_body', `HeyGen's thumbnail URL returned a file that is not an image.`);
+			if (!jpeg && !png && !webp && !gif) {
+				return new DownloadError('download_bad_body', `HeyGen's thumbnail URL returned a file that is not an image.`);
+			}
 		}
 		if (this.expect === 'srt' && head.includes(0)) {
 			return new DownloadError('download_bad_body', `HeyGen's subtitles URL returned a binary file, not SRT subtitles.`);
@@ -228,8 +233,9 @@ class BodyCheck extends Transform {
 }
 
 /**
- * A video file that arrived whole but is not a playable MP4. Permanent: HeyGen serves the same
- * file again on a retry, and storing it would only give the viewer a player that cannot play.
+ * A video file that is not a playable MP4 (wrong type, broken or cut-short boxes). Permanent: the
+ * reply itself was complete, so a retry fetches the same file, and storing it would only give the
+ * viewer a player that cannot play. (A download that breaks off is `download_interrupted`, retried.)
  */
 function invalidVideo(problem: string): DownloadError {
 	return new DownloadError('invalid_video', `HeyGen's video file is not a playable MP4: ${problem}.`, undefined, true);

@@ -74,7 +74,9 @@ export class Mp4BoxWalker {
 		if (!this.toEnd && this.pos < this.boxEnd) {
 			return `it ends at byte ${this.pos}, inside its "${this.boxType}" box that should run to byte ${this.boxEnd} (the file is cut short)`;
 		}
-		if (!this.types.has('moov') && !this.types.has('moof')) return 'it has no "moov" box (the movie header a player needs) and no "moof" fragments';
+		if (!this.types.has('moov') && !this.types.has('moof')) {
+			return 'it has no "moov" box (the movie header a player needs) and no "moof" fragments';
+		}
 		if (!this.types.has('mdat')) return 'it has no "mdat" box (no audio or video data)';
 		return null;
 	}

@@ -18,7 +18,8 @@ let origin: string;
 beforeAll(async () => {
 	server = createServer((req, res) => {
 		const u = new URL(req.url!, 'http://x');
-		const send = (type: string | null, body: Buffer | string, headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(body) }) => {
+		type Headers = Record<string, string | number>;
+		const send = (type: string | null, body: Buffer | string, headers: Headers = { 'content-length': Buffer.byteLength(body) }) => {
 			res.writeHead(200, { ...(type && { 'content-type': type }), ...headers });
 			res.end(body);
 		};
@@ -122,7 +123,9 @@ describe('download safety', () => {
 		expect((await refusal(fetchAll(`${origin}/empty.mp4`))).message).toBe("HeyGen's video URL returned an empty file.");
 		expect((await refusal(fetchAll(`${origin}/page.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
 		expect((await refusal(fetchAll(`${origin}/sneaky.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
-		expect((await refusal(fetchAll(`${origin}/random.mp4`))).message).toBe(`HeyGen's video file is not a playable MP4: it does not start with an "ftyp" box.`);
+		expect((await refusal(fetchAll(`${origin}/random.mp4`))).message).toBe(
+			`HeyGen's video file is not a playable MP4: it does not start with an "ftyp" box.`
+		);
 		expect((await refusal(fetchAll(`${origin}/not-image.jpg`, 'image'))).message).toBe("HeyGen's thumbnail URL returned a file that is not an image.");
 	});
 

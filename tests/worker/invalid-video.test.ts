@@ -26,7 +26,8 @@ afterAll(async () => {
 });
 
 async function runJob(options: Record<string, unknown>) {
-	const jobId = await insertJob(db, await addContent(db, businessId, 'A script long enough to be a script.'), { options: JSON.stringify(options) });
+	const contentId = await addContent(db, businessId, 'A script long enough to be a script.');
+	const jobId = await insertJob(db, contentId, { options: JSON.stringify(options) });
 	return waitForStatus(db, jobId, ['completed', 'failed', 'canceled']);
 }
 

@@ -45,7 +45,9 @@ describe('Mp4BoxWalker', () => {
 	it('names what is wrong with a file that is not a playable MP4', () => {
 		expect(check(TEXT_WITH_FTYP)).toBe('it is only 42 bytes long, too small to hold a video');
 		expect(check(Buffer.alloc(4096, 7))).toBe('it does not start with an "ftyp" box');
-		expect(check(Buffer.concat([FTYP, box('free', 100), box('mdat', 2000)]))).toBe('it has no "moov" box (the movie header a player needs) and no "moof" fragments');
+		expect(check(Buffer.concat([FTYP, box('free', 100), box('mdat', 2000)]))).toBe(
+			'it has no "moov" box (the movie header a player needs) and no "moof" fragments'
+		);
 		expect(check(Buffer.concat([FTYP, box('moov', 2000)]))).toBe('it has no "mdat" box (no audio or video data)');
 		const tooSmall = Buffer.concat([FTYP, box('moov', 2000)]);
 		tooSmall.writeUInt32BE(4, FTYP.length);
@@ -53,21 +55,26 @@ describe('Mp4BoxWalker', () => {
 		expect(check(Buffer.concat([MP4, Buffer.alloc(100, 0x78)]))).toBe(
 			`its "xxxx" box at byte ${MP4.length} runs to byte ${MP4.length + 0x78787878}, past the ${MP4.length + 100} bytes the reply announced`
 		);
-		expect(check(Buffer.concat([MP4, Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5])]))).toBe(`the box at byte ${MP4.length} has no valid type (its bytes are not an MP4 box header)`);
+		expect(check(Buffer.concat([MP4, Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5])]))).toBe(
+			`the box at byte ${MP4.length} has no valid type (its bytes are not an MP4 box header)`
+		);
 		expect(check(Buffer.concat([MP4, FTYP]))).toBe(`it has a second "ftyp" box at byte ${MP4.length}`);
 	});
 
 	it('tells a file cut short from a whole one, with and without a Content-Length', () => {
 		const half = MP4.subarray(0, MP4.length >> 1);
 		expect(check(half)).toBe(`its "mdat" box at byte 2208 runs to byte ${MP4.length}, past the ${half.length} bytes the reply announced`);
-		expect(check(half, 1000, null)).toBe(`it ends at byte ${half.length}, inside its "mdat" box that should run to byte ${MP4.length} (the file is cut short)`);
+		expect(check(half, 1000, null)).toBe(
+			`it ends at byte ${half.length}, inside its "mdat" box that should run to byte ${MP4.length} (the file is cut short)`
+		);
 		expect(check(MP4.subarray(0, 2204), 1000, null)).toBe('it ends inside a box header at byte 2200 (the file is cut short)');
 		expect(check(MP4, 1000, MP4.length + 10)).toBe(`${MP4.length} bytes arrived but the reply announced ${MP4.length + 10}`);
 		expect(MIN_VIDEO_BYTES).toBeLessThan(MP4.length);
 	});
 
 	it('accepts video types and generic binary, nothing else', () => {
-		for (const t of [null, 'video/mp4', 'video/quicktime', 'Video/MP4; charset=binary', 'application/octet-stream', 'binary/octet-stream']) expect(isVideoContentType(t), String(t)).toBe(true);
+		const video = [null, 'video/mp4', 'video/quicktime', 'Video/MP4; charset=binary', 'application/octet-stream', 'binary/octet-stream'];
+		for (const t of video) expect(isVideoContentType(t), String(t)).toBe(true);
 		for (const t of ['text/plain', 'text/html', 'application/json', 'image/jpeg', 'audio/mp4']) expect(isVideoContentType(t), t).toBe(false);
 	});
 });

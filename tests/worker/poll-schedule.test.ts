@@ -30,7 +30,8 @@ afterAll(async () => db?.drop());
 async function secondsToNextCheck(env: { POLL_MAX_SECONDS: string; RETRY_MAX_SECONDS: string }): Promise<number> {
 	const config = loadConfig({ HEYGEN_API_URL: 'http://127.0.0.1:1', POLL_INITIAL_SECONDS: '60', RETRY_BASE_SECONDS: '1', ...env });
 	const { pollInitialMs, pollMaxMs, retryBaseMs, retryMaxMs } = settingsFromConfig(config);
-	p = await startPipeline(db, { renderMs: 600_000, worker: { settings: { ...FAST_SETTINGS, pollInitialMs, pollMaxMs, retryBaseMs, retryMaxMs } } });
+	const settings = { ...FAST_SETTINGS, pollInitialMs, pollMaxMs, retryBaseMs, retryMaxMs };
+	p = await startPipeline(db, { renderMs: 600_000, worker: { settings } });
 	const jobId = await insertJob(db, await addContent(db, businessId));
 	await waitForStatus(db, jobId, 'rendering');
 	expect((await db.sql('select video_jobs_wake_poll($1) as woke', [jobId])).rows[0].woke).toBe(true);
