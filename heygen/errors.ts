@@ -101,6 +101,7 @@ export const KNOWN_ERROR_CODES = [
 	'no_video_url',
 	'download_refused',
 	'download_bad_body',
+	'invalid_video',
 	'download_redirects',
 	'download_http',
 	'download_stalled',

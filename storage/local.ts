@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { abortedError, byteChunks, discardBody, errorText, sizeMismatch } from './body.ts';
+import { nodeDisk, type Disk } from './disk.ts';
 import { validateStoragePath } from './path.ts';
 import { StorageError, type PutBody, type PutOptions, type StoredObject, type VideoStorage } from './types.ts';
 
@@ -12,6 +11,8 @@ export interface LocalStorageOptions {
 	dir: string;
 	/** URL prefix under which the web app serves `dir` (its media route). Default `/media`. */
 	publicBaseUrl?: string;
+	/** The filesystem steps of a write; tests pass a wrapper that records their order. */
+	disk?: Disk;
 }
 
 export interface LocalVideoStorage extends VideoStorage {
@@ -84,11 +85,11 @@ function checkExpectedBytes(expected: number | undefined): void {
 }
 
 /** fsync a directory so a rename in it survives a crash. Best effort: not every platform allows it. */
-async function syncDir(dir: string): Promise<void> {
+async function syncDir(disk: Disk, dir: string): Promise<void> {
 	let handle: FileHandle | undefined;
 	try {
-		handle = await open(dir, 'r');
-		await handle.sync();
+		handle = await disk.openDir(dir);
+		await disk.fsync(handle, dir);
 	} catch {
 		// ignored: durability hint only
 	} finally {
@@ -99,15 +100,17 @@ async function syncDir(dir: string): Promise<void> {
 /**
  * Local-disk storage (the default; the web app serves the files).
  *
- * `put` writes `.<name>.<random>.partial` in the target's directory, counting bytes as they stream
- * through (`stream/promises.pipeline`, so memory stays bounded by stream buffers), checks
- * `expectedBytes`, fsyncs (write stream `flush`), then renames over the target: readers see the old file or the complete
- * new one, never a partial one. Any failure or abort deletes the temp file. A crashed worker can
- * leave temp files behind: run {@link sweepPartials} at start-up.
+ * `put` writes `.<name>.<random>.partial` in the target's directory one chunk at a time (memory
+ * stays bounded by a chunk), counting bytes, checks `expectedBytes`, fsyncs the file, renames it
+ * over the target and fsyncs the directory: readers see the old file or the complete new one, never
+ * a partial one, and after a crash the target is either absent, old or whole. Any failure or abort
+ * deletes the temp file. A crashed worker can leave temp files behind: run {@link sweepPartials}
+ * at start-up.
  */
 export function createLocalStorage(options: LocalStorageOptions): LocalVideoStorage {
 	const dir = nodePath.resolve(options.dir);
 	const base = (options.publicBaseUrl ?? '/media').replace(/\/+$/, '');
+	const disk = options.disk ?? nodeDisk;
 
 	const url = (path: string): string => `${base}/${validateStoragePath(path)}`;
 
@@ -130,31 +133,34 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 		const parent = nodePath.dirname(target);
 		const temp = nodePath.join(parent, `.${nodePath.basename(target)}.${randomBytes(8).toString('hex')}.partial`);
 		let bytes = 0;
+		let handle: FileHandle | undefined;
 		const untrack = trackTemp(temp);
 		try {
 			await mkdir(parent, { recursive: true });
-			// `flush`: fsync before the stream closes; pipeline resolves only after that close.
-			const out = createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true });
-			const count = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-				for await (const chunk of source) {
-					bytes += chunk.byteLength;
-					if (expected !== undefined && bytes > expected) throw sizeMismatch(path, expected, bytes, true);
-					yield chunk;
-				}
-			};
-			await pipeline(byteChunks(body, path, signal), count, out, signal ? { signal } : {});
+			handle = await disk.create(temp);
+			for await (const chunk of byteChunks(body, path, signal)) {
+				bytes += chunk.byteLength;
+				if (expected !== undefined && bytes > expected) throw sizeMismatch(path, expected, bytes, true);
+				await disk.write(handle, chunk);
+			}
 			if (expected !== undefined && bytes !== expected) throw sizeMismatch(path, expected, bytes, false);
 			if (signal?.aborted) throw abortedError(signal, path);
-			await rename(temp, target);
+			// The bytes reach the disk before the name points at them: after a crash the target is never short.
+			await disk.fsync(handle, temp);
+			await handle.close();
+			handle = undefined;
+			await disk.rename(temp, target);
 			untrack();
 		} catch (err) {
+			await handle?.close().catch(() => {});
 			await unlink(temp).catch(() => {});
 			untrack();
 			if (err instanceof StorageError) throw err;
 			if (signal?.aborted) throw abortedError(signal, path);
 			throw new StorageError('io', `writing ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
 		}
-		await syncDir(parent);
+		// The rename itself is durable only once the directory is synced.
+		await syncDir(disk, parent);
 		return { path, bytes, url: url(path) };
 	}
 

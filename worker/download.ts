@@ -4,6 +4,7 @@ import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { DownloadError } from './handlers/errors.ts';
+import { isVideoContentType, Mp4BoxWalker } from './mp4-boxes.ts';
 
 export interface Download {
 	body: Readable;
@@ -90,8 +91,9 @@ function vet(raw: string, trustedOrigin: string | undefined, what: string): { ur
 /**
  * Opens a file HeyGen links to (the video, its thumbnail or subtitles) as a checked stream:
  * https only (plus the configured API origin), at most 5 redirects each re-checked, never a
- * private or loopback address, and a body that is what it should be (an MP4 with its `ftyp` box,
- * an image, subtitles — never empty, never an HTML page). 403/404 right after a render completes
+ * private or loopback address, and a body that is what it should be (a video type whose MP4 boxes
+ * check out, see mp4-boxes.ts; an image; subtitles — never empty, never an HTML page). A video that
+ * fails its check is `invalid_video`, permanent. 403/404 right after a render completes
  * (or after the URL expired) are "not ready": retryable, like 5xx. A stall of `stallMs` aborts.
  * Uses node:http rather than fetch: for a 1 GiB file fetch's web-stream bridge leaves far more
  * garbage behind between collections.
@@ -122,7 +124,7 @@ export async function openDownload(rawUrl: string, opts: DownloadOptions): Promi
 		throw new DownloadError('download_bad_body', `The ${what} is ${bytes} bytes, more than the ${opts.maxBytes} allowed.`, undefined, true);
 	}
 	let stallTimer: NodeJS.Timeout | undefined;
-	const check = new BodyCheck(expect, contentType, opts.maxBytes, () => arm());
+	const check = new BodyCheck(expect, contentType, bytes, opts.maxBytes, () => arm());
 	const arm = () => {
 		clearTimeout(stallTimer);
 		stallTimer = setTimeout(() => check.destroy(new DownloadError('download_stalled', `The download stalled for ${opts.stallMs} ms.`)), opts.stallMs);
@@ -141,23 +143,29 @@ export async function openDownload(rawUrl: string, opts: DownloadOptions): Promi
 	return { body: check, bytes, contentType };
 }
 
-/** Passes the body through once its first bytes look right; fails empty, HTML and wrong files. */
+/**
+ * Passes the body through once its first bytes look right, and a video's MP4 boxes as they stream;
+ * fails empty, HTML and wrong files.
+ */
 class BodyCheck extends Transform {
 	private head: Buffer[] = [];
 	private headBytes = 0;
 	private seen = 0;
 	private checked = false;
+	/** Walks an MP4's top-level boxes as they pass (video downloads only). */
+	private readonly boxes: Mp4BoxWalker | null;
 	readonly expect: Expect;
 	readonly contentType: string | null;
 	readonly maxBytes: number | undefined;
 	readonly onData: () => void;
 
-	constructor(expect: Expect, contentType: string | null, maxBytes: number | undefined, onData: () => void) {
+	constructor(expect: Expect, contentType: string | null, announced: number | undefined, maxBytes: number | undefined, onData: () => void) {
 		super();
 		this.expect = expect;
 		this.contentType = contentType;
 		this.maxBytes = maxBytes;
 		this.onData = onData;
+		this.boxes = expect === 'mp4' ? new Mp4BoxWalker(announced) : null;
 	}
 
 	override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -166,7 +174,7 @@ class BodyCheck extends Transform {
 		if (this.maxBytes !== undefined && this.seen > this.maxBytes) {
 			return cb(new DownloadError('download_bad_body', `The ${WHAT[this.expect]} is larger than the ${this.maxBytes} bytes allowed.`, undefined, true));
 		}
-		if (this.checked) return cb(null, chunk);
+		if (this.checked) return this.pass(chunk, cb);
 		this.head.push(chunk);
 		this.headBytes += chunk.length;
 		if (this.headBytes < 16) return cb();
@@ -175,38 +183,62 @@ class BodyCheck extends Transform {
 
 	override _flush(cb: TransformCallback): void {
 		if (this.seen === 0) return cb(new DownloadError('download_bad_body', `HeyGen's ${WHAT[this.expect]} URL returned an empty file.`));
-		if (!this.checked) return this.release((err, data) => (err ? cb(err) : cb(null, data)));
-		cb();
+		if (!this.checked) return this.release((err, data) => (err ? cb(err) : (this.push(data), this.endBoxes(cb))));
+		this.endBoxes(cb);
 	}
 
 	private release(cb: TransformCallback): void {
 		const head = Buffer.concat(this.head);
 		this.head = [];
 		const problem = this.problemWith(head);
-		if (problem) return cb(new DownloadError('download_bad_body', problem));
+		if (problem) return cb(problem);
 		this.checked = true;
-		cb(null, head);
+		this.pass(head, cb);
 	}
 
-	private problemWith(head: Buffer): string | null {
+	private pass(chunk: Buffer, cb: TransformCallback): void {
+		const problem = this.boxes?.push(chunk);
+		if (problem) return cb(invalidVideo(problem));
+		cb(null, chunk);
+	}
+
+	private endBoxes(cb: TransformCallback): void {
+		const problem = this.boxes?.end();
+		cb(problem ? invalidVideo(problem) : null);
+	}
+
+	private problemWith(head: Buffer): DownloadError | null {
 		const what = WHAT[this.expect];
 		const text = head.subarray(0, 64).toString('latin1').trimStart().toLowerCase();
 		if (/text\/html/i.test(this.contentType ?? '') || text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<?xml') || text.startsWith('<')) {
-			return `HeyGen's ${what} URL returned a web page instead of the ${what} file.`;
+			return new DownloadError('download_bad_body', `HeyGen's ${what} URL returned a web page instead of the ${what} file.`);
 		}
-		if (this.expect === 'mp4' && !(head.length >= 8 && head.subarray(4, 8).toString('latin1') === 'ftyp')) {
-			return `HeyGen's video URL returned a file that is not an MP4 (no "ftyp" box at its start).`;
+		if (this.expect === 'mp4' && !isVideoContentType(this.contentType)) {
+			return invalidVideo(`it was served as "${this.contentType}", which is not a video type`);
 		}
 		if (this.expect === 'image') {
 			const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
 			const png = head.subarray(0, 4).toString('latin1') === '\x89PNG';
 			const webp = head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP';
 			const gif = head.subarray(0, 4).toString('latin1') === 'GIF8';
-			if (!jpeg && !png && !webp && !gif) return `HeyGen's thumbnail URL returned a file that is not an image.`;
+			if (!jpeg && !png && !webp && !gif) {
+				return new DownloadError('download_bad_body', `HeyGen's thumbnail URL returned a file that is not an image.`);
+			}
 		}
-		if (this.expect === 'srt' && head.includes(0)) return `HeyGen's subtitles URL returned a binary file, not SRT subtitles.`;
+		if (this.expect === 'srt' && head.includes(0)) {
+			return new DownloadError('download_bad_body', `HeyGen's subtitles URL returned a binary file, not SRT subtitles.`);
+		}
 		return null;
 	}
+}
+
+/**
+ * A video file that is not a playable MP4 (wrong type, broken or cut-short boxes). Permanent: the
+ * reply itself was complete, so a retry fetches the same file, and storing it would only give the
+ * viewer a player that cannot play. (A download that breaks off is `download_interrupted`, retried.)
+ */
+function invalidVideo(problem: string): DownloadError {
+	return new DownloadError('invalid_video', `HeyGen's video file is not a playable MP4: ${problem}.`, undefined, true);
 }
 
 function request(target: URL, lookup: LookupFunction | undefined, timeoutMs: number, what: string): Promise<IncomingMessage> {

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { apiError, s3Error, sendJson } from './http.ts';
 import type { SimState } from './state.ts';
-import { CHUNK, DEFAULT_URL_TTL_MS, SAMPLE_DURATION_S } from './types.ts';
+import { CHUNK, DEFAULT_URL_TTL_MS, SAMPLE_DURATION_S, type BadDownloadKind } from './types.ts';
 
 export function createFiles(st: SimState) {
 	const { mp4, thumbnail, voicePreview, secret, delay, take } = st;
@@ -73,13 +73,9 @@ export function createFiles(st: SimState) {
 		}
 		const badDownload = isGet ? take('badDownload', 'files') : null;
 		if (badDownload) {
-			const body =
-				badDownload.kind === 'empty'
-					? Buffer.alloc(0)
-					: badDownload.kind === 'html'
-						? Buffer.from('<html><body>Oops</body></html>\n')
-						: randomBytes(4096);
-			res.writeHead(200, { 'content-type': badDownload.kind === 'html' ? 'text/html' : 'video/mp4', 'content-length': body.length });
+			const { type, body, length = body.length } = badBody(badDownload.kind, mp4);
+			// `connection: close`: a wrong Content-Length must not leave stray bytes on a reused socket.
+			res.writeHead(200, { 'content-type': type, 'content-length': length, connection: 'close' });
 			res.end(body);
 			return;
 		}
@@ -133,7 +129,7 @@ export function createFiles(st: SimState) {
 		}
 		const truncated = take('truncatedDownload', 'files');
 		const sendUntil = truncated ? start + Math.floor(length / 2) : end + 1;
-		const stream = Readable.from(fileChunks(mp4, start, sendUntil));
+		const stream = Readable.from(fileChunks(mp4, start, sendUntil, size));
 		stream.pipe(res, { end: !truncated });
 		await new Promise<void>((resolve) => {
 			stream.on('end', resolve);
@@ -164,21 +160,54 @@ export function createFiles(st: SimState) {
 	return { signedUrl, checkSignature, handleFile, handlePreview };
 }
 
-/** Bytes [from, to) of a virtual file: the mp4 first, then zero padding, in ≤ 64 KiB chunks. */
-export function* fileChunks(mp4: Buffer, from: number, to: number): Generator<Buffer> {
+/** What a `badDownload` fault serves for the MP4: content type, body, announced Content-Length. */
+function badBody(kind: BadDownloadKind, mp4: Buffer): { type: string; body: Buffer; length?: number } {
+	switch (kind) {
+		case 'empty': return { type: 'video/mp4', body: Buffer.alloc(0) };
+		case 'html': return { type: 'text/html', body: Buffer.from('<html><body>Oops</body></html>\n') };
+		case 'notMp4': return { type: 'video/mp4', body: randomBytes(4096) };
+		// 42 bytes of text that happen to carry "ftyp" at offset 4, like an MP4's first box.
+		case 'textFtyp': return { type: 'text/plain', body: Buffer.from('\0\0\0*ftyp is how an MP4 starts; not a video') };
+		// A clean reply with the first half of the file: its last box is cut short.
+		case 'cutShort': return { type: 'video/mp4', body: mp4.subarray(0, mp4.length >> 1) };
+		// The whole file, but Content-Length announces 1000 bytes fewer.
+		case 'wrongLength': return { type: 'video/mp4', body: mp4, length: mp4.length - 1000 };
+	}
+}
+
+/**
+ * Bytes [from, to) of a virtual file of `size` bytes: the mp4 first, then padding, in ≤ 64 KiB
+ * chunks. The padding is one `free` box (header, then zeros), so the padded file is still a
+ * well-formed MP4; padding of 1–7 bytes cannot hold a box header and stays bare zeros.
+ */
+export function* fileChunks(mp4: Buffer, from: number, to: number, size = to): Generator<Buffer> {
+	const head = Buffer.concat([mp4, freeBoxHeader(size - mp4.length)]);
 	const zeros = Buffer.alloc(CHUNK);
 	let pos = from;
 	while (pos < to) {
 		const n = Math.min(CHUNK, to - pos);
-		if (pos < mp4.length) {
-			const take = Math.min(n, mp4.length - pos);
-			yield mp4.subarray(pos, pos + take);
+		if (pos < head.length) {
+			const take = Math.min(n, head.length - pos);
+			yield head.subarray(pos, pos + take);
 			pos += take;
 		} else {
 			yield zeros.subarray(0, n);
 			pos += n;
 		}
 	}
+}
+
+/** The header of a `free` box `bytes` long (64-bit size past 4 GiB); empty if it cannot fit. */
+function freeBoxHeader(bytes: number): Buffer {
+	if (bytes < 8) return Buffer.alloc(0);
+	if (bytes < 2 ** 32) {
+		const h = Buffer.from('\0\0\0\0free', 'latin1');
+		h.writeUInt32BE(bytes, 0);
+		return h;
+	}
+	const h = Buffer.from('\0\0\0\x01free\0\0\0\0\0\0\0\0', 'latin1');
+	h.writeBigUInt64BE(BigInt(bytes), 8);
+	return h;
 }
 
 export function srtTime(ms: number): string {

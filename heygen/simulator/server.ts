@@ -49,7 +49,9 @@
  *   renderFails      { code?, message? } the next `times` videos end `failed` with failure_code/_message
  *   truncatedDownload{ }                 full Content-Length, socket closed after half the bytes
  *   downloadForbidden{ }                 the next `times` GET downloads answer 403 AccessDenied
- *   badDownload      { kind: 'empty'|'html'|'notMp4' }  the next `times` MP4 GETs send that body
+ *   badDownload      { kind: 'empty'|'html'|'notMp4'|'textFtyp'|'cutShort'|'wrongLength' }  the next `times` MP4 GETs
+ *                    send that body (textFtyp: 42 bytes of text/plain with "ftyp" at offset 4; cutShort: half the
+ *                    file; wrongLength: Content-Length 1000 bytes short)
  *   shortUrlTtlMs    number | null       signed URLs issued from now on expire after N ms
  */
 import { EventEmitter } from 'node:events';

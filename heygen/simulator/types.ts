@@ -33,6 +33,9 @@ export interface FaultSpec {
 	endpoint?: SimEndpoint | SimEndpoint[];
 }
 
+/** What a `badDownload` fault serves instead of the MP4 (see files.ts). */
+export type BadDownloadKind = 'empty' | 'html' | 'notMp4' | 'textFtyp' | 'cutShort' | 'wrongLength';
+
 export interface Faults {
 	serverError: (FaultSpec & { status?: 500 | 502 | 503 }) | null;
 	rateLimit: (FaultSpec & { retryAfter?: number | string }) | null;
@@ -49,7 +52,7 @@ export interface Faults {
 	renderFails: (Omit<FaultSpec, 'endpoint'> & { code?: string; message?: string }) | null;
 	truncatedDownload: Omit<FaultSpec, 'endpoint'> | null;
 	downloadForbidden: Omit<FaultSpec, 'endpoint'> | null;
-	badDownload: (Omit<FaultSpec, 'endpoint'> & { kind: 'empty' | 'html' | 'notMp4' }) | null;
+	badDownload: (Omit<FaultSpec, 'endpoint'> & { kind: BadDownloadKind }) | null;
 	shortUrlTtlMs: number | null;
 }
 

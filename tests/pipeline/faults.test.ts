@@ -95,7 +95,7 @@ describe('pipeline under HeyGen faults', () => {
 		['render failed at HeyGen', () => p.sim.setFaults({ renderFails: { code: 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', message: 'Insufficient credit to render', times: 1 } }), 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', /could not render the video: Insufficient credit/],
 		['an empty video every time', () => p.sim.setFaults({ badDownload: { kind: 'empty' } }), 'download_bad_body', /Gave up downloading the video after 6 attempts\. Last error: HeyGen's video URL returned an empty file\./],
 		['an HTML page every time', () => p.sim.setFaults({ badDownload: { kind: 'html' } }), 'download_bad_body', /returned a web page instead of the video file/],
-		['a file that is not an MP4 every time', () => p.sim.setFaults({ badDownload: { kind: 'notMp4' } }), 'download_bad_body', /not an MP4 \(no "ftyp" box/]
+		['a file that is not an MP4 every time', () => p.sim.setFaults({ badDownload: { kind: 'notMp4' } }), 'invalid_video', /not a playable MP4: it does not start with an "ftyp" box\.$/]
 	];
 	for (const [name, inject, code, message, extra] of permanent) {
 		it(`fails clearly on: ${name}`, async () => {

@@ -12,6 +12,7 @@ import {
 	sweepPartials,
 	type LocalVideoStorage
 } from '../../storage/index.ts';
+import { nodeDisk, type Disk } from '../../storage/disk.ts';
 import {
 	deferred,
 	expectedHash,
@@ -92,6 +93,48 @@ describe('local storage: round trip', () => {
 		expect(existsSync(storage.resolve(PATH))).toBe(false);
 		await expect(storage.remove(PATH)).resolves.toBeUndefined();
 		expect(await listFiles(dir)).toEqual([]);
+	});
+});
+
+describe('local storage: durability', () => {
+	/** The real disk, recording each step as `<step> <what>` (temp file, target, dir); repeated writes count once. */
+	function recordingDisk(steps: string[], target: string): Disk {
+		const names = new Map<unknown, string>();
+		const what = (p: string) => (p.endsWith('.partial') ? 'temp' : p === target ? 'target' : p === nodePath.dirname(target) ? 'dir' : p);
+		const note = (step: string) => {
+			if (steps.at(-1) !== step) steps.push(step);
+		};
+		return {
+			async create(file) {
+				const handle = await nodeDisk.create(file);
+				names.set(handle, what(file));
+				note(`create ${what(file)}`);
+				return handle;
+			},
+			async write(handle, chunk) {
+				await nodeDisk.write(handle, chunk);
+				note(`write ${names.get(handle)}`);
+			},
+			openDir: (d) => nodeDisk.openDir(d),
+			async fsync(handle, p) {
+				// What the fsync covers: for the temp file, every byte written so far.
+				const size = p.endsWith('.partial') ? ` (${(await handle.stat()).size} bytes)` : '';
+				await nodeDisk.fsync(handle, p);
+				note(`fsync ${what(p)}${size}`);
+			},
+			async rename(from, to) {
+				await nodeDisk.rename(from, to);
+				note(`rename ${what(from)} -> ${what(to)}`);
+			}
+		};
+	}
+
+	it('fsyncs the temp file after its last write and before the rename, then fsyncs the directory', async () => {
+		const steps: string[] = [];
+		const durable = createLocalStorage({ dir, disk: recordingDisk(steps, resolveLocalPath(dir, PATH)) });
+		const total = 300_000;
+		await durable.put(PATH, Readable.from(pseudoRandomBytes(total, 'durable')), { ...MP4, expectedBytes: total });
+		expect(steps).toEqual(['create temp', 'write temp', `fsync temp (${total} bytes)`, 'rename temp -> target', 'fsync dir']);
 	});
 });
 
