@@ -634,3 +634,6 @@ begin
   return next done;
 end
 $$;
+
+-- Recompiling the status functions is a migration's job, not a caller's.
+revoke execute on function video_job_states_compile() from public;
