@@ -480,8 +480,9 @@ describe('bad input through plain SQL', () => {
 		});
 
 		it.each(INVISIBLE_SCRIPTS)('%s, given as the script', async (_name, script) => {
+			const contentId = await addContent(db, ctx.businessId, 'A body the script replaces.');
 			const before = await snapshot();
-			const err = await pgError(db.sql(INSERT('content_id, script'), [ctx.contentId, script]));
+			const err = await pgError(db.sql(INSERT('content_id, script'), [contentId, script]));
 			expect(err.code).toBe(blank.code);
 			expect(err.code).toBe('23514');
 			expect(err.message).toBe('video_jobs.script is empty: it has only spaces or invisible characters');
