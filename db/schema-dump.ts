@@ -48,14 +48,14 @@ async function dump(c: pg.Client): Promise<string> {
 	const grants = async (obj: string, a: Acl) => {
 		const rows = await q<{ grantee: string; privs: string }>(
 			`select case when e.grantee = 0 then 'public' else quote_ident(r.rolname) end as grantee,
-			        string_agg(lower(e.privilege_type) || case when e.is_grantable then ' (grantable)' else '' end, ', ' order by e.privilege_type) as privs
+			        string_agg(lower(e.privilege_type) || case when e.is_grantable then ' (grantable)' else '' end, ', ' order by e.privilege_type collate "C") as privs
 			 from aclexplode(coalesce($1::aclitem[], acldefault($2::"char", $3::oid))) e
 			 left join pg_roles r on r.oid = e.grantee
 			 where e.grantee <> $3::oid
-			 group by 1 order by 1`,
+			 group by 1`,
 			[a.acl, a.kind, a.owner]
 		);
-		for (const r of rows) out.push(`grant ${r.privs} on ${obj} to ${r.grantee};`);
+		for (const r of rows.sort((a, b) => byCodePoint(a.grantee, b.grantee))) out.push(`grant ${r.privs} on ${obj} to ${r.grantee};`);
 	};
 	const comment = (what: string, text: string | null) => {
 		if (text !== null) out.push(`comment on ${what} is ${literal(text)};`);
@@ -80,7 +80,7 @@ async function dump(c: pg.Client): Promise<string> {
 		`select format('%I.%I', n.nspname, t.typname) as name,
 		        (select string_agg(quote_literal(e.enumlabel), ', ' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid) as labels
 		 from pg_type t join pg_namespace n on n.oid = t.typnamespace
-		 where t.typtype = 'e' and n.nspname = any ($1) and ${NOT_EXTENSION_MEMBER('pg_type', 't.oid')} order by 1`,
+		 where t.typtype = 'e' and n.nspname = any ($1) and ${NOT_EXTENSION_MEMBER('pg_type', 't.oid')} order by n.nspname, t.typname`,
 		[names]
 	)) {
 		out.push(`create type ${t.name} as enum (${t.labels});`);
@@ -148,7 +148,7 @@ async function dump(c: pg.Client): Promise<string> {
 			`select format('create policy %I on %s as %s for %s to %s', p.polname, $2::text,
 			          case when p.polpermissive then 'permissive' else 'restrictive' end,
 			          case p.polcmd when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update' when 'd' then 'delete' else 'all' end,
-			          coalesce((select string_agg(case when x = 0 then 'public' else quote_ident(x::regrole::text) end, ', ' order by 1)
+			          coalesce((select string_agg(case when x = 0 then 'public' else quote_ident(x::regrole::text) end, ', ' order by x::regrole::text collate "C")
 			                    from unnest(p.polroles) x), 'public'))
 			        || coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
 			        || coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') as line
@@ -175,7 +175,7 @@ async function dump(c: pg.Client): Promise<string> {
 		        obj_description(p.oid, 'pg_proc') as comment, p.proacl::text[] as acl, p.proowner::int as owner
 		 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
 		 where n.nspname = any ($1) and p.prokind in ('f', 'p') and ${NOT_EXTENSION_MEMBER('pg_proc', 'p.oid')}
-		 order by n.nspname, p.proname, p.oid::regprocedure::text`,
+		 order by n.nspname, p.proname, p.oid::regprocedure::text collate "C"`,
 		[names]
 	)) {
 		out.push(`${f.def.trimEnd()};`);
@@ -195,6 +195,11 @@ async function dump(c: pg.Client): Promise<string> {
 	}
 	out.push('');
 	return out.join('\n');
+}
+
+// Sorting by code point, not by the server's locale, keeps the file the same on every machine.
+function byCodePoint(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function literal(s: string): string {
