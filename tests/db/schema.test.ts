@@ -41,6 +41,18 @@ describe('db/schema.sql', () => {
 		expect(text).toContain('FUNCTION public.pgboss_enqueue_at(');
 	});
 
+	it('an UPDATE of video_jobs fires at most two row triggers, one before-update trigger', async () => {
+		// tgtype bits: 1 row, 2 before, 16 update.
+		const { rows } = await fresh.sql(
+			`select tgname, (tgtype & 2) <> 0 as before from pg_trigger
+			 where tgrelid = 'video_jobs'::regclass and not tgisinternal and tgtype & 1 = 1 and tgtype & 16 = 16 order by tgname`
+		);
+		expect(rows).toEqual([
+			{ tgname: 'video_jobs_before_update', before: true },
+			{ tgname: 'video_jobs_wake_waiting_submit', before: false }
+		]);
+	});
+
 	it('an upgrade from 0001, step by step with rows in between, ends with the same catalogue as a fresh install', async () => {
 		const old = await createTestDatabase({ empty: true });
 		try {
