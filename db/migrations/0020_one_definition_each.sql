@@ -79,7 +79,9 @@ from video_job_statuses s cross join (values ('failed'::video_job_status), ('can
 where s.is_active;
 
 -- Rewrites the status functions from video_job_statuses. Their bodies are literal so that they are
--- truly IMMUTABLE (index predicates use them) and inline into the queries that call them.
+-- truly IMMUTABLE (index predicates use them) and inline into the queries that call them. A
+-- migration that changes is_active or holds_render_slot must also reindex the partial indexes
+-- that use them (video_jobs_one_active_per_content, video_jobs_business_in_flight_idx).
 create function video_job_states_compile() returns void
 language plpgsql set search_path = pg_catalog, public, pg_temp as $$
 declare
