@@ -94,6 +94,24 @@ function verifyApplied(files: MigrationFile[], applied: Awaited<ReturnType<typeo
 	}
 }
 
+/**
+ * Pending files must come after every applied one: a file numbered below the latest applied
+ * migration (a branch merged late, a typo) would run after newer ones and build a schema no fresh
+ * install has. It is refused, named, instead of being applied out of order.
+ */
+function verifyOrder(files: MigrationFile[], applied: Awaited<ReturnType<typeof appliedMigrations>>): void {
+	if (applied.size === 0) return;
+	const latest = Math.max(...applied.keys());
+	const late = files.find((f) => !applied.has(f.version) && f.version < latest);
+	if (late) {
+		const latestName = `${String(latest).padStart(4, '0')}_${applied.get(latest)!.name}.sql`;
+		throw new MigrationError(
+			`Migration ${late.file} is pending but numbered below ${latestName}, the latest applied migration; ` +
+				`it would run out of order. Give it a number above ${String(latest).padStart(4, '0')}.`
+		);
+	}
+}
+
 /** pg-boss creates and upgrades its own schema; the enqueue migration needs it to exist first. */
 export async function ensurePgBossSchema(connectionString: string): Promise<void> {
 	const boss = new PgBoss({
@@ -124,18 +142,21 @@ export async function migrationStatus(client: Queryable, dir = MIGRATIONS_DIR): 
 export interface MigrateOptions {
 	dir?: string;
 	log?: (msg: string) => void;
+	/** Apply files up to and including this number only (an upgrade test stops part-way). */
+	upTo?: number;
 }
 
 /** Applies pending migrations; returns the files applied by this call. Safe to run concurrently. */
 export async function migrate(connectionString: string, opts: MigrateOptions = {}): Promise<string[]> {
 	const log = opts.log ?? (() => {});
-	const files = await readMigrations(opts.dir);
+	const files = (await readMigrations(opts.dir)).filter((f) => opts.upTo === undefined || f.version <= opts.upTo);
 	const client = new pg.Client({ connectionString, application_name: 'migrate' });
 	await client.connect();
 	try {
 		await ensureLedger(client);
 		const before = await appliedMigrations(client);
 		verifyApplied(files, before);
+		verifyOrder(files, before);
 		// Whether each is still pending is re-checked under the lock: another process may get there first.
 		const pending = files.filter((f) => !before.has(f.version));
 		if (pending.length) await ensurePgBossSchema(connectionString);
@@ -146,6 +167,7 @@ export async function migrate(connectionString: string, opts: MigrateOptions = {
 				await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
 				const applied = await appliedMigrations(client);
 				verifyApplied(files, applied);
+				verifyOrder(files, applied);
 				if (applied.has(file.version)) {
 					await client.query('commit');
 					continue;

@@ -213,12 +213,26 @@ export interface VideoJobStates {
   status: VideoJobStatus | null;
 }
 
+export interface VideoJobStatuses {
+  holds_render_slot: boolean;
+  is_active: boolean;
+  position: number;
+  status: VideoJobStatus;
+  step_queue: string | null;
+}
+
 export interface VideoJobStepDurations {
   le: number;
   observations: Generated<number>;
   seconds: Generated<number>;
   shard: Generated<number>;
   step: string;
+}
+
+export interface VideoJobTransitions {
+  from_status: VideoJobStatus;
+  kind: string;
+  to_status: VideoJobStatus;
 }
 
 export interface DB {
@@ -236,6 +250,8 @@ export interface DB {
   video_job_failure_counts: VideoJobFailureCounts;
   video_job_option_specs: VideoJobOptionSpecs;
   video_job_states: VideoJobStates;
+  video_job_statuses: VideoJobStatuses;
   video_job_step_durations: VideoJobStepDurations;
+  video_job_transitions: VideoJobTransitions;
   video_jobs: VideoJobs;
 }

@@ -1,8 +1,10 @@
 // Bad input through plain SQL: each is refused with a SQLSTATE and a message that names the
 // problem, and leaves nothing behind (no job, no event, no pg-boss job, no half-written row).
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
 import { addContent, seedBusiness } from '../helpers/fixtures.ts';
+import { INVISIBLE_SCRIPTS } from '../helpers/invisible.ts';
 
 interface Ctx {
 	contentId: string;
@@ -467,6 +469,40 @@ describe('bad input through plain SQL', () => {
 	});
 	afterAll(async () => {
 		await db?.drop();
+	});
+
+	// Each kind of invisible character, alone: refused with the error of an empty script (SQLSTATE,
+	// message, column), whether given as the script or taken from the content's body.
+	describe('a script with no visible character is empty', () => {
+		let blank: pg.DatabaseError;
+		beforeAll(async () => {
+			blank = await pgError(db.sql(INSERT('content_id, script'), [ctx.contentId, ' \n\t ']));
+		});
+
+		it.each(INVISIBLE_SCRIPTS)('%s, given as the script', async (_name, script) => {
+			const contentId = await addContent(db, ctx.businessId, 'A body the script replaces.');
+			const before = await snapshot();
+			const err = await pgError(db.sql(INSERT('content_id, script'), [contentId, script]));
+			expect(err.code).toBe(blank.code);
+			expect(err.code).toBe('23514');
+			expect(err.message).toBe('video_jobs.script is empty: it has only spaces or invisible characters');
+			expect(err.detail).toBe('script_invisible');
+			expect(err.column).toBe('script');
+			expect(blank.column).toBe('script');
+			expect(await snapshot()).toEqual(before);
+		});
+
+		it.each(INVISIBLE_SCRIPTS)('%s, as the content body', async (_name, body) => {
+			const contentId = await addContent(db, ctx.businessId, body);
+			const err = await pgError(db.sql(INSERT('content_id'), [contentId]));
+			expect({ code: err.code, detail: err.detail, column: err.column }).toEqual({ code: '23514', detail: 'script_invisible', column: 'script' });
+		});
+
+		it('one visible character among them is a script', async () => {
+			const contentId = await addContent(db, ctx.businessId, 'Invisible neighbours.');
+			const { rows } = await db.sql(INSERT('content_id, script') + ' returning script', [contentId, '\u2800\u{e0041}a\u{e0100}']);
+			expect(rows[0].script).toBe('\u2800\u{e0041}a\u{e0100}');
+		});
 	});
 
 	it('a script of exactly 5,000 characters is accepted (the limit is inclusive)', async () => {

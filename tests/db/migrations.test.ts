@@ -79,6 +79,29 @@ describe('migration runner', () => {
 		rmSync(other, { recursive: true, force: true });
 	});
 
+	it('refuses a pending file numbered below the latest applied migration, naming it, and applies nothing', async () => {
+		const other = mkdtempSync(path.join(tmpdir(), 'migrations-late-'));
+		cpSync(dir, other, { recursive: true });
+		writeFileSync(path.join(other, '0007_merged_late.sql'), 'create table merged_late (id int);\n');
+		const latest = (await readMigrations()).at(-1)!.file.replace('.', '\\.');
+		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
+			new RegExp(`Migration 0007_merged_late\\.sql is pending but numbered below ${latest}, the latest applied migration`)
+		);
+		const { rows } = await db.sql(`select to_regclass('public.merged_late') as t, (select count(*)::int from schema_migrations where version = 7) as n`);
+		expect(rows[0]).toEqual({ t: null, n: 0 });
+		rmSync(other, { recursive: true, force: true });
+	});
+
+	it('refuses two files with the same number, naming both', async () => {
+		const other = mkdtempSync(path.join(tmpdir(), 'migrations-dup-'));
+		cpSync(dir, other, { recursive: true });
+		writeFileSync(path.join(other, '0003_second_three.sql'), 'select 1;\n');
+		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
+			/Migrations "0003_pgboss_enqueue\.sql" and "0003_second_three\.sql" share the number 0003/
+		);
+		rmSync(other, { recursive: true, force: true });
+	});
+
 	it('rejects badly named files', async () => {
 		const other = mkdtempSync(path.join(tmpdir(), 'migrations-name-'));
 		writeFileSync(path.join(other, '12_oops.sql'), 'select 1;');

@@ -321,6 +321,14 @@ describe('video job status machine', () => {
 		expect(missing.message).toBe('cancel_video_job: no video job 00000000-0000-0000-0000-000000000000');
 	});
 
+	it('video_job_transitions holds exactly the legal moves the trigger allows', async () => {
+		const { rows } = await db.sql<{ f: Status; t: Status }>(
+			'select from_status::text as f, to_status::text as t from video_job_transitions order by 1, 2'
+		);
+		const key = ([f, t]: [Status, Status]) => `${f}->${t}`;
+		expect(rows.map((r) => key([r.f, r.t])).sort()).toEqual(LEGAL.map(key).sort());
+	});
+
 	describe('retry', () => {
 		it.each([
 			['failed', 'retry_video_job'],
@@ -348,7 +356,11 @@ describe('video job status machine', () => {
 				error_message: null,
 				started_at: null,
 				completed_at: null,
-				poll_count: 0
+				// A retry is a fresh attempt: every per-attempt counter starts again.
+				submit_count: 0,
+				poll_count: 0,
+				transfer_count: 0,
+				heygen_idempotency_key: null
 			});
 			expect(j.deadline.getTime()).toBeGreaterThanOrEqual(oldDeadline.getTime());
 			const ev = (await events(jobId)).at(-1)!;

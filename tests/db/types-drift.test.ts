@@ -18,7 +18,7 @@ describe('generated Kysely types', () => {
 		expect(r.ok, r.output).toBe(true);
 	});
 
-	it('db/job-states.ts matches the view video_job_states (run `npm run db:types` if this fails)', async () => {
+	it('db/job-states.ts matches video_job_statuses and video_job_transitions (run `npm run db:types` if this fails)', async () => {
 		const r = await generateJobStates(db.url, { verify: true });
 		expect(r.ok, r.output).toBe(true);
 		const dir = mkdtempSync(path.join(tmpdir(), 'states-'));

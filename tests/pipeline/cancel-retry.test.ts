@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, pgbossJobs, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
-import { eventTrail, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { countSubmits } from '../helpers/heygen-sim.ts';
+import { eventTrail, FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
 import { pollVideo } from '../../worker/handlers/poll.ts';
 
 describe('cancel and retry from SQL while the worker runs', () => {
@@ -51,6 +52,24 @@ describe('cancel and retry from SQL while the worker runs', () => {
 			'∅→queued', 'queued→submitting', 'submitting→failed', 'failed→queued',
 			'queued→submitting', 'submitting→rendering', 'rendering→transferring', 'transferring→completed'
 		]);
+	});
+
+	// A retry is a fresh attempt: submit_count starts again, so a job that used up its submit
+	// attempts is submitted to HeyGen again instead of failing at once.
+	it('a job that failed after its last submit attempt is submitted again on retry and completes', async () => {
+		p.sim.setFaults({ serverError: { status: 503, endpoint: 'generate' } });
+		const contentId = await addContent(db, businessId, 'HeyGen was down for a while.');
+		const jobId = await insertJob(db, contentId);
+		const failed = await waitForStatus(db, jobId, 'failed');
+		expect(failed.error_message).toMatch(/^Gave up submitting to HeyGen after 5 attempts/);
+		expect(failed.submit_count).toBe(FAST_SETTINGS.maxSubmits);
+		expect(countSubmits(p.sim, jobId)).toBe(0);
+		p.sim.setFaults({ serverError: null });
+
+		await db.sql('select retry_video_job($1)', [jobId]);
+		const done = await waitForStatus(db, jobId, ['completed', 'failed']);
+		expect(done).toMatchObject({ status: 'completed', attempt: 2, submit_count: 1, error_code: null });
+		expect(countSubmits(p.sim, jobId)).toBe(1);
 	});
 
 	it('never lets the API key into logs, job payloads, events, errors or stored rows', async () => {

@@ -8,11 +8,28 @@ import { describe, expect, test } from 'vitest';
 import { describeOptions, duration, clock } from '../../web/lib/format.ts';
 import { srtToVtt } from '../../web/lib/server/media.ts';
 import { dbErrorMessage } from '../../web/lib/server/errors.ts';
+import { contentSchema } from '../../web/lib/server/content.ts';
+import { isVisiblyEmpty } from '../../web/lib/server/text-rules.ts';
+import { INVISIBLE_SCRIPTS } from '../helpers/invisible.ts';
 import { parseRange } from '../../web/lib/server/media.ts';
 import { RateLimiter } from '../../web/lib/server/rate-limit.ts';
 import { safeNext } from '../../web/lib/server/redirects.ts';
 import { resolveAuthSecret } from '../../web/lib/server/secret.ts';
 import { verifyWebhookSignature, webhookTimestampFresh } from '../../heygen/webhooks.ts';
+
+// The same rule as SQL's script check (tests/db/bad-input.test.ts runs the same inputs there).
+describe('a content body with no visible character', () => {
+	test.each(INVISIBLE_SCRIPTS)('%s is refused as an empty script', (_name, body) => {
+		expect(isVisiblyEmpty(body)).toBe(true);
+		const r = contentSchema.safeParse({ title: 'A post', body });
+		expect(r.success).toBe(false);
+		expect(r.error!.issues).toEqual([expect.objectContaining({ path: ['body'], message: 'Write the script the avatar should say.' })]);
+	});
+
+	test('one visible character among them is a script', () => {
+		expect(contentSchema.safeParse({ title: 'A post', body: '\u2800\u{e0041}a\u{e0100}' }).success).toBe(true);
+	});
+});
 
 describe('parseRange', () => {
 	test.each([

@@ -30,8 +30,13 @@ export function textProblem(value: string, what: string): string | null {
 	return null;
 }
 
-/** Characters that show as nothing: Unicode spaces, zero-width characters, joiners, bidi marks, fillers. */
-const INVISIBLE = /[\s\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+/**
+ * Characters that show as nothing: Unicode spaces, zero-width characters, joiners, bidi marks,
+ * fillers (Hangul, braille blank), the combining grapheme joiner, variation selectors and tag
+ * characters. The same set as the script check in SQL (video_jobs_before_insert, migration 0020).
+ */
+const INVISIBLE =
+	/[\s\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\u{e0000}-\u{e0fff}]/gu;
 
 export function isVisiblyEmpty(value: string): boolean {
 	return value.replace(INVISIBLE, '') === '';
