@@ -3,10 +3,12 @@
 // it (db/client.ts) decrypt as before; sessions that only write jobs need no key; a database with
 // secrets from before 0022 is re-encrypted and the worker still reads its keys; the key can be
 // rotated; and the key shows up in no catalog, activity row or error.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -17,6 +19,7 @@ import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts
 import { seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { startPipeline, waitForStatus } from '../helpers/pipeline.ts';
 
+const run = promisify(execFile);
 const ROOT_KEY = () => inject('vaultRootKey');
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
 
@@ -214,6 +217,39 @@ describe('rotation', () => {
 		await withClient(db.name, next, async (k) => {
 			expect((await k.query(`select get_heygen_key($1) as k`, [businessId])).rows[0].k).toBe('sk-rotate-0123456789');
 		});
+	});
+});
+
+describe('npm run vault:rotate-key', () => {
+	let db: TestDatabase;
+	let dataDir: string;
+	afterAll(async () => {
+		await db?.drop();
+		if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+	});
+
+	it('puts a new key in <DATA_DIR>/vault-root.key (0600), keeps the old one aside, and the secrets follow', async () => {
+		db = await createTestDatabase();
+		const { businessId } = await seedBusiness(db, { key: 'sk-script-rotated-0123456789', name: 'Script rotated' });
+		dataDir = mkdtempSync(path.join(tmpdir(), 'hvj-rotate-'));
+		const file = path.join(dataDir, 'vault-root.key');
+		writeFileSync(file, `${ROOT_KEY()}\n`, { mode: 0o600 });
+		const { stdout } = await run(process.execPath, [path.resolve('scripts/vault-rotate-key.ts')], {
+			env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, DATA_DIR: dataDir }
+		});
+		expect(stdout).toContain('Re-encrypted 1 secret(s) under the new root key.');
+		expect(stdout).not.toContain(ROOT_KEY());
+		const next = readFileSync(file, 'utf8').trim();
+		expect(next).not.toBe(ROOT_KEY());
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		const aside = readdirSync(dataDir).filter((f) => f.startsWith('vault-root.key.replaced-'));
+		expect(aside).toHaveLength(1);
+		expect(readFileSync(path.join(dataDir, aside[0]!), 'utf8').trim()).toBe(ROOT_KEY());
+		expect(stdout).not.toContain(next);
+		await withClient(db.name, next, async (c) => {
+			expect((await c.query(`select get_heygen_key($1) as k`, [businessId])).rows[0].k).toBe('sk-script-rotated-0123456789');
+		});
+		expect((await pgError(db.sql(`select get_heygen_key($1)`, [businessId]))).code).toBe('28000');
 	});
 });
 
