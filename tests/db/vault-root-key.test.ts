@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { loadConfig, resolveVaultRootKey } from '../../config/index.ts';
 import { connectionConfig, createDb } from '../../db/client.ts';
 import { MIGRATIONS_DIR, migrate } from '../../db/migrate.ts';
 import { withDatabase } from '../setup/global-postgres.ts';
@@ -66,6 +67,28 @@ async function tablesContaining(c: pg.Client, needles: string[]): Promise<string
 	}
 	return hits;
 }
+
+describe('resolving the root key', () => {
+	it('VAULT_ROOT_KEY wins; else <DATA_DIR>/vault-root.key is made once (0600) and reused; bad keys are refused by name', () => {
+		const dir = mkdtempSync(path.join(tmpdir(), 'hvj-vault-key-'));
+		try {
+			const given = 'k'.repeat(40);
+			expect(resolveVaultRootKey(loadConfig({ DATA_DIR: dir, VAULT_ROOT_KEY: given }))).toBe(given);
+			const made = resolveVaultRootKey(loadConfig({ DATA_DIR: dir }));
+			expect(made).toMatch(/^[A-Za-z0-9_-]{43}$/);
+			expect(statSync(path.join(dir, 'vault-root.key')).mode & 0o777).toBe(0o600);
+			expect(resolveVaultRootKey(loadConfig({ DATA_DIR: dir }))).toBe(made);
+			expect(() => loadConfig({ VAULT_ROOT_KEY: 'short' })).toThrow(/VAULT_ROOT_KEY: VAULT_ROOT_KEY must be at least 32 characters/);
+			expect(() => loadConfig({ VAULT_ROOT_KEY: `${given} x` })).toThrow(/VAULT_ROOT_KEY must be printable ASCII without spaces/);
+			// A damaged key file is never replaced by a new key (that would lose every secret).
+			writeFileSync(path.join(dir, 'vault-root.key'), 'short\n');
+			expect(() => resolveVaultRootKey(loadConfig({ DATA_DIR: dir }))).toThrow(/vault-root\.key/);
+			expect(readFileSync(path.join(dir, 'vault-root.key'), 'utf8')).toBe('short\n');
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
 
 describe('a copy of the database (what a dump or a backup holds)', () => {
 	let src: TestDatabase;
