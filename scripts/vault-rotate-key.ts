@@ -21,12 +21,16 @@ const nextFile = `${file}.new`;
 writeFileSync(nextFile, `${next}\n`, { mode: 0o600, flag: 'wx' });
 
 const database = await resolveDatabase(config, () => {}, { shareRunning: true });
-const client = new pg.Client(connectionConfig(database.url, { applicationName: 'vault-rotate-key', vaultRootKey: current, vaultNewRootKey: next }));
+const client = new pg.Client(
+	connectionConfig(database.url, { applicationName: 'vault-rotate-key', vaultRootKey: current, vaultNewRootKey: next })
+);
 let code = 0;
 let rotated = false;
 try {
 	await client.connect();
-	const { rows } = await client.query<{ standin: boolean }>(`select to_regprocedure('vault_internal.rotate_root_key()') is not null as standin`);
+	const { rows } = await client.query<{ standin: boolean }>(
+		`select to_regprocedure('vault_internal.rotate_root_key()') is not null as standin`
+	);
 	if (!rows[0]!.standin) throw new Error("This database uses Supabase's Vault, whose root key Supabase manages; nothing to rotate here.");
 	const done = await client.query<{ n: number }>('select vault_internal.rotate_root_key() as n');
 	rotated = true;

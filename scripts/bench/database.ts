@@ -90,7 +90,10 @@ export async function startBenchDatabase(label: string): Promise<BenchDatabase> 
 	} catch {
 		// the pid is informational only
 	}
-	const pool = new pg.Pool({ ...connectionConfig(db.url, { applicationName: `bench-${label}`, vaultRootKey: process.env.VAULT_ROOT_KEY }), max: 6 });
+	const pool = new pg.Pool({
+		...connectionConfig(db.url, { applicationName: `bench-${label}`, vaultRootKey: process.env.VAULT_ROOT_KEY }),
+		max: 6
+	});
 	pool.on('error', () => {});
 	onCleanup('close bench pool', () => pool.end());
 	const { rows } = await pool.query<{ v: string }>(`select current_setting('server_version') as v`);

@@ -161,7 +161,11 @@ describe('HeyGen key in Vault', () => {
 			['vault.secrets', `select * from vault.secrets where $1::uuid is not null`, 'permission denied for schema vault'],
 			['vault.decrypted_secrets', `select * from vault.decrypted_secrets where $1::uuid is not null`, 'permission denied for schema vault'],
 			['vault.create_secret', `select vault.create_secret('x' || $1::text)`, 'permission denied for schema vault'],
-			['vault_internal.root_key_check', `select * from vault_internal.root_key_check where $1::uuid is not null`, 'permission denied for schema vault_internal'],
+			[
+				'vault_internal.root_key_check',
+				`select * from vault_internal.root_key_check where $1::uuid is not null`,
+				'permission denied for schema vault_internal'
+			],
 			['vault_internal.decrypt', `select vault_internal.decrypt($1::text)`, 'permission denied for schema vault_internal']
 		])('cannot use %s', async (_what, sql, message) => {
 			const before = await getKey(biz.businessId);

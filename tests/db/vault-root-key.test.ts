@@ -208,9 +208,10 @@ describe('where the key travels', () => {
 		url.searchParams.set('options', '-c statement_timeout=12345');
 		const h = createDb(url.toString(), { vaultRootKey: ROOT_KEY() });
 		try {
-			const { rows } = await h.pool.query(`select current_setting('statement_timeout') as t, current_setting('vault_internal.root_key') = $1 as keyed`, [
-				ROOT_KEY()
-			]);
+			const { rows } = await h.pool.query(
+				`select current_setting('statement_timeout') as t, current_setting('vault_internal.root_key') = $1 as keyed`,
+				[ROOT_KEY()]
+			);
 			expect(rows[0]).toEqual({ t: '12345ms', keyed: true });
 		} finally {
 			await h.close();
@@ -299,7 +300,8 @@ describe('upgrade from a database with secrets under the old in-database key', (
 
 		// Without the key the upgrade stops with a clear message and changes nothing.
 		await expect(migrate(db.url)).rejects.toThrow(
-			/0022_vault_root_key_outside\.sql failed and was rolled back: Migration 0022 moves the Vault key out of the database and must re-encrypt 2 stored secret\(s\), but this session has no vault_internal.root_key setting/
+			'0022_vault_root_key_outside.sql failed and was rolled back: Migration 0022 moves the Vault key out of the database and ' +
+				'must re-encrypt 2 stored secret(s), but this session has no vault_internal.root_key setting'
 		);
 		expect((await db.sql(`select to_regclass('vault_internal.data_key') is not null as old`)).rows[0].old).toBe(true);
 

@@ -26,7 +26,11 @@ beforeAll(async () => {
 	provideConfig(loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...vaultEnv() }));
 	const biz = await seedBusiness(db, { name: 'Replayed Co' });
 	businessId = biz.businessId;
-	await db.sql(`select * from save_heygen_webhook($1, $2, 'ep_replay', 'https://app.example/api/heygen/webhook/x', $3)`, [businessId, TEST_KEY, SECRET]);
+	await db.sql(`select * from save_heygen_webhook($1, $2, 'ep_replay', 'https://app.example/api/heygen/webhook/x', $3)`, [
+		businessId,
+		TEST_KEY,
+		SECRET
+	]);
 	jobId = (await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [biz.contentId])).rows[0].id;
 	await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
 	await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = $2 where id = $1`, [jobId, VIDEO]);
@@ -81,7 +85,11 @@ describe('replayed deliveries', () => {
 	});
 
 	test('a body with its own event_id: that signed id is the key, whatever the header says', async () => {
-		const event = { event_type: 'avatar_video.fail', event_id: 'evt_in_body_7', event_data: { video_id: VIDEO, callback_id: jobId, msg: 'x' } };
+		const event = {
+			event_type: 'avatar_video.fail',
+			event_id: 'evt_in_body_7',
+			event_data: { video_id: VIDEO, callback_id: jobId, msg: 'x' }
+		};
 		const raw = JSON.stringify(event);
 		const before = await state();
 		expect(await deliver(raw, 'evt_header_a')).toBe('accepted');

@@ -13,7 +13,8 @@ export const MAX_WEBHOOK_BODY = 16 * 1024;
  * Decides what a delivery to /api/heygen/webhook/<businessId> does. Refusals happen before
  * anything is written and never call HeyGen: the body must be signed with that business's
  * endpoint secret (constant-time compare), carry a fresh timestamp and not be a delivery seen
- * before (webhookDedupeKey). A verified delivery only wakes the job's poll, which re-reads the status from HeyGen.
+ * before (webhookDedupeKey). A verified delivery only wakes the job's poll, which re-reads the
+ * status from HeyGen.
  * Throws only for database failures after verification (the caller answers 500 so HeyGen retries).
  */
 export async function receiveWebhook(businessId: string, request: Request): Promise<WebhookOutcome> {
