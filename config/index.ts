@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { readOrCreateSecretFile } from './secret-file.ts';
 
 /**
  * Every environment variable the project reads, parsed once. Each entry point (npm start, the
@@ -64,6 +66,15 @@ const schema = z.object({
 	SUPABASE_BUCKET: z.string().min(1).default('videos'),
 
 	AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters').optional(),
+	/**
+	 * The root key of the Vault stand-in on plain Postgres (db/README.md, "Vault root key"): without
+	 * it nothing in the database decrypts. Default: generated once into <DATA_DIR>/vault-root.key.
+	 */
+	VAULT_ROOT_KEY: z
+		.string()
+		.min(32, 'VAULT_ROOT_KEY must be at least 32 characters')
+		.regex(/^[\x21-\x7e]+$/, 'VAULT_ROOT_KEY must be printable ASCII without spaces')
+		.optional(),
 	/** When set, /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; else only loopback. */
 	METRICS_TOKEN: z
 		.string()
@@ -89,6 +100,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		throw new ConfigError('Invalid environment:\n  STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
 	}
 	return { ...c, storageDir: c.STORAGE_DIR ?? `${c.DATA_DIR}/videos` };
+}
+
+/** Where the Vault root key is kept when VAULT_ROOT_KEY is not set. */
+export const vaultRootKeyFile = (dataDir: string): string => path.resolve(dataDir, 'vault-root.key');
+
+/**
+ * The Vault stand-in's root key: VAULT_ROOT_KEY, else <DATA_DIR>/vault-root.key (made, mode 0600,
+ * on first use). Every connection that encrypts or decrypts secrets gets it through db/client.ts.
+ */
+export function resolveVaultRootKey(config: Pick<Config, 'VAULT_ROOT_KEY' | 'DATA_DIR'>): string {
+	const key = config.VAULT_ROOT_KEY ?? readOrCreateSecretFile(vaultRootKeyFile(config.DATA_DIR), 'VAULT_ROOT_KEY');
+	if (!/^[\x21-\x7e]{32,}$/.test(key)) {
+		throw new ConfigError(`${vaultRootKeyFile(config.DATA_DIR)} must hold at least 32 printable characters without spaces`);
+	}
+	return key;
 }
 
 // The parsed settings of this process, handed from the entry point that parsed them to code it

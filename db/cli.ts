@@ -1,6 +1,6 @@
 // npm run db:migrate | db:status — against DATABASE_URL, or the embedded Postgres under DATA_DIR.
 import pg from 'pg';
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, resolveVaultRootKey } from '../config/index.ts';
 import { resolveDatabase } from './database-url.ts';
 import { migrate, migrationStatus } from './migrate.ts';
 
@@ -15,7 +15,7 @@ const database = await resolveDatabase(config, () => {}, { shareRunning: true })
 let code = 0;
 try {
 	if (command === 'migrate') {
-		const applied = await migrate(database.url, { log: (m) => console.log(m) });
+		const applied = await migrate(database.url, { log: (m) => console.log(m), vaultRootKey: resolveVaultRootKey(config) });
 		console.log(applied.length ? `${applied.length} migration(s) applied.` : 'Database is up to date.');
 	} else {
 		const client = new pg.Client(database.url);

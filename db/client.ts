@@ -14,11 +14,39 @@ export interface DbHandle {
 	close(): Promise<void>;
 }
 
-export function createPool(connectionString: string, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+export interface ConnectOptions {
+	applicationName?: string;
+	/**
+	 * The Vault stand-in's root key (config/index.ts resolveVaultRootKey), for connections that
+	 * encrypt or decrypt secrets. It travels as a startup option (`-c vault_internal.root_key=…`):
+	 * a session setting read by the stand-in's functions, never stored, not shown in
+	 * pg_stat_activity and not part of any statement, so statement logs never hold it. Connections
+	 * that only write jobs leave it out. Supabase's real Vault ignores it.
+	 */
+	vaultRootKey?: string;
+	/** Only for rotating the root key (vault_internal.rotate_root_key, npm run vault:rotate-key): the new key. */
+	vaultNewRootKey?: string;
+}
+
+/** pg settings for one connection; a connection string's own `options` are kept. */
+export function connectionConfig(connectionString: string, opts: ConnectOptions = {}): pg.ClientConfig {
+	const base = { connectionString, application_name: opts.applicationName ?? 'heygen-video-jobs' };
+	const settings = Object.entries({ root_key: opts.vaultRootKey, new_root_key: opts.vaultNewRootKey })
+		.filter((e): e is [string, string] => Boolean(e[1]))
+		// Postgres splits options at spaces and takes a backslash as an escape.
+		.map(([name, value]) => `-c vault_internal.${name}=${value.replace(/[\\\s]/g, (c) => `\\${c}`)}`);
+	if (!settings.length) return base;
+	// pg lets options in the URL override the ones given here, so they are merged and moved out of it.
+	const url = new URL(connectionString);
+	const own = url.searchParams.get('options');
+	url.searchParams.delete('options');
+	return { ...base, connectionString: url.toString(), options: [own, ...settings].filter(Boolean).join(' ') };
+}
+
+export function createPool(connectionString: string, opts: ConnectOptions & { max?: number } = {}): pg.Pool {
 	const pool = new pg.Pool({
-		connectionString,
+		...connectionConfig(connectionString, opts),
 		max: opts.max ?? 10,
-		application_name: opts.applicationName ?? 'heygen-video-jobs',
 		connectionTimeoutMillis: 10_000
 	});
 	// An idle client losing its connection (server restart) must not crash the process.
@@ -30,7 +58,7 @@ export function createPool(connectionString: string, opts: { max?: number; appli
 	return pool;
 }
 
-export function createDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): DbHandle {
+export function createDb(connectionString: string, opts: ConnectOptions & { max?: number } = {}): DbHandle {
 	const pool = createPool(connectionString, opts);
 	const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 	return { pool, db, close: () => db.destroy() };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import { connectionConfig } from './client.ts';
 
 /**
  * Forward-only numbered migrations (db/migrations/NNNN_name.sql). Each file runs in its own
@@ -144,13 +145,15 @@ export interface MigrateOptions {
 	log?: (msg: string) => void;
 	/** Apply files up to and including this number only (an upgrade test stops part-way). */
 	upTo?: number;
+	/** The Vault root key (config resolveVaultRootKey): 0022 re-encrypts stored secrets under it. */
+	vaultRootKey?: string;
 }
 
 /** Applies pending migrations; returns the files applied by this call. Safe to run concurrently. */
 export async function migrate(connectionString: string, opts: MigrateOptions = {}): Promise<string[]> {
 	const log = opts.log ?? (() => {});
 	const files = (await readMigrations(opts.dir)).filter((f) => opts.upTo === undefined || f.version <= opts.upTo);
-	const client = new pg.Client({ connectionString, application_name: 'migrate' });
+	const client = new pg.Client(connectionConfig(connectionString, { applicationName: 'migrate', vaultRootKey: opts.vaultRootKey }));
 	await client.connect();
 	try {
 		await ensureLedger(client);

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, provideConfig, type Config } from '../config/index.ts';
+import { loadConfig, provideConfig, resolveVaultRootKey, type Config } from '../config/index.ts';
 import { resolveDatabase } from '../db/database-url.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
@@ -155,7 +155,7 @@ export async function startApp(env: Record<string, string | undefined> = process
 		for (const s of stops.reverse()) await s().catch((err) => log.error({ err: { message: err.message } }, 'shutdown step failed'));
 	};
 	try {
-		await migrate(database.url, { log: (m) => log.info(m) });
+		await migrate(database.url, { log: (m) => log.info(m), vaultRootKey: resolveVaultRootKey(config) });
 		const runtime: Config = { ...config, DATABASE_URL: database.url };
 		if (runtime.RUN_WORKER) {
 			const { startWorker } = await import('../worker/index.ts');

@@ -3,6 +3,8 @@
 // renders one video end to end while printing each status change, then keeps running so you can
 // try the web app in a browser.
 import pg from 'pg';
+import { resolveVaultRootKey } from '../config/index.ts';
+import { connectionConfig } from '../db/client.ts';
 import { startHeyGenSimulator, DEFAULT_SIM_KEY } from '../heygen/simulator/server.ts';
 import { startApp, stopOnSignals } from './app.ts';
 
@@ -15,7 +17,8 @@ const app = await startApp({
 	POLL_MAX_SECONDS: process.env.POLL_MAX_SECONDS ?? '2',
 	LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
 });
-const db = new pg.Client(app.databaseUrl);
+// It saves the demo business's key (set_heygen_key), so it carries the Vault root key like the app.
+const db = new pg.Client(connectionConfig(app.databaseUrl, { applicationName: 'demo', vaultRootKey: resolveVaultRootKey(app.config) }));
 // Errors surface on the query that meets them; a dropped connection alone must not crash the demo.
 db.on('error', () => {});
 await db.connect();

@@ -1,5 +1,5 @@
 import { PgBoss, type Job } from 'pg-boss';
-import { POLL_BATCH_SIZE_DEFAULT, type Config } from '../config/index.ts';
+import { POLL_BATCH_SIZE_DEFAULT, resolveVaultRootKey, type Config } from '../config/index.ts';
 import { createDb, type DbHandle } from '../db/client.ts';
 import type { PipelineContext, PipelineSettings } from './context.ts';
 import { pollVideo, pollVideos } from './handlers/poll.ts';
@@ -92,7 +92,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const { config } = opts;
 	const log = (opts.log ?? createLogger({ level: config.LOG_LEVEL })).child({ component: 'worker' });
 	const concurrency = opts.concurrency ?? config.WORKER_CONCURRENCY;
-	const handle: DbHandle = createDb(opts.databaseUrl, { max: Math.min(50, concurrency + 5), applicationName: 'video-worker' });
+	// Its pool reads keys from Vault, so it carries the Vault root key; pg-boss's own pool does not.
+	const handle: DbHandle = createDb(opts.databaseUrl, {
+		max: Math.min(50, concurrency + 5),
+		applicationName: 'video-worker',
+		vaultRootKey: resolveVaultRootKey(config)
+	});
 	const ctx: PipelineContext = {
 		store: new JobStore(handle.db),
 		heygen: opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),

@@ -44,7 +44,7 @@ export async function completionLatency(
 	const web = await startWeb(db, sim, path.join(db.dir, 'web-data'));
 	const hooked = await business(db, 'Bench latency (webhooks)', opts.simKey);
 	const polled = await business(db, 'Bench latency (polling only)', POLL_ONLY_KEY);
-	const handle = createDb(db.url, { max: 2 });
+	const handle = createDb(db.url, { max: 2, vaultRootKey: process.env.VAULT_ROOT_KEY });
 	onCleanup('close latency db', () => handle.close());
 	const reg = await registerWebhook(handle.db, { baseUrl: sim.url, businessId: hooked, apiKey: opts.simKey, origin: web });
 	if (!reg.ok) throw new Error(`webhook registration failed: ${reg.message}`);

@@ -1,10 +1,12 @@
 // The benchmarks' throwaway embedded Postgres, seeding, a LISTEN on video_jobs and wait sampling.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { connectionConfig } from '../../db/client.ts';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrate } from '../../db/migrate.ts';
 import { onCleanup } from './run.ts';
@@ -78,7 +80,9 @@ export async function startBenchDatabase(label: string): Promise<BenchDatabase> 
 	const t0 = performance.now();
 	const db = await startEmbeddedPostgres({ dataDir: dir, persistent: false, postgresFlags: PROFILE ? PROFILE_FLAGS : [] });
 	onCleanup('stop embedded postgres', () => db.stop());
-	await migrate(db.url);
+	// Everything this bench starts (web app, workers) reads VAULT_ROOT_KEY from the environment.
+	process.env.VAULT_ROOT_KEY ??= randomBytes(32).toString('base64url');
+	await migrate(db.url, { vaultRootKey: process.env.VAULT_ROOT_KEY });
 	if (PROFILE) await resetProfile(db.url);
 	let postmasterPid: number | null = null;
 	try {
@@ -86,7 +90,10 @@ export async function startBenchDatabase(label: string): Promise<BenchDatabase> 
 	} catch {
 		// the pid is informational only
 	}
-	const pool = new pg.Pool({ connectionString: db.url, max: 6, application_name: `bench-${label}` });
+	const pool = new pg.Pool({
+		...connectionConfig(db.url, { applicationName: `bench-${label}`, vaultRootKey: process.env.VAULT_ROOT_KEY }),
+		max: 6
+	});
 	pool.on('error', () => {});
 	onCleanup('close bench pool', () => pool.end());
 	const { rows } = await pool.query<{ v: string }>(`select current_setting('server_version') as v`);

@@ -161,7 +161,11 @@ describe('HeyGen key in Vault', () => {
 			['vault.secrets', `select * from vault.secrets where $1::uuid is not null`, 'permission denied for schema vault'],
 			['vault.decrypted_secrets', `select * from vault.decrypted_secrets where $1::uuid is not null`, 'permission denied for schema vault'],
 			['vault.create_secret', `select vault.create_secret('x' || $1::text)`, 'permission denied for schema vault'],
-			['vault_internal.data_key', `select * from vault_internal.data_key where $1::uuid is not null`, 'permission denied for schema vault_internal'],
+			[
+				'vault_internal.root_key_check',
+				`select * from vault_internal.root_key_check where $1::uuid is not null`,
+				'permission denied for schema vault_internal'
+			],
 			['vault_internal.decrypt', `select vault_internal.decrypt($1::text)`, 'permission denied for schema vault_internal']
 		])('cannot use %s', async (_what, sql, message) => {
 			const before = await getKey(biz.businessId);
@@ -188,10 +192,12 @@ describe('HeyGen key in Vault', () => {
 			});
 			expect(got).toEqual({ k: key, h: true });
 		});
-		it('still cannot read the data key or call the encrypt helper', async () => {
+		it('still cannot read the key fingerprint, call the encrypt helper or rotate the root key', async () => {
 			for (const [sql, message] of [
-				[`select * from vault_internal.data_key`, 'permission denied for table data_key'],
-				[`select vault_internal.encrypt('x')`, 'permission denied for function encrypt']
+				[`select * from vault_internal.root_key_check`, 'permission denied for table root_key_check'],
+				[`select vault_internal.encrypt('x')`, 'permission denied for function encrypt'],
+				[`select vault_internal.root_key()`, 'permission denied for function root_key'],
+				[`select vault_internal.rotate_root_key()`, 'permission denied for function rotate_root_key']
 			] as const) {
 				const err = await inRolledBackTransaction(db, async (c) => {
 					await c.query(`set local role service_role`);

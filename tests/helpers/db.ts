@@ -22,13 +22,20 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 	}
 }
 
+/**
+ * The environment that hands the run's Vault root key to an app, worker or child process a test
+ * starts (the key itself comes from tests/setup/global-postgres.ts).
+ */
+export const vaultEnv = (): { VAULT_ROOT_KEY: string } => ({ VAULT_ROOT_KEY: inject('vaultRootKey') });
+
 /** A fresh, fully migrated database of this test file's own, cloned from the template. */
 export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
 	const name = `hvj_t_${randomBytes(5).toString('hex')}`;
 	const template = opts.empty ? 'template0' : inject('pgTemplateDb');
 	await admin((c) => c.query(`create database ${name} template ${template}`));
 	const url = withDatabase(inject('pgAdminUrl'), name);
-	const handle = createDb(url, { max: 10 });
+	// Like the app's pools: carries the Vault root key (plain SQL writers in tests use their own clients).
+	const handle = createDb(url, { max: 10, vaultRootKey: inject('vaultRootKey') });
 	return {
 		...handle,
 		url,

@@ -9,7 +9,7 @@ import { startWorker, type RunningWorker, type WorkerOptions } from '../../worke
 import { createLogger } from '../../log/logger.ts';
 import { createStorage } from '../../storage/index.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
-import type { TestDatabase } from './db.ts';
+import { vaultEnv, type TestDatabase } from './db.ts';
 
 /** Settings that make every backoff tiny, so fault tests finish in seconds. */
 export const FAST_SETTINGS = {
@@ -45,7 +45,7 @@ export async function startPipeline(
 			cb();
 		}
 	});
-	const config = loadConfig({ HEYGEN_API_URL: sim.url, LOG_LEVEL: 'debug', STORAGE_DIR: storageDir, ...opts.env });
+	const config = loadConfig({ HEYGEN_API_URL: sim.url, LOG_LEVEL: 'debug', STORAGE_DIR: storageDir, ...vaultEnv(), ...opts.env });
 	const worker = await startWorker({
 		databaseUrl: db.url,
 		config,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { vaultEnv } from './db.ts';
 
 export interface WorkerProcess {
 	child: ChildProcess;
@@ -21,6 +22,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 			RETRY_MAX_SECONDS: '0.3',
 			WORKER_MONITOR_SECONDS: '1',
 			WORKER_SHUTDOWN_SECONDS: '5',
+			...vaultEnv(),
 			...env
 		},
 		stdio: ['ignore', 'pipe', 'pipe']

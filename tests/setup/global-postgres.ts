@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,8 @@ declare module 'vitest' {
 	export interface ProvidedContext {
 		pgAdminUrl: string;
 		pgTemplateDb: string;
+		/** The Vault root key every test database's secrets are encrypted with (tests/helpers/db.ts). */
+		vaultRootKey: string;
 	}
 }
 
@@ -43,10 +46,15 @@ export default async function setup(project: TestProject) {
 	await admin.query(`create database ${TEMPLATE_DB}`);
 	await admin.end();
 	const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
-	await migrate(templateUrl);
+	// One Vault root key for the run. Also in the environment, so that whatever a test starts with
+	// loadConfig(process.env) or as a child process uses it instead of a key file in DATA_DIR.
+	const vaultRootKey = randomBytes(32).toString('base64url');
+	process.env.VAULT_ROOT_KEY = vaultRootKey;
+	await migrate(templateUrl, { vaultRootKey });
 
 	project.provide('pgAdminUrl', adminUrl);
 	project.provide('pgTemplateDb', TEMPLATE_DB);
+	project.provide('vaultRootKey', vaultRootKey);
 	return async () => {
 		const c = new pg.Client(adminUrl);
 		await c.connect();

@@ -15,7 +15,7 @@ import { loadConfig, provideConfig } from '../../config/index.ts';
 import { ensureBuilt } from '../../scripts/app.ts';
 import { startHeyGenSimulator, type HeyGenSimulator, type HeyGenSimulatorOptions } from '../../heygen/simulator/server.ts';
 import type { PipelineSettings } from '../../worker/context.ts';
-import type { TestDatabase } from '../helpers/db.ts';
+import { vaultEnv, type TestDatabase } from '../helpers/db.ts';
 import { FAST_SETTINGS, startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -51,6 +51,7 @@ export async function startTestApp(
 		STORAGE_DIR: storageDir,
 		DATA_DIR: dataDir,
 		LOG_LEVEL: 'info',
+		...vaultEnv(),
 		...opts.env
 	});
 	// Capture the app's log lines (see web/lib/server/log.ts) for the "key never logged" checks.

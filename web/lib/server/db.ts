@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { createDb, type Database, type DbHandle } from '$db/client.ts';
 import type { DB } from '$db/types.ts';
+import { resolveVaultRootKey } from '$config/index.ts';
 import { config } from './config.ts';
 
 let handle: DbHandle | null = null;
@@ -11,9 +12,9 @@ let handle: DbHandle | null = null;
  */
 export function database(): DbHandle {
 	if (!handle) {
-		const url = config().DATABASE_URL;
-		if (!url) throw new Error('DATABASE_URL is not set: start the app with `npm start` (embedded Postgres) or set DATABASE_URL.');
-		handle = createDb(url, { max: 20, applicationName: 'web' });
+		const c = config();
+		if (!c.DATABASE_URL) throw new Error('DATABASE_URL is not set: start the app with `npm start` (embedded Postgres) or set DATABASE_URL.');
+		handle = createDb(c.DATABASE_URL, { max: 20, applicationName: 'web', vaultRootKey: resolveVaultRootKey(c) });
 	}
 	return handle;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { verifyWebhookSignature, WEBHOOK_EVENTS, webhookPayload, webhookTimestampFresh } from '$heygen/webhooks.ts';
 import { readCapped } from '$heygen/read-capped.ts';
@@ -11,8 +12,9 @@ export const MAX_WEBHOOK_BODY = 16 * 1024;
 /**
  * Decides what a delivery to /api/heygen/webhook/<businessId> does. Refusals happen before
  * anything is written and never call HeyGen: the body must be signed with that business's
- * endpoint secret (constant-time compare), carry a fresh timestamp and an event id not seen
- * before. A verified delivery only wakes the job's poll, which re-reads the status from HeyGen.
+ * endpoint secret (constant-time compare), carry a fresh timestamp and not be a delivery seen
+ * before (webhookDedupeKey). A verified delivery only wakes the job's poll, which re-reads the
+ * status from HeyGen.
  * Throws only for database failures after verification (the caller answers 500 so HeyGen retries).
  */
 export async function receiveWebhook(businessId: string, request: Request): Promise<WebhookOutcome> {
@@ -31,12 +33,21 @@ export async function receiveWebhook(businessId: string, request: Request): Prom
 	}
 	const parsed = webhookPayload.safeParse(body);
 	if (!parsed.success) return 'malformed';
-	const eventId = request.headers.get('heygen-event-id')?.trim() || parsed.data.event_id;
-	if (!eventId || eventId.length > 200) return 'malformed';
+	const eventId = webhookDedupeKey(raw, parsed.data.event_id);
 	if (!(WEBHOOK_EVENTS as readonly string[]).includes(parsed.data.event_type)) return 'ignored_event';
 	const r = await sql<{ outcome: WebhookOutcome }>`
 		select heygen_webhook_receive(${businessId}, ${eventId}, ${parsed.data.event_type}, ${parsed.data.event_data.video_id}) as outcome`.execute(db());
 	return r.rows[0]?.outcome ?? 'error';
+}
+
+/**
+ * What a delivery is de-duplicated on: only what the signature covers. The Heygen-Event-Id header
+ * is not signed, so a captured delivery replayed with a new header id would count as new each
+ * time; the body's own event_id is signed, and without one the body itself (its SHA-256) is the
+ * event. HeyGen's retries resend the same body, so they are still recognised.
+ */
+export function webhookDedupeKey(raw: Uint8Array, bodyEventId: string | null | undefined): string {
+	return bodyEventId || `body-sha256:${createHash('sha256').update(raw).digest('hex')}`;
 }
 
 /** One reply for every delivery, whatever happened: the caller learns nothing from it. */
