@@ -8,6 +8,7 @@ import { transferVideo } from './handlers/transfer.ts';
 import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
+import { retirementRunner } from './endpoint-retirements.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { jobPayload, QUEUES, type QueueName } from './queues.ts';
@@ -114,7 +115,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		instanceName: 'video-worker',
 		openTelemetry: { enabled: false }
 	});
-	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log);
+	// A key replaced or removed from SQL leaves its old account's webhook endpoint to retire: the
+	// same NOTIFY that drops the cached key wakes that (and so does the sweep, for retries).
+	const retirements = retirementRunner(ctx);
+	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, () => retirements.wake());
 	let stopping: Promise<void> | null = null;
 	boss.on('error', (err) => {
 		// pg-boss can still be closing a connection when Postgres stops right after it: once we are
@@ -187,6 +191,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	partialTimer.unref();
 
 	const sweep = async () => {
+		retirements.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 		} catch (err) {
@@ -208,6 +213,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				// handed back to pg-boss (its heartbeat stops, so another worker retries it).
 				await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_SECONDS * 1000 });
 				await keyChanges.stop();
+				await retirements.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())
