@@ -58,8 +58,6 @@ export function storageFromConfig(config: Config): Promise<VideoStorage> {
 		: createStorage({ kind: 'local', dir: config.storageDir, publicBaseUrl: '/media' });
 }
 
-export { workOptions } from './steps/registry.ts';
-
 /**
  * Starts pg-boss workers for every step of worker/steps/registry.ts. Many processes may run this against one
  * database: pg-boss fetches with SKIP LOCKED and every step re-checks the job's state under a row
