@@ -12,9 +12,6 @@ import type { z } from 'zod';
 import { STEP_QUEUES, type StepQueue } from '../../db/job-states.ts';
 import { POLL_BATCH_SIZE_DEFAULT } from '../../config/index.ts';
 import type { PipelineContext } from '../context.ts';
-import { pollVideos } from '../handlers/poll.ts';
-import { submitVideo } from '../handlers/submit.ts';
-import { transferVideo } from '../handlers/transfer.ts';
 import { jobPayload } from '../queues.ts';
 
 /** pg-boss's retry settings of the queue (pgboss.queue: retry_limit, retry_delay, retry_backoff, retry_delay_max). */
@@ -51,8 +48,11 @@ export interface StepDefinition {
 	expireInSeconds: number;
 	/** The video_jobs column that counts this step's tries. */
 	triesColumn: 'submit_count' | 'poll_count' | 'transfer_count';
-	/** The /metrics histogram of how long the stage this step waits for took; null = none. */
-	durationMetric: 'video_render_seconds' | 'video_transfer_seconds' | null;
+	/**
+	 * The /metrics histogram of how long this step's stage took (web/lib/server/metrics.ts), from the
+	 * counters SQL keeps per stage (video_job_step_durations.step); null = none.
+	 */
+	duration: { metric: string; stage: 'render' | 'transfer'; help: string } | null;
 	/** How many jobs a worker fetches and runs at once, from WORKER_CONCURRENCY and POLL_BATCH_SIZE. */
 	work(concurrency: number, pollBatchSize: number): Pick<WorkOptions, 'batchSize' | 'localConcurrency'>;
 }
@@ -62,40 +62,57 @@ function eachJob(run: (ctx: PipelineContext, jobId: string) => Promise<void>): S
 	return (ctx, jobIds) => Promise.allSettled(jobIds.map((id) => run(ctx, id)));
 }
 
+/**
+ * Handlers are loaded on first use, so that /metrics can read this list without pulling the
+ * HeyGen, storage and download code into the web server.
+ */
+function lazy(load: () => Promise<StepHandler>): StepHandler {
+	let loaded: Promise<StepHandler> | null = null;
+	return async (ctx, jobIds) => (await (loaded ??= load()))(ctx, jobIds);
+}
+
 export const STEPS = {
 	'video.submit': {
 		queue: 'video.submit',
 		description: 'Sends the script to HeyGen (POST /v3/videos, one Idempotency-Key per attempt) once a render slot is free.',
-		handler: eachJob(submitVideo),
+		handler: lazy(async () => eachJob((await import('../handlers/submit.ts')).submitVideo)),
 		payload: jobPayload,
 		retry: { limit: 8, delaySeconds: 5, backoff: true, delayMaxSeconds: 300 },
 		expireInSeconds: 120,
 		triesColumn: 'submit_count',
-		durationMetric: null,
+		duration: null,
 		work: (concurrency) => ({ batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 })
 	},
 	'video.poll': {
 		queue: 'video.poll',
 		description: 'Checks render status at HeyGen, one bulk call per account and 100 videos, until the video is ready or failed.',
 		// The whole batch in one call: one bulk status call per account (handlers/poll.ts).
-		handler: pollVideos,
+		handler: lazy(async () => (await import('../handlers/poll.ts')).pollVideos),
 		payload: jobPayload,
 		retry: { limit: 20, delaySeconds: 5, backoff: true, delayMaxSeconds: 120 },
 		expireInSeconds: 120,
 		triesColumn: 'poll_count',
-		durationMetric: 'video_render_seconds',
+		duration: {
+			metric: 'video_render_seconds',
+			stage: 'render',
+			help: 'Time HeyGen took to render a video (rendering to transferring), every job so far.'
+		},
 		// Large batches: one batch at a time is plenty for thousands of polls a second.
 		work: (_concurrency, pollBatchSize) => ({ batchSize: pollBatchSize, localConcurrency: 2 })
 	},
 	'video.transfer': {
 		queue: 'video.transfer',
 		description: 'Streams the finished MP4, its thumbnail and captions from HeyGen into storage.',
-		handler: eachJob(transferVideo),
+		handler: lazy(async () => eachJob((await import('../handlers/transfer.ts')).transferVideo)),
 		payload: jobPayload,
 		retry: { limit: 10, delaySeconds: 10, backoff: true, delayMaxSeconds: 300 },
 		expireInSeconds: 3600,
 		triesColumn: 'transfer_count',
-		durationMetric: 'video_transfer_seconds',
+		duration: {
+			metric: 'video_transfer_seconds',
+			stage: 'transfer',
+			help: 'Time to copy a finished video into storage (transferring to completed), every job so far.'
+		},
 		// Transfers are long: small batches, more of them, so one large file holds up few others.
 		work: (concurrency) => ({ batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4 })
 	}
