@@ -154,9 +154,10 @@ language sql security definer set search_path = pg_catalog, public, pg_temp as $
     (select d.decrypted_secret from vault.decrypted_secrets d where d.id = r.key_secret_id)
 $$;
 
--- Records how a retirement ended and removes the old key from Vault; NOTIFY
--- heygen_endpoint_retired (the business id) for whoever watches. With p_retry_after the
--- retirement stays pending (a transient error) and is tried again after that long.
+-- Records how a retirement ended and removes the old key from Vault. With p_retry_after the
+-- retirement stays pending (a transient error) and is tried again after that long. Either way
+-- NOTIFY heygen_endpoint_retired {"business_id", "outcome"} (outcome "pending" for a retry later)
+-- for whoever watches; never a key.
 create function heygen_endpoint_retirement_finish(p_id bigint, p_outcome text, p_error text = null, p_retry_after interval = null)
 returns void
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
@@ -169,6 +170,7 @@ begin
   end if;
   if p_retry_after is not null then
     update heygen_endpoint_retirements set next_try_at = now() + p_retry_after, error = left(p_error, 500) where id = p_id;
+    perform pg_notify('heygen_endpoint_retired', json_build_object('business_id', r.business_id, 'outcome', 'pending')::text);
     return;
   end if;
   update heygen_endpoint_retirements set outcome = p_outcome, error = left(p_error, 500), finished_at = now(), key_secret_id = null
@@ -176,7 +178,7 @@ begin
   if r.key_secret_id is not null then
     delete from vault.secrets where id = r.key_secret_id;
   end if;
-  perform pg_notify('heygen_endpoint_retired', r.business_id::text);
+  perform pg_notify('heygen_endpoint_retired', json_build_object('business_id', r.business_id, 'outcome', p_outcome)::text);
 end
 $$;
 

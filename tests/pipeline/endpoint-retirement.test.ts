@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWebhook } from '../../heygen/webhook-registration.ts';
+import { createWebhookApi } from '../../heygen/webhooks.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
@@ -18,17 +19,24 @@ let db: TestDatabase;
 let sim: HeyGenSimulator;
 let pipeline: Pipeline;
 let listener: pg.Client;
+/** `<business id>:<outcome>` of every heygen_endpoint_retired NOTIFY so far. */
 const retired: string[] = [];
 let heard: () => void = () => {};
+// While true the worker's HeyGen webhook calls go to a closed port: a network error, which is transient.
+let heygenUnreachable = false;
 
 beforeAll(async () => {
 	db = await createTestDatabase();
 	sim = await startHeyGenSimulator({ validKeys: simKeys });
-	pipeline = await startPipeline(db, { sim });
+	pipeline = await startPipeline(db, {
+		sim,
+		worker: { webhooks: (apiKey) => createWebhookApi({ baseUrl: heygenUnreachable ? 'http://127.0.0.1:1' : sim.url, apiKey, timeoutMs: 5_000 }) }
+	});
 	listener = new pg.Client(db.url);
 	await listener.connect();
 	listener.on('notification', (n) => {
-		retired.push(n.payload ?? '');
+		const p = JSON.parse(n.payload ?? '{}') as { business_id: string; outcome: string };
+		retired.push(`${p.business_id}:${p.outcome}`);
 		heard();
 	});
 	await listener.query('listen heygen_endpoint_retired');
@@ -40,12 +48,13 @@ afterAll(async () => {
 	await db?.drop();
 });
 
-/** Resolves when heygen_endpoint_retirement_finish has announced this business (NOTIFY). */
-function retirementOf(businessId: string, timeoutMs = 10_000): Promise<void> {
+/** Resolves when heygen_endpoint_retirement_finish has announced this business (NOTIFY), finished unless `outcome` says. */
+function retirementOf(businessId: string, outcome?: string, timeoutMs = 10_000): Promise<void> {
+	const done = (e: string) => (outcome ? e === `${businessId}:${outcome}` : e.startsWith(`${businessId}:`) && !e.endsWith(':pending'));
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`no heygen_endpoint_retired for ${businessId} within ${timeoutMs} ms`)), timeoutMs);
 		const check = () => {
-			if (!retired.includes(businessId)) return;
+			if (!retired.some(done)) return;
 			clearTimeout(timer);
 			resolve();
 		};
@@ -131,6 +140,31 @@ describe('retiring the old account’s webhook endpoint', () => {
 		await db.sql('select delete_heygen_key($1)', [next.businessId]);
 		await nextDone;
 		expect(sim.webhookEndpoints.endpoints.has(next.endpointId)).toBe(false);
+	});
+
+	it('HeyGen unreachable: the retirement stays pending with the old key, and goes through when HeyGen is back', async () => {
+		const { businessId, endpointId, secretId } = await businessWithEndpoint(TEST_KEY);
+		heygenUnreachable = true;
+		try {
+			const pending = retirementOf(businessId, 'pending');
+			await db.sql('select set_heygen_key($1, $2)', [businessId, NEW_KEY]);
+			await pending;
+		} finally {
+			heygenUnreachable = false;
+		}
+		const [row] = await retirementRow(businessId);
+		expect(row).toMatchObject({ endpoint_id: endpointId, outcome: null, finished_at: null, key_secret_id: secretId, attempts: 1 });
+		expect(row.error).toMatch(/Could not reach HeyGen/);
+		expect(await secretExists(secretId)).toBe(true);
+		expect(sim.webhookEndpoints.endpoints.has(endpointId)).toBe(true);
+
+		// Due again (instead of waiting the minute): the worker's next sweep takes it.
+		const done = retirementOf(businessId, 'deleted');
+		await db.sql('update heygen_endpoint_retirements set next_try_at = now() where business_id = $1', [businessId]);
+		await done;
+		expect(await retirementRow(businessId)).toMatchObject([{ outcome: 'deleted', error: null, key_secret_id: null, attempts: 2 }]);
+		expect(sim.webhookEndpoints.endpoints.has(endpointId)).toBe(false);
+		expect(await secretExists(secretId)).toBe(false);
 	});
 
 	it('re-saving the same key retires nothing; a key without an endpoint leaves Vault at once', async () => {
