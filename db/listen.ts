@@ -49,7 +49,12 @@ export function listen(opts: ListenOptions): Listener {
 
 	const connect = async (): Promise<void> => {
 		if (stopped) return;
-		const c = new pg.Client({ connectionString: opts.connectionString, application_name: opts.applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+		const c = new pg.Client({
+			connectionString: opts.connectionString,
+			application_name: opts.applicationName,
+			keepAlive: true,
+			connectionTimeoutMillis: 10_000
+		});
 		let down = false;
 		let ping: NodeJS.Timeout | null = null;
 		let closed: Promise<void> = Promise.resolve();

@@ -20,9 +20,8 @@ function signal<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout;
-	return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() =>
-		clearTimeout(timer)
-	);
+	const late = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+	return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 describe('listen()', () => {
@@ -52,7 +51,8 @@ describe('listen()', () => {
 
 			listening = signal<boolean>();
 			nextPayload = signal<string>();
-			const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'listen-test' and datname = current_database()`);
+			const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity
+				where application_name = 'listen-test' and datname = current_database()`);
 			expect(killed.rows).toEqual([{ ok: true }]);
 			await within(lost.promise, 5_000, 'loss noticed');
 			expect(await within(listening.promise, 5_000, 'listening again')).toBe(true);
@@ -63,7 +63,8 @@ describe('listen()', () => {
 		} finally {
 			await listener.stop();
 		}
-		const left = await db.sql(`select count(*)::int as n from pg_stat_activity where application_name = 'listen-test' and datname = current_database()`);
+		const left = await db.sql(`select count(*)::int as n from pg_stat_activity
+			where application_name = 'listen-test' and datname = current_database()`);
 		expect(left.rows[0].n).toBe(0);
 	});
 });

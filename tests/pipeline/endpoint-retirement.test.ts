@@ -30,7 +30,9 @@ beforeAll(async () => {
 	sim = await startHeyGenSimulator({ validKeys: simKeys });
 	pipeline = await startPipeline(db, {
 		sim,
-		worker: { webhooks: (apiKey) => createWebhookApi({ baseUrl: heygenUnreachable ? 'http://127.0.0.1:1' : sim.url, apiKey, timeoutMs: 5_000 }) }
+		worker: {
+			webhooks: (apiKey) => createWebhookApi({ baseUrl: heygenUnreachable ? 'http://127.0.0.1:1' : sim.url, apiKey, timeoutMs: 5_000 })
+		}
 	});
 	listener = new pg.Client(db.url);
 	await listener.connect();
@@ -79,7 +81,8 @@ async function businessWithEndpoint(key: string): Promise<{ businessId: string; 
 
 async function retirementRow(businessId: string) {
 	const { rows } = await db.sql(
-		'select endpoint_id, reason, outcome, error, key_secret_id, attempts, finished_at from heygen_endpoint_retirements where business_id = $1',
+		`select endpoint_id, reason, outcome, error, key_secret_id, attempts, finished_at
+		 from heygen_endpoint_retirements where business_id = $1`,
 		[businessId]
 	);
 	return rows;
@@ -91,7 +94,7 @@ async function secretExists(id: string): Promise<boolean> {
 }
 
 describe('retiring the old account’s webhook endpoint', () => {
-	it('set_heygen_key with a new key: the old endpoint is deleted at HeyGen with the old key, recorded, and the old key leaves Vault', async () => {
+	it('set_heygen_key with a new key: the old endpoint is deleted with the old key, recorded, and the old key leaves Vault', async () => {
 		const { businessId, endpointId, secretId } = await businessWithEndpoint(TEST_KEY);
 		const done = retirementOf(businessId);
 		await db.sql('select set_heygen_key($1, $2)', [businessId, NEW_KEY]);
@@ -99,7 +102,10 @@ describe('retiring the old account’s webhook endpoint', () => {
 		expect(sim.webhookEndpoints.endpoints.has(endpointId)).toBe(false);
 		const rows = await retirementRow(businessId);
 		expect(rows).toEqual([
-			{ endpoint_id: endpointId, reason: 'key_replaced', outcome: 'deleted', error: null, key_secret_id: null, attempts: 1, finished_at: expect.any(Date) }
+			{
+				endpoint_id: endpointId, reason: 'key_replaced', outcome: 'deleted', error: null,
+				key_secret_id: null, attempts: 1, finished_at: expect.any(Date)
+			}
 		]);
 		expect(await secretExists(secretId)).toBe(false);
 		const key = await db.sql('select get_heygen_key($1) as key', [businessId]);
@@ -114,13 +120,14 @@ describe('retiring the old account’s webhook endpoint', () => {
 		await db.sql('select delete_heygen_key($1)', [businessId]);
 		await done;
 		expect(sim.webhookEndpoints.endpoints.has(endpointId)).toBe(false);
-		expect(await retirementRow(businessId)).toMatchObject([{ endpoint_id: endpointId, reason: 'key_deleted', outcome: 'deleted', key_secret_id: null }]);
+		const rows = await retirementRow(businessId);
+		expect(rows).toMatchObject([{ endpoint_id: endpointId, reason: 'key_deleted', outcome: 'deleted', key_secret_id: null }]);
 		expect(await secretExists(secretId)).toBe(false);
 		const left = await db.sql(`select count(*)::int as n from vault.secrets where name like '%' || $1`, [businessId]);
 		expect(left.rows[0].n).toBe(0);
 	});
 
-	it('HeyGen refuses the delete (the old key was revoked): recorded as failed, the old key still leaves Vault, the worker carries on', async () => {
+	it('HeyGen refuses the delete (old key revoked): recorded as failed, the old key still leaves Vault, the worker carries on', async () => {
 		const { businessId, endpointId, secretId } = await businessWithEndpoint(REVOKED_KEY);
 		simKeys.splice(simKeys.indexOf(REVOKED_KEY), 1);
 		const done = retirementOf(businessId);

@@ -80,7 +80,8 @@ describe('the worker’s HeyGen key cache', () => {
 
 	it('after its LISTEN backend is killed, the worker listens again and a replacement is heard at once', async () => {
 		const { businessId, jobId } = await renderingJob();
-		const { rows: old } = await db.sql(`select pid from pg_stat_activity where datname = current_database() and application_name = 'video-worker-keys'`);
+		const { rows: old } = await db.sql(`select pid from pg_stat_activity
+			where datname = current_database() and application_name = 'video-worker-keys'`);
 		expect(old).toHaveLength(1);
 		await db.sql('select pg_terminate_backend($1)', [old[0].pid]);
 		// Listening again: a new backend whose last statement was the LISTEN.

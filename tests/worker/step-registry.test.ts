@@ -32,7 +32,8 @@ describe('the step registry', () => {
 	});
 
 	it('holds each queue’s pg-boss retry and expiry settings', async () => {
-		const { rows } = await db.sql<{ name: string; retry_limit: number; retry_delay: number; retry_backoff: boolean; retry_delay_max: number; expire_seconds: number }>(
+		type QueueRow = { name: string; retry_limit: number; retry_delay: number; retry_backoff: boolean };
+		const { rows } = await db.sql<QueueRow & { retry_delay_max: number; expire_seconds: number }>(
 			'select name, retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_seconds from pgboss.queue order by name'
 		);
 		expect(rows).toEqual(

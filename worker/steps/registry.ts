@@ -127,5 +127,6 @@ export const STEP_LIST: readonly StepDefinition[] = STEP_QUEUES.map((q) => STEPS
  */
 export function workOptions(concurrency: number, pollBatchSize = POLL_BATCH_SIZE_DEFAULT): Record<StepQueue, WorkOptions> {
 	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
-	return Object.fromEntries(STEP_LIST.map((s) => [s.queue, { ...common, ...s.work(concurrency, pollBatchSize) }])) as Record<StepQueue, WorkOptions>;
+	const entries = STEP_LIST.map((s) => [s.queue, { ...common, ...s.work(concurrency, pollBatchSize) }]);
+	return Object.fromEntries(entries) as Record<StepQueue, WorkOptions>;
 }
