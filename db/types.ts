@@ -123,6 +123,20 @@ export interface Content {
   video_long_url: string | null;
 }
 
+export interface HeygenEndpointRetirements {
+  attempts: Generated<number>;
+  business_id: string;
+  created_at: Generated<Timestamp>;
+  endpoint_id: string;
+  error: string | null;
+  finished_at: Timestamp | null;
+  id: Generated<number>;
+  key_secret_id: string | null;
+  next_try_at: Generated<Timestamp>;
+  outcome: string | null;
+  reason: string;
+}
+
 export interface HeygenWebhookEvents {
   business_id: string;
   event_id: string;
@@ -244,6 +258,7 @@ export interface DB {
   business_members: BusinessMembers;
   businesses: Businesses;
   content: Content;
+  heygen_endpoint_retirements: HeygenEndpointRetirements;
   heygen_webhook_events: HeygenWebhookEvents;
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;

@@ -1,16 +1,15 @@
 import { PgBoss, type Job } from 'pg-boss';
-import { POLL_BATCH_SIZE_DEFAULT, resolveVaultRootKey, type Config } from '../config/index.ts';
+import { resolveVaultRootKey, type Config } from '../config/index.ts';
 import { createDb, type DbHandle } from '../db/client.ts';
 import type { PipelineContext, PipelineSettings } from './context.ts';
-import { pollVideo, pollVideos } from './handlers/poll.ts';
-import { submitVideo } from './handlers/submit.ts';
-import { transferVideo } from './handlers/transfer.ts';
 import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
+import { retirementRunner } from './endpoint-retirements.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { jobPayload, QUEUES, type QueueName } from './queues.ts';
+import { STEP_LIST, workOptions, type StepDefinition } from './steps/registry.ts';
+import type { StepQueue } from '../db/job-states.ts';
 import { createStorage, PARTIAL_MAX_AGE_MS, sweepPartials, type VideoStorage } from '../storage/index.ts';
 
 export const PARTIAL_SWEEP_INTERVAL_MS = 15_000;
@@ -60,31 +59,7 @@ export function storageFromConfig(config: Config): Promise<VideoStorage> {
 }
 
 /**
- * pg-boss work() options per queue. Every step runs in batches with burst fetching (batch size 1
- * would wait a polling interval after each job). Transfers are long, so their batches are small
- * and there are more of them, so that one large file holds up few others. Exported so benchmarks
- * compare against raw pg-boss with exactly these settings.
- */
-export function workOptions(concurrency: number, pollBatchSize = POLL_BATCH_SIZE_DEFAULT) {
-	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
-	const short = { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 };
-	return {
-		[QUEUES.submit]: short,
-		// Due polls are checked with one bulk status call per account (handlers/poll.ts), so they
-		// come in large batches; one batch at a time is plenty for thousands of polls a second.
-		[QUEUES.poll]: { ...common, batchSize: pollBatchSize, localConcurrency: 2 },
-		[QUEUES.transfer]: { ...common, batchSize: Math.max(1, Math.ceil(concurrency / 8)), localConcurrency: 4 }
-	};
-}
-
-const HANDLERS: Record<QueueName, (ctx: PipelineContext, jobId: string) => Promise<void>> = {
-	[QUEUES.submit]: submitVideo,
-	[QUEUES.poll]: pollVideo,
-	[QUEUES.transfer]: transferVideo
-};
-
-/**
- * Starts pg-boss workers for the three pipeline queues. Many processes may run this against one
+ * Starts pg-boss workers for every step of worker/steps/registry.ts. Many processes may run this against one
  * database: pg-boss fetches with SKIP LOCKED and every step re-checks the job's state under a row
  * lock, so there is no double work and no coordinator.
  */
@@ -119,7 +94,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		instanceName: 'video-worker',
 		openTelemetry: { enabled: false }
 	});
-	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log);
+	// A key replaced or removed from SQL leaves its old account's webhook endpoint to retire: the
+	// same NOTIFY that drops the cached key wakes that (and so does the sweep, for retries).
+	const retirements = retirementRunner(ctx);
+	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, () => retirements.wake());
 	let stopping: Promise<void> | null = null;
 	boss.on('error', (err) => {
 		// pg-boss can still be closing a connection when Postgres stops right after it: once we are
@@ -130,50 +108,38 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
 	await boss.start();
 
-	const malformed = (queue: QueueName, job: Job<unknown>, issue: string | undefined) => {
+	const malformed = (queue: StepQueue, job: Job<unknown>, issue: string | undefined) => {
 		log.error({ queue, pgbossId: job.id, issue }, 'malformed job payload; dropped');
 		return { id: job.id, status: 'deadletter' as const, output: { error: 'malformed payload' } };
 	};
-	const outcome = (queue: QueueName, job: Job<unknown>, jobId: string, result: PromiseSettledResult<void>) => {
+	const outcome = (queue: StepQueue, job: Job<unknown>, jobId: string, result: PromiseSettledResult<void>) => {
 		if (result.status === 'fulfilled') return { id: job.id, status: 'completed' as const };
 		// Unexpected (database unavailable, a bug): pg-boss retries the step with backoff.
 		const message = (result.reason as Error)?.message ?? String(result.reason);
 		log.error({ queue, jobId, err: { message } }, 'step crashed; pg-boss will retry it');
 		return { id: job.id, status: 'failed' as const, output: { error: message } };
 	};
-	const run = (queue: QueueName) => async (jobs: Job<unknown>[]) =>
-		Promise.all(
-			jobs.map(async (job) => {
-				const parsed = jobPayload.safeParse(job.data);
-				if (!parsed.success) return malformed(queue, job, parsed.error.issues[0]?.message);
-				const result = await HANDLERS[queue](ctx, parsed.data.jobId).then(
-					() => ({ status: 'fulfilled' as const, value: undefined }),
-					(reason: unknown) => ({ status: 'rejected' as const, reason })
-				);
-				return outcome(queue, job, parsed.data.jobId, result);
-			})
-		);
-	// The poll queue hands the whole batch to one call: one bulk status call per account.
-	const runPolls = async (jobs: Job<unknown>[]) => {
+	// One runner for every step: parse each payload, hand the valid ones to the step's handler as a batch.
+	const run = (step: StepDefinition) => async (jobs: Job<unknown>[]) => {
 		const valid: Array<{ job: Job<unknown>; jobId: string }> = [];
 		const results: Array<ReturnType<typeof malformed> | ReturnType<typeof outcome>> = [];
 		for (const job of jobs) {
-			const parsed = jobPayload.safeParse(job.data);
+			const parsed = step.payload.safeParse(job.data);
 			if (parsed.success) valid.push({ job, jobId: parsed.data.jobId });
-			else results.push(malformed(QUEUES.poll, job, parsed.error.issues[0]?.message));
+			else results.push(malformed(step.queue, job, parsed.error.issues[0]?.message));
 		}
 		let settled: PromiseSettledResult<void>[];
 		try {
-			settled = await pollVideos(ctx, valid.map((v) => v.jobId));
+			settled = await step.handler(ctx, valid.map((v) => v.jobId));
 		} catch (reason) {
 			settled = valid.map(() => ({ status: 'rejected', reason }));
 		}
-		valid.forEach((v, i) => results.push(outcome(QUEUES.poll, v.job, v.jobId, settled[i]!)));
+		valid.forEach((v, i) => results.push(outcome(step.queue, v.job, v.jobId, settled[i]!)));
 		return results;
 	};
 
 	const options = workOptions(concurrency, config.POLL_BATCH_SIZE);
-	for (const queue of Object.values(QUEUES)) await boss.work(queue, options[queue], queue === QUEUES.poll ? runPolls : run(queue));
+	for (const step of STEP_LIST) await boss.work(step.queue, options[step.queue], run(step));
 
 	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
 	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.
@@ -192,6 +158,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	partialTimer.unref();
 
 	const sweep = async () => {
+		retirements.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 		} catch (err) {
@@ -213,6 +180,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				// handed back to pg-boss (its heartbeat stops, so another worker retries it).
 				await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_SECONDS * 1000 });
 				await keyChanges.stop();
+				await retirements.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())

@@ -1,5 +1,6 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Database } from '../db/client.ts';
+import { readHeyGenKey } from '../db/heygen-key.ts';
 import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
 import { QUEUES, type QueueName } from './queues.ts';
 
@@ -69,8 +70,7 @@ export class JobStore {
 		const cached = this.keyCaching ? this.keys.get(businessId) : undefined;
 		if (cached && cached.until > Date.now()) return cached.key;
 		const generation = this.keyGeneration;
-		const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(this.db);
-		const key = rows[0]?.key ?? null;
+		const key = await readHeyGenKey(this.db, businessId);
 		// A change announced while this read was in flight may not be in what it read: do not keep it.
 		if (this.keyCaching && generation === this.keyGeneration) this.keys.set(businessId, { key, until: Date.now() + this.keyTtlMs });
 		return key;

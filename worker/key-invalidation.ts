@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { listen } from '../db/listen.ts';
 import type { Logger } from '../log/logger.ts';
 
 /** set_heygen_key and delete_heygen_key NOTIFY this channel with the business id (never the key). */
@@ -16,59 +16,40 @@ export interface KeyCacheControl {
  * from the cache after the change: the cache entry goes the moment the NOTIFY arrives. While the
  * connection is down (and until it is first up) the cache is bypassed, and everything is
  * forgotten when it comes back, since a change may have been missed meanwhile.
+ *
+ * `onChange` hears every change too (null: after (re)connecting, when any may have been missed):
+ * the worker retires the old account's webhook endpoint then (worker/endpoint-retirements.ts).
  */
-export function listenForKeyChanges(databaseUrl: string, cache: KeyCacheControl, log: Logger): { ready: Promise<void>; stop(): Promise<void> } {
-	let stopped = false;
-	let client: pg.Client | null = null;
-	let retryMs = 250;
-	let resolveReady: () => void = () => {};
-	const ready = new Promise<void>((r) => (resolveReady = r));
+export function listenForKeyChanges(
+	databaseUrl: string,
+	cache: KeyCacheControl,
+	log: Logger,
+	onChange: (businessId: string | null) => void = () => {}
+): { ready: Promise<void>; stop(): Promise<void> } {
 	cache.setKeyCaching(false);
-
-	const connect = async (): Promise<void> => {
-		if (stopped) return;
-		const c = new pg.Client({ connectionString: databaseUrl, application_name: 'video-worker-keys', keepAlive: true, connectionTimeoutMillis: 10_000 });
-		client = c;
-		let down = false;
-		const onDown = (err?: Error) => {
-			if (down) return;
-			down = true;
-			cache.setKeyCaching(false);
+	const listener = listen({
+		connectionString: databaseUrl,
+		channels: [KEY_CHANNEL],
+		applicationName: 'video-worker-keys',
+		name: 'key change listener',
+		log,
+		onNotification: (_channel, payload) => {
+			cache.forgetKeys(payload || null);
+			log.debug({ businessId: payload }, 'HeyGen key changed; cached copy dropped');
+			onChange(payload || null);
+		},
+		onLost: () => cache.setKeyCaching(false),
+		onListening: () => {
 			cache.forgetKeys(null);
-			void c.end().catch(() => {});
-			if (stopped) return;
-			log.warn({ err: err ? { message: err.message } : undefined, retryMs }, 'key change listener lost its connection; reconnecting');
-			setTimeout(() => void connect(), retryMs).unref();
-			retryMs = Math.min(5_000, retryMs * 2);
-		};
-		c.on('error', onDown);
-		c.on('end', () => onDown());
-		c.on('notification', (n) => {
-			if (n.channel !== KEY_CHANNEL) return;
-			cache.forgetKeys(n.payload || null);
-			log.debug({ businessId: n.payload }, 'HeyGen key changed; cached copy dropped');
-		});
-		try {
-			await c.connect();
-			await c.query(`listen ${KEY_CHANNEL}`);
-		} catch (err) {
-			onDown(err as Error);
-			return;
+			cache.setKeyCaching(true);
+			onChange(null);
 		}
-		if (down) return;
-		retryMs = 250;
-		cache.forgetKeys(null);
-		cache.setKeyCaching(true);
-		resolveReady();
-	};
-	void connect();
-
+	});
 	return {
-		ready,
+		ready: listener.ready(),
 		async stop() {
-			stopped = true;
 			cache.setKeyCaching(false);
-			await client?.end().catch(() => {});
+			await listener.stop();
 		}
 	};
 }

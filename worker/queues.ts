@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { STEP_QUEUE, type StepQueue } from '../db/job-states.ts';
 
 /**
- * The pg-boss queues of the pipeline, by step; which status each serves is SQL's
- * video_jobs_step_queue (db/job-states.ts). Retry/expiry settings live in db/migrations/0003.
+ * The pg-boss queues of the pipeline, by step, for handlers naming their next step; which status
+ * each serves is SQL's video_jobs_step_queue (db/job-states.ts). Everything else about a step
+ * (handler, payload, retry/expiry, work options) is its entry in worker/steps/registry.ts.
  */
 export const QUEUES = {
 	submit: STEP_QUEUE.queued,

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
-import { workOptions } from '../../worker/index.ts';
-import { QUEUES } from '../../worker/queues.ts';
+import { STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
 import { completionLatency, POLL_ONLY_KEY } from './completion-latency.ts';
 import {
 	fmt,
@@ -267,10 +266,10 @@ await runBench('bench:pipeline', async () => {
 	let baselineCpu = Number.NaN;
 	if (PHASES.has('baseline')) {
 		section(`1b. baseline: raw pg-boss, ${3 * N} no-op jobs (${N} in each of 3 notify queues)`);
-		// Exactly the worker's pg-boss settings (worker/index.ts workOptions).
+		// Exactly the worker's pg-boss settings (worker/steps/registry.ts), step by step.
 		const o = workOptions(DEFAULT_CONCURRENCY);
-		const asWorker = [o[QUEUES.submit], o[QUEUES.poll], o[QUEUES.transfer]];
-		const short = o[QUEUES.submit];
+		const asWorker = STEP_LIST.map((s) => o[s.queue]);
+		const short = o['video.submit'];
 		const describe = asWorker.map((w) => `${w.batchSize}×${w.localConcurrency}+burst`).join(', ');
 		({ rate: baselineJobsRate } = await rawBaseline(db, 'bench.same', asWorker, `worker's settings: ${describe}`));
 		// The same, but each step's jobs only exist once the previous step handled them, as in the pipeline.

@@ -36,6 +36,15 @@ afterAll(async () => {
 	await db?.drop();
 });
 
+/** Resolves once `query` returns a row (pg_stat_activity has no NOTIFY to wait on: re-read every 25 ms). */
+async function waitForRow(db: TestDatabase, query: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while ((await db.sql(query)).rows.length === 0) {
+		if (Date.now() > deadline) throw new Error(`no row within ${timeoutMs} ms: ${query}`);
+		await new Promise((r) => setTimeout(r, 25));
+	}
+}
+
 /** A job that keeps polling (the render takes minutes), after a few polls have cached the key. */
 async function renderingJob(): Promise<{ businessId: string; jobId: string }> {
 	const { businessId, contentId } = await seedBusiness(db);
@@ -64,6 +73,25 @@ describe('the worker’s HeyGen key cache', () => {
 		const replacedAt = Date.now();
 		const before = calls.length;
 		await sim.waitFor(() => calls.slice(before).some((c) => c.key === NEW_KEY), 2_000);
+		await sim.waitFor(() => calls.filter((c) => c.at > replacedAt + IN_FLIGHT_MS).length >= 2, 5_000);
+		expect(calls.filter((c) => c.at > replacedAt + IN_FLIGHT_MS).every((c) => c.key === NEW_KEY)).toBe(true);
+		await db.sql('select cancel_video_job($1)', [jobId]);
+	});
+
+	it('after its LISTEN backend is killed, the worker listens again and a replacement is heard at once', async () => {
+		const { businessId, jobId } = await renderingJob();
+		const { rows: old } = await db.sql(`select pid from pg_stat_activity
+			where datname = current_database() and application_name = 'video-worker-keys'`);
+		expect(old).toHaveLength(1);
+		await db.sql('select pg_terminate_backend($1)', [old[0].pid]);
+		// Listening again: a new backend whose last statement was the LISTEN.
+		await waitForRow(db, `select 1 from pg_stat_activity where datname = current_database() and application_name = 'video-worker-keys'
+			and pid <> ${Number(old[0].pid)} and state = 'idle' and query ilike 'listen %'`);
+		// The key is cached again (caching resumes once listening): a missed NOTIFY would keep the old key in use.
+		const before = calls.length;
+		await sim.waitFor(() => calls.length >= before + 3, 10_000);
+		await db.sql('select set_heygen_key($1, $2)', [businessId, NEW_KEY]);
+		const replacedAt = Date.now();
 		await sim.waitFor(() => calls.filter((c) => c.at > replacedAt + IN_FLIGHT_MS).length >= 2, 5_000);
 		expect(calls.filter((c) => c.at > replacedAt + IN_FLIGHT_MS).every((c) => c.key === NEW_KEY)).toBe(true);
 		await db.sql('select cancel_video_job($1)', [jobId]);

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { readHeyGenKey } from '$db/heygen-key.ts';
 import { createHeyGenClient, isHeyGenError, type Avatar, type Credits, type HeyGenClient, type Voice } from '$heygen/index.ts';
 import { config } from './config.ts';
 import { db } from './db.ts';
@@ -31,8 +31,7 @@ export function clientForKey(apiKey: string): HeyGenClient {
  * get_heygen_key and stays inside the client; it is never returned, logged or put in a page.
  */
 export async function clientForBusiness(businessId: string): Promise<HeyGenClient | null> {
-	const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(db());
-	const key = rows[0]?.key;
+	const key = await readHeyGenKey(db(), businessId);
 	return key ? clientForKey(key) : null;
 }
 

@@ -1,6 +1,6 @@
 // Live status, part 2: where "an event was committed" comes from (Postgres LISTEN or Supabase Realtime).
 import { createClient, type RealtimeChannel } from '@supabase/supabase-js';
-import pg from 'pg';
+import { listen, type Listener } from '$db/listen.ts';
 import { errInfo, log } from './log.ts';
 
 export interface SourceHandlers {
@@ -29,81 +29,41 @@ function parseNotification(payload: string | undefined): { eventId: number; busi
 	}
 }
 
-/** The default: one LISTEN video_jobs connection per process, reconnecting with backoff. */
+/** The default: one LISTEN video_jobs connection per process, reconnecting with backoff (db/listen.ts). */
 export class PgListenSource implements LiveSource {
 	readonly name = 'postgres-listen';
 	#url: string;
-	#client: pg.Client | null = null;
-	#stopped = false;
-	#ready: Promise<void>;
-	#resolveReady: () => void = () => {};
-	#connectedOnce = false;
-	#retryMs = 250;
-	#ping: NodeJS.Timeout | null = null;
+	#listener: Listener | null = null;
 
 	constructor(url: string) {
 		this.#url = url;
-		this.#ready = new Promise((r) => (this.#resolveReady = r));
 	}
 
 	start(h: SourceHandlers): void {
-		void this.#connect(h);
-	}
-
-	ready(): Promise<void> {
-		return this.#ready;
-	}
-
-	async #connect(h: SourceHandlers): Promise<void> {
-		if (this.#stopped) return;
-		const client = new pg.Client({ connectionString: this.#url, application_name: 'web-live', keepAlive: true, connectionTimeoutMillis: 10_000 });
-		this.#client = client;
-		let failed = false;
-		const onDown = (err?: Error) => {
-			if (failed) return;
-			failed = true;
-			if (this.#ping) clearInterval(this.#ping);
-			this.#ping = null;
-			client.removeAllListeners('notification');
-			void client.end().catch(() => {});
-			if (this.#stopped) return;
-			// Until it is back, new subscribers wait rather than miss events.
-			if (this.#connectedOnce) this.#ready = new Promise((r) => (this.#resolveReady = r));
-			log().warn({ err: err ? errInfo(err) : undefined, retryMs: this.#retryMs }, 'live status: LISTEN connection lost; reconnecting');
-			setTimeout(() => void this.#connect(h), this.#retryMs).unref();
-			this.#retryMs = Math.min(5_000, this.#retryMs * 2);
-		};
-		client.on('error', onDown);
-		client.on('end', () => onDown());
-		client.on('notification', (n) => {
-			const p = parseNotification(n.payload);
-			if (p) h.event(p.eventId, p.businessId);
+		this.#listener = listen({
+			connectionString: this.#url,
+			channels: ['video_jobs'],
+			applicationName: 'web-live',
+			name: 'live status',
+			log: { warn: (o, m) => log().warn(o, m), info: (o, m) => log().info(o, m) },
+			onNotification: (_channel, payload) => {
+				const p = parseNotification(payload);
+				if (p) h.event(p.eventId, p.businessId);
+			},
+			onListening: (again) => {
+				if (again) h.reconnected();
+			}
 		});
-		try {
-			await client.connect();
-			await client.query('listen video_jobs');
-		} catch (err) {
-			onDown(err as Error);
-			return;
-		}
-		if (failed) return;
-		this.#retryMs = 250;
-		// A half-open TCP connection only shows itself when we write to it.
-		this.#ping = setInterval(() => void client.query('select 1').catch((err: Error) => onDown(err)), 30_000);
-		this.#ping.unref();
-		const again = this.#connectedOnce;
-		this.#connectedOnce = true;
-		this.#resolveReady();
-		if (again) {
-			log().info('live status: LISTEN connection restored');
-			h.reconnected();
-		}
+	}
+
+	async ready(): Promise<void> {
+		// Subscribers call this after start(); until it is listening (again) they wait rather than miss events.
+		if (!this.#listener) throw new Error('live status: the LISTEN source was not started');
+		await this.#listener.ready();
 	}
 
 	async stop(): Promise<void> {
-		this.#stopped = true;
-		if (this.#ping) clearInterval(this.#ping);
-		await this.#client?.end().catch(() => {});
+		await this.#listener?.stop();
 	}
 }
 

@@ -1,7 +1,8 @@
 import client from 'prom-client';
 import { sql } from 'kysely';
 import { metricCode } from '$heygen/errors.ts';
-import { JOB_STATUSES, STEP_QUEUES } from '$db/job-states.ts';
+import { JOB_STATUSES } from '$db/job-states.ts';
+import { STEP_LIST } from '../../../worker/steps/registry.ts';
 import { db } from './db.ts';
 import { liveHub } from './live.ts';
 import { registerWebhookMetrics } from './webhook-metrics.ts';
@@ -14,16 +15,20 @@ import { registerWebhookMetrics } from './webhook-metrics.ts';
  *   video_jobs{status}                        current jobs by status
  *   video_queue_depth{queue}                  pg-boss jobs waiting (created/retry) per step
  *   video_render_seconds / video_transfer_seconds   histograms of every finished render/transfer
+ * (steps, their queues and their histograms: worker/steps/registry.ts)
  *   video_heygen_failures_total{code}         jobs that failed, by HeyGen (or pipeline) error code
  *   web_sse_subscribers, web_live_events_delivered_total   live status fan-out
  *   heygen_webhook_deliveries_total{outcome}  webhook deliveries received by this process
  * plus the default process metrics (RSS, CPU, event loop lag).
  */
+type Stage = 'render' | 'transfer';
+/** The steps whose stage has a duration histogram, from the registry. */
+const TIMED = STEP_LIST.flatMap((s) => (s.duration ? [s.duration] : []));
+
 interface Snapshot {
 	byStatus: { status: string; n: number }[];
 	queue: { name: string; n: number }[];
-	render: Histogram;
-	transfer: Histogram;
+	durations: Record<Stage, Histogram>;
 	failures: { code: string; n: number }[];
 }
 interface Histogram {
@@ -36,17 +41,17 @@ interface Histogram {
 let registry: client.Registry | null = null;
 let cache: { at: number; value: Promise<Snapshot> } | null = null;
 
-async function histograms(): Promise<Record<'render' | 'transfer', Histogram>> {
-	const { rows } = await sql<{ step: 'render' | 'transfer'; le: number; n: string; total: string; sum: number }>`
+async function histograms(): Promise<Record<Stage, Histogram>> {
+	const { rows } = await sql<{ step: Stage; le: number; n: string; total: string; sum: number }>`
 		select s.step, b.le,
 			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step and d.le <= b.le), 0) as n,
 			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step), 0) as total,
 			coalesce((select sum(d.seconds) from video_job_step_durations d where d.step = s.step), 0)::float8 as sum
-		from (values ('render'), ('transfer')) s (step)
+		from unnest(${TIMED.map((d) => d.stage)}::text[]) s (step)
 		cross join unnest(video_job_duration_buckets()) b (le)
 		where b.le < 'infinity'
 		order by s.step, b.le`.execute(db());
-	const out = { render: { buckets: [], count: 0, sum: 0 }, transfer: { buckets: [], count: 0, sum: 0 } } as Record<'render' | 'transfer', Histogram>;
+	const out = Object.fromEntries(TIMED.map((d) => [d.stage, { buckets: [], count: 0, sum: 0 }])) as unknown as Record<Stage, Histogram>;
 	for (const r of rows) {
 		const h = out[r.step];
 		h.buckets.push({ le: r.le, n: Number(r.n) });
@@ -66,7 +71,7 @@ async function snapshot(): Promise<Snapshot> {
 		histograms(),
 		sql<{ code: string; n: number }>`select error_code as code, sum(failures)::float8 as n from video_job_failure_counts group by error_code`.execute(db())
 	]);
-	return { byStatus: byStatus.rows, queue: queue.rows, render: durations.render, transfer: durations.transfer, failures: failures.rows };
+	return { byStatus: byStatus.rows, queue: queue.rows, durations, failures: failures.rows };
 }
 
 function currentSnapshot(): Promise<Snapshot> {
@@ -98,10 +103,7 @@ class DbHistogram {
 	}
 }
 
-const dbHistograms = [
-	new DbHistogram('video_render_seconds', 'Time HeyGen took to render a video (rendering to transferring), every job so far.', async () => (await currentSnapshot()).render),
-	new DbHistogram('video_transfer_seconds', 'Time to copy a finished video into storage (transferring to completed), every job so far.', async () => (await currentSnapshot()).transfer)
-];
+const dbHistograms = TIMED.map((d) => new DbHistogram(d.metric, d.help, async () => (await currentSnapshot()).durations[d.stage]));
 
 function metricsRegistry(): client.Registry {
 	if (registry) return registry;
@@ -126,7 +128,7 @@ function metricsRegistry(): client.Registry {
 		async collect() {
 			const s = await currentSnapshot();
 			this.reset();
-			for (const q of STEP_QUEUES) this.set({ queue: q }, s.queue.find((x) => x.name === q)?.n ?? 0);
+			for (const { queue: q } of STEP_LIST) this.set({ queue: q }, s.queue.find((x) => x.name === q)?.n ?? 0);
 		}
 	});
 	new client.Counter({

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { readHeyGenKey } from '$db/heygen-key.ts';
 import { isHttpsOrigin, registerWebhook, unregisterWebhook, webhookStatus, webhookUrl, type RegisterResult, type WebhookStatus } from '$heygen/webhook-registration.ts';
 import { config } from './config.ts';
 import { db } from './db.ts';
@@ -8,10 +8,7 @@ function apiOptions() {
 	return { baseUrl: config().HEYGEN_API_URL, timeoutMs: Math.min(config().HEYGEN_TIMEOUT_MS, 15_000) };
 }
 
-async function storedKey(businessId: string): Promise<string | null> {
-	const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(db());
-	return rows[0]?.key ?? null;
-}
+const storedKey = (businessId: string) => readHeyGenKey(db(), businessId);
 
 /** Registers (or re-registers) the business's webhook with its stored key. Never throws. */
 export async function registerBusinessWebhook(businessId: string): Promise<RegisterResult> {

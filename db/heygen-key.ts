@@ -1,0 +1,12 @@
+import { sql } from 'kysely';
+import type { Database } from './client.ts';
+
+/**
+ * The business's HeyGen API key from Vault (get_heygen_key, migration 0005), or null when it has
+ * none. The one place web and worker read it; callers keep it in memory only, never in a log line,
+ * a job payload, an error or a page.
+ */
+export async function readHeyGenKey(db: Database, businessId: string): Promise<string | null> {
+	const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(db);
+	return rows[0]?.key ?? null;
+}

@@ -1,0 +1,64 @@
+// worker/steps/registry.ts is the one list of steps: every queue the SQL enqueues to has an entry
+// there, every entry has its queue in SQL, and the queue's pg-boss settings are the entry's.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STEPS, STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+	db = await createTestDatabase();
+});
+afterAll(async () => {
+	await db?.drop();
+});
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+describe('the step registry', () => {
+	it('lists exactly the queues the SQL enqueues to, serves from a status, and creates', async () => {
+		// Literal queue names in the database's own functions (pgboss_enqueue('video.poll', …) and the like).
+		const { rows: fns } = await db.sql<{ src: string }>(
+			`select p.prosrc as src from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+			 where n.nspname = 'public' and p.prosrc ~ 'pgboss_enqueue'`
+		);
+		const literal = fns.flatMap((f) => [...f.src.matchAll(/pgboss_enqueue(?:_many|_at)?\s*\(\s*'([^']+)'/g)].map((m) => m[1]!));
+		const { rows: states } = await db.sql<{ queue: string }>('select distinct queue from video_job_states where queue is not null');
+		const { rows: created } = await db.sql<{ name: string }>('select name from pgboss.queue');
+		const registry = sorted(Object.keys(STEPS));
+		expect(literal.length).toBeGreaterThan(0);
+		expect(sorted(literal).filter((q) => !registry.includes(q))).toEqual([]);
+		expect(sorted(states.map((r) => r.queue))).toEqual(registry);
+		expect(sorted(created.map((r) => r.name))).toEqual(registry);
+	});
+
+	it('holds each queue’s pg-boss retry and expiry settings', async () => {
+		type QueueRow = { name: string; retry_limit: number; retry_delay: number; retry_backoff: boolean };
+		const { rows } = await db.sql<QueueRow & { retry_delay_max: number; expire_seconds: number }>(
+			'select name, retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_seconds from pgboss.queue order by name'
+		);
+		expect(rows).toEqual(
+			STEP_LIST.map((s) => ({
+				name: s.queue,
+				retry_limit: s.retry.limit,
+				retry_delay: s.retry.delaySeconds,
+				retry_backoff: s.retry.backoff,
+				retry_delay_max: s.retry.delayMaxSeconds,
+				expire_seconds: s.expireInSeconds
+			})).sort((a, b) => a.name.localeCompare(b.name))
+		);
+	});
+
+	it('gives every step a handler, a strict payload, its tries column and work options', () => {
+		const options = workOptions(20, 500);
+		for (const step of STEP_LIST) {
+			expect(typeof step.handler, step.queue).toBe('function');
+			expect(step.description.length, step.queue).toBeGreaterThan(20);
+			expect(step.payload.safeParse({ jobId: '6f1b5c7e-2a0e-4c59-9d3e-1f2a3b4c5d6e' }).success, step.queue).toBe(true);
+			// Only the job id travels: a key (or anything else) in the payload is refused.
+			expect(step.payload.safeParse({ jobId: '6f1b5c7e-2a0e-4c59-9d3e-1f2a3b4c5d6e', apiKey: 'x' }).success, step.queue).toBe(false);
+			expect(step.triesColumn, step.queue).toMatch(/^(submit|poll|transfer)_count$/);
+			expect(options[step.queue].batchSize, step.queue).toBeGreaterThanOrEqual(1);
+		}
+		expect(options['video.poll'].batchSize).toBe(500);
+	});
+});
