@@ -1,5 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
-import type { VideoJobStatus } from '$db/types.ts';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import pg from 'pg';
+import type { DB, VideoJobStatus } from '$db/types.ts';
 import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
@@ -253,6 +254,9 @@ export class FormReusedError extends Error {
 	}
 }
 
+/** The unique index that allows one active job per content (db/migrations/0016). */
+const ONE_ACTIVE_INDEX = 'video_jobs_one_active_per_content';
+
 /**
  * Inserts a job as this user (the trigger fills script, avatar and voice from the content and the
  * business, validates, records the event and enqueues the work). A repeated submit of the same
@@ -265,23 +269,38 @@ export async function createJob(args: {
 	options: VideoOptions;
 	idempotencyKey: string;
 }): Promise<{ jobId: string; duplicate: boolean }> {
-	return asUser(args.userId, async (trx) => {
-		const { rows } = await sql<{ id: string }>`
-			insert into video_jobs (content_id, business_id, options, idempotency_key)
-			values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
-			on conflict (idempotency_key) do nothing
-			returning id`.execute(trx);
-		if (rows[0]) return { jobId: rows[0].id, duplicate: false };
-		const existing = await trx
-			.selectFrom('video_jobs')
-			.select('id')
-			.where('idempotency_key', '=', args.idempotencyKey)
-			.where('business_id', '=', args.businessId)
-			.where('content_id', '=', args.contentId)
-			.executeTakeFirst();
-		if (!existing) throw new FormReusedError();
+	try {
+		return await asUser(args.userId, async (trx) => {
+			const { rows } = await sql<{ id: string }>`
+				insert into video_jobs (content_id, business_id, options, idempotency_key)
+				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
+				on conflict (idempotency_key) do nothing
+				returning id`.execute(trx);
+			if (rows[0]) return { jobId: rows[0].id, duplicate: false };
+			const existing = await jobOfForm(trx, args);
+			if (!existing) throw new FormReusedError();
+			return { jobId: existing.id, duplicate: true };
+		});
+	} catch (err) {
+		// A double click whose second insert checked the idempotency key before the first one's row had
+		// its key entry trips over the first one's active-job entry instead (once that commits): the
+		// same form, so the same job. Another form's active job keeps the error ("already in progress").
+		if (!(err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === ONE_ACTIVE_INDEX)) throw err;
+		const existing = await jobOfForm(db(), args);
+		if (!existing) throw err;
 		return { jobId: existing.id, duplicate: true };
-	});
+	}
+}
+
+/** The job a Generate form (its idempotency key) made for this content, if any. */
+function jobOfForm(q: Kysely<DB>, args: { businessId: string; contentId: string; idempotencyKey: string }) {
+	return q
+		.selectFrom('video_jobs')
+		.select('id')
+		.where('idempotency_key', '=', args.idempotencyKey)
+		.where('business_id', '=', args.businessId)
+		.where('content_id', '=', args.contentId)
+		.executeTakeFirst();
 }
 
 /** The job if it belongs to this business (and content, when given); the tenancy check for job ids. */
