@@ -12,7 +12,17 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { Client, configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type TestApp } from './harness.ts';
+import {
+	Client,
+	configureHeyGen,
+	createBusiness,
+	createContent,
+	GENERATE_DEFAULTS,
+	generateFormKey,
+	signUp,
+	startTestApp,
+	type TestApp
+} from './harness.ts';
 
 const GATE = 7_301_955;
 
@@ -53,7 +63,10 @@ async function backendWaitingOn(event: 'advisory' | 'spectoken', timeoutMs = 10_
 		);
 		if (rows[0].n > 0) return;
 		if (Date.now() > deadline) {
-			const all = await db.sql(`select pid, wait_event_type, wait_event, state, left(query, 120) as q, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database()`);
+			const all = await db.sql(
+				`select pid, wait_event_type, wait_event, state, left(query, 120) as q, pg_blocking_pids(pid) as by
+				 from pg_stat_activity where datname = current_database()`
+			);
 			throw new Error(`no backend waited on a ${event} lock within ${timeoutMs} ms: ${JSON.stringify(all.rows)}`);
 		}
 		await new Promise((r) => setTimeout(r, 20));

@@ -93,7 +93,9 @@ function jobViews() {
 type JobViewRow = InferResult<ReturnType<typeof jobViews>>[number];
 
 /** The steps of a job's current attempt shared by both row shapes (a view row has Dates, a JSON one strings). */
-function durations(r: Pick<JobViewRow | SummaryRow, 'status' | 'created_at' | 'queued_at' | 'rendering_at' | 'transferring_at' | 'finished_at'>) {
+type StepTimes = Pick<JobViewRow | SummaryRow, 'status' | 'created_at' | 'queued_at' | 'rendering_at' | 'transferring_at' | 'finished_at'>;
+
+function durations(r: StepTimes) {
 	return {
 		renderSeconds: secondsBetween(r.rendering_at, r.transferring_at),
 		transferSeconds: r.status === 'completed' ? secondsBetween(r.transferring_at, r.finished_at) : null,
@@ -175,7 +177,10 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 					.as('last_event_id'),
 				jsonArrayFrom(
 					jobsWithSteps()
-						.select((eb) => [eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'), eb('j.subtitles_path', 'is not', null).as('has_subtitles')])
+						.select((eb) => [
+							eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'),
+							eb('j.subtitles_path', 'is not', null).as('has_subtitles')
+						])
 						.where('j.business_id', '=', businessId)
 						.where('j.content_id', '=', contentId)
 						.limit(limit)
@@ -192,7 +197,9 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 								.limit(eb.lit(1))
 								.as('lj')
 						)
-						.innerJoin('video_job_events as e', (join) => join.onRef('e.job_id', '=', 'lj.id').on((eb) => ofAttempt(eb.ref('e.detail'), eb.ref('lj.attempt'))))
+						.innerJoin('video_job_events as e', (join) =>
+							join.onRef('e.job_id', '=', 'lj.id').on((eb) => ofAttempt(eb.ref('e.detail'), eb.ref('lj.attempt')))
+						)
 						.select(['e.id', 'e.from_status', 'e.to_status', 'e.at'])
 						.orderBy('e.id')
 				).as('steps')

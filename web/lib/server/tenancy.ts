@@ -83,7 +83,13 @@ function membershipQuery(userId: string, businessId: string) {
 function toMembership(row: InferResult<ReturnType<typeof membershipQuery>>[number] | undefined): Membership | null {
 	if (!row) return null;
 	return {
-		business: { id: row.id, name: row.name, heygen_avatar_id: row.heygen_avatar_id, heygen_voice_id: row.heygen_voice_id, has_key: row.has_key },
+		business: {
+			id: row.id,
+			name: row.name,
+			heygen_avatar_id: row.heygen_avatar_id,
+			heygen_voice_id: row.heygen_voice_id,
+			has_key: row.has_key
+		},
 		role: row.role,
 		canManage: row.role === 'owner' || row.role === 'admin',
 		businesses: row.businesses
@@ -96,7 +102,11 @@ async function loadMembership(userId: string, businessId: string): Promise<Membe
 }
 
 /** The membership and, only when it exists, the rider's value. */
-async function loadMembershipWith<V, T>(userId: string, businessId: string, rider: MembershipRider<V, T>): Promise<{ membership: Membership | null; data: T }> {
+async function loadMembershipWith<V, T>(
+	userId: string,
+	businessId: string,
+	rider: MembershipRider<V, T>
+): Promise<{ membership: Membership | null; data: T }> {
 	const query = membershipQuery(userId, businessId).select((eb) => rider.expression(eb.ref('b.id')).as('rider'));
 	const [row] = await runPrepared(`membership+${rider.name}`, query.compile());
 	return { membership: toMembership(row), data: rider.parse(row ? row.rider : null) };

@@ -53,7 +53,9 @@ export const actions: Actions = {
 		if (!isUuid(id)) error(404, 'Not found');
 		const accepted = await db()
 			.selectNoFrom((eb) =>
-				eb.fn<Selectable<Businesses>['id'] | null>('accept_business_invitation', [eb.val(id), eb.val(user.id), eb.val(user.email)]).as('business_id')
+				eb
+					.fn<Selectable<Businesses>['id'] | null>('accept_business_invitation', [eb.val(id), eb.val(user.id), eb.val(user.email)])
+					.as('business_id')
 			)
 			.executeTakeFirstOrThrow();
 		const businessId = accepted.business_id;
