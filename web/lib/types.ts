@@ -1,5 +1,4 @@
-import type { VideoJobStatus } from '$db/types.ts';
-import type { VideoOptions } from '$heygen/types.ts';
+import type { JsonObject, VideoJobStatus } from '$db/types.ts';
 
 /** Shapes shared by server loads and the pages (no runtime code, safe to import anywhere). */
 
@@ -10,7 +9,8 @@ export interface JobView {
 	contentTitle: string;
 	status: VideoJobStatus;
 	attempt: number;
-	options: VideoOptions;
+	/** As stored: HeyGen v3's options, or the retired keys of a job made before v3 (describeOptions reads both). */
+	options: JsonObject;
 	avatarId: string;
 	voiceId: string;
 	errorCode: string | null;

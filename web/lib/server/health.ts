@@ -31,6 +31,7 @@ export async function checkHealth(): Promise<Health> {
 	const latencyMs = Math.round((performance.now() - started) * 10) / 10;
 	let worker: Health['worker'];
 	try {
+		// Raw: pgboss.instance is pg-boss's table, outside the public schema that db/types.ts describes.
 		const { rows } = await withTimeout(
 			sql<{ live: number; last: Date | null }>`
 				select count(*) filter (where stopped_on is null and heartbeat_on >= now() - heartbeat_seconds * 3 * interval '1 second')::int as live,

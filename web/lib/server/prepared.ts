@@ -13,6 +13,6 @@ export async function runPrepared<R>(name: string, query: CompiledQuery<R>): Pro
 	const known = texts.get(name);
 	if (known === undefined) texts.set(name, query.sql);
 	else if (known !== query.sql) throw new Error(`prepared statement "${name}" used with two different SQL texts`);
-	const { rows } = await database().pool.query({ name, text: query.sql, values: query.parameters as unknown[] });
+	const { rows } = await database().pool.query({ name, text: query.sql, values: [...query.parameters] });
 	return rows as R[];
 }

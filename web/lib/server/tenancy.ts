@@ -1,9 +1,12 @@
 import { error, redirect } from '@sveltejs/kit';
-import { sql, type RawBuilder } from 'kysely';
+import type { AliasableExpression, Expression, InferResult, Selectable, SelectType } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { BusinessMembers, Businesses } from '$db/types.ts';
 import { db } from './db.ts';
 import { runPrepared } from './prepared.ts';
 
-export type Role = 'owner' | 'admin' | 'member';
+/** 'owner', 'admin' or 'member' (business_members_role_check). */
+export type Role = Selectable<BusinessMembers>['role'];
 
 export interface SessionUser {
 	id: string;
@@ -16,13 +19,7 @@ export interface Session {
 	session: { id: string; expiresAt: Date };
 }
 
-export interface BusinessSummary {
-	id: string;
-	name: string;
-	heygen_avatar_id: string | null;
-	heygen_voice_id: string | null;
-	has_key: boolean;
-}
+export type BusinessSummary = Pick<Selectable<Businesses>, 'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id'> & { has_key: boolean };
 
 export interface Membership {
 	business: BusinessSummary;
@@ -50,55 +47,75 @@ export function requireUser(locals: App.Locals, url?: URL): SessionUser {
 
 /**
  * A page's own query that rides along with the membership check: one SQL expression (one value,
- * usually json) evaluated over `b`, the business, only when the viewer's membership row exists.
- * It goes in the same statement as the membership, so a page view costs one round trip. Its SQL
- * text must be the same on every call (it runs as a prepared statement named after it).
+ * usually json) for the business whose id it is given, evaluated only when the viewer's membership
+ * row exists. It goes in the same statement as the membership, so a page view costs one round
+ * trip. Its SQL text must be the same on every call (it runs as a prepared statement named after it).
  */
-export interface MembershipRider<T> {
+export interface MembershipRider<V, T> {
 	name: string;
-	expression: RawBuilder<unknown>;
+	expression(businessId: Expression<Selectable<Businesses>['id']>): AliasableExpression<V>;
 	/** The expression's value (null when it found nothing) to what the page uses. */
-	parse(value: unknown): T;
+	parse(value: SelectType<V> | null): T;
 }
 
-interface MembershipRow {
-	id: string;
-	name: string;
-	heygen_avatar_id: string | null;
-	heygen_voice_id: string | null;
-	role: Role;
-	has_key: boolean;
-	businesses: { id: string; name: string }[];
-	rider: unknown;
+/** The viewer's membership of the business, with every business they belong to (for the switcher). */
+function membershipQuery(userId: string, businessId: string) {
+	return db()
+		.selectFrom('business_members as m')
+		.innerJoin('businesses as b', 'b.id', 'm.business_id')
+		.select((eb) => [
+			'b.id', 'b.name', 'b.heygen_avatar_id', 'b.heygen_voice_id', 'm.role',
+			eb.fn<boolean>('has_heygen_key', ['b.id']).as('has_key'),
+			jsonArrayFrom(
+				eb
+					.selectFrom('business_members as m2')
+					.innerJoin('businesses as b2', 'b2.id', 'm2.business_id')
+					.select(['b2.id', 'b2.name'])
+					.where('m2.user_id', '=', userId)
+					.orderBy('b2.name')
+					.orderBy('b2.created_at')
+			).as('businesses')
+		])
+		.where('m.business_id', '=', businessId)
+		.where('m.user_id', '=', userId);
 }
 
-async function loadMembership(userId: string, businessId: string, rider: MembershipRider<unknown> | null): Promise<{ membership: Membership | null; rider: unknown }> {
-	const query = sql<MembershipRow>`
-		select b.id, b.name, b.heygen_avatar_id, b.heygen_voice_id, m.role, has_heygen_key(b.id) as has_key,
-			(select coalesce(json_agg(json_build_object('id', b2.id, 'name', b2.name) order by b2.name, b2.created_at), '[]')
-			 from business_members m2 join businesses b2 on b2.id = m2.business_id
-			 where m2.user_id = ${userId}) as businesses,
-			${rider ? sql`(${rider.expression})` : sql`null`} as rider
-		from business_members m join businesses b on b.id = m.business_id
-		where m.business_id = ${businessId} and m.user_id = ${userId}`.compile(db());
-	const [row] = await runPrepared(rider ? `membership+${rider.name}` : 'membership', query);
-	if (!row) return { membership: null, rider: null };
-	const role = row.role;
+function toMembership(row: InferResult<ReturnType<typeof membershipQuery>>[number] | undefined): Membership | null {
+	if (!row) return null;
 	return {
-		membership: {
-			business: { id: row.id, name: row.name, heygen_avatar_id: row.heygen_avatar_id, heygen_voice_id: row.heygen_voice_id, has_key: row.has_key },
-			role,
-			canManage: role === 'owner' || role === 'admin',
-			businesses: row.businesses
+		business: {
+			id: row.id,
+			name: row.name,
+			heygen_avatar_id: row.heygen_avatar_id,
+			heygen_voice_id: row.heygen_voice_id,
+			has_key: row.has_key
 		},
-		rider: row.rider
+		role: row.role,
+		canManage: row.role === 'owner' || row.role === 'admin',
+		businesses: row.businesses
 	};
+}
+
+async function loadMembership(userId: string, businessId: string): Promise<Membership | null> {
+	const [row] = await runPrepared('membership', membershipQuery(userId, businessId).compile());
+	return toMembership(row);
+}
+
+/** The membership and, only when it exists, the rider's value. */
+async function loadMembershipWith<V, T>(
+	userId: string,
+	businessId: string,
+	rider: MembershipRider<V, T>
+): Promise<{ membership: Membership | null; data: T }> {
+	const query = membershipQuery(userId, businessId).select((eb) => rider.expression(eb.ref('b.id')).as('rider'));
+	const [row] = await runPrepared(`membership+${rider.name}`, query.compile());
+	return { membership: toMembership(row), data: rider.parse(row ? row.rider : null) };
 }
 
 /** A membership lookup not sent yet: a page's query may still ride along. */
 interface PendingLookup {
-	rider: { query: MembershipRider<unknown>; value: Promise<unknown> } | null;
-	join(query: MembershipRider<unknown>): Promise<unknown>;
+	joined: boolean;
+	join<V, T>(rider: MembershipRider<V, T>): Promise<T>;
 }
 
 // Per request (keyed by its locals.memberships map), the lookups still waiting to be sent.
@@ -112,34 +129,33 @@ const pending = new WeakMap<object, Map<string, PendingLookup>>();
 function startLookup(locals: App.Locals, userId: string, businessId: string): PendingLookup {
 	let waiting = pending.get(locals.memberships);
 	if (!waiting) pending.set(locals.memberships, (waiting = new Map()));
-	let resolveRider: (v: unknown) => void = () => {};
-	let rejectRider: (e: unknown) => void = () => {};
+	let send = () => loadMembership(userId, businessId);
 	const lookup: PendingLookup = {
-		rider: null,
-		join(query) {
-			const value = new Promise<unknown>((resolve, reject) => {
-				resolveRider = resolve;
-				rejectRider = reject;
+		joined: false,
+		join<V, T>(rider: MembershipRider<V, T>) {
+			lookup.joined = true;
+			const data = new Promise<T>((resolve, reject) => {
+				send = () =>
+					loadMembershipWith(userId, businessId, rider).then(
+						(r) => {
+							resolve(r.data);
+							return r.membership;
+						},
+						(err: unknown) => {
+							reject(err);
+							throw err;
+						}
+					);
 			});
 			// Whoever joined awaits it only after the membership; a failure is reported through that.
-			value.catch(() => {});
-			lookup.rider = { query, value };
-			return value;
+			data.catch(() => {});
+			return data;
 		}
 	};
 	const membership = new Promise<Membership | null>((resolve, reject) => {
 		setImmediate(() => {
 			if (waiting.get(businessId) === lookup) waiting.delete(businessId);
-			loadMembership(userId, businessId, lookup.rider?.query ?? null).then(
-				(r) => {
-					resolve(r.membership);
-					resolveRider(r.rider);
-				},
-				(err) => {
-					reject(err);
-					rejectRider(err);
-				}
-			);
+			send().then(resolve, reject);
 		});
 	});
 	waiting.set(businessId, lookup);
@@ -171,22 +187,25 @@ export async function requireMembership(
  * sent yet (the usual case: the layout asked for the membership in the same turn), else in a
  * second one. The rider's value is only read once the membership is confirmed.
  */
-export async function requireMembershipWith<T>(
+export async function requireMembershipWith<V, T>(
 	locals: App.Locals,
 	businessId: string | undefined,
-	rider: MembershipRider<T>,
+	rider: MembershipRider<V, T>,
 	opts: { manage?: boolean; url?: URL } = {}
 ): Promise<{ membership: Membership; data: T }> {
 	const user = requireUser(locals, opts.url);
 	if (!isUuid(businessId)) error(404, 'Not found');
 	const key = businessId.toLowerCase();
 	const lookup = locals.memberships.has(key) ? pending.get(locals.memberships)?.get(key) : startLookup(locals, user.id, key);
-	const value = lookup && !lookup.rider ? lookup.join(rider) : null;
+	const value = lookup && !lookup.joined ? lookup.join(rider) : null;
 	const membership = checked(await locals.memberships.get(key)!, opts);
-	if (value) return { membership, data: rider.parse(await value) };
-	const alone = sql<{ rider: unknown }>`select (${rider.expression}) as rider from businesses b where b.id = ${membership.business.id}`.compile(db());
-	const [row] = await runPrepared(rider.name, alone);
-	return { membership, data: rider.parse(row?.rider ?? null) };
+	if (value) return { membership, data: await value };
+	const alone = db()
+		.selectFrom('businesses as b')
+		.select((eb) => rider.expression(eb.ref('b.id')).as('rider'))
+		.where('b.id', '=', membership.business.id);
+	const [row] = await runPrepared(rider.name, alone.compile());
+	return { membership, data: rider.parse(row ? row.rider : null) };
 }
 
 function checked(membership: Membership | null, opts: { manage?: boolean }): Membership {

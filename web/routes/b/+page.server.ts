@@ -1,5 +1,6 @@
 import { error, redirect } from '@sveltejs/kit';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { Businesses } from '$db/types.ts';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { validate } from '$lib/server/forms.ts';
@@ -50,8 +51,14 @@ export const actions: Actions = {
 		const user = requireUser(locals, url);
 		const id = String((await request.formData()).get('invitationId') ?? '');
 		if (!isUuid(id)) error(404, 'Not found');
-		const { rows } = await sql<{ business_id: string | null }>`select accept_business_invitation(${id}, ${user.id}, ${user.email}) as business_id`.execute(db());
-		const businessId = rows[0]?.business_id;
+		const accepted = await db()
+			.selectNoFrom((eb) =>
+				eb
+					.fn<Selectable<Businesses>['id'] | null>('accept_business_invitation', [eb.val(id), eb.val(user.id), eb.val(user.email)])
+					.as('business_id')
+			)
+			.executeTakeFirstOrThrow();
+		const businessId = accepted.business_id;
 		if (!businessId) error(404, 'That invitation was withdrawn, has expired or is not addressed to you.');
 		redirect(303, `/b/${businessId}`);
 	},

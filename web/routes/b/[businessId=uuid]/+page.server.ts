@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { Content } from '$db/types.ts';
 import { db } from '$lib/server/db.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { PageServerLoad } from './$types';
@@ -8,14 +9,18 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const [content, videos] = await Promise.all([
 		db()
 			.selectFrom('content')
-			.select(['id', 'title', 'heygen_status', 'updated_at', sql<string>`left(body, 180)`.as('excerpt'), sql<number>`length(body)`.as('chars')])
+			.select((eb) => [
+				'id', 'title', 'heygen_status', 'updated_at',
+				eb.fn<Selectable<Content>['body']>('left', ['body', eb.lit(180)]).as('excerpt'),
+				eb.fn<number>('length', ['body']).as('chars')
+			])
 			.where('business_id', '=', business.id)
 			.orderBy('updated_at', 'desc')
 			.limit(500)
 			.execute(),
 		db()
 			.selectFrom('video_jobs')
-			.select(sql<number>`count(*)::int`.as('n'))
+			.select((eb) => eb.fn.countAll<number>().as('n'))
 			.where('business_id', '=', business.id)
 			.where('status', '=', 'completed')
 			.executeTakeFirst()

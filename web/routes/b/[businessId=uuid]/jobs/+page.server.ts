@@ -1,17 +1,17 @@
 import { JOB_STATUSES } from '$db/job-states.ts';
-import type { VideoJobStatus } from '$db/types.ts';
 import { businessJobs } from '$lib/server/jobs.ts';
 import { latestEventId } from '$lib/server/live.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { PageServerLoad } from './$types';
 
 const FILTERS = ['active', ...JOB_STATUSES] as const;
+const isFilter = (s: string | null): s is (typeof FILTERS)[number] => (FILTERS as readonly (string | null)[]).includes(s);
 const PAGE = 100;
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const { business } = await requireMembership(locals, params.businessId, { url });
 	const s = url.searchParams.get('status');
-	const status = (FILTERS as readonly string[]).includes(s ?? '') ? (s as VideoJobStatus | 'active') : null;
+	const status = isFilter(s) ? s : null;
 	const beforeParam = url.searchParams.get('before');
 	const before = beforeParam && !Number.isNaN(Date.parse(beforeParam)) ? new Date(beforeParam) : null;
 	const [jobs, lastEventId] = await Promise.all([businessJobs(business.id, { status, before, limit: PAGE + 1 }), latestEventId(business.id)]);

@@ -1,0 +1,124 @@
+/**
+ * A double click on Generate whose two inserts interleave: the second request's ON CONFLICT
+ * (idempotency_key) check runs before the first request's row has its idempotency-key index entry,
+ * so the first thing the second insert trips over is the one-active-job index. It must still land
+ * on the first click's job, not read "already in progress".
+ *
+ * The interleaving is forced, not timed: in this file's own database an extra index on video_jobs
+ * calls a gate function that waits on an advisory lock the test holds. Postgres maintains a
+ * table's indexes in OID order, so the idempotency key's unique constraint is recreated after the
+ * gate: the first insert then stops with its one-active entry written but no idempotency entry yet.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import {
+	Client,
+	configureHeyGen,
+	createBusiness,
+	createContent,
+	GENERATE_DEFAULTS,
+	generateFormKey,
+	signUp,
+	startTestApp,
+	type TestApp
+} from './harness.ts';
+
+const GATE = 7_301_955;
+
+let db: TestDatabase;
+let app: TestApp;
+let c: Client;
+let b: string;
+
+beforeAll(async () => {
+	db = await createTestDatabase();
+	// No worker: nothing but the two requests touches video_jobs.
+	app = await startTestApp(db, { worker: false });
+	({ client: c } = await signUp(app, 'Clicker'));
+	b = await createBusiness(c, 'Double Clicks');
+	await configureHeyGen(c, b);
+	await db.sql(`
+		create function test_insert_gate(id uuid) returns uuid language plpgsql immutable as $$
+		begin
+			perform pg_advisory_xact_lock_shared(${GATE});
+			return id;
+		end $$`);
+	await db.sql('create index video_jobs_test_gate on video_jobs (test_insert_gate(id))');
+	await db.sql(`alter table video_jobs drop constraint video_jobs_idempotency_key_key,
+		add constraint video_jobs_idempotency_key_key unique (idempotency_key)`);
+}, 120_000);
+afterAll(async () => {
+	await app?.stop();
+	await db?.drop();
+});
+
+/** Re-reads pg_stat_activity until a backend of this database waits on `event` (a lock wait sends no NOTIFY). */
+async function backendWaitingOn(event: 'advisory' | 'spectoken', timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const { rows } = await db.sql(
+			`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = $1`,
+			[event]
+		);
+		if (rows[0].n > 0) return;
+		if (Date.now() > deadline) {
+			const all = await db.sql(
+				`select pid, wait_event_type, wait_event, state, left(query, 120) as q, pg_blocking_pids(pid) as by
+				 from pg_stat_activity where datname = current_database()`
+			);
+			throw new Error(`no backend waited on a ${event} lock within ${timeoutMs} ms: ${JSON.stringify(all.rows)}`);
+		}
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+test('the second click, stopped by the active-job index, shows the first click\'s job', async () => {
+	const content = await createContent(c, b, 'Clicked twice.', 'Twice');
+	const fields = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
+	const gate: pg.PoolClient = await db.pool.connect();
+	try {
+		await gate.query('select pg_advisory_lock($1)', [GATE]);
+		const first = c.action(`/b/${b}/content/${content}?/generate`, fields);
+		await backendWaitingOn('advisory');
+		const second = c.action(`/b/${b}/content/${content}?/generate`, fields);
+		// The second insert found no idempotency entry to wait for; it waits on the first's active-job entry
+		// (still speculative: the first insert has not written all its index entries).
+		await backendWaitingOn('spectoken');
+		await gate.query('select pg_advisory_unlock($1)', [GATE]);
+		const [r1, r2] = await Promise.all([first, second]);
+		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(['success', 'success']);
+		expect(r1.data.message).toBe('Video queued. Watch its progress below.');
+		expect(r2.data.message).toBe('This video was already started; showing its progress.');
+		expect(r2.data.jobId).toBe(r1.data.jobId);
+	} finally {
+		await gate.query('select pg_advisory_unlock_all()');
+		gate.release();
+	}
+	const { rows } = await db.sql('select id, idempotency_key from video_jobs where content_id = $1', [content]);
+	expect(rows).toEqual([{ id: expect.any(String), idempotency_key: fields.idempotencyKey }]);
+});
+
+test('a different form while the first insert is still open is refused as already in progress', async () => {
+	const content = await createContent(c, b, 'Two forms.', 'Two forms');
+	const one = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
+	const two = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
+	const gate: pg.PoolClient = await db.pool.connect();
+	try {
+		await gate.query('select pg_advisory_lock($1)', [GATE]);
+		const first = c.action(`/b/${b}/content/${content}?/generate`, one);
+		await backendWaitingOn('advisory');
+		const second = c.action(`/b/${b}/content/${content}?/generate`, two);
+		await backendWaitingOn('spectoken');
+		await gate.query('select pg_advisory_unlock($1)', [GATE]);
+		const [r1, r2] = await Promise.all([first, second]);
+		expect(r1.type).toBe('success');
+		expect(r2).toMatchObject({ type: 'failure', status: 409 });
+		expect(r2.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
+	} finally {
+		await gate.query('select pg_advisory_unlock_all()');
+		gate.release();
+	}
+	const { rows } = await db.sql('select idempotency_key from video_jobs where content_id = $1', [content]);
+	expect(rows).toEqual([{ idempotency_key: one.idempotencyKey }]);
+});
