@@ -143,6 +143,31 @@ create table public.content (
 );
 CREATE INDEX content_business_updated_idx ON public.content USING btree (business_id, updated_at DESC);
 
+create table public.heygen_endpoint_retirements (
+  id bigint generated always as identity not null,
+  business_id uuid not null,
+  endpoint_id text not null,
+  reason text not null,
+  key_secret_id uuid,
+  created_at timestamp with time zone default now() not null,
+  attempts integer default 0 not null,
+  next_try_at timestamp with time zone default now() not null,
+  outcome text,
+  error text,
+  finished_at timestamp with time zone,
+  constraint heygen_endpoint_retirements_attempts_check CHECK ((attempts >= 0)),
+  constraint heygen_endpoint_retirements_endpoint_id_check CHECK ((endpoint_id ~ '^[A-Za-z0-9_.:-]{1,200}$'::text)),
+  constraint heygen_endpoint_retirements_error_check CHECK ((length(error) <= 500)),
+  constraint heygen_endpoint_retirements_finished CHECK (((finished_at IS NULL) = (outcome IS NULL))),
+  constraint heygen_endpoint_retirements_outcome_check CHECK ((outcome = ANY (ARRAY['deleted'::text, 'failed'::text, 'no_key'::text]))),
+  constraint heygen_endpoint_retirements_pkey PRIMARY KEY (id),
+  constraint heygen_endpoint_retirements_reason_check CHECK ((reason = ANY (ARRAY['key_replaced'::text, 'key_deleted'::text]))),
+  constraint heygen_endpoint_retirements_secret_gone CHECK (((finished_at IS NULL) OR (key_secret_id IS NULL)))
+);
+comment on table public.heygen_endpoint_retirements is 'Webhook endpoints of replaced or removed HeyGen keys, deleted at HeyGen by the worker with the old key; one row each, with the outcome.';
+grant select on table public.heygen_endpoint_retirements to service_role;
+CREATE INDEX heygen_endpoint_retirements_pending ON public.heygen_endpoint_retirements USING btree (next_try_at) WHERE (finished_at IS NULL);
+
 create table public.heygen_webhook_events (
   business_id uuid not null,
   event_id text not null,
@@ -307,11 +332,12 @@ create table vault.secrets (
 );
 grant delete, select on table vault.secrets to service_role;
 
-create table vault_internal.data_key (
+create table vault_internal.root_key_check (
   id integer default 1 not null,
-  key text not null,
-  constraint data_key_id_check CHECK ((id = 1)),
-  constraint data_key_pkey PRIMARY KEY (id)
+  fingerprint text not null,
+  set_at timestamp with time zone default now() not null,
+  constraint root_key_check_id_check CHECK ((id = 1)),
+  constraint root_key_check_pkey PRIMARY KEY (id)
 );
 
 -- Views -------------------------------------------------------------------------------------------
@@ -438,15 +464,18 @@ CREATE OR REPLACE FUNCTION public.delete_heygen_key(p_business_id uuid)
 AS $function$
 declare
   v_secret uuid;
+  v_endpoint text;
 begin
-  select heygen_secret_id into v_secret from businesses where id = p_business_id for update;
+  select heygen_secret_id, heygen_webhook_endpoint_id into v_secret, v_endpoint from businesses where id = p_business_id for update;
   if not found then
     raise exception 'delete_heygen_key: no business %', p_business_id using errcode = 'foreign_key_violation';
   end if;
   perform heygen_key_check_caller(p_business_id);
   perform heygen_webhook_forget(p_business_id);
-  -- Vault has no delete function; deleting the row is its documented way.
-  if v_secret is not null then
+  if v_endpoint is not null then
+    perform heygen_endpoint_retire(p_business_id, v_endpoint, v_secret, 'key_deleted');
+  elsif v_secret is not null then
+    -- Vault has no delete function; deleting the row is its documented way.
     delete from vault.secrets where id = v_secret;
   end if;
   update businesses set heygen_secret_id = null where id = p_business_id;
@@ -490,6 +519,77 @@ AS $function$
   )
 $function$;
 grant execute on function public.has_heygen_key(uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.heygen_endpoint_retire(p_business_id uuid, p_endpoint_id text, p_secret uuid, p_reason text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_id bigint;
+  v_has_secret boolean := p_secret is not null and exists (select 1 from vault.secrets where id = p_secret);
+begin
+  insert into heygen_endpoint_retirements (business_id, endpoint_id, reason, key_secret_id, outcome, error, finished_at)
+  values (p_business_id, p_endpoint_id, p_reason, case when v_has_secret then p_secret end,
+    case when not v_has_secret then 'no_key' end,
+    case when not v_has_secret then 'The old key was not in Vault; the endpoint could not be deleted at HeyGen.' end,
+    case when not v_has_secret then now() end)
+  returning id into v_id;
+  if v_has_secret then
+    perform vault.update_secret(p_secret, new_name => 'heygen_api_key_retired:' || v_id,
+      new_description => 'Replaced HeyGen API key of business ' || p_business_id || ', kept until its webhook endpoint is deleted');
+  end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.heygen_endpoint_retirement_finish(p_id bigint, p_outcome text, p_error text DEFAULT NULL::text, p_retry_after interval DEFAULT NULL::interval)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  r heygen_endpoint_retirements;
+begin
+  select * into r from heygen_endpoint_retirements where id = p_id and finished_at is null for update;
+  if not found then
+    return;
+  end if;
+  if p_retry_after is not null then
+    update heygen_endpoint_retirements set next_try_at = now() + p_retry_after, error = left(p_error, 500) where id = p_id;
+    perform pg_notify('heygen_endpoint_retired', json_build_object('business_id', r.business_id, 'outcome', 'pending')::text);
+    return;
+  end if;
+  update heygen_endpoint_retirements set outcome = p_outcome, error = left(p_error, 500), finished_at = now(), key_secret_id = null
+  where id = p_id;
+  if r.key_secret_id is not null then
+    delete from vault.secrets where id = r.key_secret_id;
+  end if;
+  perform pg_notify('heygen_endpoint_retired', json_build_object('business_id', r.business_id, 'outcome', p_outcome)::text);
+end
+$function$;
+grant execute on function public.heygen_endpoint_retirement_finish(bigint,text,text,interval) to service_role;
+
+CREATE OR REPLACE FUNCTION public.heygen_endpoint_retirements_claim(p_limit integer DEFAULT 10, p_lease interval DEFAULT '00:02:00'::interval)
+ RETURNS TABLE(id bigint, business_id uuid, endpoint_id text, attempts integer, api_key text)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  with due as (
+    select r.id from heygen_endpoint_retirements r
+    where r.finished_at is null and r.next_try_at <= now()
+    order by r.next_try_at
+    for update skip locked
+    limit p_limit
+  )
+  update heygen_endpoint_retirements r set attempts = r.attempts + 1, next_try_at = now() + p_lease
+  from due where r.id = due.id
+  returning r.id, r.business_id, r.endpoint_id, r.attempts,
+    (select d.decrypted_secret from vault.decrypted_secrets d where d.id = r.key_secret_id)
+$function$;
+grant execute on function public.heygen_endpoint_retirements_claim(integer,interval) to service_role;
 
 CREATE OR REPLACE FUNCTION public.heygen_key_check_caller(p_business_id uuid)
  RETURNS void
@@ -721,6 +821,7 @@ CREATE OR REPLACE FUNCTION public.set_heygen_key(p_business_id uuid, p_new_key t
 AS $function$
 declare
   v_secret uuid;
+  v_endpoint text;
   v_old text;
 begin
   -- Messages here never include the key itself.
@@ -733,7 +834,7 @@ begin
   if p_new_key ~ '[[:space:][:cntrl:]]' then
     raise exception 'set_heygen_key: the key contains spaces or control characters; paste it without surrounding whitespace' using errcode = 'check_violation';
   end if;
-  select heygen_secret_id into v_secret from businesses where id = p_business_id for update;
+  select heygen_secret_id, heygen_webhook_endpoint_id into v_secret, v_endpoint from businesses where id = p_business_id for update;
   if not found then
     raise exception 'set_heygen_key: no business %', p_business_id using errcode = 'foreign_key_violation';
   end if;
@@ -742,6 +843,10 @@ begin
   select decrypted_secret into v_old from vault.decrypted_secrets where id = v_secret;
   if v_old is distinct from p_new_key then
     perform heygen_webhook_forget(p_business_id);
+    if v_endpoint is not null then
+      perform heygen_endpoint_retire(p_business_id, v_endpoint, v_secret, 'key_replaced');
+      v_secret := null;
+    end if;
   end if;
   if v_secret is not null and exists (select 1 from vault.secrets where id = v_secret) then
     perform vault.update_secret(v_secret, p_new_key);
@@ -1583,23 +1688,97 @@ AS $function$
   $function$;
 grant execute on function vault.vault.update_secret(uuid,text,text,text,uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION vault_internal.claim_root_key()
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+    declare
+      k text := vault_internal.root_key();
+    begin
+      insert into vault_internal.root_key_check (fingerprint) values (vault_internal.fingerprint(k)) on conflict (id) do nothing;
+      return vault_internal.root_key(); -- re-checked: another session may have claimed another key first
+    end
+    $function$;
+
 CREATE OR REPLACE FUNCTION vault_internal.decrypt(ciphertext text)
  RETURNS text
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-      select public.pgp_sym_decrypt(decode(ciphertext, 'base64'), (select key from vault_internal.data_key))
+      select pgp_sym_decrypt(decode(ciphertext, 'base64'), vault_internal.root_key())
     $function$;
 grant execute on function vault_internal.vault_internal.decrypt(text) to service_role;
 
 CREATE OR REPLACE FUNCTION vault_internal.encrypt(plaintext text)
  RETURNS text
  LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+      select encode(pgp_sym_encrypt(plaintext, vault_internal.claim_root_key(), 'cipher-algo=aes256'), 'base64')
+    $function$;
+
+CREATE OR REPLACE FUNCTION vault_internal.fingerprint(k text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+      select encode(hmac('heygen-video-jobs vault root key check', k, 'sha256'), 'hex')
+    $function$;
+
+CREATE OR REPLACE FUNCTION vault_internal.root_key()
+ RETURNS text
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-      select encode(public.pgp_sym_encrypt(plaintext, (select key from vault_internal.data_key), 'cipher-algo=aes256'), 'base64')
+    declare
+      k text := nullif(current_setting('vault_internal.root_key', true), '');
+      stored text;
+    begin
+      if k is null then
+        raise exception 'vault: the root key is missing: this session has no vault_internal.root_key setting'
+          using errcode = 'object_not_in_prerequisite_state',
+                hint = 'Connect through the app''s database client (db/client.ts), which passes VAULT_ROOT_KEY or '
+                       '<DATA_DIR>/vault-root.key as a connection option; see db/README.md, "Vault root key".';
+      end if;
+      select fingerprint into stored from vault_internal.root_key_check;
+      if stored is not null and stored <> vault_internal.fingerprint(k) then
+        raise exception 'vault: the root key of this session is not the one this database''s secrets are encrypted with'
+          using errcode = 'invalid_authorization_specification',
+                hint = 'Every app, worker and migration must use the same VAULT_ROOT_KEY (or copy of <DATA_DIR>/vault-root.key).';
+      end if;
+      return k;
+    end
+    $function$;
+
+CREATE OR REPLACE FUNCTION vault_internal.rotate_root_key()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+    declare
+      old_key text := vault_internal.root_key();
+      new_key text := nullif(current_setting('vault_internal.new_root_key', true), '');
+      n int;
+    begin
+      if new_key is null or length(new_key) < 32 then
+        raise exception 'vault: rotate_root_key needs the new key (at least 32 characters) in the vault_internal.new_root_key setting'
+          using errcode = 'object_not_in_prerequisite_state';
+      end if;
+      lock table vault.secrets in share row exclusive mode;
+      update vault.secrets
+      set secret = encode(pgp_sym_encrypt(pgp_sym_decrypt(decode(secret, 'base64'), old_key), new_key, 'cipher-algo=aes256'), 'base64');
+      get diagnostics n = row_count;
+      insert into vault_internal.root_key_check (fingerprint) values (vault_internal.fingerprint(new_key))
+      on conflict (id) do update set fingerprint = excluded.fingerprint, set_at = now();
+      return n;
+    end
     $function$;
 
 -- Triggers ----------------------------------------------------------------------------------------
