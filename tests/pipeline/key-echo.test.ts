@@ -1,39 +1,17 @@
 /**
  * HeyGen (or a proxy in front of it) echoing the caller's API key in an error's `code` or
  * `message`, in every form a server or logger might write it: nothing of it may reach the job row,
- * its events or the worker's log. The leak check below is written independently of the product's
- * own (heygen/secret-forms.ts), so a gap there cannot hide itself.
+ * its events or the worker's log (tests/helpers/key-leaks.ts checks, independently of the product).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { echoKey, KEY_ECHO_FORMS, startHeyGenSimulator, type HeyGenSimulator, type KeyEchoForm } from '../../heygen/simulator/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness } from '../helpers/fixtures.ts';
+import { ECHO_KEY, keyLeaks } from '../helpers/key-leaks.ts';
 import { startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
 
-/** Shaped like a real HeyGen key: long, mixed case, digits. */
-const KEY = 'sk_V2_hgu_Q7fT3kLm9XbR2sWpZ4yN8cJd6HvA1eGo';
-
-/** Lower-cased, with spaces and invisible characters gone: how the leak check reads stored text. */
-function flat(text: string): string {
-	return text.normalize('NFKC').replace(/[\s\u00AD\u200B-\u200F\u2060-\u206F\uFEFF]/gu, '').toLowerCase();
-}
-
-/** Every form of KEY (and both halves of KEY minus one character) that `text` still contains. */
-function leaks(text: string): string[] {
-	const t = flat(text);
-	let decoded = t;
-	try {
-		decoded = flat(decodeURIComponent(t));
-	} catch {
-		// not percent-encoded as a whole
-	}
-	const bytes = Buffer.from(KEY);
-	const whole = [KEY, [...KEY].reverse().join(''), bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')];
-	const mid = KEY.length >> 1;
-	const pieces = [KEY.slice(0, mid), KEY.slice(mid + 1)];
-	const found = [...whole, ...pieces].map((f) => flat(f)).filter((f) => t.includes(f) || decoded.includes(f));
-	return [...new Set(found)];
-}
+const KEY = ECHO_KEY;
+const leaks = (text: string) => keyLeaks(text);
 
 const FAILED_SAYS_NOTHING = /^(HeyGen could not render the video: \[redacted\]|HeyGen reported the render as failed without giving a reason\.)$/;
 
