@@ -137,14 +137,14 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 	return Math.max(0, at - now);
 }
 
-export interface ApiErrorBody {
+interface ApiErrorBody {
 	code?: string;
 	message?: string;
 	param?: string;
 }
 
 /** `{code, message, param}` out of HeyGen's v3 envelope `{error:{code,message,param,doc_url}}`. */
-export function extractApiError(body: unknown): ApiErrorBody {
+function extractApiError(body: unknown): ApiErrorBody {
 	if (typeof body !== 'object' || body === null) return {};
 	const b = body as Record<string, unknown>;
 	const out: ApiErrorBody = {};
@@ -161,13 +161,13 @@ export function extractApiError(body: unknown): ApiErrorBody {
 	return out;
 }
 
-export function clip(text: string, max = 300): string {
+function clip(text: string, max = 300): string {
 	const oneLine = text.replace(/\s+/g, ' ').trim();
 	return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
 }
 
 /** The per-video status route: the only one whose 404 means "this video is gone". */
-export const VIDEO_STATUS_ENDPOINT = 'GET /v3/videos/{video_id}';
+const VIDEO_STATUS_ENDPOINT = 'GET /v3/videos/{video_id}';
 
 /** What the request was about, so a 404 can name the avatar or voice HeyGen did not know. */
 export interface ErrorContext {

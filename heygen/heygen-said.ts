@@ -12,7 +12,7 @@
 import { containsSecret, redact } from './secret-forms.ts';
 
 /** Codes from HeyGen's error-code page and replies (HEYGEN_API.md §6), each with our own words. */
-export const HEYGEN_CODE_TEXT: Readonly<Record<string, string>> = {
+const HEYGEN_CODE_TEXT: Readonly<Record<string, string>> = {
 	unauthorized: 'HeyGen did not accept the API key.',
 	invalid_api_key: 'HeyGen did not accept the API key.',
 	insufficient_credit: 'The HeyGen account has no credits left.',

@@ -29,7 +29,7 @@ export interface TransportOptions {
 	fetch?: typeof fetch;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface HeyGenCall {
 	method: HttpMethod;
@@ -56,7 +56,7 @@ export function endpointOf(call: Pick<HeyGenCall, 'method' | 'route'>): string {
 }
 
 /** The path with `{name}` filled in from `params`. */
-export function pathOf(call: Pick<HeyGenCall, 'route' | 'params'>): string {
+function pathOf(call: Pick<HeyGenCall, 'route' | 'params'>): string {
 	return call.route.replace(/\{(\w+)\}/g, (_m, name: string) => {
 		const v = call.params?.[name];
 		if (v === undefined) throw new Error(`HeyGen route ${call.route} needs the parameter ${name}`);
@@ -64,8 +64,8 @@ export function pathOf(call: Pick<HeyGenCall, 'route' | 'params'>): string {
 	});
 }
 
-/** The URL and init a call is sent with. Exported for the contract test (it never sends them). */
-export function buildRequest(opts: Pick<TransportOptions, 'baseUrl' | 'apiKey'>, call: HeyGenCall): { url: string; init: RequestInit & { headers: Record<string, string> } } {
+/** The URL and init a call is sent with. */
+function buildRequest(opts: Pick<TransportOptions, 'baseUrl' | 'apiKey'>, call: HeyGenCall): { url: string; init: RequestInit & { headers: Record<string, string> } } {
 	const q = call.query && Object.keys(call.query).length ? `?${new URLSearchParams(call.query).toString()}` : '';
 	const headers: Record<string, string> = { 'x-api-key': opts.apiKey, accept: 'application/json', ...call.headers };
 	const init: RequestInit & { headers: Record<string, string> } = { method: call.method, headers, redirect: 'error' };
