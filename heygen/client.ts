@@ -156,7 +156,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		const out: T[] = [];
 		let token: string | null = null;
 		for (let n = 0; n < MAX_PAGES; n++) {
-			const reply: z.infer<typeof schema> = await call({ method: 'GET', route, query: { ...query, ...(token && { token }) } }, schema);
+			const request: HeyGenCall = { method: 'GET', route, query: { ...query, ...(token && { token }) } };
+			const reply: z.infer<typeof schema> = await call(request, schema);
 			out.push(...(reply.data as T[]));
 			token = reply.has_more === false ? null : (reply.next_token ?? null);
 			if (!token) return out;
@@ -220,7 +221,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			const items = await allPages('/v3/videos/statuses', bulkStatusItem, { video_ids: videoIds.join(',') });
 			const out = new Map<string, BulkVideoStatus>();
 			for (const d of items) {
-				const error = d.status === 'failed' ? renderFailure(typeof d.error === 'string' ? { message: d.error } : d.error, apiKey) : null;
+				const said = typeof d.error === 'string' ? { message: d.error } : d.error;
+				const error = d.status === 'failed' ? renderFailure(said, apiKey) : null;
 				const status = d.status === 'queued' || d.status === 'waiting' ? 'pending' : d.status;
 				out.set(d.video_id, { id: d.video_id, status, error });
 			}

@@ -9,7 +9,11 @@
 
 // Zero-width, joiner, direction and variation marks, soft hyphen, fillers: invisible in a page,
 // so a secret split by them still reads as the secret.
-const INVISIBLE = /[\s\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+const INVISIBLE = new RegExp(
+	'[\\s\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E' +
+		'\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0]',
+	'gu'
+);
 
 /** The shortest piece of a secret that counts as the secret. */
 const MIN_WINDOW = 6;

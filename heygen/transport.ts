@@ -65,7 +65,10 @@ function pathOf(call: Pick<HeyGenCall, 'route' | 'params'>): string {
 }
 
 /** The URL and init a call is sent with. */
-function buildRequest(opts: Pick<TransportOptions, 'baseUrl' | 'apiKey'>, call: HeyGenCall): { url: string; init: RequestInit & { headers: Record<string, string> } } {
+function buildRequest(
+	opts: Pick<TransportOptions, 'baseUrl' | 'apiKey'>,
+	call: HeyGenCall
+): { url: string; init: RequestInit & { headers: Record<string, string> } } {
 	const q = call.query && Object.keys(call.query).length ? `?${new URLSearchParams(call.query).toString()}` : '';
 	const headers: Record<string, string> = { 'x-api-key': opts.apiKey, accept: 'application/json', ...call.headers };
 	const init: RequestInit & { headers: Record<string, string> } = { method: call.method, headers, redirect: 'error' };
@@ -89,7 +92,8 @@ export function createTransport(opts: TransportOptions): HeyGenTransport {
 	const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 	const doFetch = opts.fetch ?? globalThis.fetch;
 	if (!apiKey) {
-		throw new HeyGenError({ code: 'invalid_api_key', kind: 'permanent', message: 'No HeyGen API key is saved. Save one in the HeyGen settings.' });
+		const message = 'No HeyGen API key is saved. Save one in the HeyGen settings.';
+		throw new HeyGenError({ code: 'invalid_api_key', kind: 'permanent', message });
 	}
 
 	async function send(call: HeyGenCall, schema: z.ZodType | null): Promise<unknown> {
@@ -98,7 +102,8 @@ export function createTransport(opts: TransportOptions): HeyGenTransport {
 		// A timer cleared as soon as the reply is read: AbortSignal.timeout() would keep a timer and
 		// its signal alive for the full timeout after every call (thousands at once when polling).
 		const abort = new AbortController();
-		const timer = setTimeout(() => abort.abort(new DOMException(`HeyGen did not answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+		const timeout = () => abort.abort(new DOMException(`HeyGen did not answer within ${timeoutMs} ms`, 'TimeoutError'));
+		const timer = setTimeout(timeout, timeoutMs);
 		init.signal = abort.signal;
 
 		let res: Response;
@@ -131,7 +136,8 @@ export function createTransport(opts: TransportOptions): HeyGenTransport {
 		const context = call.context && { context: call.context };
 		if (!res.ok) {
 			const retryAfter = res.headers.get('retry-after');
-			throw errorFromHttp({ status: res.status, body: parseError === null ? json : undefined, rawText: raw, retryAfter, endpoint, apiKey, ...context });
+			const body = parseError === null ? json : undefined;
+			throw errorFromHttp({ status: res.status, body, rawText: raw, retryAfter, endpoint, apiKey, ...context });
 		}
 		if (schema === null) return null;
 		if (parseError !== null) {

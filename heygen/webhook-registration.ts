@@ -35,7 +35,8 @@ export function isHttpsOrigin(origin: string | undefined | null): boolean {
 }
 
 function api(opts: WebhookApiFactoryOptions, apiKey: string): WebhookApi {
-	return opts.api ? opts.api(apiKey) : createWebhookApi({ baseUrl: opts.baseUrl, apiKey, ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }) });
+	if (opts.api) return opts.api(apiKey);
+	return createWebhookApi({ baseUrl: opts.baseUrl, apiKey, ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }) });
 }
 
 function describe(err: unknown): string {

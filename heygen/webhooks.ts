@@ -62,12 +62,14 @@ export function createWebhookApi(opts: WebhookApiOptions): WebhookApi {
 	const transport = createTransport(opts);
 	return {
 		async createEndpoint(url, events = WEBHOOK_EVENTS) {
-			const reply = await transport.send({ method: 'POST', route: '/v3/webhooks/endpoints', body: { url, events: [...events] } }, createReply);
+			const body = { url, events: [...events] };
+			const reply = await transport.send({ method: 'POST', route: '/v3/webhooks/endpoints', body }, createReply);
 			return { ...toEndpoint(reply.data), secret: reply.data.secret };
 		},
 		async deleteEndpoint(endpointId) {
 			try {
-				await transport.send({ method: 'DELETE', route: '/v3/webhooks/endpoints/{endpoint_id}', params: { endpoint_id: endpointId } }, null);
+				const params = { endpoint_id: endpointId };
+				await transport.send({ method: 'DELETE', route: '/v3/webhooks/endpoints/{endpoint_id}', params }, null);
 			} catch (err) {
 				// Already gone (deleted by hand in HeyGen, or a retried delete): that is what was asked.
 				if (isHeyGenError(err) && err.httpStatus === 404) return;
@@ -79,7 +81,8 @@ export function createWebhookApi(opts: WebhookApiOptions): WebhookApi {
 			let token: string | null | undefined = null;
 			for (let page = 0; page < 50; page++) {
 				const query: Record<string, string> = token ? { token } : {};
-				const reply: z.infer<typeof listReply> = await transport.send({ method: 'GET', route: '/v3/webhooks/endpoints', query }, listReply);
+				const call = { method: 'GET', route: '/v3/webhooks/endpoints', query } as const;
+				const reply: z.infer<typeof listReply> = await transport.send(call, listReply);
 				out.push(...reply.data.map(toEndpoint));
 				if (!reply.has_more || !reply.next_token) break;
 				token = reply.next_token;

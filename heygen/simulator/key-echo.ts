@@ -3,7 +3,9 @@
  * API key inside an error's `code` and `message`, in one of the forms a careless server or logger
  * produces. The product must never store, log or show any of them (heygen/secret-forms.ts).
  */
-export const KEY_ECHO_FORMS = ['raw', 'minus_one', 'upper', 'lower', 'base64', 'base64url', 'hex', 'percent', 'spaced', 'zero_width', 'reversed'] as const;
+export const KEY_ECHO_FORMS = [
+	'raw', 'minus_one', 'upper', 'lower', 'base64', 'base64url', 'hex', 'percent', 'spaced', 'zero_width', 'reversed'
+] as const;
 export type KeyEchoForm = (typeof KEY_ECHO_FORMS)[number];
 
 /** `key` written in `form`. */
