@@ -54,7 +54,10 @@ function openApiToJsonSchema(s: unknown): unknown {
 	if (Array.isArray(s)) return s.map(openApiToJsonSchema);
 	if (typeof s !== 'object' || s === null) return s;
 	const o: Json = {};
-	for (const [k, v] of Object.entries(s)) o[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Json).map(([p, ps]) => [p, openApiToJsonSchema(ps)])) : openApiToJsonSchema(v);
+	for (const [k, v] of Object.entries(s)) {
+		const props = () => Object.fromEntries(Object.entries(v as Json).map(([p, ps]) => [p, openApiToJsonSchema(ps)]));
+		o[k] = k === 'properties' ? props() : openApiToJsonSchema(v);
+	}
 	if (o['discriminator'] && Array.isArray(o['oneOf'])) {
 		const prop = o['discriminator'].propertyName as string;
 		const values = Object.keys(o['discriminator'].mapping ?? {});
@@ -62,7 +65,10 @@ function openApiToJsonSchema(s: unknown): unknown {
 		const left = values.filter((v) => !found.includes(v));
 		if (found.filter((f) => f === undefined).length === 1 && left.length === 1) found[found.indexOf(undefined)] = left[0];
 		if (found.some((f) => f === undefined)) throw new Error(`cannot tell the branches of a discriminator on ${prop} (${values.join(', ')})`);
-		o['oneOf'] = (o['oneOf'] as Json[]).map((b, i) => ({ ...b, properties: { ...b['properties'], [prop]: { ...b['properties']?.[prop], const: found[i] } } }));
+		o['oneOf'] = (o['oneOf'] as Json[]).map((b, i) => {
+			const tagged = { ...b['properties']?.[prop], const: found[i] };
+			return { ...b, properties: { ...b['properties'], [prop]: tagged } };
+		});
 		delete o['discriminator'];
 	}
 	if (o['properties'] && Object.keys(o['properties']).length > 0 && o['additionalProperties'] === undefined) o['additionalProperties'] = false;
@@ -206,11 +212,19 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		const strings: Record<string, string[]> = { title: ['A title', 'x'], background_color: ['#1a2b3c', '#FFFFFF'], voice_locale: ['en-US', 'de', 'zh-Hans-CN'] };
 		for (const s of OPTION_SPECS) {
 			const values: unknown[] =
-				s.kind === 'boolean' ? [true, false] : s.kind === 'enum' ? [...s.values] : s.kind === 'number' ? [s.min, (s.min + s.max) / 2, s.max] : strings[s.key]!;
+				s.kind === 'boolean'
+					? [true, false]
+					: s.kind === 'enum'
+						? [...s.values]
+						: s.kind === 'number'
+							? [s.min, (s.min + s.max) / 2, s.max]
+							: strings[s.key]!;
 			expect(values.length, s.key).toBeGreaterThan(0);
 			for (const v of values) out.push({ [s.key]: v } as VideoOptions);
 		}
-		out.push(Object.assign({}, ...OPTION_SPECS.map((s) => ({ [s.key]: s.kind === 'boolean' ? true : s.kind === 'enum' ? s.values[0] : s.kind === 'number' ? s.max : strings[s.key]![0] }))));
+		const first = (s: (typeof OPTION_SPECS)[number]) =>
+			s.kind === 'boolean' ? true : s.kind === 'enum' ? s.values[0] : s.kind === 'number' ? s.max : strings[s.key]![0];
+		out.push(Object.assign({}, ...OPTION_SPECS.map((s) => ({ [s.key]: first(s) }))));
 		return out;
 	}
 
