@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { badResponse, HeyGenError, redact } from './errors.ts';
 import { safeSaid } from './heygen-said.ts';
+import { containsSecret } from './secret-forms.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
 import { createTransport, type HeyGenCall } from './transport.ts';
 import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
@@ -150,6 +151,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 	const apiKey = opts.apiKey;
 	const transport = createTransport(opts);
 	const call = <S extends z.ZodType>(c: HeyGenCall, schema: S) => transport.send(c, schema);
+	// What HeyGen sends is stored and shown (URLs, names): a value carrying the key in any form is not kept.
+	const kept = <T>(v: T | null | undefined): v is T => present(v) && !containsSecret(String(v), apiKey);
 
 	async function allPages<T>(route: string, item: z.ZodType<T>, query: Record<string, string>): Promise<T[]> {
 		const schema = page(item);
@@ -193,6 +196,7 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 				headers: { 'idempotency-key': req.idempotencyKey },
 				context: { avatarId: req.avatarId, voiceId: req.voiceId }
 			}, createReply);
+			if (containsSecret(reply.data.video_id, apiKey)) throw badResponse(endpoint, 'data.video_id: not an id', apiKey, 200);
 			return { videoId: reply.data.video_id };
 		},
 
@@ -203,9 +207,9 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			return {
 				id: d.id,
 				status: d.status === 'waiting' ? 'pending' : d.status,
-				videoUrl: present(d.video_url) ? d.video_url : null,
-				thumbnailUrl: present(d.thumbnail_url) ? d.thumbnail_url : null,
-				subtitleUrl: present(d.subtitle_url) ? d.subtitle_url : null,
+				videoUrl: kept(d.video_url) ? d.video_url : null,
+				thumbnailUrl: kept(d.thumbnail_url) ? d.thumbnail_url : null,
+				subtitleUrl: kept(d.subtitle_url) ? d.subtitle_url : null,
 				duration: d.duration ?? null,
 				completedAt: typeof d.completed_at === 'number' ? new Date(d.completed_at * 1000) : null,
 				error
@@ -232,11 +236,11 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		async listAvatars() {
 			const looks = await allPages('/v3/avatars/looks', lookItem, { limit: '50' });
 			return looks.map((a) => {
-				const out: Avatar = { id: a.id, name: a.name || a.id };
-				if (present(a.preview_image_url)) out.previewImageUrl = a.preview_image_url;
-				if (present(a.preview_video_url)) out.previewVideoUrl = a.preview_video_url;
-				if (present(a.gender)) out.gender = a.gender;
-				if (present(a.default_voice_id)) out.defaultVoiceId = a.default_voice_id;
+				const out: Avatar = { id: a.id, name: kept(a.name) ? a.name : a.id };
+				if (kept(a.preview_image_url)) out.previewImageUrl = a.preview_image_url;
+				if (kept(a.preview_video_url)) out.previewVideoUrl = a.preview_video_url;
+				if (kept(a.gender)) out.gender = a.gender;
+				if (kept(a.default_voice_id)) out.defaultVoiceId = a.default_voice_id;
 				return out;
 			});
 		},
@@ -244,17 +248,18 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		async listVoices(o = {}) {
 			const voices = await allPages('/v3/voices', voiceItem, { limit: '100', ...(o.language && { language: o.language }) });
 			return voices.map((v) => {
-				const out: Voice = { id: v.voice_id, name: v.name || v.voice_id };
-				if (present(v.language)) out.language = v.language;
-				if (present(v.gender)) out.gender = v.gender;
-				if (present(v.preview_audio_url)) out.previewAudioUrl = v.preview_audio_url;
+				const out: Voice = { id: v.voice_id, name: kept(v.name) ? v.name : v.voice_id };
+				if (kept(v.language)) out.language = v.language;
+				if (kept(v.gender)) out.gender = v.gender;
+				if (kept(v.preview_audio_url)) out.previewAudioUrl = v.preview_audio_url;
 				return out;
 			});
 		},
 
 		async account(): Promise<Account> {
 			const reply = await call({ method: 'GET', route: '/v3/users/me' }, meReply);
-			return { email: reply.data.email ?? null, username: reply.data.username ?? null, credits: creditsOf(reply.data) };
+			const d = reply.data;
+			return { email: kept(d.email) ? d.email : null, username: kept(d.username) ? d.username : null, credits: creditsOf(d) };
 		}
 	};
 }

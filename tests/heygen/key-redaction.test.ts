@@ -92,3 +92,24 @@ describe('the client hands on a failed render safely (single and bulk status)', 
 		for (const s of [one, bulk]) expect(s.error).toEqual({ code: 'render_failed', message: '[redacted]' });
 	});
 });
+
+describe('URLs, ids and names HeyGen sends are not kept when they carry the key', () => {
+	const replying = (body: unknown): typeof fetch => async () => new Response(JSON.stringify(body), { status: 200 });
+	const client = (body: unknown) => createHeyGenClient({ baseUrl: 'http://unused', apiKey: KEY, fetch: replying(body) });
+
+	it('a completed video whose URLs carry the key has no URL (the poll waits for a clean one)', async () => {
+		const url = `https://files.example/v.mp4?k=${echoKey(KEY, 'hex')}`;
+		const s = await client({ data: { id: 'v1', status: 'completed', video_url: url, thumbnail_url: url, subtitle_url: url } }).getVideoStatus('v1');
+		expect({ video: s.videoUrl, thumbnail: s.thumbnailUrl, subtitles: s.subtitleUrl }).toEqual({ video: null, thumbnail: null, subtitles: null });
+	});
+
+	it('a created video whose id is the key is a bad reply; list names and the account email are dropped', async () => {
+		const created = client({ data: { video_id: echoKey(KEY, 'upper'), status: 'waiting' } });
+		const req = { script: 'Hi.', avatarId: 'a', voiceId: 'v', options: {}, callbackId: 'c', idempotencyKey: 'k' };
+		await expect(created.generateVideo(req)).rejects.toMatchObject({ code: 'bad_response' });
+		const looks = await client({ data: [{ id: 'look-1', name: `Look ${echoKey(KEY, 'reversed')}` }], has_more: false }).listAvatars();
+		expect(looks).toEqual([{ id: 'look-1', name: 'look-1' }]);
+		const me = await client({ data: { username: 'u', email: `${KEY}@example.com`, billing_type: null } }).account();
+		expect(me.email).toBeNull();
+	});
+});
