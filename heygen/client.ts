@@ -1,22 +1,22 @@
 /**
- * Typed client for HeyGen's v3 REST API over `fetch` (the v1/v2 endpoints were retired on
- * 2026-11-01; nothing here calls them).
+ * Typed client for HeyGen's v3 REST API (the v1/v2 endpoints were retired on 2026-11-01; nothing
+ * here calls them). Every call goes through the one transport (transport.ts: timeout, capped body,
+ * error mapping, Retry-After, key redaction).
  *
- * - Header `x-api-key`; every call has a timeout that also covers the body.
- * - Reply bodies are read up to `maxBodyBytes`; a bigger one is abandoned (retryable) instead of
- *   being buffered.
  * - Every reply is zod-validated: lenient on fields we do not read, strict on the ones we do.
  * - Every failure is a `HeyGenError` classified permanent/retryable (errors.ts) with a sentence a
  *   person understands. The API key never appears in an error.
+ * - A failed render's code and message are made safe to store (heygen-said.ts) before they leave.
  */
 import { z } from 'zod';
-import { badResponse, errorFromFetchFailure, errorFromHttp, HeyGenError, redact, type ErrorContext } from './errors.ts';
+import { badResponse, HeyGenError, redact } from './errors.ts';
+import { safeSaid } from './heygen-said.ts';
+import { containsSecret } from './secret-forms.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
+import { createTransport, type HeyGenCall } from './transport.ts';
 import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
-import { readCapped } from './read-capped.ts';
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS } from './transport.ts';
 /** Pages followed at most per list, so a server that always answers has_more cannot loop us forever. */
 const MAX_PAGES = 200;
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_\-:.]{1,255}$/;
@@ -141,97 +141,31 @@ function creditsOf(d: z.infer<typeof meReply>['data']): Credits {
 	return { billingType: type ?? 'unknown', remaining: null, unit: null, summary: 'HeyGen did not say how many credits are left' };
 }
 
+/** A failed render's code and message as they may be stored (known codes in our words, never the key). */
+function renderFailure(raw: { code?: unknown; message?: unknown } | null | undefined, apiKey: string): { code: string; message: string } {
+	const said = safeSaid(raw ?? {}, apiKey, 'render_failed');
+	return { code: said.code, message: said.text };
+}
+
 export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
-	const baseUrl = opts.baseUrl.replace(/\/+$/, '');
 	const apiKey = opts.apiKey;
-	const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-	const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-	const doFetch = opts.fetch ?? globalThis.fetch;
-	if (!apiKey) {
-		throw new HeyGenError({ code: 'invalid_api_key', kind: 'permanent', message: 'No HeyGen API key is saved. Save one in the HeyGen settings.' });
-	}
+	const transport = createTransport(opts);
+	const call = <S extends z.ZodType>(c: HeyGenCall, schema: S) => transport.send(c, schema);
+	// What HeyGen sends is stored and shown (URLs, names): a value carrying the key in any form is not kept.
+	const kept = <T>(v: T | null | undefined): v is T => present(v) && !containsSecret(String(v), apiKey);
 
-	async function call<S extends z.ZodType>(
-		method: 'GET' | 'POST',
-		path: string,
-		endpoint: string,
-		schema: S,
-		more: { query?: Record<string, string>; body?: unknown; headers?: Record<string, string>; context?: ErrorContext } = {}
-	): Promise<z.infer<S>> {
-		const q = more.query && Object.keys(more.query).length ? `?${new URLSearchParams(more.query).toString()}` : '';
-		const headers: Record<string, string> = { 'x-api-key': apiKey, accept: 'application/json', ...more.headers };
-		// A timer cleared as soon as the reply is read: AbortSignal.timeout() would keep a timer and
-		// its signal alive for the full timeout after every call (thousands at once when polling).
-		const abort = new AbortController();
-		const timer = setTimeout(() => abort.abort(new DOMException(`HeyGen did not answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-		const init: RequestInit = { method, headers, signal: abort.signal, redirect: 'error' };
-		if (more.body !== undefined) {
-			headers['content-type'] = 'application/json';
-			init.body = JSON.stringify(more.body);
-		}
-
-		let res: Response;
-		let raw: string | null;
-		try {
-			res = await doFetch(baseUrl + path + q, init);
-			raw = (await readCapped(res, maxBody))?.toString('utf8') ?? null;
-		} catch (err) {
-			throw errorFromFetchFailure(err, endpoint, apiKey, timeoutMs);
-		} finally {
-			clearTimeout(timer);
-		}
-		if (raw === null) {
-			throw new HeyGenError({
-				code: 'reply_too_large',
-				kind: 'retryable',
-				endpoint,
-				httpStatus: res.status,
-				message: `HeyGen sent a reply larger than ${Math.round(maxBody / 1024)} KiB to ${endpoint}; it was not read.`
-			});
-		}
-
-		let json: unknown;
-		let parseError: string | null = null;
-		try {
-			json = JSON.parse(raw);
-		} catch (err) {
-			parseError = err instanceof Error ? err.message : 'invalid JSON';
-		}
-		if (!res.ok) {
-			throw errorFromHttp({
-				status: res.status,
-				body: parseError === null ? json : undefined,
-				rawText: raw,
-				retryAfter: res.headers.get('retry-after'),
-				endpoint,
-				apiKey,
-				...(more.context && { context: more.context })
-			});
-		}
-		if (parseError !== null) {
-			const type = res.headers.get('content-type') ?? 'no content-type';
-			throw badResponse(endpoint, `not valid JSON (HTTP ${res.status}, ${type})`, apiKey, res.status);
-		}
-		// A 2xx whose body still carries the error envelope.
-		if (typeof json === 'object' && json !== null && (json as Record<string, unknown>)['error']) {
-			throw errorFromHttp({ status: 400, body: json, rawText: raw, retryAfter: null, endpoint, apiKey, ...(more.context && { context: more.context }) });
-		}
-		const parsed = schema.safeParse(json);
-		if (!parsed.success) throw badResponse(endpoint, describeIssues(parsed.error), apiKey, res.status);
-		return parsed.data;
-	}
-
-	async function allPages<T>(path: string, item: z.ZodType<T>, query: Record<string, string>): Promise<T[]> {
+	async function allPages<T>(route: string, item: z.ZodType<T>, query: Record<string, string>): Promise<T[]> {
 		const schema = page(item);
 		const out: T[] = [];
 		let token: string | null = null;
 		for (let n = 0; n < MAX_PAGES; n++) {
-			const reply: z.infer<typeof schema> = await call('GET', path, `GET ${path}`, schema, { query: { ...query, ...(token && { token }) } });
+			const request: HeyGenCall = { method: 'GET', route, query: { ...query, ...(token && { token }) } };
+			const reply: z.infer<typeof schema> = await call(request, schema);
 			out.push(...(reply.data as T[]));
 			token = reply.has_more === false ? null : (reply.next_token ?? null);
 			if (!token) return out;
 		}
-		throw badResponse(`GET ${path}`, `still had more pages after ${MAX_PAGES}`, apiKey);
+		throw badResponse(`GET ${route}`, `still had more pages after ${MAX_PAGES}`, apiKey);
 	}
 
 	return {
@@ -255,31 +189,27 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			if (!IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
 				throw new HeyGenError({ code: 'invalid_options', kind: 'permanent', endpoint, message: 'Internal error: the idempotency key has an invalid format.' });
 			}
-			const reply = await call('POST', '/v3/videos', endpoint, createReply, {
+			const reply = await call({
+				method: 'POST',
+				route: '/v3/videos',
 				body: buildCreateBody({ ...req, options: opt.data }),
 				headers: { 'idempotency-key': req.idempotencyKey },
 				context: { avatarId: req.avatarId, voiceId: req.voiceId }
-			});
+			}, createReply);
+			if (containsSecret(reply.data.video_id, apiKey)) throw badResponse(endpoint, 'data.video_id: not an id', apiKey, 200);
 			return { videoId: reply.data.video_id };
 		},
 
 		async getVideoStatus(videoId) {
-			const path = `/v3/videos/${encodeURIComponent(videoId)}`;
-			const reply = await call('GET', path, 'GET /v3/videos/{id}', videoReply);
+			const reply = await call({ method: 'GET', route: '/v3/videos/{video_id}', params: { video_id: videoId } }, videoReply);
 			const d = reply.data;
-			let error: VideoStatus['error'] = null;
-			if (d.status === 'failed') {
-				error = {
-					code: present(d.failure_code) ? redact(String(d.failure_code), apiKey).slice(0, 100) : 'render_failed',
-					message: redact(d.failure_message ?? '', apiKey)
-				};
-			}
+			const error = d.status === 'failed' ? renderFailure({ code: d.failure_code, message: d.failure_message }, apiKey) : null;
 			return {
 				id: d.id,
 				status: d.status === 'waiting' ? 'pending' : d.status,
-				videoUrl: present(d.video_url) ? d.video_url : null,
-				thumbnailUrl: present(d.thumbnail_url) ? d.thumbnail_url : null,
-				subtitleUrl: present(d.subtitle_url) ? d.subtitle_url : null,
+				videoUrl: kept(d.video_url) ? d.video_url : null,
+				thumbnailUrl: kept(d.thumbnail_url) ? d.thumbnail_url : null,
+				subtitleUrl: kept(d.subtitle_url) ? d.subtitle_url : null,
 				duration: d.duration ?? null,
 				completedAt: typeof d.completed_at === 'number' ? new Date(d.completed_at * 1000) : null,
 				error
@@ -295,14 +225,8 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			const items = await allPages('/v3/videos/statuses', bulkStatusItem, { video_ids: videoIds.join(',') });
 			const out = new Map<string, BulkVideoStatus>();
 			for (const d of items) {
-				let error: BulkVideoStatus['error'] = null;
-				if (d.status === 'failed') {
-					const e = typeof d.error === 'string' ? { code: null, message: d.error } : d.error;
-					error = {
-						code: present(e?.code) ? redact(String(e.code), apiKey).slice(0, 100) : 'render_failed',
-						message: redact(e?.message ?? '', apiKey)
-					};
-				}
+				const said = typeof d.error === 'string' ? { message: d.error } : d.error;
+				const error = d.status === 'failed' ? renderFailure(said, apiKey) : null;
 				const status = d.status === 'queued' || d.status === 'waiting' ? 'pending' : d.status;
 				out.set(d.video_id, { id: d.video_id, status, error });
 			}
@@ -312,11 +236,11 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		async listAvatars() {
 			const looks = await allPages('/v3/avatars/looks', lookItem, { limit: '50' });
 			return looks.map((a) => {
-				const out: Avatar = { id: a.id, name: a.name || a.id };
-				if (present(a.preview_image_url)) out.previewImageUrl = a.preview_image_url;
-				if (present(a.preview_video_url)) out.previewVideoUrl = a.preview_video_url;
-				if (present(a.gender)) out.gender = a.gender;
-				if (present(a.default_voice_id)) out.defaultVoiceId = a.default_voice_id;
+				const out: Avatar = { id: a.id, name: kept(a.name) ? a.name : a.id };
+				if (kept(a.preview_image_url)) out.previewImageUrl = a.preview_image_url;
+				if (kept(a.preview_video_url)) out.previewVideoUrl = a.preview_video_url;
+				if (kept(a.gender)) out.gender = a.gender;
+				if (kept(a.default_voice_id)) out.defaultVoiceId = a.default_voice_id;
 				return out;
 			});
 		},
@@ -324,17 +248,18 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 		async listVoices(o = {}) {
 			const voices = await allPages('/v3/voices', voiceItem, { limit: '100', ...(o.language && { language: o.language }) });
 			return voices.map((v) => {
-				const out: Voice = { id: v.voice_id, name: v.name || v.voice_id };
-				if (present(v.language)) out.language = v.language;
-				if (present(v.gender)) out.gender = v.gender;
-				if (present(v.preview_audio_url)) out.previewAudioUrl = v.preview_audio_url;
+				const out: Voice = { id: v.voice_id, name: kept(v.name) ? v.name : v.voice_id };
+				if (kept(v.language)) out.language = v.language;
+				if (kept(v.gender)) out.gender = v.gender;
+				if (kept(v.preview_audio_url)) out.previewAudioUrl = v.preview_audio_url;
 				return out;
 			});
 		},
 
 		async account(): Promise<Account> {
-			const reply = await call('GET', '/v3/users/me', 'GET /v3/users/me', meReply);
-			return { email: reply.data.email ?? null, username: reply.data.username ?? null, credits: creditsOf(reply.data) };
+			const reply = await call({ method: 'GET', route: '/v3/users/me' }, meReply);
+			const d = reply.data;
+			return { email: kept(d.email) ? d.email : null, username: kept(d.username) ? d.username : null, credits: creditsOf(d) };
 		}
 	};
 }

@@ -7,10 +7,14 @@
  *              5xx, 408, timeouts, network errors, replies that are not JSON, too large, or of the
  *              wrong shape).
  *
- * SECURITY: errors never carry the API key: no Request, no headers, no `cause` from fetch, and every
- * text that came from outside (HeyGen's messages, fetch error messages) goes through `redact`
- * before it is clipped.
+ * SECURITY: errors never carry the API key: no Request, no headers, no `cause` from fetch. HeyGen's
+ * code and message pass through safeSaid (heygen-said.ts): a known code's message is replaced by our
+ * own words, an unknown code by a generic one, and any text carrying a form of the key is dropped.
  */
+import { safeCode, safeSaid, safeText } from './heygen-said.ts';
+import { redact } from './secret-forms.ts';
+
+export { redact };
 
 export type HeyGenErrorKind = 'permanent' | 'retryable';
 
@@ -79,6 +83,7 @@ export const KNOWN_ERROR_CODES = [
 	'avatar_not_found',
 	'voice_not_found',
 	'video_not_found',
+	'endpoint_not_found',
 	'invalid_parameter',
 	'heygen_refused',
 	'request_in_progress',
@@ -122,31 +127,6 @@ export function metricCode(code: string | null | undefined): string {
 	return 'other';
 }
 
-const REDACTED = '[redacted]';
-// Credentials HeyGen (or a proxy) may echo: after a header or parameter name, or a bearer token.
-const NAMED_SECRET = /((?:x-api-key|api[_-]?key|apikey|authorization|bearer|secret|token)["']?\s*[:=]?\s*["']?)([^\s"',;&]{8,})/gi;
-// A long opaque token with upper case, lower case and digits (API keys, JWTs, signed tokens).
-// Lower-case hex ids (HeyGen video ids, UUIDs) have no upper case and are kept.
-const KEY_LIKE = /[A-Za-z0-9_+/=.-]{32,}/g;
-
-function looksLikeKey(token: string): boolean {
-	return /[A-Z]/.test(token) && /[a-z]/.test(token) && /[0-9]/.test(token) && !/^https?:/.test(token);
-}
-
-/**
- * Removes the secret (raw, URL-encoded and base64) and anything that looks like a credential from
- * a text that came from outside. Run it before clipping, storing, logging or showing the text.
- */
-export function redact(text: string, secret?: string | undefined): string {
-	let out = text;
-	if (secret) {
-		const forms = new Set([secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]);
-		for (const f of forms) if (f) out = out.split(f).join(REDACTED);
-	}
-	out = out.replace(NAMED_SECRET, (_m, name: string) => `${name}${REDACTED}`);
-	return out.replace(KEY_LIKE, (t) => (looksLikeKey(t) ? REDACTED : t));
-}
-
 /** `Retry-After` is either delta-seconds or an HTTP date. Returns milliseconds ≥ 0, or undefined. */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
 	if (value == null) return undefined;
@@ -158,21 +138,21 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 	return Math.max(0, at - now);
 }
 
-export interface ApiErrorBody {
+interface ApiErrorBody {
 	code?: string;
 	message?: string;
 	param?: string;
 }
 
 /** `{code, message, param}` out of HeyGen's v3 envelope `{error:{code,message,param,doc_url}}`. */
-export function extractApiError(body: unknown): ApiErrorBody {
+function extractApiError(body: unknown): ApiErrorBody {
 	if (typeof body !== 'object' || body === null) return {};
 	const b = body as Record<string, unknown>;
 	const out: ApiErrorBody = {};
 	const e = b['error'];
 	if (typeof e === 'object' && e !== null) {
 		const eo = e as Record<string, unknown>;
-		if (typeof eo['code'] === 'string' || typeof eo['code'] === 'number') out.code = String(eo['code']).toLowerCase();
+		if (typeof eo['code'] === 'string' || typeof eo['code'] === 'number') out.code = String(eo['code']);
 		if (typeof eo['message'] === 'string') out.message = eo['message'];
 		if (typeof eo['param'] === 'string') out.param = eo['param'];
 	} else if (typeof e === 'string') {
@@ -182,10 +162,13 @@ export function extractApiError(body: unknown): ApiErrorBody {
 	return out;
 }
 
-export function clip(text: string, max = 300): string {
+function clip(text: string, max = 300): string {
 	const oneLine = text.replace(/\s+/g, ' ').trim();
 	return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
 }
+
+/** The per-video status route: the only one whose 404 means "this video is gone". */
+const VIDEO_STATUS_ENDPOINT = 'GET /v3/videos/{video_id}';
 
 /** What the request was about, so a 404 can name the avatar or voice HeyGen did not know. */
 export interface ErrorContext {
@@ -209,10 +192,15 @@ export function errorFromHttp(args: {
 }): HeyGenError {
 	const { status, endpoint, apiKey } = args;
 	const api = extractApiError(args.body);
-	// Redact first: clipping could cut a key in two and leave half of it readable.
-	const said = clip(redact(api.message ?? (args.body === undefined && args.rawText && !/^\s*</.test(args.rawText) ? args.rawText : ''), apiKey));
-	const heygenCode = api.code ? clip(redact(api.code, apiKey), 60) : undefined;
-	const param = api.param ? clip(redact(api.param, apiKey), 60) : undefined;
+	// A reply that is not HeyGen's JSON envelope (a proxy's page, a bare text) carries no code.
+	const envelope = api.code !== undefined || api.message !== undefined;
+	const rawHint = args.body === undefined && args.rawText && !/^\s*</.test(args.rawText) ? args.rawText : undefined;
+	const safe = safeSaid({ code: api.code, message: api.message ?? rawHint }, apiKey, 'unknown');
+	const heygenCode = safe.code === 'unknown' ? undefined : safe.code;
+	const code = heygenCode?.toLowerCase();
+	// A known code's message is never kept: our sentence for it (or the status's own) stands instead.
+	const said = safe.known ? '' : clip(safe.text);
+	const param = safeCode(api.param, apiKey);
 	const retryAfterMs = parseRetryAfter(args.retryAfter, args.now);
 	const theySaid = said ? ` HeyGen said: "${said}"` : '';
 	const base = { httpStatus: status, endpoint, ...(heygenCode !== undefined && { heygenCode }) };
@@ -222,27 +210,30 @@ export function errorFromHttp(args: {
 	if (status === 401) {
 		return make('invalid_api_key', 'permanent', 'HeyGen rejected the API key. Save a valid key in the HeyGen settings, then retry the video.');
 	}
-	if (status === 402 || heygenCode === 'insufficient_credit') {
+	if (status === 402 || code === 'insufficient_credit') {
 		return make('insufficient_credit', 'permanent', 'HeyGen has no credits left on this account. Add credits in HeyGen, then retry the video.');
 	}
 	if (status === 403) {
 		return make('forbidden', 'permanent', `HeyGen refused this request for the account of the saved API key (its plan or permissions do not allow it).${theySaid}`);
 	}
-	if (status === 404) {
-		const about = `${param ?? ''} ${heygenCode ?? ''} ${said}`.toLowerCase();
-		if (endpoint.startsWith('POST /v3/videos')) {
-			if (about.includes('voice')) {
-				const id = args.context?.voiceId ? ` "${args.context.voiceId}"` : '';
-				return make('voice_not_found', 'permanent', `HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`);
-			}
-			const id = args.context?.avatarId ? ` "${args.context.avatarId}"` : '';
-			return make('avatar_not_found', 'permanent', `HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`);
+	if (status === 404 && endpoint === 'POST /v3/videos') {
+		// HeyGen's text only decides which id it did not know; it is not kept.
+		if (`${param ?? ''} ${code ?? ''} ${safe.known ? safeText(api.message, apiKey) : said}`.toLowerCase().includes('voice')) {
+			const id = args.context?.voiceId ? ` "${args.context.voiceId}"` : '';
+			return make('voice_not_found', 'permanent', `HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`);
 		}
-		if (endpoint.startsWith('GET /v3/videos/')) {
-			return make('video_not_found', 'permanent', 'HeyGen no longer has this video (it may have been deleted in HeyGen). Retry to render it again.');
-		}
+		const id = args.context?.avatarId ? ` "${args.context.avatarId}"` : '';
+		return make('avatar_not_found', 'permanent', `HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`);
 	}
-	if (status === 409 || heygenCode === 'request_in_progress') {
+	// Only HeyGen's own answer about one video is final; a 404 from any other route (the bulk status
+	// route moved, a proxy's page) says nothing about the video and is retried like an outage.
+	if (status === 404 && endpoint === VIDEO_STATUS_ENDPOINT && envelope) {
+		return make('video_not_found', 'permanent', 'HeyGen no longer has this video (it may have been deleted in HeyGen). Retry to render it again.');
+	}
+	if (status === 404 && endpoint.startsWith('GET ')) {
+		return make('endpoint_not_found', 'retryable', `HeyGen answered 404 for ${endpoint}; asking again later.`);
+	}
+	if (status === 409 || code === 'request_in_progress') {
 		return make('request_in_progress', 'retryable', 'HeyGen is still working on an identical earlier request; asking again shortly.');
 	}
 	if (status === 429) {
@@ -254,9 +245,12 @@ export function errorFromHttp(args: {
 	}
 	if (status === 400 || status === 422) {
 		const field = param ? ` (${param})` : '';
-		return make('invalid_parameter', 'permanent', `HeyGen refused the video settings${field}.${theySaid || ' Check the script, avatar, voice and options.'}`);
+		const video = endpoint === 'POST /v3/videos';
+		const why = safe.known ? ` ${safe.text}` : theySaid || (video ? ' Check the script, avatar, voice and options.' : '');
+		return make('invalid_parameter', 'permanent', `HeyGen refused ${video ? 'the video settings' : `the request ${endpoint}`}${field}.${why}`);
 	}
-	return make('heygen_refused', 'permanent', `HeyGen refused the request (HTTP ${status}${heygenCode ? `, ${heygenCode}` : ''}).${theySaid}`);
+	const why = safe.known ? ` ${safe.text}` : theySaid;
+	return make('heygen_refused', 'permanent', `HeyGen refused the request (HTTP ${status}${heygenCode ? `, ${heygenCode}` : ''}).${why}`);
 }
 
 /** The error for a fetch that threw (timeout, DNS, refused, reset…). Never keeps the original error. */
@@ -277,7 +271,8 @@ export function errorFromFetchFailure(err: unknown, endpoint: string, apiKey: st
 		if (typeof o.message === 'string' && o.message && !parts.includes(o.message)) parts.push(o.message);
 		e = o.cause;
 	}
-	const detail = parts.length ? clip(redact(parts.join(': '), apiKey)) : 'unknown network error';
+	// Each part on its own: one that carries the key is dropped without taking the error code with it.
+	const detail = parts.length ? clip(parts.map((p) => redact(p, apiKey)).join(': ')) : 'unknown network error';
 	return new HeyGenError({ code: 'network', kind: 'retryable', endpoint, message: `Could not reach HeyGen (${detail}).` });
 }
 

@@ -14,6 +14,7 @@ import { createWebhookApi, type WebhookApi } from './webhooks.ts';
 
 export interface WebhookApiFactoryOptions {
 	baseUrl: string;
+	/** HEYGEN_TIMEOUT_MS, as for every HeyGen call; default the transport's. */
 	timeoutMs?: number;
 	/** For tests: replaces the real API. */
 	api?: (apiKey: string) => WebhookApi;
@@ -34,7 +35,8 @@ export function isHttpsOrigin(origin: string | undefined | null): boolean {
 }
 
 function api(opts: WebhookApiFactoryOptions, apiKey: string): WebhookApi {
-	return opts.api ? opts.api(apiKey) : createWebhookApi({ baseUrl: opts.baseUrl, apiKey, timeoutMs: opts.timeoutMs ?? 15_000 });
+	if (opts.api) return opts.api(apiKey);
+	return createWebhookApi({ baseUrl: opts.baseUrl, apiKey, ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }) });
 }
 
 function describe(err: unknown): string {

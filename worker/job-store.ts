@@ -25,14 +25,6 @@ export type ClaimedSubmit =
 	| { outcome: 'started' | 'resumed'; job: VideoJob };
 
 /**
- * HeyGen's Idempotency-Key for one attempt of a job: every POST /v3/videos of that attempt sends
- * it, so HeyGen makes at most one video per attempt. A retry of the job is a new attempt.
- */
-export function heygenIdempotencyKey(jobId: string, attempt: number): string {
-	return `video-job:${jobId}:attempt-${attempt}`;
-}
-
-/**
  * The worker's only way to change a job: lock the row, check it is still in a state the step
  * expects (a cancel or a duplicate delivery may have moved it on), apply the change and enqueue
  * the next step in the same transaction. The SQL status machine validates the transition and

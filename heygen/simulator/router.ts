@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { bulkStatusReply, BulkStatusError } from './bulk-status.ts';
 import { apiError, HttpFail, readBody, sendJson } from './http.ts';
+import { echoedError } from './key-echo.ts';
 import type { SimState } from './state.ts';
 import type { createVideos } from './videos.ts';
 import { CHUNK, SIM_LOOKS, SIM_VOICE_LIST, type SimEndpoint, type SimRequest } from './types.ts';
@@ -32,6 +33,10 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 			sendJson(res, 410, apiError('endpoint_retired', `${req.method} ${url.pathname} was retired on 2026-11-01; use the v3 API`));
 			return;
 		}
+		if (take('routeMissing', endpoint)) {
+			sendJson(res, 404, apiError('not_found', `No route for ${req.method} ${url.pathname}`));
+			return;
+		}
 		const slow = take('slow', endpoint);
 		if (slow) {
 			await delay(slow.ms);
@@ -40,6 +45,12 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 		const key = req.headers['x-api-key'];
 		if (typeof key !== 'string' || !validKeys.includes(key) || take('badKey', endpoint)) {
 			sendJson(res, 401, apiError('unauthorized', 'Unauthorized'));
+			return;
+		}
+		const echo = take('echoKeyError', endpoint);
+		if (echo) {
+			const e = echoedError(key, echo.form);
+			sendJson(res, echo.status ?? 400, apiError(e.code, e.message));
 			return;
 		}
 		const se = take('serverError', endpoint);

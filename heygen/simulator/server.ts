@@ -53,6 +53,9 @@
  *                    send that body (textFtyp: 42 bytes of text/plain with "ftyp" at offset 4; cutShort: half the
  *                    file; wrongLength: Content-Length 1000 bytes short)
  *   shortUrlTtlMs    number | null       signed URLs issued from now on expire after N ms
+ *   routeMissing     { endpoint? }       404 not_found as if the route did not exist (e.g. the bulk status route moved)
+ *   echoKeyError     { form, status?, endpoint? } an error (default 400) whose code and message carry the key in `form` (./key-echo.ts)
+ *   echoKeyRender    { form }            the next `times` videos fail with the key in `form` as failure_code and in failure_message
  */
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
@@ -65,6 +68,7 @@ import { DEFAULT_SIM_KEY, SAMPLE_DURATION_S, type Faults, type HeyGenSimulator, 
 import { createVideos } from './videos.ts';
 
 export { parseTitleBehaviour } from './create-request.ts';
+export { echoKey, KEY_ECHO_FORMS, type KeyEchoForm } from './key-echo.ts';
 export * from './types.ts';
 
 export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): Promise<HeyGenSimulator> {

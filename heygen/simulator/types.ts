@@ -1,5 +1,6 @@
 // Shapes, known ids and constants of the HeyGen simulator (see server.ts).
 import type { EventEmitter } from 'node:events';
+import type { KeyEchoForm } from './key-echo.ts';
 import type { SimWebhookRegistry } from './webhooks.ts';
 
 export const DEFAULT_SIM_KEY = 'sim-test-key';
@@ -54,6 +55,12 @@ export interface Faults {
 	downloadForbidden: Omit<FaultSpec, 'endpoint'> | null;
 	badDownload: (Omit<FaultSpec, 'endpoint'> & { kind: BadDownloadKind }) | null;
 	shortUrlTtlMs: number | null;
+	/** The route answers 404 not_found as if it did not exist (moved or withdrawn). */
+	routeMissing: FaultSpec | null;
+	/** The endpoint answers `status` (default 400) with the request's key, in `form`, as the error's code and in its message. */
+	echoKeyError: (FaultSpec & { form: KeyEchoForm; status?: number }) | null;
+	/** The next `times` videos fail with the submitting key, in `form`, as failure_code and in failure_message. */
+	echoKeyRender: (Omit<FaultSpec, 'endpoint'> & { form: KeyEchoForm }) | null;
 }
 
 export interface SimFailure {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseTitleBehaviour, toFailure, validateCreate } from './create-request.ts';
 import type { createFiles } from './files.ts';
 import { apiError, HttpFail, readBody, sendJson } from './http.ts';
+import { echoedError } from './key-echo.ts';
 import type { SimState } from './state.ts';
 import { SAMPLE_DURATION_S, type SimFailure, type SimVideo, type SimWebhook, type VideoBehaviour } from './types.ts';
 
@@ -110,6 +111,8 @@ export function createVideos(st: SimState, files: ReturnType<typeof createFiles>
 		const rf = take('renderFails', 'generate');
 		let failWith: SimFailure | null = b.failWith !== undefined ? toFailure(b.failWith) : null;
 		if (rf) failWith = { code: rf.code ?? 'RENDER_FAILED', message: rf.message ?? 'Video render failed, we are looking into this issue. Video credits refunded.' };
+		const echo = take('echoKeyRender', 'generate');
+		if (echo) failWith = echoedError(String(req.headers['x-api-key'] ?? ''), echo.form);
 		const id = randomUUID().replace(/-/g, '');
 		const v: SimVideo = {
 			id,

@@ -172,7 +172,7 @@ describe('v3 error mapping', () => {
 		['404 avatar', () => {}, () => client.generateVideo({ ...baseReq, avatarId: 'nope' }), 'avatar_not_found', false, /^HeyGen does not know the avatar "nope"/],
 		['404 voice', () => {}, () => client.generateVideo({ ...baseReq, voiceId: 'nope' }), 'voice_not_found', false, /^HeyGen does not know the voice "nope"/],
 		['404 video', () => {}, () => client.getVideoStatus('nope'), 'video_not_found', false, /^HeyGen no longer has this video/],
-		['400 validation', () => sim.setFaults({ invalidParameter: { param: 'script', message: 'Script has blocked words', times: 1 } }), () => client.generateVideo(baseReq), 'invalid_parameter', false, /^HeyGen refused the video settings \(script\)\. HeyGen said: "Script has blocked words"$/],
+		['400 validation', () => sim.setFaults({ invalidParameter: { param: 'script', message: 'Script has blocked words', times: 1 } }), () => client.generateVideo(baseReq), 'invalid_parameter', false, /^HeyGen refused the video settings \(script\)\. A setting has a value HeyGen does not accept\.$/],
 		['409 request_in_progress', () => sim.setFaults({ inProgress: { times: 1 } }), () => client.generateVideo(baseReq), 'request_in_progress', true, /still working on an identical earlier request/],
 		['429 rate limit', () => sim.setFaults({ rateLimit: { retryAfter: 7, times: 1 } }), () => client.listVoices(), 'rate_limited', true, /Retrying after 7 s\.$/],
 		['500', () => sim.setFaults({ serverError: { status: 500, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 500\)/],
@@ -181,6 +181,8 @@ describe('v3 error mapping', () => {
 		['wrong shape', () => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), async () => client.getVideoStatus((await client.generateVideo(baseReq)).videoId), 'bad_response', true, /data\.status/],
 		['bulk status, wrong shape', () => sim.setFaults({ badShape: { endpoint: 'statuses', times: 1 } }), async () => client.getVideoStatuses([(await client.generateVideo(baseReq)).videoId, 'other']), 'bad_response', true, /data\.0\.status/],
 		['bulk status, 503', () => sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 'server_error', true, /HTTP 503/],
+		// The bulk route missing says nothing about the videos: retryable, never video_not_found.
+		['bulk status, route answers 404', () => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 'endpoint_not_found', true, /404 for GET \/v3\/videos\/statuses/],
 		['bulk status, over 100 ids', () => {}, () => client.getVideoStatuses(Array.from({ length: 101 }, (_, i) => `v${i}`)), 'invalid_options', false, /at most 100/],
 		['reply lost', () => sim.setFaults({ replyLost: { times: 1 } }), () => client.generateVideo(baseReq), 'network', true, /^Could not reach HeyGen/]
 	];

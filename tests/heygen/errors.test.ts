@@ -96,12 +96,13 @@ describe('the API key never appears in errors', () => {
 	it('a reply or a fetch failure that echoes the key is redacted', async () => {
 		const echoBody: typeof fetch = async (_url, init) => {
 			const key = (init?.headers as Record<string, string>)['x-api-key'];
-			return new Response(JSON.stringify({ error: { code: 'invalid_parameter', message: `bad key ${key}`, param: 'script' } }), {
+			return new Response(JSON.stringify({ error: { code: 'voice_trouble', message: `bad key ${key}`, param: 'script' } }), {
 				status: 400
 			});
 		};
 		const e1 = await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: echoBody }).listVoices());
-		expect((e1 as HeyGenError).message).toContain('bad key [redacted]');
+		// An unknown code's text is kept only without the key; with it, it is dropped as a whole.
+		expect((e1 as HeyGenError).message).toContain('HeyGen said: "[redacted]"');
 		assertNoKey(e1);
 
 		const echoHtml: typeof fetch = async () => new Response(`<html>${SECRET}</html>`, { status: 500 });
@@ -121,12 +122,16 @@ describe('the API key never appears in errors', () => {
 });
 
 describe('redaction', () => {
-	it('removes the key, its encodings and anything that looks like a credential, and keeps ids', () => {
+	it('drops a text carrying the key (or its encodings) as a whole', () => {
 		const key = 'NmQ5ZTk4YzFhYmNkZWYxMjM0NTY3ODkwYWJjZGVmMTI=';
-		const text = `key ${key} enc ${encodeURIComponent(key)} x-api-key: other-secret-123456 Bearer eyJhbGciOi.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV video 3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e job 7b1e1c7e-3f4a-4b5c-9d8e-1a2b3c4d5e6f`;
+		expect(redact(`key ${key} video 3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e`, key)).toBe('[redacted]');
+		expect(redact(`enc ${encodeURIComponent(key)}`, key)).toBe('[redacted]');
+	});
+
+	it('removes anything that looks like a credential, and keeps ids', () => {
+		const key = 'NmQ5ZTk4YzFhYmNkZWYxMjM0NTY3ODkwYWJjZGVmMTI=';
+		const text = `x-api-key: other-secret-123456 Bearer eyJhbGciOi.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV video 3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e job 7b1e1c7e-3f4a-4b5c-9d8e-1a2b3c4d5e6f`;
 		const out = redact(text, key);
-		expect(out).not.toContain(key);
-		expect(out).not.toContain(encodeURIComponent(key));
 		expect(out).not.toContain('other-secret-123456');
 		expect(out).not.toContain('SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV');
 		expect(out).toContain('3f2a9c0d1e2b4a5c8d7e6f5a4b3c2d1e');
@@ -158,6 +163,9 @@ describe('classification units', () => {
 		[400, { error: { code: 'insufficient_credit', message: 'x' } }, 'insufficient_credit', 'permanent'],
 		[404, { error: { code: 'not_found', message: 'Avatar look not found', param: 'avatar_id' } }, 'avatar_not_found', 'permanent'],
 		[404, { error: { code: 'not_found', message: 'Voice not found' } }, 'voice_not_found', 'permanent'],
+		[404, { error: { code: 'not_found', message: 'x' } }, 'video_not_found', 'permanent', 'GET /v3/videos/{video_id}'],
+		[404, undefined, 'endpoint_not_found', 'retryable', 'GET /v3/videos/{video_id}'],
+		[404, { error: { code: 'not_found', message: 'x' } }, 'endpoint_not_found', 'retryable', 'GET /v3/videos/statuses'],
 		[400, { error: { code: 'invalid_parameter', message: 'x', param: 'script' } }, 'invalid_parameter', 'permanent'],
 		[409, { error: { code: 'request_in_progress', message: 'x' } }, 'request_in_progress', 'retryable'],
 		[410, { error: { code: 'endpoint_retired', message: 'x' } }, 'heygen_refused', 'permanent'],
@@ -166,8 +174,8 @@ describe('classification units', () => {
 		[408, null, 'server_error', 'retryable'],
 		[500, null, 'server_error', 'retryable'],
 		[504, { error: { code: 'gateway_timeout', message: 'x' } }, 'server_error', 'retryable']
-	] as const)('%i %j → %s (%s)', (status, body, code, kind) => {
-		const e = errorFromHttp({ ...base, status, body: body ?? undefined });
+	] as const)('%i %j → %s (%s) %s', (status, body, code, kind, endpoint: string = base.endpoint) => {
+		const e = errorFromHttp({ ...base, endpoint, status, body: body ?? undefined });
 		expect(e.code).toBe(code);
 		expect(e.kind).toBe(kind);
 		expect(e.retryable).toBe(kind === 'retryable');

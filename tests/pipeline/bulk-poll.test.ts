@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { pollVideos } from '../../worker/handlers/poll.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness } from '../helpers/fixtures.ts';
-import { bulkStatusCalls, finishRender, videoIdFor } from '../helpers/heygen-sim.ts';
+import { bulkStatusCalls, finishRender, videoIdFor, waitForSim } from '../helpers/heygen-sim.ts';
 import { FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
 
 let db: TestDatabase;
@@ -109,15 +109,18 @@ describe('bulk status polls', () => {
 		expect((await events(still)).slice(1)).toEqual(upTo);
 	});
 
-	test('a fault on the bulk call is recorded on every job in it and retried; the retry completes them', async () => {
+	test('an account-wide answer to the bulk call (429) is recorded on every job in it and retried; the retry completes them', async () => {
 		const { all } = await rendering([3]);
 		const sim = p!.sim;
-		sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } });
+		sim.setFaults({ rateLimit: { retryAfter: 0, endpoint: 'statuses', times: 1 } });
+		const singleBefore = sim.requests.filter((r) => r.endpoint === 'status').length;
 		await pollVideos(p!.worker.ctx, all);
+		// Not asked again per video: the account's limit would only be hit three more times.
+		expect(sim.requests.filter((r) => r.endpoint === 'status').length).toBe(singleBefore);
 		for (const id of all) {
 			const r = await row(id);
 			expect(r).toMatchObject({ status: 'rendering', poll_count: 1 });
-			expect(r.last_error).toMatch(/^server_error: HeyGen had a temporary problem \(HTTP 503\)/);
+			expect(r.last_error).toMatch(/^rate_limited: HeyGen is busy for this account/);
 			// One poll chain: at most one scheduled. The retry's backoff is short, so under load the
 			// worker may already be running it instead.
 			expect(await pendingPolls(id)).toBeLessThanOrEqual(1);
@@ -127,6 +130,32 @@ describe('bulk status polls', () => {
 		for (const id of all) finishRender(sim, videoIdFor(sim, id)!);
 		for (const id of all) expect((await waitForStatus(db, id, ['completed', 'failed'])).status).toBe('completed');
 		expect(bulkStatusCalls(sim).length).toBeGreaterThanOrEqual(2);
+	});
+
+	test('a bulk call that fails (503) falls back to one status call per video in the same poll', async () => {
+		const { all } = await rendering([3]);
+		const sim = p!.sim;
+		sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } });
+		const singleBefore = sim.requests.filter((r) => r.endpoint === 'status').length;
+		await pollVideos(p!.worker.ctx, all);
+		expect(sim.requests.filter((r) => r.endpoint === 'status').length - singleBefore).toBe(3);
+		for (const id of all) expect(await row(id)).toMatchObject({ status: 'rendering', poll_count: 1, last_heygen_status: 'pending', last_error: null });
+	});
+
+	test('the bulk status route answering 404 (moved or withdrawn) fails no job: each is asked on its own and completes', async () => {
+		const { all } = await rendering([4]);
+		const sim = p!.sim;
+		for (const id of all) finishRender(sim, videoIdFor(sim, id)!);
+		// Every bulk call answers 404 from now on, as if HeyGen had removed the route.
+		sim.setFaults({ routeMissing: { endpoint: 'statuses' } });
+		const outcomes = await pollVideos(p!.worker.ctx, all);
+		expect(outcomes.map((o) => o.status)).toEqual(all.map(() => 'fulfilled'));
+		await waitForSim(sim, (s) => s.requests.some((r) => r.endpoint === 'statuses' && r.status === 404));
+		for (const id of all) {
+			const done = await waitForStatus(db, id, ['completed', 'failed']);
+			expect({ status: done.status, error_code: done.error_code }).toEqual({ status: 'completed', error_code: null });
+			expect((await events(id)).slice(1)).toEqual(['queued>submitting', 'submitting>rendering', 'rendering>transferring', 'transferring>completed']);
+		}
 	});
 
 	test('end to end through pg-boss: due polls of one business are checked together and every job completes', async () => {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { signWebhookBody } from '../../heygen/webhooks.ts';
+import { signWebhookBody } from '../helpers/webhook-signature.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { Client, configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type TestApp } from './harness.ts';

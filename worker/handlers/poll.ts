@@ -2,7 +2,7 @@ import { STEP_STATUS } from '../../db/job-states.ts';
 import type { PipelineContext } from '../context.ts';
 import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
-import { BULK_STATUS_MAX_IDS, redact, type BulkVideoStatus, type VideoStatus } from '../../heygen/index.ts';
+import { BULK_STATUS_MAX_IDS, isHeyGenError, type BulkVideoStatus, type VideoStatus } from '../../heygen/index.ts';
 import type { JobPatch, NextStep, PollJob } from '../job-store.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
@@ -22,7 +22,8 @@ export async function pollVideo(ctx: PipelineContext, jobId: string): Promise<vo
  * status check, one event per transition) through the job store. A completed video is fetched
  * once more on its own, because the transfer needs its fresh video_url, thumbnail and duration;
  * an id the bulk call does not know is looked up on its own too, so it ends exactly as a lone
- * poll of an unknown video does. Returns one outcome per job id, in order.
+ * poll of an unknown video does. When the bulk call itself fails for a reason that is not about the
+ * account, every video is asked on its own instead. Returns one outcome per job id, in order.
  */
 export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]): Promise<PromiseSettledResult<void>[]> {
 	const rows = new Map((await ctx.store.getForPoll(jobIds)).map((j) => [j.id, j]));
@@ -56,6 +57,13 @@ export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]
 	for (const c of checked) for (const [id, outcome] of c.handled) outcomes.set(id, outcome);
 	for (const d of decisions) outcomes.set(d.jobId, written);
 	return Promise.allSettled(jobIds.map((id) => outcomes.get(id) ?? Promise.resolve()));
+}
+
+/** Bulk failures that would be the same for every video of the account, so not worth a call per video. */
+const ACCOUNT_WIDE = new Set(['invalid_api_key', 'forbidden', 'insufficient_credit', 'rate_limited', 'request_in_progress']);
+
+function accountWide(err: unknown): boolean {
+	return isHeyGenError(err) && ACCOUNT_WIDE.has(err.code);
 }
 
 /** A job's next state, settled together with the rest of its batch (JobStore.updateMany). */
@@ -105,10 +113,17 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Poll
 			try {
 				statuses = await ctx.heygen(key).getVideoStatuses(chunk.map((j) => j.heygen_video_id!));
 			} catch (err) {
-				// The call as a whole failed (5xx, 429, timeout, a bad reply): every job in it records
-				// the error and retries with backoff, as a lone poll would.
-				for (const job of chunk) settle(job.id, handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY));
-				continue;
+				if (accountWide(err)) {
+					// An answer about the account (its key, its rate limit): every job in the call records
+					// it and retries with backoff (or fails on a bad key), as a lone poll would; asking
+					// per video would only repeat it up to 100 times.
+					for (const job of chunk) settle(job.id, handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY));
+					continue;
+				}
+				// The bulk route failed (5xx, a timeout, a bad reply, or a 404 because it moved): it says
+				// nothing about the videos, so each is asked on its own; only HeyGen's answer about one
+				// video can fail it for good.
+				ctx.log.warn({ businessId, videos: chunk.length, code: isHeyGenError(err) ? err.code : 'unexpected' }, 'bulk status call failed; asking per video');
 			}
 		}
 		const decided = await Promise.allSettled(
@@ -170,17 +185,17 @@ async function decide(ctx: PipelineContext, job: PollJob, key: string, status: V
 			done: () => ctx.log.info({ jobId }, 'render completed; transferring')
 		};
 	}
-	// The client has already redacted the key from HeyGen's code and message; redact() again here
-	// also removes anything else that looks like a credential, before the text is clipped and stored.
+	// The client has made HeyGen's code and message safe to store (heygen/heygen-said.ts): a known
+	// code comes with our own sentence, and a text that carried any form of the key is dropped.
 	const e = status.error;
-	const said = e?.message ? redact(e.message, key).replace(/\s+/g, ' ').trim().slice(0, 1500) : '';
+	const said = e?.message ?? '';
 	return {
 		jobId,
 		patch: {
 			...counted,
 			status: 'failed',
 			last_heygen_status: 'failed',
-			error_code: e?.code ? redact(e.code, key).slice(0, 100) : 'render_failed',
+			error_code: e?.code ?? 'render_failed',
 			error_message: said ? `HeyGen could not render the video: ${said}` : 'HeyGen reported the render as failed without giving a reason.'
 		},
 		done: () => ctx.log.warn({ jobId, code: e?.code }, 'render failed at HeyGen')

@@ -4,9 +4,9 @@ import { config } from './config.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 
-/** Interactive calls (a person is waiting) get a shorter timeout than the worker's. */
+/** Every HeyGen call, the web's and the worker's, has the one configured timeout. */
 function timeoutMs(): number {
-	return Math.min(config().HEYGEN_TIMEOUT_MS, 15_000);
+	return config().HEYGEN_TIMEOUT_MS;
 }
 
 /**

@@ -5,7 +5,7 @@ import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 
 function apiOptions() {
-	return { baseUrl: config().HEYGEN_API_URL, timeoutMs: Math.min(config().HEYGEN_TIMEOUT_MS, 15_000) };
+	return { baseUrl: config().HEYGEN_API_URL, timeoutMs: config().HEYGEN_TIMEOUT_MS };
 }
 
 const storedKey = (businessId: string) => readHeyGenKey(db(), businessId);
