@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, provideConfig } from '../../config/index.ts';
-import { signWebhookBody } from '../../heygen/webhooks.ts';
+import { signWebhookBody } from '../helpers/webhook-signature.ts';
 import { closeDatabase } from '../../web/lib/server/db.ts';
 import { receiveWebhook } from '../../web/lib/server/webhook.ts';
 import { createTestDatabase, vaultEnv, type TestDatabase } from '../helpers/db.ts';
