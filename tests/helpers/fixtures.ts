@@ -1,4 +1,5 @@
-import type { TestDatabase } from './db.ts';
+import { test } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_KEY = 'sim-test-key';
 
@@ -49,3 +50,30 @@ export async function pgbossJobs(db: TestDatabase, jobId?: string) {
 	);
 	return rows;
 }
+
+let businessSeq = 0;
+
+/**
+ * Vitest fixtures for tests that talk to the database:
+ * - `db`: a fresh database of this file's own, cloned from the migrated template, dropped after the
+ *   file (file scope: cloning per test would cost a CREATE DATABASE each);
+ * - `business`: a business of this test's own (avatar, voice, HeyGen key) with one piece of content,
+ *   so tests never depend on what an earlier test left behind.
+ */
+export const dbTest = test.extend<{ business: Seeded; db: TestDatabase }>({
+	db: [
+		// eslint-disable-next-line no-empty-pattern
+		async ({}, use) => {
+			const db = await createTestDatabase();
+			try {
+				await use(db);
+			} finally {
+				await db.drop();
+			}
+		},
+		{ scope: 'file' }
+	],
+	business: async ({ db }, use) => {
+		await use(await seedBusiness(db, { name: `Business ${++businessSeq}` }));
+	}
+});
