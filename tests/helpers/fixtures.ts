@@ -77,3 +77,17 @@ export const dbTest = test.extend<{ business: Seeded; db: TestDatabase }>({
 		await use(await seedBusiness(db, { name: `Business ${++businessSeq}` }));
 	}
 });
+
+/**
+ * A job of `businessId` moved to `rendering` by SQL, as the submit step leaves it (HeyGen video id
+ * `videoId`, default derived from the job id), with no pg-boss step waiting: the state a webhook or
+ * a poll meets.
+ */
+export async function renderingJob(db: TestDatabase, businessId: string, videoId?: string): Promise<{ jobId: string; videoId: string }> {
+	const jobId = await insertJob(db, await addContent(db, businessId, 'Rendering.'));
+	const vid = videoId ?? `v-${jobId.slice(0, 8)}`;
+	await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
+	await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = $2 where id = $1`, [jobId, vid]);
+	await db.sql(`delete from pgboss.job where singleton_key = $1`, [jobId]);
+	return { jobId, videoId: vid };
+}

@@ -90,7 +90,9 @@ describe('completion by webhook', () => {
 		expect(lagMs).toBeLessThan(1000);
 		// The woken poll confirmed the status with HeyGen: one status call, not a stream of them.
 		expect(statusCalls() - before).toBe(1);
-		expect(done.video_url).toBeTruthy();
+		// The file this job stored, not just any URL (a completed row always has one).
+		expect(done.video_url).toMatch(new RegExp(`/${b}/${content}/${jobId}\\.mp4$`));
+		expect(done.heygen_video_id).toBe(video.id);
 		const delivery = app.sim.webhookEndpoints.deliveries.find((d) => d.videoId === video.id)!;
 		expect(delivery.status).toBe(204);
 		const page = await c.html(`/b/${b}/settings`);

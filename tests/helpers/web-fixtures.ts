@@ -1,0 +1,42 @@
+/**
+ * Vitest fixtures for tests that drive the built web app (tests/web, tests/browser, form checks in
+ * tests/db): on top of `dbTest`'s `db` and `business`,
+ * - `app`: the app of this file, on `db`, with the HeyGen simulator and the worker (file scope);
+ *   override its options per file with `webTest.override({ appOptions: … })`;
+ * - `owner`: a freshly signed-up user with a business of their own (test scope), so no test depends
+ *   on an account or business an earlier test made.
+ */
+import { dbTest } from './fixtures.ts';
+import { type Client, createBusiness, signUp, startTestApp, type TestApp } from '../web/harness.ts';
+
+export type AppOptions = Parameters<typeof startTestApp>[1];
+
+export interface Owner {
+	client: Client;
+	email: string;
+	password: string;
+	name: string;
+	businessId: string;
+}
+
+let ownerSeq = 0;
+
+export const webTest = dbTest.extend<{ appOptions: AppOptions; app: TestApp; owner: Owner }>({
+	appOptions: [{}, { scope: 'file' }],
+	app: [
+		async ({ db, appOptions }, use) => {
+			const app = await startTestApp(db, appOptions);
+			try {
+				await use(app);
+			} finally {
+				await app.stop();
+			}
+		},
+		{ scope: 'file' }
+	],
+	owner: async ({ app }, use) => {
+		const name = `Owner ${++ownerSeq}`;
+		const { client, email, password } = await signUp(app, name);
+		await use({ client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) });
+	}
+});
