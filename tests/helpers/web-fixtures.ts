@@ -6,8 +6,11 @@
  * - `owner`: a freshly signed-up user with a business of their own (test scope), so no test depends
  *   on an account or business an earlier test made.
  */
+import type { VideoJobStatus } from '../../db/types.ts';
+import type { TestDatabase } from './db.ts';
 import { dbTest } from './fixtures.ts';
-import { type Client, createBusiness, signUp, startTestApp, type TestApp } from '../web/harness.ts';
+import { waitForStatus } from './pipeline.ts';
+import { type Client, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from '../web/harness.ts';
 
 export type AppOptions = Parameters<typeof startTestApp>[1];
 
@@ -40,3 +43,15 @@ export const webTest = dbTest.extend<{ appOptions: AppOptions; app: TestApp; own
 		await use({ client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) });
 	}
 });
+
+/** A piece of content of `owner`'s business whose video has been generated through the form and has finished. */
+export async function contentWithVideo(
+	db: TestDatabase,
+	owner: Pick<Owner, 'client' | 'businessId'>,
+	opts: { body?: string; title?: string; until?: VideoJobStatus } = {}
+): Promise<{ contentId: string; jobId: string }> {
+	const contentId = await createContent(owner.client, owner.businessId, opts.body ?? 'A script with a video.', opts.title ?? 'With a video');
+	const jobId = await generateVideo(owner.client, owner.businessId, contentId);
+	await waitForStatus(db, jobId, opts.until ?? 'completed');
+	return { contentId, jobId };
+}
