@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { OPTION_SPECS, RETIRED_OPTIONS, v3Options, videoOptionsSchema } from '../../heygen/options.ts';
-import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
-import { insertJob, seedBusiness } from '../helpers/fixtures.ts';
+import { pgError } from '../helpers/db.ts';
+import { dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 
 /** One definition of the allowed options: the database's table and heygen/options.ts agree. */
 describe('video option specs', () => {
-	let db: TestDatabase;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-	});
-	afterAll(async () => db?.drop());
-
-	it('video_job_option_specs holds exactly OPTION_SPECS and RETIRED_OPTIONS (edit both in a new migration)', async () => {
+	it('video_job_option_specs holds exactly OPTION_SPECS and RETIRED_OPTIONS (edit both in a new migration)', async ({ db }) => {
 		const { rows } = await db.sql(`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs order by position`);
 		const fromTs = [
 			...OPTION_SPECS.map((s) => ({
@@ -29,7 +23,7 @@ describe('video option specs', () => {
 		expect(rows).toEqual(fromTs);
 	});
 
-	it('the app schema and the database accept and refuse the same values', async () => {
+	it('the app schema and the database accept and refuse the same values', async ({ db }) => {
 		const { contentId, businessId } = await seedBusiness(db);
 		const cases: Array<[Record<string, unknown>, boolean]> = [
 			[{ resolution: '4k', aspect_ratio: '4:5', captions: true, engine: 'avatar_v', voice_pitch: -50, voice_locale: 'pt-BR', remove_background: false, background_color: '#00ff00', title: 'x' }, true],
@@ -59,7 +53,7 @@ describe('video option specs', () => {
 		expect(rows[0].n).toBe(cases.filter(([, ok]) => ok).length);
 	});
 
-	it('rows made before v3 keep their options; the worker reads them as v3', async () => {
+	it('rows made before v3 keep their options; the worker reads them as v3', async ({ db }) => {
 		const { contentId } = await seedBusiness(db, { name: 'Old Co' });
 		const id = await insertJob(db, contentId);
 		// As if written before migration 0012 (the check runs on insert only).
