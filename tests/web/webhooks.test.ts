@@ -77,7 +77,7 @@ describe('registration when a key is saved', () => {
 });
 
 describe('completion by webhook', () => {
-	test('the transfer starts within 1 s of the simulator finishing the render (poll set to 60 s)', async () => {
+	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async () => {
 		const content = await createContent(c, b, 'Fast by webhook.', 'Hooked [sim renderMs=2500]');
 		const before = statusCalls();
 		const jobId = await generate(content);
@@ -87,7 +87,9 @@ describe('completion by webhook', () => {
 		const { rows } = await db.sql(`select at from video_job_events where job_id = $1 and to_status = 'transferring'`, [jobId]);
 		const lagMs = (rows[0].at as Date).getTime() - video.completedAt!;
 		expect(lagMs).toBeGreaterThanOrEqual(0);
-		expect(lagMs).toBeLessThan(1000);
+		// Woken by the webhook, not by the next scheduled poll (60 s away); a bound well under that
+		// interval, rather than a latency figure, so a loaded machine does not fail it.
+		expect(lagMs).toBeLessThan(30_000);
 		// The woken poll confirmed the status with HeyGen: one status call, not a stream of them.
 		expect(statusCalls() - before).toBe(1);
 		// The file this job stored, not just any URL (a completed row always has one).
