@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signWebhookBody } from '../../heygen/webhooks.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { Client, configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type TestApp } from './harness.ts';
+import { Client, configureHeyGen, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from './harness.ts';
 
 const KEY = 'sim-test-key';
 const OTHER_KEY = 'sim-other-key';
@@ -31,11 +31,7 @@ afterAll(async () => {
 	await db?.drop();
 });
 
-async function generate(contentId: string, businessId = b): Promise<string> {
-	const r = await c.action(`/b/${businessId}/content/${contentId}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, businessId, contentId) });
-	if (r.type !== 'success') throw new Error(JSON.stringify(r));
-	return r.data.jobId;
-}
+const generate = (contentId: string, businessId = b) => generateVideo(c, businessId, contentId);
 
 /** Re-checks a database condition until it holds (the poll step sends no NOTIFY of its own). */
 async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
