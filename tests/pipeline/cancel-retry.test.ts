@@ -1,24 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { addContent, insertJob, pgbossJobs, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
-import { eventTrail, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { describe, expect } from 'vitest';
+import { addContent, insertJob, pgbossJobs, TEST_KEY } from '../helpers/fixtures.ts';
+import { eventTrail, waitForStatus } from '../helpers/pipeline.ts';
+import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
 import { pollVideo } from '../../worker/handlers/poll.ts';
 
 describe('cancel and retry from SQL while the worker runs', () => {
-	let db: TestDatabase;
-	let p: Pipeline;
-	let businessId: string;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		p = await startPipeline(db);
-		({ businessId } = await seedBusiness(db));
-	});
-	afterAll(async () => {
-		await p?.stop();
-		await db?.drop();
-	});
-
-	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async () => {
+	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async ({ db, business: { businessId }, pipeline: p }) => {
 		const contentId = await addContent(db, businessId, 'Cancel me.');
 		const jobId = await insertJob(db, contentId, { options: JSON.stringify({ title: '[sim renderMs=600000]' }) });
 		await waitForStatus(db, jobId, 'rendering');
@@ -36,7 +23,7 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		expect(await eventTrail(db, jobId)).toEqual(['∅→queued', 'queued→submitting', 'submitting→rendering', 'rendering→canceled']);
 	});
 
-	it('a failed job retried from SQL renders again and completes', async () => {
+	it('a failed job retried from SQL renders again and completes', async ({ db, business: { businessId }, pipeline: p }) => {
 		p.sim.setFaults({ noCredit: { times: 1 } });
 		const contentId = await addContent(db, businessId, 'Retry me.');
 		const jobId = await insertJob(db, contentId);
@@ -53,7 +40,7 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		]);
 	});
 
-	it('never lets the API key into logs, job payloads, events, errors or stored rows', async () => {
+	it('never lets the API key into logs, job payloads, events, errors or stored rows', async ({ db, business: { businessId }, pipeline: p }) => {
 		const contentId = await addContent(db, businessId, 'Secret scan.');
 		const jobId = await insertJob(db, contentId);
 		await waitForStatus(db, jobId, 'completed');
