@@ -81,35 +81,21 @@ async function tabIn(context: BrowserContext, rec: Recorded): Promise<Page> {
 	return page;
 }
 
-export const browserTest = webTest.extend<{ browser: Browser; responses: Recorded; page: Page; ownerPage: Page }>({
-	browser: [
-		// eslint-disable-next-line no-empty-pattern
-		async ({}, use) => {
-			const browser = await launchChromium();
-			try {
-				await use(browser);
-			} finally {
-				await browser.close();
-			}
-		},
-		{ scope: 'file' }
-	],
+export const browserTest = webTest
 	// eslint-disable-next-line no-empty-pattern
-	responses: async ({}, use) => use({ bodies: [], consoleErrors: [] }),
-	page: async ({ browser, responses }, use) => {
+	.extend('browser', { scope: 'file' }, async ({}, { onCleanup }) => {
+		const browser = await launchChromium();
+		onCleanup(() => browser.close());
+		return browser;
+	})
+	.extend('responses', (): Recorded => ({ bodies: [], consoleErrors: [] }))
+	.extend('page', async ({ browser, responses }, { onCleanup }) => {
 		const context = await browser.newContext({ viewport: DESKTOP });
-		try {
-			await use(await tabIn(context, responses));
-		} finally {
-			await context.close();
-		}
-	},
-	ownerPage: async ({ browser, app, owner, responses }, use) => {
+		onCleanup(() => context.close());
+		return tabIn(context, responses);
+	})
+	.extend('ownerPage', async ({ browser, app, owner, responses }, { onCleanup }) => {
 		const context = await signedInContext(browser, app, owner.client);
-		try {
-			await use(await tabIn(context, responses));
-		} finally {
-			await context.close();
-		}
-	}
-});
+		onCleanup(() => context.close());
+		return tabIn(context, responses);
+	});

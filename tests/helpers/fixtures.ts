@@ -60,23 +60,14 @@ let businessSeq = 0;
  * - `business`: a business of this test's own (avatar, voice, HeyGen key) with one piece of content,
  *   so tests never depend on what an earlier test left behind.
  */
-export const dbTest = test.extend<{ business: Seeded; db: TestDatabase }>({
-	db: [
-		// eslint-disable-next-line no-empty-pattern
-		async ({}, use) => {
-			const db = await createTestDatabase();
-			try {
-				await use(db);
-			} finally {
-				await db.drop();
-			}
-		},
-		{ scope: 'file' }
-	],
-	business: async ({ db }, use) => {
-		await use(await seedBusiness(db, { name: `Business ${++businessSeq}` }));
-	}
-});
+export const dbTest = test
+	// eslint-disable-next-line no-empty-pattern
+	.extend('db', { scope: 'file' }, async ({}, { onCleanup }) => {
+		const db = await createTestDatabase();
+		onCleanup(() => db.drop());
+		return db;
+	})
+	.extend('business', ({ db }) => seedBusiness(db, { name: `Business ${++businessSeq}` }));
 
 /**
  * A job of `businessId` moved to `rendering` by SQL, as the submit step leaves it (HeyGen video id

@@ -9,17 +9,10 @@ import { startPipeline, type Pipeline } from './pipeline.ts';
 
 export type PipelineOptions = NonNullable<Parameters<typeof startPipeline>[1]>;
 
-export const pipelineTest = dbTest.extend<{ pipelineOptions: PipelineOptions; pipeline: Pipeline }>({
-	pipelineOptions: [{}, { scope: 'file' }],
-	pipeline: [
-		async ({ db, pipelineOptions }, use) => {
-			const p = await startPipeline(db, pipelineOptions);
-			try {
-				await use(p);
-			} finally {
-				await p.stop();
-			}
-		},
-		{ scope: 'file' }
-	]
-});
+export const pipelineTest = dbTest
+	.extend('pipelineOptions', { scope: 'file' }, {} as PipelineOptions)
+	.extend('pipeline', { scope: 'file' }, async ({ db, pipelineOptions }, { onCleanup }) => {
+		const p = await startPipeline(db, pipelineOptions);
+		onCleanup(() => p.stop());
+		return p;
+	});

@@ -24,25 +24,18 @@ export interface Owner {
 
 let ownerSeq = 0;
 
-export const webTest = dbTest.extend<{ appOptions: AppOptions; app: TestApp; owner: Owner }>({
-	appOptions: [{}, { scope: 'file' }],
-	app: [
-		async ({ db, appOptions }, use) => {
-			const app = await startTestApp(db, appOptions);
-			try {
-				await use(app);
-			} finally {
-				await app.stop();
-			}
-		},
-		{ scope: 'file' }
-	],
-	owner: async ({ app }, use) => {
+export const webTest = dbTest
+	.extend('appOptions', { scope: 'file' }, {} as AppOptions)
+	.extend('app', { scope: 'file' }, async ({ db, appOptions }, { onCleanup }) => {
+		const app = await startTestApp(db, appOptions);
+		onCleanup(() => app.stop());
+		return app;
+	})
+	.extend('owner', async ({ app }): Promise<Owner> => {
 		const name = `Owner ${++ownerSeq}`;
 		const { client, email, password } = await signUp(app, name);
-		await use({ client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) });
-	}
-});
+		return { client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) };
+	});
 
 /** A piece of content of `owner`'s business whose video has been generated through the form and has finished. */
 export async function contentWithVideo(
