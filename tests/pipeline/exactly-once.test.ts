@@ -150,7 +150,8 @@ describe('Postgres gone while HeyGen is answering the submit', () => {
 		// The replies arrive while the worker cannot reach Postgres to save the video ids.
 		proxy.down();
 		await p.sim.waitFor((s) => s.requests.filter((r) => r.endpoint === 'generate' && r.status === 200).length >= 5, 10_000);
-		await new Promise((resolve) => setTimeout(resolve, 5000)); // the outage itself: 5 s of no database
+		// The outage lasts until the worker has tried to reach the database again and again, and failed.
+		await proxy.refusedAtLeast(3, 30_000);
 		proxy.up();
 		for (const id of ids) expectOneVideo(p.sim, await waitForStatus(db, id, ['completed', 'failed'], 90_000), p.storageDir);
 		expect(p.sim.submits).toHaveLength(5);
