@@ -31,16 +31,26 @@ export function startNpm(args: string[], env: Record<string, string>): NpmChild 
 
 /** Resolves with the first match of `pattern` in the output; rejects if the command exits first or `ms` pass. */
 export async function waitForOutput(run: NpmChild, pattern: RegExp, ms: number): Promise<RegExpExecArray> {
-	const deadline = Date.now() + ms;
 	return new Promise<RegExpExecArray>((resolve, reject) => {
+		// Re-checked on every chunk of output; the timer fires even if the command goes quiet.
+		const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${ms} ms:\n${run.output()}`)), ms);
 		const check = () => {
 			const m = pattern.exec(run.output());
-			if (m) return resolve(m);
-			if (Date.now() > deadline) return reject(new Error(`no ${pattern} within ${ms} ms:\n${run.output()}`));
-			run.child.stdout!.once('data', check);
-			run.child.stderr!.once('data', check);
+			if (m) finish(null, m);
 		};
-		void run.exited.then(() => reject(new Error(`exited before ${pattern}:\n${run.output()}`)));
+		const finish = (err: Error | null, m?: RegExpExecArray) => {
+			clearTimeout(timer);
+			run.child.stdout!.off('data', check);
+			run.child.stderr!.off('data', check);
+			if (err) reject(err);
+			else resolve(m!);
+		};
+		run.child.stdout!.on('data', check);
+		run.child.stderr!.on('data', check);
+		void run.exited.then(() => {
+			check();
+			finish(new Error(`exited before ${pattern}:\n${run.output()}`));
+		});
 		check();
 	});
 }

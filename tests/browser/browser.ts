@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { webTest } from '../helpers/web-fixtures.ts';
+import type { Client, TestApp } from '../web/harness.ts';
 
 export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 
@@ -31,3 +33,69 @@ export async function open(page: Page, url: string): Promise<void> {
 export async function hydrated(page: Page): Promise<void> {
 	await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 15_000 });
 }
+
+/**
+ * Browser tests' fixtures, on top of webTest's `db`, `app` and `owner`:
+ * - `browser`: Chromium for this file (file scope);
+ * - `page`: a logged-out desktop tab of its own (test scope);
+ * - `ownerPage`: a desktop tab signed in as this test's `owner`, whose business it can open at once.
+ * `responses` records, for `page`/`ownerPage`, every HTML and data response and every console
+ * error, to prove the key never reached the browser.
+ */
+export interface Recorded {
+	bodies: { url: string; body: string }[];
+	consoleErrors: string[];
+}
+
+export const DESKTOP = { width: 1280, height: 900 };
+
+export function recordResponses(page: Page, rec: Recorded): void {
+	page.on('console', (m) => {
+		// Failed loads are recorded with their URL by the response handler below.
+		if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) rec.consoleErrors.push(m.text());
+	});
+	page.on('response', async (res) => {
+		if (res.status() >= 400) rec.consoleErrors.push(`${res.status()} ${res.url()}`);
+		const type = res.request().resourceType();
+		if (type !== 'document' && type !== 'fetch' && type !== 'xhr') return;
+		if (res.headers()['content-type']?.startsWith('text/event-stream')) return;
+		try {
+			rec.bodies.push({ url: res.url(), body: await res.text() });
+		} catch {
+			// redirects have no body
+		}
+	});
+}
+
+/** A new browser context signed in with `client`'s session cookies. */
+export async function signedInContext(browser: Browser, app: TestApp, client: Client, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+	const context = await browser.newContext({ viewport: DESKTOP, ...options });
+	await context.addCookies([...client.cookies].map(([name, value]) => ({ name, value, url: app.url })));
+	return context;
+}
+
+async function tabIn(context: BrowserContext, rec: Recorded): Promise<Page> {
+	const page = await context.newPage();
+	page.on('dialog', (d) => void d.accept());
+	recordResponses(page, rec);
+	return page;
+}
+
+export const browserTest = webTest
+	// eslint-disable-next-line no-empty-pattern
+	.extend('browser', { scope: 'file' }, async ({}, { onCleanup }) => {
+		const browser = await launchChromium();
+		onCleanup(() => browser.close());
+		return browser;
+	})
+	.extend('responses', (): Recorded => ({ bodies: [], consoleErrors: [] }))
+	.extend('page', async ({ browser, responses }, { onCleanup }) => {
+		const context = await browser.newContext({ viewport: DESKTOP });
+		onCleanup(() => context.close());
+		return tabIn(context, responses);
+	})
+	.extend('ownerPage', async ({ browser, app, owner, responses }, { onCleanup }) => {
+		const context = await signedInContext(browser, app, owner.client);
+		onCleanup(() => context.close());
+		return tabIn(context, responses);
+	});

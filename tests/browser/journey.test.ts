@@ -1,62 +1,33 @@
 /**
  * The whole product in a real browser (Debian's Chromium): sign up → business → HeyGen key, avatar
  * and voice → content → Generate → live status steps → the stored video plays → remove the key.
- * Runs against the built app, the test database, the HeyGen simulator and the worker.
+ * Runs against the built app, the test database, the HeyGen simulator and the worker. Each step is
+ * a test of its own: it gets a fresh owner and business (fixtures in ./browser.ts) and sets up what
+ * the earlier steps would have left, so the steps pass in any order.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { startTestApp, type TestApp } from '../web/harness.ts';
-import { hydrated, launchChromium, open, screenshot } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
+import { finishRender, holdRenders } from '../helpers/heygen-sim.ts';
+import { waitForStatus } from '../helpers/pipeline.ts';
+import { configureHeyGen, createContent, generateVideo, type TestApp } from '../web/harness.ts';
+import { browserTest as test, hydrated, open, type Recorded, screenshot } from './browser.ts';
 
 const KEY = 'sim-test-key';
 const T = { timeout: 15_000 };
+const TITLE = 'Fresh bread on Fridays';
+const SCRIPT = 'Hi! From this week on, our sourdough comes out of the oven every Friday at seven. See you there!';
+const tab = (page: Page, name: string) => page.getByRole('navigation', { name: 'Business' }).getByRole('link', { name, exact: true });
 
-let db: TestDatabase;
-let app: TestApp;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-/** Every HTML and data response the browser received, to prove the key never reached it. */
-const bodies: { url: string; body: string }[] = [];
-const consoleErrors: string[] = [];
-const tab = (name: string) => page.getByRole('navigation', { name: 'Business' }).getByRole('link', { name, exact: true });
-
-beforeAll(async () => {
-	db = await createTestDatabase();
-	[app, browser] = await Promise.all([startTestApp(db, { renderMs: 1500 }), launchChromium()]);
-	context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	page = await context.newPage();
-	page.on('dialog', (d) => void d.accept());
-	page.on('console', (m) => {
-		// Failed loads are recorded with their URL by the response handler below.
-		if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
-	});
-	page.on('response', async (res) => {
-		if (res.status() >= 400) consoleErrors.push(`${res.status()} ${res.url()}`);
-		const type = res.request().resourceType();
-		if (type !== 'document' && type !== 'fetch' && type !== 'xhr') return;
-		if (res.headers()['content-type']?.startsWith('text/event-stream')) return;
-		try {
-			bodies.push({ url: res.url(), body: await res.text() });
-		} catch {
-			// redirects have no body
-		}
-	});
-}, 120_000);
-
-afterAll(async () => {
-	await context?.close();
-	await browser?.close();
-	await app?.stop();
-	await db?.drop();
-});
+/** No response the browser received contained the key, the app logged no key, the page logged no error. */
+function expectKeyNeverSent(responses: Recorded, app: TestApp): void {
+	expect(responses.bodies.length).toBeGreaterThan(0);
+	for (const b of responses.bodies) expect(b.body, b.url).not.toContain(KEY);
+	expect(app.logs.join('\n')).not.toContain(KEY);
+	expect(responses.consoleErrors).toEqual([]);
+}
 
 describe('a new user makes a video', () => {
-	let businessId = '';
-	let contentUrl = '';
-
-	test('signs up and creates a business', async () => {
+	test('signs up and creates a business', async ({ app, page, responses }) => {
 		await open(page, app.url);
 		await screenshot(page, '01-landing');
 		await page.getByRole('link', { name: 'Create an account' }).click();
@@ -76,14 +47,15 @@ describe('a new user makes a video', () => {
 		await page.getByLabel('Business name').fill('Dana Bakery');
 		await page.getByRole('button', { name: 'Create business' }).click();
 		await page.waitForURL(/\/b\/[0-9a-f-]{36}$/, T);
-		businessId = new URL(page.url()).pathname.split('/')[2]!;
 		await page.getByTestId('setup-checklist').waitFor(T);
 		await page.getByTestId('empty-content').waitFor(T);
 		await screenshot(page, '03-content-empty');
+		expect(responses.consoleErrors).toEqual([]);
 	});
 
-	test('saves the HeyGen key, then an avatar and a voice from the pickers', async () => {
-		await tab('HeyGen settings').click();
+	test('saves the HeyGen key, then an avatar and a voice from the pickers', async ({ app, db, owner, ownerPage: page, responses }) => {
+		await open(page, `${app.url}/b/${owner.businessId}`);
+		await tab(page, 'HeyGen settings').click();
 		await page.getByText('No API key is set').waitFor(T);
 		await screenshot(page, '04-settings-no-key');
 
@@ -121,56 +93,80 @@ describe('a new user makes a video', () => {
 		await hydrated(page);
 		expect(await res!.text()).not.toContain(KEY);
 		expect(await page.content()).not.toContain(KEY);
-		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as has_key from businesses where id = $1', [businessId]);
+		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as has_key from businesses where id = $1', [owner.businessId]);
 		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1', has_key: true });
+		expectKeyNeverSent(responses, app);
 	});
 
-	test('writes content', async () => {
-		await tab('Content').click();
+	test('writes content', async ({ app, owner, ownerPage: page, responses }) => {
+		await configureHeyGen(owner.client, owner.businessId, KEY);
+		await open(page, `${app.url}/b/${owner.businessId}`);
+		await tab(page, 'Content').click();
 		await page.getByRole('link', { name: 'Write your first content' }).click();
-		await page.getByLabel('Title').fill('Fresh bread on Fridays');
-		await page.getByLabel('Script').fill('Hi! From this week on, our sourdough comes out of the oven every Friday at seven. See you there!');
+		await page.getByLabel('Title').fill(TITLE);
+		await page.getByLabel('Script').fill(SCRIPT);
 		await page.getByTestId('char-count').filter({ hasText: '/ 5,000' }).waitFor(T);
 		await screenshot(page, '06-content-new');
 		await page.getByRole('button', { name: 'Create content' }).click();
 		await page.waitForURL(/\/content\/[0-9a-f-]{36}$/, T);
-		contentUrl = page.url();
 		await page.getByTestId('generate').waitFor(T);
 		expect(await page.getByTestId('generate').isEnabled()).toBe(true);
 		await screenshot(page, '07-content-ready');
+		expectKeyNeverSent(responses, app);
 	});
 
-	test('generates: the steps move live without a reload and the video plays', async () => {
+	test('generates: the steps move live without a reload and the video plays', async ({ app, db, owner, ownerPage, responses }) => {
+		const businessId = owner.businessId;
+		await configureHeyGen(owner.client, businessId, KEY);
+		const contentId = await createContent(owner.client, businessId, SCRIPT, TITLE);
+		await open(ownerPage, `${app.url}/b/${businessId}/content/${contentId}`);
 		// A full page load would drop this marker; live updates must not need one.
-		await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
+		await ownerPage.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
 		// v3 has no test mode; the form says so. Captions give a subtitles track.
-		expect(await page.getByRole('checkbox', { name: /test mode/i }).count()).toBe(0);
-		await page.getByText('HeyGen has no test mode any more').waitFor(T);
-		await page.getByRole('checkbox', { name: /Captions/ }).check();
-		await page.getByTestId('generate').click();
-		await page.getByTestId('toast').filter({ hasText: 'Video queued' }).waitFor(T);
-		await page.locator('[data-step="rendering"][data-state="current"]').waitFor(T);
-		await page.locator('[data-step="queued"][data-state="done"]').waitFor(T);
-		await page.locator('[data-step="submitting"][data-state="done"]').waitFor(T);
-		await screenshot(page, '08-rendering');
-		await page.locator('[data-step="completed"][data-state="done"]').waitFor({ timeout: 20_000 });
-		await page.getByTestId('player').waitFor(T);
-		expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(42);
+		expect(await ownerPage.getByRole('checkbox', { name: /test mode/i }).count()).toBe(0);
+		await ownerPage.getByText('HeyGen has no test mode any more').waitFor(T);
+		await ownerPage.getByRole('checkbox', { name: /Captions/ }).check();
+		// HeyGen keeps rendering until the page has shown it: no race with a short render.
+		const restore = holdRenders(app.sim);
+		try {
+			await ownerPage.getByTestId('generate').click();
+			await ownerPage.getByTestId('toast').filter({ hasText: 'Video queued' }).waitFor(T);
+			await ownerPage.locator('[data-step="rendering"][data-state="current"]').waitFor(T);
+			await ownerPage.locator('[data-step="queued"][data-state="done"]').waitFor(T);
+			await ownerPage.locator('[data-step="submitting"][data-state="done"]').waitFor(T);
+			await screenshot(ownerPage, '08-rendering');
+		} finally {
+			restore();
+		}
+		const { rows: rendering } = await db.sql(`select heygen_video_id from video_jobs where business_id = $1`, [businessId]);
+		expect(rendering).toHaveLength(1);
+		finishRender(app.sim, rendering[0].heygen_video_id);
+		await ownerPage.locator('[data-step="completed"][data-state="done"]').waitFor({ timeout: 20_000 });
+		await ownerPage.getByTestId('player').waitFor(T);
+		expect(await ownerPage.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(42);
 
 		// Every step got an elapsed time.
 		for (const step of ['queued', 'submitting', 'rendering', 'transferring']) {
-			expect(await page.locator(`[data-step="${step}"] [data-testid="step-time"]`).innerText()).toMatch(/^\d+:\d\d$/);
+			expect(await ownerPage.locator(`[data-step="${step}"] [data-testid="step-time"]`).innerText()).toMatch(/^\d+:\d\d$/);
 		}
 		// The video loads, plays and seeks (the media route answers Range requests).
-		await page.waitForFunction(() => {
+		await ownerPage.waitForFunction(() => {
 			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]');
 			return !!v && v.readyState >= 2 && v.duration > 1;
 		}, null, T);
-		const played = await page.evaluate(async () => {
+		const played = await ownerPage.evaluate(async () => {
 			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
 			v.muted = true;
-			await v.play();
-			await new Promise((r) => setTimeout(r, 300));
+			// Plays until the position has moved (an event, not a fixed wait), then pauses.
+			await new Promise<void>((resolve) => {
+				const moved = () => {
+					if (v.currentTime <= 0) return;
+					v.removeEventListener('timeupdate', moved);
+					resolve();
+				};
+				v.addEventListener('timeupdate', moved);
+				void v.play();
+			});
 			v.pause();
 			await new Promise<void>((resolve) => {
 				v.addEventListener('seeked', () => resolve(), { once: true });
@@ -182,7 +178,7 @@ describe('a new user makes a video', () => {
 		expect(played.duration).toBeGreaterThan(1.5);
 		expect(played.currentTime).toBeCloseTo(1.5, 0);
 		// The stored thumbnail is the poster, the stored subtitles a captions track the browser loads.
-		const media = await page.evaluate(async () => {
+		const media = await ownerPage.evaluate(async () => {
 			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
 			const track = v.querySelector('track')!;
 			const poster = await fetch(v.poster);
@@ -193,25 +189,35 @@ describe('a new user makes a video', () => {
 		expect(media.posterType).toBe('image/jpeg');
 		expect(media.kind).toBe('captions');
 		expect(media.vtt).toMatch(/^WEBVTT\n\n1\n00:00:00\.000 --> /);
-		await page.getByTestId('download').waitFor(T);
-		await page.getByTestId('jobs-table').locator('tbody tr').first().getByText('Completed').waitFor(T);
-		await screenshot(page, '09-completed');
+		await ownerPage.getByTestId('download').waitFor(T);
+		await ownerPage.getByTestId('jobs-table').locator('tbody tr').first().getByText('Completed').waitFor(T);
+		await screenshot(ownerPage, '09-completed');
 		const { rows } = await db.sql(`select status, requested_by from video_jobs where business_id = $1`, [businessId]);
 		expect(rows).toHaveLength(1);
 		expect(rows[0].status).toBe('completed');
 		expect(rows[0].requested_by).toMatch(/^user:/);
+		expectKeyNeverSent(responses, app);
 	});
 
-	test('the business jobs page lists the video with its durations and requester', async () => {
-		await tab('Jobs').click();
+	test('the business jobs page lists the video with its durations and requester', async ({ app, db, owner, ownerPage: page, responses }) => {
+		await configureHeyGen(owner.client, owner.businessId, KEY);
+		const contentId = await createContent(owner.client, owner.businessId, SCRIPT, TITLE);
+		await waitForStatus(db, await generateVideo(owner.client, owner.businessId, contentId), 'completed');
+		await open(page, `${app.url}/b/${owner.businessId}`);
+		await tab(page, 'Jobs').click();
 		const row = page.getByTestId('jobs-table').locator('tbody tr').first();
-		await row.getByText('Fresh bread on Fridays').waitFor(T);
-		await row.getByText('Dana Demo').waitFor(T);
+		await row.getByText(TITLE).waitFor(T);
+		await row.getByText(owner.name).waitFor(T);
 		await screenshot(page, '10-jobs');
+		expectKeyNeverSent(responses, app);
 	});
 
-	test('removes the key: the secret row is gone and the page says no key is set', async () => {
-		await tab('HeyGen settings').click();
+	test('removes the key: the secret row is gone and the page says no key is set', async ({ app, db, owner, ownerPage: page, responses }) => {
+		const businessId = owner.businessId;
+		await configureHeyGen(owner.client, businessId, KEY);
+		const contentId = await createContent(owner.client, businessId, SCRIPT, TITLE);
+		await open(page, `${app.url}/b/${businessId}`);
+		await tab(page, 'HeyGen settings').click();
 		const { rows: before } = await db.sql('select heygen_secret_id from businesses where id = $1', [businessId]);
 		expect(before[0].heygen_secret_id).not.toBeNull();
 		await page.getByTestId('remove-key').click();
@@ -224,15 +230,9 @@ describe('a new user makes a video', () => {
 		expect(secrets.rows[0].n).toBe(0);
 
 		// The content page now explains why Generate is off.
-		await open(page, contentUrl);
+		await open(page, `${app.url}/b/${businessId}/content/${contentId}`);
 		await page.getByTestId('generate-reason').filter({ hasText: 'API key' }).waitFor(T);
 		expect(await page.getByTestId('generate').isDisabled()).toBe(true);
-	});
-
-	test('no response the browser received contained the key, and the app logged no key', () => {
-		expect(bodies.length).toBeGreaterThan(10);
-		for (const b of bodies) expect(b.body, b.url).not.toContain(KEY);
-		expect(app.logs.join('\n')).not.toContain(KEY);
-		expect(consoleErrors).toEqual([]);
+		expectKeyNeverSent(responses, app);
 	});
 });

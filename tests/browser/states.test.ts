@@ -2,24 +2,16 @@
  * The other states a person meets, in the browser: form errors next to their fields, a failed
  * video explained in words, the 404 for someone else's business, the members page, a phone-sized
  * screen — and every form control has a label. Screenshots of each go to test-results/screenshots.
+ * Each test has an owner and business of its own (fixtures in ./browser.ts), so any order works.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type Client, type TestApp } from '../web/harness.ts';
-import { launchChromium, open, screenshot } from './browser.ts';
+import { contentWithVideo } from '../helpers/web-fixtures.ts';
+import { configureHeyGen, createBusiness, createContent, generateVideo, signUp } from '../web/harness.ts';
+import { browserTest as test, open, screenshot, signedInContext } from './browser.ts';
 
 const T = { timeout: 15_000 };
-let db: TestDatabase;
-let app: TestApp;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let owner: Client;
-let ownerEmail: string;
-let ownerPassword: string;
-let biz: string;
 
 /** Every visible form control is labelled (label[for], wrapping label or aria-label). */
 async function unlabelledControls(p: Page): Promise<string[]> {
@@ -56,36 +48,23 @@ async function overflowing(p: Page): Promise<string[]> {
 	});
 }
 
-beforeAll(async () => {
-	db = await createTestDatabase();
-	[app, browser] = await Promise.all([startTestApp(db, { renderMs: 400 }), launchChromium()]);
-	({ client: owner, email: ownerEmail, password: ownerPassword } = await signUp(app, 'Olga Owner'));
-	biz = await createBusiness(owner, 'Olga Films');
-	context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	page = await context.newPage();
-	page.on('dialog', (d) => void d.accept());
-	// Log in through the page, like a person.
-	await open(page, `${app.url}/login`);
-	await page.getByLabel('Email').fill(ownerEmail);
-	await page.getByLabel('Password').fill('not my password');
-	await page.getByRole('button', { name: 'Log in' }).click();
-	await page.getByText('Wrong email or password.').first().waitFor(T);
-	await screenshot(page, '20-login-error');
-	await page.getByLabel('Password').fill(ownerPassword);
-	await page.getByRole('button', { name: 'Log in' }).click();
-	await page.waitForURL(`${app.url}/b`, T);
-}, 120_000);
-
-afterAll(async () => {
-	await context?.close();
-	await browser?.close();
-	await app?.stop();
-	await db?.drop();
+describe('logging in', () => {
+	test('a wrong password is explained; the right one gets in', async ({ app, owner, page }) => {
+		await open(page, `${app.url}/login`);
+		await page.getByLabel('Email').fill(owner.email);
+		await page.getByLabel('Password').fill('not my password');
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.getByText('Wrong email or password.').first().waitFor(T);
+		await screenshot(page, '20-login-error');
+		await page.getByLabel('Password').fill(owner.password);
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.waitForURL(`${app.url}/b`, T);
+	});
 });
 
 describe('form errors in the browser', () => {
-	test('settings: a bad key and a missing avatar/voice are explained next to the fields; nothing changes', async () => {
-		await open(page, `${app.url}/b/${biz}/settings`);
+	test('settings: a bad key and a missing avatar/voice are explained next to the fields; nothing changes', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await open(page, `${app.url}/b/${owner.businessId}/settings`);
 		await page.getByLabel('HeyGen API key').fill('definitely-wrong');
 		await page.getByTestId('save-key').click();
 		// Said once, by the field: no banner repeating it, no toast.
@@ -103,12 +82,12 @@ describe('form errors in the browser', () => {
 		expect(errors).toEqual(expect.arrayContaining(['Choose an avatar from the list or enter its ID.', 'Choose a voice from the list or enter its ID.']));
 		await screenshot(page, '21-settings-errors');
 		expect(await unlabelledControls(page)).toEqual([]);
-		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as k from businesses where id = $1', [biz]);
+		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as k from businesses where id = $1', [owner.businessId]);
 		expect(rows[0]).toEqual({ heygen_avatar_id: null, heygen_voice_id: null, k: false });
 	});
 
-	test('content: an over-long script turns the counter red and is refused', async () => {
-		await open(page, `${app.url}/b/${biz}/content/new`);
+	test('content: an over-long script turns the counter red and is refused', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await open(page, `${app.url}/b/${owner.businessId}/content/new`);
 		await page.getByLabel('Title').fill('Too much to say');
 		await page.getByLabel('Script').fill('word '.repeat(1100));
 		await page.getByTestId('char-count').filter({ hasText: 'too many' }).waitFor(T);
@@ -117,17 +96,17 @@ describe('form errors in the browser', () => {
 		expect(await page.getByLabel('Script').inputValue()).toHaveLength(5500);
 		await screenshot(page, '22-content-too-long');
 		expect(await unlabelledControls(page)).toEqual([]);
-		expect((await db.sql('select count(*)::int as n from content where business_id = $1', [biz])).rows[0].n).toBe(0);
+		expect((await db.sql('select count(*)::int as n from content where business_id = $1', [owner.businessId])).rows[0].n).toBe(0);
 	});
 });
 
 describe('a failed video', () => {
-	test('the step where it failed, and HeyGen’s reason in words', async () => {
-		await configureHeyGen(owner, biz);
-		const content = await createContent(owner, biz, 'This avatar does not exist.', 'Broken avatar [sim failWith=avatar_not_found]');
-		const r = await owner.action(`/b/${biz}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(owner, biz, content) });
-		await open(page, `${app.url}/b/${biz}/content/${content}`);
-		await waitForStatus(db, r.data.jobId, 'failed');
+	test('the step where it failed, and HeyGen’s reason in words', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const content = await createContent(owner.client, owner.businessId, 'This avatar does not exist.', 'Broken avatar [sim failWith=avatar_not_found]');
+		const jobId = await generateVideo(owner.client, owner.businessId, content);
+		await open(page, `${app.url}/b/${owner.businessId}/content/${content}`);
+		await waitForStatus(db, jobId, 'failed');
 		await page.getByTestId('job-error').waitFor(T);
 		expect(await page.getByTestId('job-error').innerText()).toMatch(/The video failed\..*avatar_not_found/s);
 		await page.locator('[data-step="rendering"][data-state="failed"]').waitFor(T);
@@ -138,7 +117,7 @@ describe('a failed video', () => {
 });
 
 describe('other people and other screens', () => {
-	test("someone else's business is a plain 404 page", async () => {
+	test("someone else's business is a plain 404 page", async ({ app, db, owner, ownerPage: page, browser }) => {
 		const { client: stranger } = await signUp(app, 'Stranger');
 		const other = await createBusiness(stranger, 'Not Yours');
 		const res = await page.goto(`${app.url}/b/${other}/settings`);
@@ -148,9 +127,9 @@ describe('other people and other screens', () => {
 		await screenshot(page, '24-not-found');
 	});
 
-	test('members page: invite a teammate by email; they join once they accept', async () => {
+	test('members page: invite a teammate by email; they join once they accept', async ({ app, db, owner, ownerPage: page, browser }) => {
 		const { client: tim, email } = await signUp(app, 'Tim Teammate');
-		await open(page, `${app.url}/b/${biz}/members`);
+		await open(page, `${app.url}/b/${owner.businessId}/members`);
 		// The same answer whether or not an account uses the email.
 		await page.getByLabel('Email').fill('nobody@example.com');
 		await page.getByRole('button', { name: 'Send invitation' }).click();
@@ -162,16 +141,17 @@ describe('other people and other screens', () => {
 		expect(await page.getByRole('cell', { name: 'Tim Teammate', exact: true }).count()).toBe(0);
 		const { text } = await tim.html('/b');
 		const invitationId = /name="invitationId" value="([0-9a-f-]{36})"/.exec(text)![1]!;
-		expect((await tim.action('/b?/accept', { invitationId })).location).toBe(`/b/${biz}`);
-		await open(page, `${app.url}/b/${biz}/members`);
+		expect((await tim.action('/b?/accept', { invitationId })).location).toBe(`/b/${owner.businessId}`);
+		await open(page, `${app.url}/b/${owner.businessId}/members`);
 		await page.getByRole('cell', { name: 'Tim Teammate', exact: true }).waitFor(T);
 		await screenshot(page, '25-members');
 		expect(await unlabelledControls(page)).toEqual([]);
 	});
 
-	test('keyboard: the skip link and the Generate button are reachable with Tab', async () => {
-		const content = await createContent(owner, biz, 'Keyboard script.', 'Keyboard');
-		await open(page, `${app.url}/b/${biz}/content/${content}`);
+	test('keyboard: the skip link and the Generate button are reachable with Tab', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const content = await createContent(owner.client, owner.businessId, 'Keyboard script.', 'Keyboard');
+		await open(page, `${app.url}/b/${owner.businessId}/content/${content}`);
 		await page.keyboard.press('Tab');
 		expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
 		let reached = false;
@@ -184,29 +164,29 @@ describe('other people and other screens', () => {
 		await page.locator('[data-step="completed"][data-state="done"]').waitFor({ timeout: 20_000 });
 	});
 
-	test('phone-sized screen', async () => {
-		const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-		await phone.addCookies((await context.cookies()).map((c) => ({ ...c })));
+	test('phone-sized screen', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const { contentId } = await contentWithVideo(db, owner);
+		const phone = await signedInContext(browser, app, owner.client, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
 		const p = await phone.newPage();
-		const { rows } = await db.sql(`select id from content where business_id = $1 and title = 'Keyboard'`, [biz]);
-		await open(p, `${app.url}/b/${biz}/content/${rows[0].id}`);
+		await open(p, `${app.url}/b/${owner.businessId}/content/${contentId}`);
 		await p.getByTestId('player').waitFor(T);
 		await screenshot(p, '26-phone-content');
 		// Nothing wider than the screen.
 		expect(await overflowing(p)).toEqual([]);
-		await open(p, `${app.url}/b/${biz}/settings`);
+		await open(p, `${app.url}/b/${owner.businessId}/settings`);
 		await p.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T);
 		await screenshot(p, '27-phone-settings');
 		expect(await overflowing(p)).toEqual([]);
 		await phone.close();
 	});
 
-	test('dark mode follows the system setting', async () => {
-		const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
-		await dark.addCookies(await context.cookies());
+	test('dark mode follows the system setting', async ({ app, db, owner, ownerPage: page, browser }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const { contentId } = await contentWithVideo(db, owner);
+		const dark = await signedInContext(browser, app, owner.client, { colorScheme: 'dark' });
 		const p = await dark.newPage();
-		const { rows } = await db.sql(`select id from content where business_id = $1 and title = 'Keyboard'`, [biz]);
-		await open(p, `${app.url}/b/${biz}/content/${rows[0].id}`);
+		await open(p, `${app.url}/b/${owner.businessId}/content/${contentId}`);
 		await p.getByTestId('player').waitFor(T);
 		expect(await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe('rgb(15, 17, 23)');
 		await screenshot(p, '28-dark-content');

@@ -1,18 +1,12 @@
 // Job states have one definition, in SQL (0016): the view the app's generated module is read from,
 // the partial unique index and the sweep all follow video_jobs_is_active / video_jobs_step_queue.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { ACTIVE_STATUSES, JOB_STATUSES, STEP_QUEUE, STEP_STATUS } from '../../db/job-states.ts';
-import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
-import { insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
+import { pgError } from '../helpers/db.ts';
+import { dbTest as it, insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
 
 describe('video_job_states', () => {
-	let db: TestDatabase;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-	});
-	afterAll(async () => db?.drop());
-
-	it('lists every status in enum order with its activity and queue, as the generated module does', async () => {
+	it('lists every status in enum order with its activity and queue, as the generated module does', async ({ db }) => {
 		const { rows } = await db.sql<{ status: string; position: number; active: boolean; queue: string | null }>(
 			'select status::text, position, active, queue from video_job_states order by position'
 		);
@@ -23,7 +17,7 @@ describe('video_job_states', () => {
 		expect(STEP_STATUS).toEqual({ 'video.submit': 'submitting', 'video.poll': 'rendering', 'video.transfer': 'transferring' });
 	});
 
-	it('the one-active-job index is defined by video_jobs_is_active, not a copy of the list', async () => {
+	it('the one-active-job index is defined by video_jobs_is_active, not a copy of the list', async ({ db }) => {
 		const [idx] = (await db.sql<{ def: string }>(`select pg_get_indexdef('video_jobs_one_active_per_content'::regclass) as def`)).rows;
 		expect(idx!.def).toMatch(/WHERE video_jobs_is_active\(status\)/);
 		const { contentId } = await seedBusiness(db, { name: 'Index' });
@@ -35,7 +29,7 @@ describe('video_job_states', () => {
 		expect(err.detail).toBe('active_job_exists');
 	});
 
-	it('the sweep re-enqueues an orphan on the queue video_jobs_step_queue names', async () => {
+	it('the sweep re-enqueues an orphan on the queue video_jobs_step_queue names', async ({ db }) => {
 		const { contentId } = await seedBusiness(db, { name: 'Sweep' });
 		const jobId = await insertJob(db, contentId);
 		await db.sql(`update video_jobs set status = 'submitting', submit_count = 1 where id = $1`, [jobId]);

@@ -1,24 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { generateDbTypes, generateJobStates } from '../../db/codegen.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { dbTest as it } from '../helpers/fixtures.ts';
 
 describe('generated Kysely types', () => {
-	let db: TestDatabase;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-	});
-	afterAll(async () => db?.drop());
-
-	it('db/types.ts matches the migrations (run `npm run db:types` if this fails)', async () => {
+	it('db/types.ts matches the migrations (run `npm run db:types` if this fails)', async ({ db }) => {
 		const r = await generateDbTypes(db.url, { verify: true });
 		expect(r.output).not.toMatch(/out of date|differ/i);
 		expect(r.ok, r.output).toBe(true);
 	});
 
-	it('db/job-states.ts matches video_job_statuses and video_job_transitions (run `npm run db:types` if this fails)', async () => {
+	it('db/job-states.ts matches video_job_statuses and video_job_transitions (run `npm run db:types` if this fails)', async ({ db }) => {
 		const r = await generateJobStates(db.url, { verify: true });
 		expect(r.ok, r.output).toBe(true);
 		const dir = mkdtempSync(path.join(tmpdir(), 'states-'));
@@ -31,7 +25,7 @@ describe('generated Kysely types', () => {
 		}
 	});
 
-	it('the check notices a drifted file', async () => {
+	it('the check notices a drifted file', async ({ db }) => {
 		const dir = mkdtempSync(path.join(tmpdir(), 'types-'));
 		const drifted = path.join(dir, 'types.ts');
 		writeFileSync(drifted, readFileSync(path.resolve('db/types.ts'), 'utf8').replace('last_error: string | null;', ''));

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type DbHandle } from '../../db/client.ts';
@@ -60,16 +62,28 @@ export async function inRolledBackTransaction<T>(db: TestDatabase, fn: (c: pg.Po
 	}
 }
 
-/** The grant set db/README.md documents for a service that writes jobs with plain SQL. */
-export const README_GRANTS = (role: string): string[] => [
-	`grant select on businesses to ${role}`,
-	`grant select, update on content to ${role}`,
-	`grant select, insert, update on video_jobs to ${role}`,
-	`grant select, insert on video_job_events to ${role}`,
-	`grant usage on schema pgboss to ${role}`,
-	`grant select on pgboss.queue to ${role}`,
-	`grant select, insert, update on pgboss.job, pgboss.job_common to ${role}`
-];
+/**
+ * The grant set db/README.md documents for a service that writes jobs with plain SQL, read from the
+ * README itself (its "Roles and grants for another service" example), so the tests grant exactly
+ * what the README tells a DBA to grant, no more.
+ */
+export const README_GRANTS = (role: string): string[] => documentedGrants().map((g) => g.replaceAll(README_ROLE, role));
+
+const README_ROLE = 'crm_service';
+let grantsFromReadme: string[] | null = null;
+function documentedGrants(): string[] {
+	if (grantsFromReadme) return grantsFromReadme;
+	const readme = readFileSync(path.resolve(import.meta.dirname, '../../db/README.md'), 'utf8');
+	const section = readme.split('\n## Roles and grants for another service\n')[1]?.split('\n## ')[0] ?? '';
+	const block = /```sql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+	grantsFromReadme = block
+		.split('\n')
+		.map((l) => l.replace(/--.*$/, '').trim())
+		.filter((l) => l.startsWith('grant ') && l.includes(` to ${README_ROLE}`))
+		.map((l) => l.replace(/;$/, ''));
+	if (grantsFromReadme.length === 0) throw new Error('db/README.md documents no grants for crm_service');
+	return grantsFromReadme;
+}
 
 /**
  * Inside the open transaction on `c`: a new login-less role with `grants`, which the rest of the

@@ -1,4 +1,5 @@
-import type { TestDatabase } from './db.ts';
+import { test } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_KEY = 'sim-test-key';
 
@@ -48,4 +49,36 @@ export async function pgbossJobs(db: TestDatabase, jobId?: string) {
 		[jobId ?? null]
 	);
 	return rows;
+}
+
+let businessSeq = 0;
+
+/**
+ * Vitest fixtures for tests that talk to the database:
+ * - `db`: a fresh database of this file's own, cloned from the migrated template, dropped after the
+ *   file (file scope: cloning per test would cost a CREATE DATABASE each);
+ * - `business`: a business of this test's own (avatar, voice, HeyGen key) with one piece of content,
+ *   so tests never depend on what an earlier test left behind.
+ */
+export const dbTest = test
+	// eslint-disable-next-line no-empty-pattern
+	.extend('db', { scope: 'file' }, async ({}, { onCleanup }) => {
+		const db = await createTestDatabase();
+		onCleanup(() => db.drop());
+		return db;
+	})
+	.extend('business', ({ db }) => seedBusiness(db, { name: `Business ${++businessSeq}` }));
+
+/**
+ * A job of `businessId` moved to `rendering` by SQL, as the submit step leaves it (HeyGen video id
+ * `videoId`, default derived from the job id), with no pg-boss step waiting: the state a webhook or
+ * a poll meets.
+ */
+export async function renderingJob(db: TestDatabase, businessId: string, videoId?: string): Promise<{ jobId: string; videoId: string }> {
+	const jobId = await insertJob(db, await addContent(db, businessId, 'Rendering.'));
+	const vid = videoId ?? `v-${jobId.slice(0, 8)}`;
+	await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
+	await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = $2 where id = $1`, [jobId, vid]);
+	await db.sql(`delete from pgboss.job where singleton_key = $1`, [jobId]);
+	return { jobId, videoId: vid };
 }

@@ -68,3 +68,19 @@ export function finishRender(sim: HeyGenSimulator, videoId: string): void {
 	v.renderMs = 0;
 	v.status = 'processing';
 }
+
+/** Longer than any test: a render held this long ends only when the test calls `finishRender`. */
+const HELD_MS = 10 * 60_000;
+
+/**
+ * Videos created from now on keep rendering until the test calls `finishRender` for them, so a test
+ * can look at the "rendering" state for as long as it needs instead of racing a short render.
+ * Returns a function that restores the simulator's render time for later videos.
+ */
+export function holdRenders(sim: HeyGenSimulator): () => void {
+	const before = sim.renderMs;
+	sim.renderMs = HELD_MS;
+	return () => {
+		sim.renderMs = before;
+	};
+}

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 
 /**
@@ -10,6 +11,8 @@ export interface TcpProxy {
 	urlFor(url: string): string;
 	down(): void;
 	up(): void;
+	/** Resolves once `n` connections have been refused while down (someone kept trying to reach Postgres). */
+	refusedAtLeast(n: number, timeoutMs?: number): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -17,9 +20,13 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
 	const target = new URL(targetUrl);
 	const sockets = new Set<net.Socket>();
 	let isUp = true;
+	let refused = 0;
+	const refusals = new EventEmitter();
 	const server = net.createServer((client) => {
 		if (!isUp) {
 			client.destroy();
+			refused++;
+			refusals.emit('refused');
 			return;
 		}
 		const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -51,6 +58,22 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
 		},
 		up() {
 			isUp = true;
+		},
+		refusedAtLeast(n, timeoutMs = 10_000) {
+			return new Promise<void>((resolve, reject) => {
+				const check = () => {
+					if (refused < n) return;
+					clearTimeout(timer);
+					refusals.off('refused', check);
+					resolve();
+				};
+				const timer = setTimeout(() => {
+					refusals.off('refused', check);
+					reject(new Error(`only ${refused} of ${n} connections refused within ${timeoutMs} ms`));
+				}, timeoutMs);
+				refusals.on('refused', check);
+				check();
+			});
 		},
 		close: () =>
 			new Promise<void>((resolve) => {

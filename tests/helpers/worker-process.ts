@@ -10,6 +10,12 @@ export interface WorkerProcess {
 	kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Worker processes still running: killed when this test process exits, however the tests ended. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+	for (const child of live) child.kill('SIGKILL');
+});
+
 /** `npm run worker` as a real child process, with backoffs shrunk for tests. */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
 	const child = spawn(process.execPath, [path.resolve('worker/main.ts')], {
@@ -27,6 +33,8 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
+	live.add(child);
+	child.once('exit', () => live.delete(child));
 	const output: string[] = [];
 	let onReady: () => void = () => {};
 	let onFail: (e: Error) => void = () => {};

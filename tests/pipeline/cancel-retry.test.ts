@@ -1,25 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { addContent, insertJob, pgbossJobs, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
+import { describe, expect } from 'vitest';
+import { addContent, insertJob, pgbossJobs, TEST_KEY } from '../helpers/fixtures.ts';
 import { countSubmits } from '../helpers/heygen-sim.ts';
-import { eventTrail, FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { eventTrail, FAST_SETTINGS, waitForStatus } from '../helpers/pipeline.ts';
+import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
 import { pollVideo } from '../../worker/handlers/poll.ts';
 
 describe('cancel and retry from SQL while the worker runs', () => {
-	let db: TestDatabase;
-	let p: Pipeline;
-	let businessId: string;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		p = await startPipeline(db);
-		({ businessId } = await seedBusiness(db));
-	});
-	afterAll(async () => {
-		await p?.stop();
-		await db?.drop();
-	});
-
-	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async () => {
+	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async ({ db, business: { businessId }, pipeline: p }) => {
 		const contentId = await addContent(db, businessId, 'Cancel me.');
 		const jobId = await insertJob(db, contentId, { options: JSON.stringify({ title: '[sim renderMs=600000]' }) });
 		await waitForStatus(db, jobId, 'rendering');
@@ -37,7 +24,7 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		expect(await eventTrail(db, jobId)).toEqual(['∅→queued', 'queued→submitting', 'submitting→rendering', 'rendering→canceled']);
 	});
 
-	it('a failed job retried from SQL renders again and completes', async () => {
+	it('a failed job retried from SQL renders again and completes', async ({ db, business: { businessId }, pipeline: p }) => {
 		p.sim.setFaults({ noCredit: { times: 1 } });
 		const contentId = await addContent(db, businessId, 'Retry me.');
 		const jobId = await insertJob(db, contentId);
@@ -56,7 +43,7 @@ describe('cancel and retry from SQL while the worker runs', () => {
 
 	// A retry is a fresh attempt: submit_count starts again, so a job that used up its submit
 	// attempts is submitted to HeyGen again instead of failing at once.
-	it('a job that failed after its last submit attempt is submitted again on retry and completes', async () => {
+	it('a job that failed after its last submit attempt is submitted again on retry and completes', async ({ db, business: { businessId }, pipeline: p }) => {
 		p.sim.setFaults({ serverError: { status: 503, endpoint: 'generate' } });
 		const contentId = await addContent(db, businessId, 'HeyGen was down for a while.');
 		const jobId = await insertJob(db, contentId);
@@ -72,7 +59,7 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		expect(countSubmits(p.sim, jobId)).toBe(1);
 	});
 
-	it('never lets the API key into logs, job payloads, events, errors or stored rows', async () => {
+	it('never lets the API key into logs, job payloads, events, errors or stored rows', async ({ db, business: { businessId }, pipeline: p }) => {
 		const contentId = await addContent(db, businessId, 'Secret scan.');
 		const jobId = await insertJob(db, contentId);
 		await waitForStatus(db, jobId, 'completed');

@@ -6,6 +6,7 @@ import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulat
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { pipelineTest } from '../helpers/pipeline-fixtures.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.ts';
 
@@ -32,19 +33,7 @@ function expectOneVideo(sim: HeyGenSimulator, job: Record<string, any>, storageD
 }
 
 describe('a lost generate reply', () => {
-	let db: TestDatabase;
-	let p: Pipeline;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		p = await startPipeline(db);
-	});
-	afterAll(async () => {
-		await p?.stop();
-		await db?.drop();
-	});
-
-	it('ends with the one video HeyGen made, for every job', async () => {
-		const { businessId } = await seedBusiness(db);
+	pipelineTest('ends with the one video HeyGen made, for every job', async ({ db, business: { businessId }, pipeline: p }) => {
 		p.sim.setFaults({ replyLost: { times: 10 } });
 		const ids: string[] = [];
 		for (let i = 0; i < 10; i++) ids.push(await insertJob(db, await addContent(db, businessId, `Lost reply ${i}.`)));
@@ -55,11 +44,11 @@ describe('a lost generate reply', () => {
 			expect(p.sim.generateCallsFor(id)).toBe(2);
 			expect(job.heygen_idempotency_key).toBe(`video-job:${id}:attempt-1`);
 		}
-		expect(p.sim.submits).toHaveLength(10);
+		expect(p.sim.submits.filter((s) => ids.includes(s.callbackId ?? ''))).toHaveLength(10);
 	});
 
-	it('a retry of a failed job is a new attempt with a new key and one new video', async () => {
-		const { contentId } = await seedBusiness(db, { name: 'Retry Co' });
+	pipelineTest('a retry of a failed job is a new attempt with a new key and one new video', async ({ db, business: { businessId }, pipeline: p }) => {
+		const contentId = await addContent(db, businessId, 'Retried.');
 		p.sim.setFaults({ noCredit: { times: 1 } });
 		const id = await insertJob(db, contentId);
 		const failed = await waitForStatus(db, id, 'failed');
@@ -71,14 +60,14 @@ describe('a lost generate reply', () => {
 		expect(job.heygen_idempotency_key).toBe(`video-job:${id}:attempt-2`);
 	});
 
-	it('409 request_in_progress is retried without using up the attempts', async () => {
-		const { contentId } = await seedBusiness(db, { name: 'Busy Co' });
+	pipelineTest('409 request_in_progress is retried without using up the attempts', async ({ db, business: { businessId }, pipeline: p }) => {
+		const contentId = await addContent(db, businessId, 'Busy.');
 		p.sim.setFaults({ inProgress: { times: 8 } });
 		const id = await insertJob(db, contentId);
 		const job = await waitForStatus(db, id, ['completed', 'failed'], 30_000);
 		expectOneVideo(p.sim, job, p.storageDir);
 		// More 409s than MAX_SUBMITS (5) allows failures, and still completed.
-		expect(p.sim.requests.filter((r) => r.endpoint === 'generate' && r.status === 409).length).toBe(8);
+		expect(p.sim.requests.filter((r) => r.endpoint === 'generate' && r.status === 409 && r.idempotencyKey === job.heygen_idempotency_key)).toHaveLength(8);
 	}, 40_000);
 });
 
@@ -150,7 +139,8 @@ describe('Postgres gone while HeyGen is answering the submit', () => {
 		// The replies arrive while the worker cannot reach Postgres to save the video ids.
 		proxy.down();
 		await p.sim.waitFor((s) => s.requests.filter((r) => r.endpoint === 'generate' && r.status === 200).length >= 5, 10_000);
-		await new Promise((resolve) => setTimeout(resolve, 5000)); // the outage itself: 5 s of no database
+		// The outage lasts until the worker has tried to reach the database again and again, and failed.
+		await proxy.refusedAtLeast(3, 30_000);
 		proxy.up();
 		for (const id of ids) expectOneVideo(p.sim, await waitForStatus(db, id, ['completed', 'failed'], 90_000), p.storageDir);
 		expect(p.sim.submits).toHaveLength(5);

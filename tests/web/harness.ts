@@ -279,3 +279,10 @@ export async function inviteAndAccept(owner: Client, businessId: string, invitee
 	const a = await invitee.action('/b?/accept', { invitationId: m[1]! });
 	if (a.type !== 'redirect' || a.location !== `/b/${businessId}`) throw new Error(`accept failed: ${JSON.stringify(a)}`);
 }
+
+/** Clicks Generate on a content page as `client` would (the form's own idempotency key); returns the job id. */
+export async function generateVideo(client: Client, businessId: string, contentId: string, fields: Record<string, string> = GENERATE_DEFAULTS): Promise<string> {
+	const r = await client.action(`/b/${businessId}/content/${contentId}?/generate`, { ...fields, idempotencyKey: await generateFormKey(client, businessId, contentId) });
+	if (r.type !== 'success') throw new Error(`generate failed: ${JSON.stringify(r)}`);
+	return r.data.jobId as string;
+}

@@ -10,8 +10,7 @@ import {
 	configureHeyGen,
 	createBusiness,
 	createContent,
-	GENERATE_DEFAULTS,
-	generateFormKey,
+	generateVideo,
 	readEvents,
 	signUp,
 	startTestApp,
@@ -35,11 +34,7 @@ afterAll(async () => {
 	await db?.drop();
 });
 
-async function generate(contentId: string): Promise<string> {
-	const r = await c.action(`/b/${b}/content/${contentId}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, contentId) });
-	if (r.type !== 'success') throw new Error(JSON.stringify(r));
-	return r.data.jobId;
-}
+const generate = (contentId: string) => generateVideo(c, b, contentId);
 
 describe('live status (SSE)', () => {
 	test('each step arrives as a job event, in order, with the video URL at the end', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signWebhookBody } from '../helpers/webhook-signature.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { Client, configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type TestApp } from './harness.ts';
+import { Client, configureHeyGen, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from './harness.ts';
 
 const KEY = 'sim-test-key';
 const OTHER_KEY = 'sim-other-key';
@@ -31,11 +31,7 @@ afterAll(async () => {
 	await db?.drop();
 });
 
-async function generate(contentId: string, businessId = b): Promise<string> {
-	const r = await c.action(`/b/${businessId}/content/${contentId}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, businessId, contentId) });
-	if (r.type !== 'success') throw new Error(JSON.stringify(r));
-	return r.data.jobId;
-}
+const generate = (contentId: string, businessId = b) => generateVideo(c, businessId, contentId);
 
 /** Re-checks a database condition until it holds (the poll step sends no NOTIFY of its own). */
 async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -77,7 +73,7 @@ describe('registration when a key is saved', () => {
 });
 
 describe('completion by webhook', () => {
-	test('the transfer starts within 1 s of the simulator finishing the render (poll set to 60 s)', async () => {
+	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async () => {
 		const content = await createContent(c, b, 'Fast by webhook.', 'Hooked [sim renderMs=2500]');
 		const before = statusCalls();
 		const jobId = await generate(content);
@@ -87,10 +83,14 @@ describe('completion by webhook', () => {
 		const { rows } = await db.sql(`select at from video_job_events where job_id = $1 and to_status = 'transferring'`, [jobId]);
 		const lagMs = (rows[0].at as Date).getTime() - video.completedAt!;
 		expect(lagMs).toBeGreaterThanOrEqual(0);
-		expect(lagMs).toBeLessThan(1000);
+		// Woken by the webhook, not by the next scheduled poll (60 s away); a bound well under that
+		// interval, rather than a latency figure, so a loaded machine does not fail it.
+		expect(lagMs).toBeLessThan(30_000);
 		// The woken poll confirmed the status with HeyGen: one status call, not a stream of them.
 		expect(statusCalls() - before).toBe(1);
-		expect(done.video_url).toBeTruthy();
+		// The file this job stored, not just any URL (a completed row always has one).
+		expect(done.video_url).toMatch(new RegExp(`/${b}/${content}/${jobId}\\.mp4$`));
+		expect(done.heygen_video_id).toBe(video.id);
 		const delivery = app.sim.webhookEndpoints.deliveries.find((d) => d.videoId === video.id)!;
 		expect(delivery.status).toBe(204);
 		const page = await c.html(`/b/${b}/settings`);

@@ -1,0 +1,50 @@
+/**
+ * Vitest fixtures for tests that drive the built web app (tests/web, tests/browser, form checks in
+ * tests/db): on top of `dbTest`'s `db` and `business`,
+ * - `app`: the app of this file, on `db`, with the HeyGen simulator and the worker (file scope);
+ *   override its options per file with `webTest.override({ appOptions: … })`;
+ * - `owner`: a freshly signed-up user with a business of their own (test scope), so no test depends
+ *   on an account or business an earlier test made.
+ */
+import type { VideoJobStatus } from '../../db/types.ts';
+import type { TestDatabase } from './db.ts';
+import { dbTest } from './fixtures.ts';
+import { waitForStatus } from './pipeline.ts';
+import { type Client, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from '../web/harness.ts';
+
+export type AppOptions = Parameters<typeof startTestApp>[1];
+
+export interface Owner {
+	client: Client;
+	email: string;
+	password: string;
+	name: string;
+	businessId: string;
+}
+
+let ownerSeq = 0;
+
+export const webTest = dbTest
+	.extend('appOptions', { scope: 'file' }, {} as AppOptions)
+	.extend('app', { scope: 'file' }, async ({ db, appOptions }, { onCleanup }) => {
+		const app = await startTestApp(db, appOptions);
+		onCleanup(() => app.stop());
+		return app;
+	})
+	.extend('owner', async ({ app }): Promise<Owner> => {
+		const name = `Owner ${++ownerSeq}`;
+		const { client, email, password } = await signUp(app, name);
+		return { client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) };
+	});
+
+/** A piece of content of `owner`'s business whose video has been generated through the form and has finished. */
+export async function contentWithVideo(
+	db: TestDatabase,
+	owner: Pick<Owner, 'client' | 'businessId'>,
+	opts: { body?: string; title?: string; until?: VideoJobStatus } = {}
+): Promise<{ contentId: string; jobId: string }> {
+	const contentId = await createContent(owner.client, owner.businessId, opts.body ?? 'A script with a video.', opts.title ?? 'With a video');
+	const jobId = await generateVideo(owner.client, owner.businessId, contentId);
+	await waitForStatus(db, jobId, opts.until ?? 'completed');
+	return { contentId, jobId };
+}
