@@ -53,6 +53,7 @@ export type PlayableVideo = Pick<JobView, 'id' | 'thumbnailUrl' | 'captionsUrl' 
 export type StepSummary = Pick<StepEvent, 'id' | 'from' | 'status' | 'at'>;
 
 export interface StepEvent {
+	/** video_job_events.id (for a live event also its SSE id, for Last-Event-ID replay). */
 	id: number;
 	from: VideoJobStatus | null;
 	status: VideoJobStatus;
@@ -63,18 +64,10 @@ export interface StepEvent {
 }
 
 /** One job status change as the browser receives it (an SSE `job` event). */
-export interface LiveEvent {
-	/** video_job_events.id: the SSE event id, for Last-Event-ID replay. */
-	id: number;
+export interface LiveEvent extends StepEvent {
 	jobId: string;
 	contentId: string;
 	businessId: string;
-	from: VideoJobStatus | null;
-	status: VideoJobStatus;
-	at: string;
-	attempt: number | null;
-	errorCode: string | null;
-	errorMessage: string | null;
 	/** Set on `completed`: where the stored video plays from (the media route). */
 	videoUrl: string | null;
 	thumbnailUrl: string | null;
