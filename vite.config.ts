@@ -1,5 +1,6 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { fileURLToPath } from 'node:url';
+import type * as DevBackend from './scripts/dev-backend.ts';
 import { defineConfig, type Plugin } from 'vite';
 
 /**
@@ -13,7 +14,7 @@ function devBackend(): Plugin {
 		async configureServer(server) {
 			// Loaded by Node itself (type stripping), not bundled into this config.
 			const entry = fileURLToPath(new URL('./scripts/dev-backend.ts', import.meta.url));
-			const { startDevBackend } = (await import(/* @vite-ignore */ entry)) as typeof import('./scripts/dev-backend.ts');
+			const { startDevBackend } = (await import(/* @vite-ignore */ entry)) as typeof DevBackend;
 			const backend = await startDevBackend();
 			let stopping: Promise<void> | null = null;
 			const stop = () => (stopping ??= backend.stop());

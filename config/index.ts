@@ -9,9 +9,7 @@ import { readOrCreateSecretFile } from './secret-file.ts';
  * somewhere deep in a request. One exception, outside our code: adapter-node reads ORIGIN from
  * process.env when build/handler.js loads (scripts/app.ts sets it just before).
  */
-const bool = z
-	.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
-	.transform((v) => v === '1' || v === 'true' || v === 'yes');
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no', '']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 /** See POLL_BATCH_SIZE below; also what benchmarks give pg-boss as the worker's poll batch. */
 export const POLL_BATCH_SIZE_DEFAULT = 500;

@@ -25,6 +25,6 @@ export function readOrCreateSecretFile(file: string, envName: string): string {
 			const other = read();
 			if (other.length >= 32) return other;
 		}
-		throw new Error(`Could not create ${file}: ${(err as Error).message}. Set ${envName} instead.`);
+		throw new Error(`Could not create ${file}: ${(err as Error).message}. Set ${envName} instead.`, { cause: err });
 	}
 }

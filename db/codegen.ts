@@ -9,17 +9,27 @@ const root = path.resolve(import.meta.dirname, '..');
  * Runs kysely-codegen against a migrated database. With verify, resolves to false (instead of
  * writing) when the committed db/types.ts differs from what the migrations produce.
  */
-export async function generateDbTypes(url: string, opts: { verify?: boolean; outFile?: string } = {}): Promise<{ ok: boolean; output: string }> {
+export async function generateDbTypes(
+	url: string,
+	opts: { verify?: boolean; outFile?: string } = {}
+): Promise<{ ok: boolean; output: string }> {
 	const args = [
 		path.join(root, 'node_modules/kysely-codegen/dist/cli/bin.js'),
-		'--dialect', 'postgres',
-		'--url', url,
-		'--default-schema', 'public',
-		'--include-pattern', 'public.*',
-		'--out-file', opts.outFile ?? path.join(root, 'db/types.ts'),
+		'--dialect',
+		'postgres',
+		'--url',
+		url,
+		'--default-schema',
+		'public',
+		'--include-pattern',
+		'public.*',
+		'--out-file',
+		opts.outFile ?? path.join(root, 'db/types.ts'),
 		// db/client.ts parses int8 as a JS number.
-		'--type-mapping', '{"int8":"number"}',
-		'--log-level', 'error',
+		'--type-mapping',
+		'{"int8":"number"}',
+		'--log-level',
+		'error',
 		...(opts.verify ? ['--verify'] : [])
 	];
 	try {
@@ -36,7 +46,10 @@ export async function generateDbTypes(url: string, opts: { verify?: boolean; out
  * the app's status list, its active subset, the queue of each step and the allowed moves come from
  * SQL rather than from a copy. With verify, resolves to ok: false when the committed file differs.
  */
-export async function generateJobStates(url: string, opts: { verify?: boolean; outFile?: string } = {}): Promise<{ ok: boolean; output: string }> {
+export async function generateJobStates(
+	url: string,
+	opts: { verify?: boolean; outFile?: string } = {}
+): Promise<{ ok: boolean; output: string }> {
 	const { default: pg } = await import('pg');
 	const client = new pg.Client({ connectionString: url });
 	await client.connect();
@@ -70,7 +83,10 @@ export const ACTIVE_STATUSES = [${active.map(q).join(', ')}] as const satisfies 
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 
 /** Statuses that hold one of the business's HeyGen render slots (SQL: video_jobs_holds_render_slot). */
-export const RENDER_SLOT_STATUSES = [${rows.filter((r) => r.slot).map((r) => q(r.status)).join(', ')}] as const satisfies readonly ActiveStatus[];
+export const RENDER_SLOT_STATUSES = [${rows
+		.filter((r) => r.slot)
+		.map((r) => q(r.status))
+		.join(', ')}] as const satisfies readonly ActiveStatus[];
 
 /** The pg-boss queues of the pipeline's steps. */
 export const STEP_QUEUES = [${queues.map(q).join(', ')}] as const;
@@ -78,7 +94,10 @@ export type StepQueue = (typeof STEP_QUEUES)[number];
 
 /** The queue that moves a job on from each active status (SQL: video_jobs_step_queue). */
 export const STEP_QUEUE = {
-${rows.filter((r) => r.queue).map((r) => `\t${r.status}: ${q(r.queue!)}`).join(',\n')}
+${rows
+	.filter((r) => r.queue)
+	.map((r) => `\t${r.status}: ${q(r.queue!)}`)
+	.join(',\n')}
 } as const satisfies { readonly [S in ActiveStatus]: StepQueue };
 
 /** The status a job holds while each step's handler works on it: the last one the queue serves. */

@@ -126,7 +126,6 @@ export function runningEmbeddedUrl(dataDir: string): string | null {
 	return password ? embeddedUrl(password, port) : null;
 }
 
-
 function embeddedUrl(password: string, port: number): string {
 	return `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 }
@@ -152,8 +151,7 @@ function ensurePassword(dataDir: string): string {
 }
 
 export type SupervisorRequest =
-	| { type: 'start'; dataDir: string; port: number; password: string; persistent: boolean; postgresFlags: string[] }
-	| { type: 'stop' };
+	{ type: 'start'; dataDir: string; port: number; password: string; persistent: boolean; postgresFlags: string[] } | { type: 'stop' };
 export type SupervisorReply = { type: 'log'; line: string } | { type: 'ready' } | { type: 'failed'; name: string; message: string };
 
 /**
@@ -185,14 +183,22 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 		});
 		child.once('exit', (code) => reject(new Error(`the Postgres supervisor exited (${code}) before Postgres was ready`)));
 	});
-	child.send({ type: 'start', dataDir, port, password, persistent: opts.persistent ?? true, postgresFlags: opts.postgresFlags ?? [] } satisfies SupervisorRequest);
+	child.send({
+		type: 'start',
+		dataDir,
+		port,
+		password,
+		persistent: opts.persistent ?? true,
+		postgresFlags: opts.postgresFlags ?? []
+	} satisfies SupervisorRequest);
 	try {
 		await ready;
 	} catch (err) {
 		await exited;
 		if (err instanceof DataDirLockedError) throw err;
 		throw new Error(
-			`Embedded Postgres failed to start in ${path.join(dataDir, 'pg')} on port ${port}: ${(err as Error).message}. Run with LOG_LEVEL=debug to see its log.`
+			`Embedded Postgres failed to start in ${path.join(dataDir, 'pg')} on port ${port}: ${(err as Error).message}. Run with LOG_LEVEL=debug to see its log.`,
+			{ cause: err }
 		);
 	}
 	let stopped: Promise<void> | null = null;

@@ -31,12 +31,10 @@ export async function dumpSchema(connectionString: string): Promise<string> {
 
 async function dump(c: pg.Client): Promise<string> {
 	const q = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await c.query<T>(text, values)).rows;
-	const schemas = (
-		await q<{ nspname: string; acl: string[] | null; owner: number }>(
-			`select n.nspname, n.nspacl::text[] as acl, n.nspowner::int as owner from pg_namespace n
+	const schemas = await q<{ nspname: string; acl: string[] | null; owner: number }>(
+		`select n.nspname, n.nspacl::text[] as acl, n.nspowner::int as owner from pg_namespace n
 			 where n.nspname = any ($1) and ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')} order by n.nspname`,
-			[OUR_SCHEMAS]
-		)
+		[OUR_SCHEMAS]
 	);
 	const names = schemas.map((s) => s.nspname);
 	const out: string[] = [

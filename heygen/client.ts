@@ -14,9 +14,8 @@ import { safeSaid } from './heygen-said.ts';
 import { containsSecret } from './secret-forms.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
 import { createTransport, type HeyGenCall } from './transport.ts';
-import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, VideoStatus, Voice } from './types.ts';
+import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, Voice } from './types.ts';
 
-export { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS } from './transport.ts';
 /** Pages followed at most per list, so a server that always answers has_more cannot loop us forever. */
 const MAX_PAGES = 200;
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_\-:.]{1,255}$/;
@@ -50,8 +49,7 @@ const bulkStatusItem = z.object({
 	error: bulkError
 });
 
-const page = <T extends z.ZodType>(item: T) =>
-	z.object({ data: z.array(item), has_more: z.boolean().nullish(), next_token: text });
+const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), has_more: z.boolean().nullish(), next_token: text });
 
 const lookItem = z.object({
 	id: z.string().min(1),
@@ -120,7 +118,12 @@ function creditsOf(d: z.infer<typeof meReply>['data']): Credits {
 	if ((type === 'wallet' || (!type && d.wallet)) && d.wallet && typeof d.wallet.remaining_balance === 'number') {
 		const usd = (d.wallet.currency ?? 'usd').toLowerCase() === 'usd';
 		const n = d.wallet.remaining_balance;
-		return { billingType: 'wallet', remaining: n, unit: usd ? 'usd' : 'credits', summary: usd ? `$${fmt(n)} in the wallet` : `${fmt(n)} credits in the wallet` };
+		return {
+			billingType: 'wallet',
+			remaining: n,
+			unit: usd ? 'usd' : 'credits',
+			summary: usd ? `$${fmt(n)} in the wallet` : `${fmt(n)} credits in the wallet`
+		};
 	}
 	if ((type === 'subscription' || (!type && d.subscription)) && d.subscription) {
 		const premium = d.subscription.credits?.premium_credits?.remaining ?? null;
@@ -134,8 +137,16 @@ function creditsOf(d: z.infer<typeof meReply>['data']): Credits {
 	if ((type === 'usage_based' || (!type && d.usage_based)) && d.usage_based) {
 		const u = d.usage_based;
 		if (typeof u.remaining_credits === 'number') {
-			const cap = typeof u.spending_cap_usd === 'number' && typeof u.spending_current_usd === 'number' ? `; $${fmt(u.spending_current_usd)} of a $${fmt(u.spending_cap_usd)} cap spent` : '';
-			return { billingType: 'usage_based', remaining: u.remaining_credits, unit: 'credits', summary: `${fmt(u.remaining_credits)} included credits left${cap}` };
+			const cap =
+				typeof u.spending_cap_usd === 'number' && typeof u.spending_current_usd === 'number'
+					? `; $${fmt(u.spending_current_usd)} of a $${fmt(u.spending_cap_usd)} cap spent`
+					: '';
+			return {
+				billingType: 'usage_based',
+				remaining: u.remaining_credits,
+				unit: 'credits',
+				summary: `${fmt(u.remaining_credits)} included credits left${cap}`
+			};
 		}
 	}
 	return { billingType: type ?? 'unknown', remaining: null, unit: null, summary: 'HeyGen did not say how many credits are left' };
@@ -173,10 +184,20 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			const endpoint = 'POST /v3/videos';
 			const opt = videoOptionsSchema.safeParse(req.options ?? {});
 			if (!opt.success) {
-				throw new HeyGenError({ code: 'invalid_options', kind: 'permanent', endpoint, message: redact(`The video options are not valid: ${describeIssues(opt.error)}`, apiKey) });
+				throw new HeyGenError({
+					code: 'invalid_options',
+					kind: 'permanent',
+					endpoint,
+					message: redact(`The video options are not valid: ${describeIssues(opt.error)}`, apiKey)
+				});
 			}
 			if (req.script.trim() === '') {
-				throw new HeyGenError({ code: 'empty_script', kind: 'permanent', endpoint, message: 'The script is empty. Write the text the avatar should say, then retry.' });
+				throw new HeyGenError({
+					code: 'empty_script',
+					kind: 'permanent',
+					endpoint,
+					message: 'The script is empty. Write the text the avatar should say, then retry.'
+				});
 			}
 			if (req.script.length > MAX_SCRIPT_CHARS) {
 				throw new HeyGenError({
@@ -187,15 +208,23 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 				});
 			}
 			if (!IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
-				throw new HeyGenError({ code: 'invalid_options', kind: 'permanent', endpoint, message: 'Internal error: the idempotency key has an invalid format.' });
+				throw new HeyGenError({
+					code: 'invalid_options',
+					kind: 'permanent',
+					endpoint,
+					message: 'Internal error: the idempotency key has an invalid format.'
+				});
 			}
-			const reply = await call({
-				method: 'POST',
-				route: '/v3/videos',
-				body: buildCreateBody({ ...req, options: opt.data }),
-				headers: { 'idempotency-key': req.idempotencyKey },
-				context: { avatarId: req.avatarId, voiceId: req.voiceId }
-			}, createReply);
+			const reply = await call(
+				{
+					method: 'POST',
+					route: '/v3/videos',
+					body: buildCreateBody({ ...req, options: opt.data }),
+					headers: { 'idempotency-key': req.idempotencyKey },
+					context: { avatarId: req.avatarId, voiceId: req.voiceId }
+				},
+				createReply
+			);
 			if (containsSecret(reply.data.video_id, apiKey)) throw badResponse(endpoint, 'data.video_id: not an id', apiKey, 200);
 			return { videoId: reply.data.video_id };
 		},
@@ -220,7 +249,12 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 			const endpoint = 'GET /v3/videos/statuses';
 			if (videoIds.length === 0) return new Map();
 			if (videoIds.length > BULK_STATUS_MAX_IDS) {
-				throw new HeyGenError({ code: 'invalid_options', kind: 'permanent', endpoint, message: `Internal error: asked for ${videoIds.length} video statuses in one call; HeyGen takes at most ${BULK_STATUS_MAX_IDS}.` });
+				throw new HeyGenError({
+					code: 'invalid_options',
+					kind: 'permanent',
+					endpoint,
+					message: `Internal error: asked for ${videoIds.length} video statuses in one call; HeyGen takes at most ${BULK_STATUS_MAX_IDS}.`
+				});
 			}
 			const items = await allPages('/v3/videos/statuses', bulkStatusItem, { video_ids: videoIds.join(',') });
 			const out = new Map<string, BulkVideoStatus>();

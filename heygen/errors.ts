@@ -208,27 +208,51 @@ export function errorFromHttp(args: {
 		new HeyGenError({ ...base, ...(kind === 'retryable' && retryAfterMs !== undefined && { retryAfterMs }), code, kind, message });
 
 	if (status === 401) {
-		return make('invalid_api_key', 'permanent', 'HeyGen rejected the API key. Save a valid key in the HeyGen settings, then retry the video.');
+		return make(
+			'invalid_api_key',
+			'permanent',
+			'HeyGen rejected the API key. Save a valid key in the HeyGen settings, then retry the video.'
+		);
 	}
 	if (status === 402 || code === 'insufficient_credit') {
-		return make('insufficient_credit', 'permanent', 'HeyGen has no credits left on this account. Add credits in HeyGen, then retry the video.');
+		return make(
+			'insufficient_credit',
+			'permanent',
+			'HeyGen has no credits left on this account. Add credits in HeyGen, then retry the video.'
+		);
 	}
 	if (status === 403) {
-		return make('forbidden', 'permanent', `HeyGen refused this request for the account of the saved API key (its plan or permissions do not allow it).${theySaid}`);
+		return make(
+			'forbidden',
+			'permanent',
+			`HeyGen refused this request for the account of the saved API key (its plan or permissions do not allow it).${theySaid}`
+		);
 	}
 	if (status === 404 && endpoint === 'POST /v3/videos') {
 		// HeyGen's text only decides which id it did not know; it is not kept.
 		if (`${param ?? ''} ${code ?? ''} ${safe.known ? safeText(api.message, apiKey) : said}`.toLowerCase().includes('voice')) {
 			const id = args.context?.voiceId ? ` "${args.context.voiceId}"` : '';
-			return make('voice_not_found', 'permanent', `HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`);
+			return make(
+				'voice_not_found',
+				'permanent',
+				`HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`
+			);
 		}
 		const id = args.context?.avatarId ? ` "${args.context.avatarId}"` : '';
-		return make('avatar_not_found', 'permanent', `HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`);
+		return make(
+			'avatar_not_found',
+			'permanent',
+			`HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`
+		);
 	}
 	// Only HeyGen's own answer about one video is final; a 404 from any other route (the bulk status
 	// route moved, a proxy's page) says nothing about the video and is retried like an outage.
 	if (status === 404 && endpoint === VIDEO_STATUS_ENDPOINT && envelope) {
-		return make('video_not_found', 'permanent', 'HeyGen no longer has this video (it may have been deleted in HeyGen). Retry to render it again.');
+		return make(
+			'video_not_found',
+			'permanent',
+			'HeyGen no longer has this video (it may have been deleted in HeyGen). Retry to render it again.'
+		);
 	}
 	if (status === 404 && endpoint.startsWith('GET ')) {
 		return make('endpoint_not_found', 'retryable', `HeyGen answered 404 for ${endpoint}; asking again later.`);
@@ -247,7 +271,11 @@ export function errorFromHttp(args: {
 		const field = param ? ` (${param})` : '';
 		const video = endpoint === 'POST /v3/videos';
 		const why = safe.known ? ` ${safe.text}` : theySaid || (video ? ' Check the script, avatar, voice and options.' : '');
-		return make('invalid_parameter', 'permanent', `HeyGen refused ${video ? 'the video settings' : `the request ${endpoint}`}${field}.${why}`);
+		return make(
+			'invalid_parameter',
+			'permanent',
+			`HeyGen refused ${video ? 'the video settings' : `the request ${endpoint}`}${field}.${why}`
+		);
 	}
 	const why = safe.known ? ` ${safe.text}` : theySaid;
 	return make('heygen_refused', 'permanent', `HeyGen refused the request (HTTP ${status}${heygenCode ? `, ${heygenCode}` : ''}).${why}`);
@@ -257,7 +285,12 @@ export function errorFromHttp(args: {
 export function errorFromFetchFailure(err: unknown, endpoint: string, apiKey: string, timeoutMs: number): HeyGenError {
 	const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
 	if (name === 'TimeoutError') {
-		return new HeyGenError({ code: 'timeout', kind: 'retryable', endpoint, message: `HeyGen did not answer within ${Math.round(timeoutMs / 100) / 10} s.` });
+		return new HeyGenError({
+			code: 'timeout',
+			kind: 'retryable',
+			endpoint,
+			message: `HeyGen did not answer within ${Math.round(timeoutMs / 100) / 10} s.`
+		});
 	}
 	if (name === 'AbortError') {
 		return new HeyGenError({ code: 'aborted', kind: 'retryable', endpoint, message: 'The call to HeyGen was aborted.' });

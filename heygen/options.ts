@@ -74,7 +74,8 @@ export const videoOptionsSchema = z
 	.strictObject(Object.fromEntries(OPTION_SPECS.map((s) => [s.key, zodFor(s).optional()])))
 	.superRefine((o, ctx) => {
 		for (const key of Object.keys(o)) {
-			if (key in RETIRED_OPTIONS) ctx.addIssue({ code: 'custom', path: [key], message: RETIRED_OPTIONS[key as keyof typeof RETIRED_OPTIONS] });
+			if (key in RETIRED_OPTIONS)
+				ctx.addIssue({ code: 'custom', path: [key], message: RETIRED_OPTIONS[key as keyof typeof RETIRED_OPTIONS] });
 		}
 	}) as unknown as z.ZodType<VideoOptions>;
 

@@ -69,7 +69,9 @@ export async function registerWebhook(
 	}
 	let saved: { saved: boolean; previous_endpoint_id: string | null } | undefined;
 	try {
-		({ rows: [saved] } = await sql<{ saved: boolean; previous_endpoint_id: string | null }>`
+		({
+			rows: [saved]
+		} = await sql<{ saved: boolean; previous_endpoint_id: string | null }>`
 			select * from save_heygen_webhook(${businessId}, ${apiKey}, ${created.id}, ${url}, ${created.secret})`.execute(db));
 	} catch (err) {
 		await heygen.deleteEndpoint(created.id).catch(() => {});
@@ -89,7 +91,10 @@ export async function registerWebhook(
  * key is the only way to reach the old account. Returns false when HeyGen could not be reached;
  * the registration is forgotten anyway, because the key is about to go.
  */
-export async function unregisterWebhook(db: Database, opts: WebhookApiFactoryOptions & { businessId: string; apiKey: string }): Promise<boolean> {
+export async function unregisterWebhook(
+	db: Database,
+	opts: WebhookApiFactoryOptions & { businessId: string; apiKey: string }
+): Promise<boolean> {
 	const row = await db.selectFrom('businesses').select('heygen_webhook_endpoint_id').where('id', '=', opts.businessId).executeTakeFirst();
 	const endpointId = row?.heygen_webhook_endpoint_id;
 	if (!endpointId) return true;
@@ -114,7 +119,13 @@ export interface WebhookStatus {
 export async function webhookStatus(db: Database, businessId: string): Promise<WebhookStatus> {
 	const r = await db
 		.selectFrom('businesses')
-		.select(['heygen_webhook_endpoint_id', 'heygen_webhook_url', 'heygen_webhook_registered_at', 'heygen_webhook_last_delivery_at', 'heygen_webhook_error'])
+		.select([
+			'heygen_webhook_endpoint_id',
+			'heygen_webhook_url',
+			'heygen_webhook_registered_at',
+			'heygen_webhook_last_delivery_at',
+			'heygen_webhook_error'
+		])
 		.where('id', '=', businessId)
 		.executeTakeFirst();
 	return {

@@ -107,7 +107,11 @@ export function verifyWebhookSignature(raw: Uint8Array, header: string | null | 
 }
 
 /** `Heygen-Timestamp` (unix seconds) within the tolerance of now, either way. */
-export function webhookTimestampFresh(header: string | null | undefined, nowMs = Date.now(), toleranceSeconds = WEBHOOK_TOLERANCE_SECONDS): boolean {
+export function webhookTimestampFresh(
+	header: string | null | undefined,
+	nowMs = Date.now(),
+	toleranceSeconds = WEBHOOK_TOLERANCE_SECONDS
+): boolean {
 	if (!header || !/^\d{1,12}$/.test(header.trim())) return false;
 	return Math.abs(nowMs / 1000 - Number(header.trim())) <= toleranceSeconds;
 }

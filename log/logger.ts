@@ -17,8 +17,18 @@ export function createLogger(opts: { level?: string; name?: string; destination?
 			level: opts.level ?? 'info',
 			redact: {
 				paths: [
-					'apiKey', '*.apiKey', 'key', '*.key', 'headers["x-api-key"]', '*.headers["x-api-key"]',
-					'authorization', '*.authorization', 'serviceRoleKey', '*.serviceRoleKey', 'password', '*.password'
+					'apiKey',
+					'*.apiKey',
+					'key',
+					'*.key',
+					'headers["x-api-key"]',
+					'*.headers["x-api-key"]',
+					'authorization',
+					'*.authorization',
+					'serviceRoleKey',
+					'*.serviceRoleKey',
+					'password',
+					'*.password'
 				],
 				censor: '[redacted]'
 			}

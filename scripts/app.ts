@@ -29,7 +29,11 @@ function newestMtime(dir: string): number {
 export const WEB_BUILD_INPUTS = ['web', 'heygen', 'storage', 'log', 'config', 'db', 'svelte.config.js', 'vite.config.ts', 'package.json'];
 
 function newestInput(): number {
-	return Math.max(...WEB_BUILD_INPUTS.map((p) => path.join(root, p)).filter(existsSync).map((p) => (statSync(p).isDirectory() ? newestMtime(p) : statSync(p).mtimeMs)));
+	return Math.max(
+		...WEB_BUILD_INPUTS.map((p) => path.join(root, p))
+			.filter(existsSync)
+			.map((p) => (statSync(p).isDirectory() ? newestMtime(p) : statSync(p).mtimeMs))
+	);
 }
 
 /**
@@ -45,9 +49,7 @@ export async function ensureBuilt(progress: (msg: string) => void = () => {}): P
 	const tty = process.stdout.isTTY;
 	if (tty) process.stdout.write(`  ${line}…`);
 	else progress(`${line}…`);
-	const ticker = tty
-		? setInterval(() => process.stdout.write(`\r  ${line}… ${Math.round((Date.now() - started) / 1000)} s`), 1000)
-		: null;
+	const ticker = tty ? setInterval(() => process.stdout.write(`\r  ${line}… ${Math.round((Date.now() - started) / 1000)} s`), 1000) : null;
 	const child = spawn(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
 		cwd: root,
 		stdio: ['ignore', 'pipe', 'pipe']

@@ -41,24 +41,34 @@ console.log(`\n  HeyGen simulator at ${sim.url} (API key: ${DEFAULT_SIM_KEY})`);
 const existing = await db.query<{ id: string }>(`select id from businesses where name = 'Demo Co' order by created_at limit 1`);
 const businessId =
 	existing.rows[0]?.id ??
-	(await db.query<{ id: string }>(
-		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Demo Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
-	)).rows[0]!.id;
+	(
+		await db.query<{ id: string }>(
+			`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Demo Co', 'sim-avatar-anna', 'sim-voice-en-1') returning id`
+		)
+	).rows[0]!.id;
 await db.query('select set_heygen_key($1, $2)', [businessId, DEFAULT_SIM_KEY]);
 // ...and its one piece of content: each run renders it again rather than adding another.
 const TITLE = 'Welcome to Demo Co';
 const contentId =
-	(await db.query<{ id: string }>(`select id from content where business_id = $1 and title = $2 order by created_at limit 1`, [businessId, TITLE]))
-		.rows[0]?.id ??
-	(await db.query<{ id: string }>(`insert into content (business_id, title, body) values ($1, $2, $3) returning id`, [
-		businessId,
-		TITLE,
-		'Hi! This video was written as text in Postgres and rendered by HeyGen, end to end.'
-	])).rows[0]!.id;
+	(
+		await db.query<{ id: string }>(`select id from content where business_id = $1 and title = $2 order by created_at limit 1`, [
+			businessId,
+			TITLE
+		])
+	).rows[0]?.id ??
+	(
+		await db.query<{ id: string }>(`insert into content (business_id, title, body) values ($1, $2, $3) returning id`, [
+			businessId,
+			TITLE,
+			'Hi! This video was written as text in Postgres and rendered by HeyGen, end to end.'
+		])
+	).rows[0]!.id;
 const pageUrl = `${app.url}/b/${businessId}/content/${contentId}`;
 
 // A run stopped mid-render left its job active, at a simulator that is gone: cancel it, start afresh.
-const stale = await db.query<{ id: string }>(`select id from video_jobs where content_id = $1 and video_jobs_is_active(status)`, [contentId]);
+const stale = await db.query<{ id: string }>(`select id from video_jobs where content_id = $1 and video_jobs_is_active(status)`, [
+	contentId
+]);
 for (const j of stale.rows) {
 	// The worker may fail it first (the new simulator does not know its video): either way it ends.
 	const canceled = await db.query(`select cancel_video_job($1, 'The demo was restarted.')`, [j.id]).then(
@@ -81,13 +91,17 @@ const done = new Promise<{ status: string }>((resolve) => {
 	});
 });
 console.log(`\n  insert into video_jobs (content_id, options) values ('${contentId}', '{"captions": true}');\n`);
-const jobId = (await db.query<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"captions": true}') returning id`, [contentId])).rows[0]!.id;
+const jobId = (
+	await db.query<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"captions": true}') returning id`, [contentId])
+).rows[0]!.id;
 const final = await done;
 const row = (await db.query('select * from video_jobs where id = $1', [jobId])).rows[0];
 if (final.status === 'completed') {
 	console.log(`\n  Video stored: ${app.config.storageDir}/${row.storage_path.replace(/^videos\//, '')} (${row.size_bytes} bytes)`);
-	if (row.thumbnail_path) console.log(`  Thumbnail:    ${app.config.storageDir}/${row.thumbnail_path.replace(/^videos\//, '')} (the player's poster)`);
-	if (row.subtitles_path) console.log(`  Subtitles:    ${app.config.storageDir}/${row.subtitles_path.replace(/^videos\//, '')} (the player's captions track)`);
+	if (row.thumbnail_path)
+		console.log(`  Thumbnail:    ${app.config.storageDir}/${row.thumbnail_path.replace(/^videos\//, '')} (the player's poster)`);
+	if (row.subtitles_path)
+		console.log(`  Subtitles:    ${app.config.storageDir}/${row.subtitles_path.replace(/^videos\//, '')} (the player's captions track)`);
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }
@@ -106,12 +120,20 @@ async function demoLogin(business: string): Promise<{ email: string; password: s
 	if (!known.rows[0]) {
 		await fetch(`${app.url}/signup`, {
 			method: 'POST',
-			headers: { origin: app.url, accept: 'application/json', 'x-sveltekit-action': 'true', 'content-type': 'application/x-www-form-urlencoded' },
+			headers: {
+				origin: app.url,
+				accept: 'application/json',
+				'x-sveltekit-action': 'true',
+				'content-type': 'application/x-www-form-urlencoded'
+			},
 			body: new URLSearchParams({ name: 'Demo User', email, password })
 		}).catch(() => {});
 	}
 	const user = await db.query<{ id: string }>('select id from auth_users where email = $1', [email]);
 	if (!user.rows[0]) return null;
-	await db.query(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner') on conflict do nothing`, [business, user.rows[0].id]);
+	await db.query(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner') on conflict do nothing`, [
+		business,
+		user.rows[0].id
+	]);
 	return { email, password };
 }

@@ -10,7 +10,7 @@ import { migrate } from '../db/migrate.ts';
 const verify = process.argv.includes('--verify');
 const dir = mkdtempSync(path.join(tmpdir(), 'db-types-'));
 const pg = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
-let ok = false;
+let ok: boolean;
 try {
 	await migrate(pg.url);
 	const r = await generateDbTypes(pg.url, { verify });

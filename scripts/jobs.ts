@@ -20,9 +20,10 @@ try {
 	const [command, id, ...rest] = positionals;
 	if (command === 'retry' || command === 'cancel') {
 		if (!id) throw new Error(`usage: npm run jobs -- ${command} <job-id>`);
-		const { rows } = command === 'retry'
-			? await db.query('select id, status, attempt from retry_video_job($1)', [id])
-			: await db.query('select id, status, error_message from cancel_video_job($1, $2)', [id, rest.join(' ') || null]);
+		const { rows } =
+			command === 'retry'
+				? await db.query('select id, status, attempt from retry_video_job($1)', [id])
+				: await db.query('select id, status, error_message from cancel_video_job($1, $2)', [id, rest.join(' ') || null]);
 		console.log(`${rows[0].id}  ${rows[0].status}`);
 	} else if (command === undefined || command === 'list') {
 		const limit = Number(values.limit);
@@ -40,7 +41,15 @@ try {
 		for (const r of rows) {
 			const title = r.title.length > 30 ? `${r.title.slice(0, 29)}…` : r.title;
 			console.log(
-				[r.id, r.status.padEnd(12), title.padEnd(30), `#${r.attempt}`, r.created_at.toISOString().slice(0, 19).replace('T', ' '), `${r.seconds}s`.padStart(6), r.problem]
+				[
+					r.id,
+					r.status.padEnd(12),
+					title.padEnd(30),
+					`#${r.attempt}`,
+					r.created_at.toISOString().slice(0, 19).replace('T', ' '),
+					`${r.seconds}s`.padStart(6),
+					r.problem
+				]
 					.join('  ')
 					.trimEnd()
 			);

@@ -7,11 +7,7 @@ function isWebReadableStream(body: unknown): body is ReadableStream<Uint8Array> 
 }
 
 function isAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
-	return (
-		typeof body === 'object' &&
-		body !== null &&
-		typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
-	);
+	return typeof body === 'object' && body !== null && typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
 function toBytes(chunk: unknown): Uint8Array {

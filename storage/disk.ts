@@ -20,7 +20,7 @@ export interface Disk {
 export const nodeDisk: Disk = {
 	create: (file) => open(file, 'wx', 0o644),
 	async write(handle, chunk) {
-		for (let done = 0; done < chunk.byteLength; ) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+		for (let done = 0; done < chunk.byteLength;) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
 	},
 	openDir: (dir) => open(dir, 'r'),
 	fsync: (handle) => handle.sync(),

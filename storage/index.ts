@@ -33,8 +33,7 @@ export async function createStorage(config: StorageConfig): Promise<VideoStorage
 }
 
 export { createLocalStorage, PARTIAL_MAX_AGE_MS, PARTIAL_TOUCH_MS, resolveLocalPath, sweepPartials } from './local.ts';
-export type { LocalStorageOptions, LocalVideoStorage } from './local.ts';
+export type { LocalVideoStorage } from './local.ts';
 export type { SupabaseStorageOptions, SupabaseVideoStorage } from './supabase.ts';
-export { validateStoragePath, MAX_PATH_LENGTH } from './path.ts';
 export { StorageError, isStorageError } from './types.ts';
-export type { PutBody, PutOptions, StoredObject, StorageErrorCode, StorageErrorOptions, VideoStorage } from './types.ts';
+export type { VideoStorage } from './types.ts';

@@ -11,7 +11,10 @@ export interface SecretGuard {
 
 export function secretGuard(key: string): SecretGuard {
 	const redact = (text: string): string =>
-		text.split(key).join('[redacted]').replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]');
+		text
+			.split(key)
+			.join('[redacted]')
+			.replace(/(bearer\s+)[^\s"',;]+/gi, '$1[redacted]');
 	// Keep an error as `cause` only if nothing reachable from it mentions the key.
 	const safeCause = (cause: unknown): unknown =>
 		cause === undefined || inspect(cause, { depth: 6, showHidden: true }).includes(key) ? undefined : cause;

@@ -72,7 +72,10 @@ function heygenSource(): string {
 function withHeyGenSource(policy: string): string {
 	const origin = heygenSource();
 	if (!origin) return policy;
-	return policy.replace(/(^|;\s*)(img-src|media-src)([^;]*)/g, (_m, sep: string, name: string, rest: string) => `${sep}${name}${rest} ${origin}`);
+	return policy.replace(
+		/(^|;\s*)(img-src|media-src)([^;]*)/g,
+		(_m, sep: string, name: string, rest: string) => `${sep}${name}${rest} ${origin}`
+	);
 }
 
 const securityHeaders: Handle = async ({ event, resolve }) => {

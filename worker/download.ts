@@ -34,10 +34,28 @@ const WHAT: Record<Expect, string> = { mp4: 'video', image: 'thumbnail', srt: 's
 
 const PRIVATE = new BlockList();
 for (const [net, bits] of [
-	['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-	['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+	['0.0.0.0', 8],
+	['10.0.0.0', 8],
+	['100.64.0.0', 10],
+	['127.0.0.0', 8],
+	['169.254.0.0', 16],
+	['172.16.0.0', 12],
+	['192.0.0.0', 24],
+	['192.168.0.0', 16],
+	['198.18.0.0', 15],
+	['224.0.0.0', 4],
+	['240.0.0.0', 4]
+] as const)
+	PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+	['::', 128],
+	['::1', 128],
+	['fc00::', 7],
+	['fe80::', 10],
+	['ff00::', 8],
+	['64:ff9b::', 96]
+] as const)
+	PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** True for loopback, private, link-local, CGNAT, multicast and other non-public addresses. */
 export function isPrivateAddress(address: string): boolean {
@@ -60,7 +78,11 @@ const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
 		const list = addresses as LookupAddress[];
 		const bad = list.find((a) => isPrivateAddress(a.address));
 		if (bad || list.length === 0) {
-			return callback(refused(`The ${'download'} host ${hostname} resolves to a private or loopback address (${bad?.address ?? 'none'}); refused.`), '', 0);
+			return callback(
+				refused(`The ${'download'} host ${hostname} resolves to a private or loopback address (${bad?.address ?? 'none'}); refused.`),
+				'',
+				0
+			);
 		}
 		if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
 		callback(null, list[0]!.address, list[0]!.family);
@@ -78,7 +100,8 @@ function vet(raw: string, trustedOrigin: string | undefined, what: string): { ur
 	if (url.username || url.password) throw refused(`HeyGen gave a ${what} URL with credentials in it; refused.`);
 	const trusted = trustedOrigin !== undefined && url.origin === new URL(trustedOrigin).origin;
 	if (trusted) return { url, lookup: undefined };
-	if (url.protocol !== 'https:') throw refused(`HeyGen gave a ${what} URL that is not https (${url.protocol}//${url.host}); only https downloads are allowed.`);
+	if (url.protocol !== 'https:')
+		throw refused(`HeyGen gave a ${what} URL that is not https (${url.protocol}//${url.host}); only https downloads are allowed.`);
 	const host = url.hostname.replace(/^\[|\]$/g, '');
 	if (isIP(host)) {
 		if (isPrivateAddress(host)) throw refused(`The ${what} URL points at a private or loopback address (${host}); refused.`);
@@ -106,7 +129,8 @@ export async function openDownload(rawUrl: string, opts: DownloadOptions): Promi
 	let res = await request(target.url, target.lookup, timeout, what);
 	for (let hops = 0; res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location; hops++) {
 		res.resume();
-		if (hops >= MAX_REDIRECTS) throw new DownloadError('download_redirects', `The ${what} URL redirected more than ${MAX_REDIRECTS} times.`, undefined, true);
+		if (hops >= MAX_REDIRECTS)
+			throw new DownloadError('download_redirects', `The ${what} URL redirected more than ${MAX_REDIRECTS} times.`, undefined, true);
 		target = vet(new URL(res.headers.location, target.url).toString(), opts.trustedOrigin, what);
 		res = await request(target.url, target.lookup, timeout, what);
 	}
@@ -127,7 +151,10 @@ export async function openDownload(rawUrl: string, opts: DownloadOptions): Promi
 	const check = new BodyCheck(expect, contentType, bytes, opts.maxBytes, () => arm());
 	const arm = () => {
 		clearTimeout(stallTimer);
-		stallTimer = setTimeout(() => check.destroy(new DownloadError('download_stalled', `The download stalled for ${opts.stallMs} ms.`)), opts.stallMs);
+		stallTimer = setTimeout(
+			() => check.destroy(new DownloadError('download_stalled', `The download stalled for ${opts.stallMs} ms.`)),
+			opts.stallMs
+		);
 	};
 	arm();
 	// pipeline() owns the error listeners, so a broken-off download reaches the reader of the body
@@ -172,7 +199,14 @@ class BodyCheck extends Transform {
 		this.onData();
 		this.seen += chunk.length;
 		if (this.maxBytes !== undefined && this.seen > this.maxBytes) {
-			return cb(new DownloadError('download_bad_body', `The ${WHAT[this.expect]} is larger than the ${this.maxBytes} bytes allowed.`, undefined, true));
+			return cb(
+				new DownloadError(
+					'download_bad_body',
+					`The ${WHAT[this.expect]} is larger than the ${this.maxBytes} bytes allowed.`,
+					undefined,
+					true
+				)
+			);
 		}
 		if (this.checked) return this.pass(chunk, cb);
 		this.head.push(chunk);
@@ -210,7 +244,13 @@ class BodyCheck extends Transform {
 	private problemWith(head: Buffer): DownloadError | null {
 		const what = WHAT[this.expect];
 		const text = head.subarray(0, 64).toString('latin1').trimStart().toLowerCase();
-		if (/text\/html/i.test(this.contentType ?? '') || text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<?xml') || text.startsWith('<')) {
+		if (
+			/text\/html/i.test(this.contentType ?? '') ||
+			text.startsWith('<!doctype html') ||
+			text.startsWith('<html') ||
+			text.startsWith('<?xml') ||
+			text.startsWith('<')
+		) {
 			return new DownloadError('download_bad_body', `HeyGen's ${what} URL returned a web page instead of the ${what} file.`);
 		}
 		if (this.expect === 'mp4' && !isVideoContentType(this.contentType)) {
@@ -251,7 +291,14 @@ function request(target: URL, lookup: LookupFunction | undefined, timeoutMs: num
 		const req = client.get(target, { timeout: timeoutMs, ...(lookup && { lookup }) }, resolve);
 		req.on('timeout', () => req.destroy(new DownloadError('download_timeout', `The ${what} URL did not answer within ${timeoutMs} ms.`)));
 		req.on('error', (err) =>
-			reject(err instanceof DownloadError ? err : new DownloadError('download_network', `Could not reach the ${what} URL (${(err as NodeJS.ErrnoException).code ?? err.message}).`))
+			reject(
+				err instanceof DownloadError
+					? err
+					: new DownloadError(
+							'download_network',
+							`Could not reach the ${what} URL (${(err as NodeJS.ErrnoException).code ?? err.message}).`
+						)
+			)
 		);
 	});
 }

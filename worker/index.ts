@@ -54,7 +54,12 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 
 export function storageFromConfig(config: Config): Promise<VideoStorage> {
 	return config.STORAGE === 'supabase'
-		? createStorage({ kind: 'supabase', url: config.SUPABASE_URL!, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY!, bucket: config.SUPABASE_BUCKET })
+		? createStorage({
+				kind: 'supabase',
+				url: config.SUPABASE_URL!,
+				serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY!,
+				bucket: config.SUPABASE_BUCKET
+			})
 		: createStorage({ kind: 'local', dir: config.storageDir, publicBaseUrl: '/media' });
 }
 
@@ -75,8 +80,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	});
 	const ctx: PipelineContext = {
 		store: new JobStore(handle.db),
-		heygen: opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
-		webhooks: opts.webhooks ?? ((apiKey) => createWebhookApi({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
+		heygen:
+			opts.heygen ?? ((apiKey) => createHeyGenClient({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
+		webhooks:
+			opts.webhooks ?? ((apiKey) => createWebhookApi({ baseUrl: config.HEYGEN_API_URL, apiKey, timeoutMs: config.HEYGEN_TIMEOUT_MS })),
 		storage: opts.storage ?? (await storageFromConfig(config)),
 		log,
 		settings: { ...settingsFromConfig(config), ...opts.settings }
@@ -130,7 +137,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		}
 		let settled: PromiseSettledResult<void>[];
 		try {
-			settled = await step.handler(ctx, valid.map((v) => v.jobId));
+			settled = await step.handler(
+				ctx,
+				valid.map((v) => v.jobId)
+			);
 		} catch (reason) {
 			settled = valid.map(() => ({ status: 'rejected', reason }));
 		}

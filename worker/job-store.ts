@@ -2,14 +2,22 @@ import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Database } from '../db/client.ts';
 import { readHeyGenKey } from '../db/heygen-key.ts';
 import type { VideoJobs, VideoJobStatus } from '../db/types.ts';
-import { QUEUES, type QueueName } from './queues.ts';
+import type { QueueName } from './queues.ts';
 
 export type VideoJob = Selectable<VideoJobs>;
 
 /** What a poll reads of a job: its progress, not its script or options (a batch holds hundreds). */
 export const POLL_COLUMNS = [
-	'id', 'business_id', 'status', 'heygen_video_id', 'deadline', 'created_at', 'last_heygen_status',
-	'submit_count', 'poll_count', 'transfer_count'
+	'id',
+	'business_id',
+	'status',
+	'heygen_video_id',
+	'deadline',
+	'created_at',
+	'last_heygen_status',
+	'submit_count',
+	'poll_count',
+	'transfer_count'
 ] as const;
 export type PollJob = Pick<VideoJob, (typeof POLL_COLUMNS)[number]>;
 export type JobPatch = Updateable<VideoJobs>;
@@ -50,7 +58,11 @@ export class JobStore {
 	/** What a batch of due polls needs of its jobs, in one read; missing ids are left out. */
 	async getForPoll(jobIds: readonly string[]): Promise<PollJob[]> {
 		if (jobIds.length === 0) return [];
-		return this.db.selectFrom('video_jobs').select(POLL_COLUMNS).where('id', '=', sql<string>`any(${[...jobIds]}::uuid[])`).execute();
+		return this.db
+			.selectFrom('video_jobs')
+			.select(POLL_COLUMNS)
+			.where('id', '=', sql<string>`any(${[...jobIds]}::uuid[])`)
+			.execute();
 	}
 
 	/**
@@ -85,7 +97,8 @@ export class JobStore {
 	 */
 	async update(jobId: string, from: readonly VideoJobStatus[], patch: JobPatch, next?: NextStep): Promise<VideoJob | undefined> {
 		// One statement (migration 0017): lock, status check, update, enqueue, atomically.
-		const { rows } = await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
+		const { rows } =
+			await sql<VideoJob>`select * from video_jobs_apply(${jobId}::uuid, ${[...from]}::video_job_status[], ${JSON.stringify(patch)}::jsonb,
 			${this.actor}, ${next?.queue ?? null}, ${next?.delayMs ? next.delayMs / 1000 : null}::float8)`.execute(this.db);
 		return rows[0];
 	}
@@ -109,7 +122,9 @@ export class JobStore {
 	 * its next step enqueued exactly as by `update` (one event per transition, written by the
 	 * video_jobs triggers). Returns the rows that changed, by id.
 	 */
-	async updateMany(items: ReadonlyArray<{ jobId: string; from: readonly VideoJobStatus[]; patch: JobPatch; next?: NextStep }>): Promise<Map<string, VideoJob>> {
+	async updateMany(
+		items: ReadonlyArray<{ jobId: string; from: readonly VideoJobStatus[]; patch: JobPatch; next?: NextStep }>
+	): Promise<Map<string, VideoJob>> {
 		if (items.length === 0) return new Map();
 		const payload = items.map((i) => ({
 			id: i.jobId,
@@ -117,7 +132,9 @@ export class JobStore {
 			patch: i.patch,
 			...(i.next && { queue: i.next.queue, delay_seconds: i.next.delayMs ? i.next.delayMs / 1000 : null })
 		}));
-		const { rows } = await sql<VideoJob>`select * from video_jobs_apply_many(${JSON.stringify(payload)}::jsonb, ${this.actor})`.execute(this.db);
+		const { rows } = await sql<VideoJob>`select * from video_jobs_apply_many(${JSON.stringify(payload)}::jsonb, ${this.actor})`.execute(
+			this.db
+		);
 		return new Map(rows.map((r) => [r.id, r]));
 	}
 

@@ -15,12 +15,25 @@ export class BulkStatusError extends Error {
 }
 
 // A status a test forced on a video (e.g. `waiting`) passes through unchanged.
-const BULK_STATUS: Partial<Record<string, string>> = { pending: 'queued', processing: 'processing', completed: 'completed', failed: 'failed' };
+const BULK_STATUS: Partial<Record<string, string>> = {
+	pending: 'queued',
+	processing: 'processing',
+	completed: 'completed',
+	failed: 'failed'
+};
 
 /** The reply body; throws BulkStatusError for a bad query (the caller answers 400). */
-export function bulkStatusReply(url: URL, videos: ReadonlyMap<string, SimVideo>, advance: (v: SimVideo) => void, badShape: boolean): Record<string, unknown> {
+export function bulkStatusReply(
+	url: URL,
+	videos: ReadonlyMap<string, SimVideo>,
+	advance: (v: SimVideo) => void,
+	badShape: boolean
+): Record<string, unknown> {
 	const raw = url.searchParams.get('video_ids');
-	const ids = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+	const ids = (raw ?? '')
+		.split(',')
+		.map((s) => s.trim())
+		.filter(Boolean);
 	if (ids.length === 0) throw new BulkStatusError('video_ids', 'video_ids is required (comma-separated video ids)');
 	if (ids.length > BULK_STATUS_MAX_IDS) throw new BulkStatusError('video_ids', `video_ids takes at most ${BULK_STATUS_MAX_IDS} ids`);
 	const data = ids.map((id, i) => {

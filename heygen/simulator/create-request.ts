@@ -23,9 +23,27 @@ export function toFailure(f: string | SimFailure): SimFailure {
 }
 
 export const CREATE_FIELDS = new Set([
-	'type', 'avatar_id', 'script', 'voice_id', 'audio_url', 'audio_asset_id', 'title', 'resolution', 'aspect_ratio', 'fit',
-	'background', 'remove_background', 'output_format', 'caption', 'voice_settings', 'motion_prompt', 'expressiveness',
-	'engine', 'callback_url', 'callback_id', 'watermark'
+	'type',
+	'avatar_id',
+	'script',
+	'voice_id',
+	'audio_url',
+	'audio_asset_id',
+	'title',
+	'resolution',
+	'aspect_ratio',
+	'fit',
+	'background',
+	'remove_background',
+	'output_format',
+	'caption',
+	'voice_settings',
+	'motion_prompt',
+	'expressiveness',
+	'engine',
+	'callback_url',
+	'callback_id',
+	'watermark'
 ]);
 
 export interface CreateRequest {
@@ -70,7 +88,8 @@ export function validateCreate(body: unknown): CreateRequest {
 	const aspectRatio = oneOf('aspect_ratio', ['16:9', '9:16', '4:5', '5:4', '1:1', 'auto'], '16:9');
 	const bg = body['background'];
 	if (bg !== undefined) {
-		if (!isObj(bg) || (bg['type'] !== 'color' && bg['type'] !== 'image')) throw bad('background.type', 'background.type must be color or image');
+		if (!isObj(bg) || (bg['type'] !== 'color' && bg['type'] !== 'image'))
+			throw bad('background.type', 'background.type must be color or image');
 		if (bg['type'] === 'color' && (typeof bg['value'] !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(bg['value']))) {
 			throw bad('background.value', 'background.value must be a hex colour like #ffffff');
 		}
@@ -80,15 +99,18 @@ export function validateCreate(body: unknown): CreateRequest {
 		if (!isObj(vs)) throw bad('voice_settings', 'voice_settings must be an object');
 		const range = (k: string, min: number, max: number) => {
 			const v = vs[k];
-			if (v !== undefined && (typeof v !== 'number' || v < min || v > max)) throw bad(`voice_settings.${k}`, `voice_settings.${k} must be between ${min} and ${max}`);
+			if (v !== undefined && (typeof v !== 'number' || v < min || v > max))
+				throw bad(`voice_settings.${k}`, `voice_settings.${k} must be between ${min} and ${max}`);
 		};
 		range('speed', 0.5, 1.5);
 		range('pitch', -50, 50);
 		range('volume', 0, 1);
-		if (vs['locale'] !== undefined && typeof vs['locale'] !== 'string') throw bad('voice_settings.locale', 'voice_settings.locale must be a string');
+		if (vs['locale'] !== undefined && typeof vs['locale'] !== 'string')
+			throw bad('voice_settings.locale', 'voice_settings.locale must be a string');
 	}
 	const cap = body['caption'];
-	if (cap !== undefined && (!isObj(cap) || cap['file_format'] !== 'srt')) throw bad('caption.file_format', 'caption.file_format must be "srt"');
+	if (cap !== undefined && (!isObj(cap) || cap['file_format'] !== 'srt'))
+		throw bad('caption.file_format', 'caption.file_format must be "srt"');
 	const rb = body['remove_background'];
 	if (rb !== undefined && typeof rb !== 'boolean') throw bad('remove_background', 'remove_background must be a boolean');
 	const engine = body['engine'];

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { apiError, s3Error, sendJson } from './http.ts';
 import type { SimState } from './state.ts';
-import { CHUNK, DEFAULT_URL_TTL_MS, SAMPLE_DURATION_S, type BadDownloadKind } from './types.ts';
+import { CHUNK, DEFAULT_URL_TTL_MS, type BadDownloadKind } from './types.ts';
 
 export function createFiles(st: SimState) {
 	const { mp4, thumbnail, voicePreview, secret, delay, take } = st;
@@ -163,15 +163,21 @@ export function createFiles(st: SimState) {
 /** What a `badDownload` fault serves for the MP4: content type, body, announced Content-Length. */
 function badBody(kind: BadDownloadKind, mp4: Buffer): { type: string; body: Buffer; length?: number } {
 	switch (kind) {
-		case 'empty': return { type: 'video/mp4', body: Buffer.alloc(0) };
-		case 'html': return { type: 'text/html', body: Buffer.from('<html><body>Oops</body></html>\n') };
-		case 'notMp4': return { type: 'video/mp4', body: randomBytes(4096) };
+		case 'empty':
+			return { type: 'video/mp4', body: Buffer.alloc(0) };
+		case 'html':
+			return { type: 'text/html', body: Buffer.from('<html><body>Oops</body></html>\n') };
+		case 'notMp4':
+			return { type: 'video/mp4', body: randomBytes(4096) };
 		// 42 bytes of text that happen to carry "ftyp" at offset 4, like an MP4's first box.
-		case 'textFtyp': return { type: 'text/plain', body: Buffer.from('\0\0\0*ftyp is how an MP4 starts; not a video') };
+		case 'textFtyp':
+			return { type: 'text/plain', body: Buffer.from('\0\0\0*ftyp is how an MP4 starts; not a video') };
 		// A clean reply with the first half of the file: its last box is cut short.
-		case 'cutShort': return { type: 'video/mp4', body: mp4.subarray(0, mp4.length >> 1) };
+		case 'cutShort':
+			return { type: 'video/mp4', body: mp4.subarray(0, mp4.length >> 1) };
 		// The whole file, but Content-Length announces 1000 bytes fewer.
-		case 'wrongLength': return { type: 'video/mp4', body: mp4, length: mp4.length - 1000 };
+		case 'wrongLength':
+			return { type: 'video/mp4', body: mp4, length: mp4.length - 1000 };
 	}
 }
 

@@ -27,7 +27,6 @@ export function s3Error(code: string, message: string): string {
 	return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId></Error>\n`;
 }
 
-
 export function endpointOf(method: string, path: string): SimEndpoint | null {
 	if (method === 'POST' && path === '/v3/videos') return 'generate';
 	if (method === 'GET' && path === '/v3/videos/statuses') return 'statuses';
@@ -61,7 +60,6 @@ export function readBody(req: IncomingMessage, limit = 2 * 1024 * 1024): Promise
 		req.on('error', reject);
 	});
 }
-
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
 	const text = JSON.stringify(body);

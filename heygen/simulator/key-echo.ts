@@ -4,7 +4,17 @@
  * produces. The product must never store, log or show any of them (heygen/secret-forms.ts).
  */
 export const KEY_ECHO_FORMS = [
-	'raw', 'minus_one', 'upper', 'lower', 'base64', 'base64url', 'hex', 'percent', 'spaced', 'zero_width', 'reversed'
+	'raw',
+	'minus_one',
+	'upper',
+	'lower',
+	'base64',
+	'base64url',
+	'hex',
+	'percent',
+	'spaced',
+	'zero_width',
+	'reversed'
 ] as const;
 export type KeyEchoForm = (typeof KEY_ECHO_FORMS)[number];
 

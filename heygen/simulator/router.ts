@@ -10,8 +10,8 @@ import type { createVideos } from './videos.ts';
 import { CHUNK, SIM_LOOKS, SIM_VOICE_LIST, type SimEndpoint, type SimRequest } from './types.ts';
 
 export function createApi(st: SimState, videos: ReturnType<typeof createVideos>) {
-	const { validKeys, idempotency, pageSize, later, delay, take } = st;
-	const { rendering, advance, statusData, createVideo } = videos;
+	const { validKeys, idempotency, pageSize, delay, take } = st;
+	const { advance, statusData, createVideo } = videos;
 
 	function listPage<T>(items: readonly T[], url: URL, maxLimit: number): Record<string, unknown> {
 		const limitParam = url.searchParams.get('limit');
@@ -20,7 +20,14 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 			throw new HttpFail(400, apiError('invalid_parameter', `limit must be between 1 and ${maxLimit}`, 'limit'));
 		}
 		const token = url.searchParams.get('token');
-		const start = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
+		const start =
+			token === null
+				? 0
+				: Number(
+						Buffer.from(token, 'base64url')
+							.toString('utf8')
+							.replace(/^offset:/, '')
+					);
 		if (!Number.isInteger(start) || start < 0) throw new HttpFail(400, apiError('invalid_parameter', 'token is not valid', 'token'));
 		const n = Math.min(limit, pageSize);
 		const data = items.slice(start, start + n);
@@ -60,13 +67,19 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 				res.writeHead(502, { 'content-type': 'text/html' });
 				res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n');
 			} else {
-				sendJson(res, status, apiError(status === 503 ? 'service_unavailable' : 'internal_error', 'Internal server error, please retry later'));
+				sendJson(
+					res,
+					status,
+					apiError(status === 503 ? 'service_unavailable' : 'internal_error', 'Internal server error, please retry later')
+				);
 			}
 			return;
 		}
 		const rl = take('rateLimit', endpoint);
 		if (rl) {
-			sendJson(res, 429, apiError('rate_limit_exceeded', 'Too many requests, please slow down'), { 'retry-after': String(rl.retryAfter ?? 1) });
+			sendJson(res, 429, apiError('rate_limit_exceeded', 'Too many requests, please slow down'), {
+				'retry-after': String(rl.retryAfter ?? 1)
+			});
 			return;
 		}
 		if (take('malformedJson', endpoint)) {
@@ -99,7 +112,10 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 				const idemKey = typeof idemHeader === 'string' ? idemHeader : null;
 				record.idempotencyKey = idemKey;
 				if (idemKey !== null && !/^[A-Za-z0-9_\-:.]{1,255}$/.test(idemKey)) {
-					throw new HttpFail(400, apiError('invalid_parameter', 'Idempotency-Key must match ^[A-Za-z0-9_\\-:.]{1,255}$', 'Idempotency-Key'));
+					throw new HttpFail(
+						400,
+						apiError('invalid_parameter', 'Idempotency-Key must match ^[A-Za-z0-9_\\-:.]{1,255}$', 'Idempotency-Key')
+					);
 				}
 				if (badShape) {
 					sendJson(res, 200, { data: { video_id: 12345 } });

@@ -64,7 +64,15 @@ import { createFiles, srtTime } from './files.ts';
 import { apiError, endpointOf, HttpFail, sendJson } from './http.ts';
 import { createApi } from './router.ts';
 import { createSimState } from './state.ts';
-import { DEFAULT_SIM_KEY, SAMPLE_DURATION_S, type Faults, type HeyGenSimulator, type HeyGenSimulatorOptions, type SimRequest, type SimVideo } from './types.ts';
+import {
+	DEFAULT_SIM_KEY,
+	SAMPLE_DURATION_S,
+	type Faults,
+	type HeyGenSimulator,
+	type HeyGenSimulatorOptions,
+	type SimRequest,
+	type SimVideo
+} from './types.ts';
 import { createVideos } from './videos.ts';
 
 export { parseTitleBehaviour } from './create-request.ts';
@@ -84,7 +92,15 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		const url = new URL(req.url ?? '/', 'http://sim.local');
 		const method = req.method ?? 'GET';
 		const endpoint = endpointOf(method, url.pathname);
-		const record: SimRequest = { method, path: url.pathname, search: url.search, endpoint, status: null, idempotencyKey: null, at: Date.now() };
+		const record: SimRequest = {
+			method,
+			path: url.pathname,
+			search: url.search,
+			endpoint,
+			status: null,
+			idempotencyKey: null,
+			at: Date.now()
+		};
 		sim.requests.push(record);
 		changed();
 		res.on('close', () => {
@@ -93,7 +109,11 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		});
 		const run = async () => {
 			// Registered webhook endpoints (per account).
-			if (url.pathname.startsWith('/v3/webhooks/') && (await hooks.handle(req, res, url, (k) => typeof k === 'string' && validKeys.includes(k)))) return;
+			if (
+				url.pathname.startsWith('/v3/webhooks/') &&
+				(await hooks.handle(req, res, url, (k) => typeof k === 'string' && validKeys.includes(k)))
+			)
+				return;
 			if (endpoint === 'files') return handleFile(req, res, url);
 			if (endpoint !== null) return handleApi(req, res, endpoint, url, record);
 			if (url.pathname.startsWith('/previews/') && (method === 'GET' || method === 'HEAD')) return handlePreview(req, res, url.pathname);
@@ -172,7 +192,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		waitFor(predicate, timeoutMs = 5000) {
 			return new Promise<void>((resolve, reject) => {
 				const check = () => {
-					let ok = false;
+					let ok: boolean;
 					try {
 						ok = predicate(sim);
 					} catch (err) {

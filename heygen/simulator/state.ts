@@ -3,7 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { loadAsset } from './http.ts';
-import { DEFAULT_SIM_KEY, type FaultSpec, type Faults, type HeyGenSimulator, type HeyGenSimulatorOptions, type IdempotencyRecord, type SimEndpoint, type VideoBehaviour } from './types.ts';
+import {
+	DEFAULT_SIM_KEY,
+	type FaultSpec,
+	type Faults,
+	type HeyGenSimulator,
+	type HeyGenSimulatorOptions,
+	type IdempotencyRecord,
+	type SimEndpoint,
+	type VideoBehaviour
+} from './types.ts';
 import { createSimWebhooks } from './webhooks.ts';
 
 export type SimState = ReturnType<typeof createSimState>;

@@ -126,8 +126,14 @@ export interface SimWebhook {
 
 export type SimBilling =
 	| { billing_type: 'wallet'; wallet: { currency: 'usd' | 'credits'; remaining_balance: number } }
-	| { billing_type: 'subscription'; subscription: { plan: string; credits: { premium_credits: { remaining: number }; add_on_credits?: { remaining: number } } } }
-	| { billing_type: 'usage_based'; usage_based: { included_credits: number; remaining_credits: number; spending_cap_usd: number; spending_current_usd: number } };
+	| {
+			billing_type: 'subscription';
+			subscription: { plan: string; credits: { premium_credits: { remaining: number }; add_on_credits?: { remaining: number } } };
+	  }
+	| {
+			billing_type: 'usage_based';
+			usage_based: { included_credits: number; remaining_credits: number; spending_cap_usd: number; spending_current_usd: number };
+	  };
 
 export interface HeyGenSimulatorOptions {
 	port?: number;
@@ -180,7 +186,6 @@ export interface HeyGenSimulator {
 	/** The SRT file served for a video. */
 	subtitlesFor(v: SimVideo): string;
 }
-
 
 export interface IdempotencyRecord {
 	state: 'in_flight' | 'done';

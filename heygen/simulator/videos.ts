@@ -43,8 +43,14 @@ export function createVideos(st: SimState, files: ReturnType<typeof createFiles>
 		if (!v.callbackUrl || st.closed) return;
 		const body: SimWebhook['body'] =
 			v.status === 'completed'
-				? { event_type: 'avatar_video.success', event_data: { video_id: v.id, url: signedUrl(`/files/${v.id}.mp4`), callback_id: v.callbackId } }
-				: { event_type: 'avatar_video.fail', event_data: { video_id: v.id, msg: v.failWith?.message ?? 'failed', callback_id: v.callbackId } };
+				? {
+						event_type: 'avatar_video.success',
+						event_data: { video_id: v.id, url: signedUrl(`/files/${v.id}.mp4`), callback_id: v.callbackId }
+					}
+				: {
+						event_type: 'avatar_video.fail',
+						event_data: { video_id: v.id, msg: v.failWith?.message ?? 'failed', callback_id: v.callbackId }
+					};
 		const ac = new AbortController();
 		webhookAborts.add(ac);
 		const record: SimWebhook = { url: v.callbackUrl, body, at: Date.now(), status: null };
@@ -104,13 +110,19 @@ export function createVideos(st: SimState, files: ReturnType<typeof createFiles>
 			throw new HttpFail(402, apiError('insufficient_credit', 'Insufficient credit. Please top up your API credits.'));
 		}
 		if (rendering() >= st.sim.concurrencyLimit) {
-			throw new HttpFail(429, apiError('rate_limit_exceeded', `Concurrent video limit of ${st.sim.concurrencyLimit} reached`), { 'retry-after': '1' });
+			throw new HttpFail(429, apiError('rate_limit_exceeded', `Concurrent video limit of ${st.sim.concurrencyLimit} reached`), {
+				'retry-after': '1'
+			});
 		}
 		const fromCallback = g.callbackId ? behaviours.get(g.callbackId) : undefined;
 		const b: VideoBehaviour = { ...fromCallback, ...parseTitleBehaviour(g.title) };
 		const rf = take('renderFails', 'generate');
 		let failWith: SimFailure | null = b.failWith !== undefined ? toFailure(b.failWith) : null;
-		if (rf) failWith = { code: rf.code ?? 'RENDER_FAILED', message: rf.message ?? 'Video render failed, we are looking into this issue. Video credits refunded.' };
+		if (rf)
+			failWith = {
+				code: rf.code ?? 'RENDER_FAILED',
+				message: rf.message ?? 'Video render failed, we are looking into this issue. Video credits refunded.'
+			};
 		const echo = take('echoKeyRender', 'generate');
 		if (echo) failWith = echoedError(String(req.headers['x-api-key'] ?? ''), echo.form);
 		const id = randomUUID().replace(/-/g, '');

@@ -84,7 +84,12 @@ export interface SimWebhookRegistry {
 	setDeliveryOptions(o: DeliveryOptions): void;
 	endpointsFor(apiKey: string): SimWebhookEndpoint[];
 	/** Sends one delivery now (tests): `kind` picks a misbehaviour. */
-	deliver(endpoint: SimWebhookEndpoint, payload: Record<string, unknown>, kind?: SimDelivery['kind'], eventId?: string): Promise<SimDelivery>;
+	deliver(
+		endpoint: SimWebhookEndpoint,
+		payload: Record<string, unknown>,
+		kind?: SimDelivery['kind'],
+		eventId?: string
+	): Promise<SimDelivery>;
 	reset(): void;
 }
 
@@ -181,7 +186,11 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 					return true;
 				}
 				const ev = b['events'];
-				if (ev !== undefined && ev !== null && (!Array.isArray(ev) || ev.some((e) => !(SIM_WEBHOOK_EVENTS as readonly unknown[]).includes(e)))) {
+				if (
+					ev !== undefined &&
+					ev !== null &&
+					(!Array.isArray(ev) || ev.some((e) => !(SIM_WEBHOOK_EVENTS as readonly unknown[]).includes(e)))
+				) {
 					send(res, 400, v3Error('invalid_parameter', `events must be a list of: ${SIM_WEBHOOK_EVENTS.join(', ')}`, 'events'));
 					return true;
 				}
@@ -256,11 +265,27 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 				};
 				const ev = (payload as { event_type?: unknown }).event_type;
 				const data = (payload as { event_data?: { video_id?: unknown } }).event_data;
-				record = { endpointId: e.id, url: e.url, eventId, eventType: String(ev), videoId: String(data?.video_id ?? ''), kind, body, headers, at: Date.now(), status: null };
+				record = {
+					endpointId: e.id,
+					url: e.url,
+					eventId,
+					eventType: String(ev),
+					videoId: String(data?.video_id ?? ''),
+					kind,
+					body,
+					headers,
+					at: Date.now(),
+					status: null
+				};
 				const ac = new AbortController();
 				aborts.add(ac);
 				try {
-					const res = await fetch(e.url, { method: 'POST', headers, body, signal: AbortSignal.any([ac.signal, AbortSignal.timeout(10_000)]) });
+					const res = await fetch(e.url, {
+						method: 'POST',
+						headers,
+						body,
+						signal: AbortSignal.any([ac.signal, AbortSignal.timeout(10_000)])
+					});
 					record.status = res.status;
 					await res.body?.cancel().catch(() => {});
 				} catch {

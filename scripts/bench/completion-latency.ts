@@ -20,7 +20,16 @@ export interface LatencyResult {
 
 async function startWeb(db: BenchDatabase, sim: HeyGenSimulator, dataDir: string): Promise<string> {
 	await ensureBuilt((m) => console.log(m));
-	const config = loadConfig({ ...process.env, DATABASE_URL: db.url, HEYGEN_API_URL: sim.url, DATA_DIR: dataDir, RUN_WORKER: 'false', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' });
+	const config = loadConfig({
+		...process.env,
+		DATABASE_URL: db.url,
+		HEYGEN_API_URL: sim.url,
+		DATA_DIR: dataDir,
+		RUN_WORKER: 'false',
+		LOG_LEVEL: 'warn',
+		HOST: '127.0.0.1',
+		PORT: '0'
+	});
 	const web = await serveWeb(config);
 	onCleanup('stop web server', () => web.close());
 	return web.url;
@@ -82,7 +91,10 @@ export async function completionLatency(
 	await worker.stop();
 
 	const rows: string[][] = [];
-	for (const [label, biz] of [['webhooks', hooked], ['polling only (5 s → 6 s)', polled]] as const) {
+	for (const [label, biz] of [
+		['webhooks', hooked],
+		['polling only (5 s → 6 s)', polled]
+	] as const) {
 		const { rows: jobs } = await db.pool.query<{ video: string; at: Date }>(
 			`select j.heygen_video_id as video, e.at from video_jobs j
 			 join video_job_events e on e.job_id = j.id and e.to_status = 'transferring'
@@ -102,11 +114,18 @@ export async function completionLatency(
 		rows.push([
 			`render finished → transfer started, ${label} (s)`,
 			`p50 ${fmt(median(delays), 2)} / p95 ${fmt(percentile(delays, 95), 2)}`,
-			label === 'webhooks' ? '≤ 1 s' : `≤ 5 s median (n8n fixed 30 s: 15.05 s); ${fmt(calls.reduce((a, b) => a + b, 0) / Math.max(1, calls.length), 1)} status calls/video`,
+			label === 'webhooks'
+				? '≤ 1 s'
+				: `≤ 5 s median (n8n fixed 30 s: 15.05 s); ${fmt(calls.reduce((a, b) => a + b, 0) / Math.max(1, calls.length), 1)} status calls/video`,
 			label === 'webhooks' ? (median(delays) <= 1 ? 'PASS' : 'MISS') : median(delays) <= 5 ? 'PASS' : 'MISS'
 		]);
 	}
 	const outcomes = await fetch(`${web}/metrics`).then((r) => r.text());
-	console.log(`webhook deliveries: ${[...outcomes.matchAll(/^heygen_webhook_deliveries_total\{outcome="(\w+)"\} (\d+)$/gm)].filter((m) => m[2] !== '0').map((m) => `${m[1]}=${m[2]}`).join(' ')}`);
+	console.log(
+		`webhook deliveries: ${[...outcomes.matchAll(/^heygen_webhook_deliveries_total\{outcome="(\w+)"\} (\d+)$/gm)]
+			.filter((m) => m[2] !== '0')
+			.map((m) => `${m[1]}=${m[2]}`)
+			.join(' ')}`
+	);
 	return { rows };
 }

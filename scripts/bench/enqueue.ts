@@ -99,7 +99,13 @@ await runBench('bench:enqueue', async () => {
 			const t0 = performance.now();
 			const key = await enqueue(i);
 			const t1 = performance.now();
-			await waitUntil(arrivals, 'job', () => received.has(key), 5_000, () => `job ${key} (#${i}) never reached the worker`);
+			await waitUntil(
+				arrivals,
+				'job',
+				() => received.has(key),
+				5_000,
+				() => `job ${key} (#${i}) never reached the worker`
+			);
 			samples.push(received.get(key)! - t0);
 			callMs.push(t1 - t0);
 		}
@@ -140,7 +146,9 @@ await runBench('bench:enqueue', async () => {
 	await boss.stop({ graceful: true, timeout: 5_000 });
 
 	// ---- trigger cost -----------------------------------------------------------------------
-	section(`2. trigger cost: one ${BULK_N}-row insert into video_jobs (median of ${BULK_RUNS}, after 1 warm-up each; each run in a rolled-back transaction)`);
+	section(
+		`2. trigger cost: one ${BULK_N}-row insert into video_jobs (median of ${BULK_RUNS}, after 1 warm-up each; each run in a rolled-back transaction)`
+	);
 	const withTrigger = `insert into video_jobs (content_id) select id from content where business_id = $1`;
 	// With the user triggers off nothing fills in the defaults, so the columns they would resolve are given.
 	const explicit = `insert into video_jobs (content_id, business_id, script, avatar_id, voice_id)
@@ -224,7 +232,10 @@ await runBench('bench:enqueue', async () => {
 				await client.query(f.sql, [bulkBiz]);
 				if (run > 0) floorTimes.get(f.key)!.push(performance.now() - t0);
 			}
-			const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from pgboss.job where name = 'video.submit' and singleton_key in (select id::text from video_jobs where business_id = $1)`, [bulkBiz]);
+			const { rows } = await client.query<{ n: number }>(
+				`select count(*)::int as n from pgboss.job where name = 'video.submit' and singleton_key in (select id::text from video_jobs where business_id = $1)`,
+				[bulkBiz]
+			);
 			if (rows[0]!.n !== BULK_N) throw new Error(`floor: ${rows[0]!.n} pg-boss jobs created, expected ${BULK_N}`);
 		} finally {
 			await client.query('rollback');
@@ -243,26 +254,45 @@ await runBench('bench:enqueue', async () => {
 		...variants.map((v) => [
 			v.label,
 			fmt(med(v.key)),
-			times.get(v.key)!.map((t) => fmt(t, 0)).join(' / '),
+			times
+				.get(v.key)!
+				.map((t) => fmt(t, 0))
+				.join(' / '),
 			fmt((med(v.key) / BULK_N) * 1000),
 			v.disable ? '0' : String(BULK_N)
 		])
 	]);
-	console.log(`pg-boss jobs created by the with-trigger runs: ${jobCounts.join(', ')} (asserted = ${BULK_N} each, and 0 with triggers off)`);
+	console.log(
+		`pg-boss jobs created by the with-trigger runs: ${jobCounts.join(', ')} (asserted = ${BULK_N} each, and 0 with triggers off)`
+	);
 	printTable(`floor: the same ${BULK_N} rows and the writes the triggers make for them, as plain statements, ms`, [
 		['step', 'median', 'runs'],
-		...floorSteps.map((f) => [f.label, fmt(floorMed(f.key)), floorTimes.get(f.key)!.map((t) => fmt(t, 0)).join(' / ')]),
+		...floorSteps.map((f) => [
+			f.label,
+			fmt(floorMed(f.key)),
+			floorTimes
+				.get(f.key)!
+				.map((t) => fmt(t, 0))
+				.join(' / ')
+		]),
 		['sum (floor)', fmt(tFloor), '']
 	]);
 	console.log(
 		`floor = ${fmt(tFloor / med('none'), 2)}× the insert without triggers; with triggers = ${fmt(med('trigger') / med('none'), 2)}× the insert without triggers, ${fmt(med('trigger') / tFloor, 2)}× the floor`
 	);
 
-	console.log(`trigger overhead per row: ${fmt(((tOn - tOff) / BULK_N) * 1000)} µs (content_id-only insert) / ${fmt(((tOnExplicit - tOff) / BULK_N) * 1000)} µs (same statement)`);
+	console.log(
+		`trigger overhead per row: ${fmt(((tOn - tOff) / BULK_N) * 1000)} µs (content_id-only insert) / ${fmt(((tOnExplicit - tOff) / BULK_N) * 1000)} µs (same statement)`
+	);
 
 	printTable('bench:enqueue summary', [
 		['measure', 'value', 'target', 'result'],
-		['SQL insert → worker p50 / p95 / p99 (ms)', `${fmt(s.p50, 2)} / ${fmt(s.p95, 2)} / ${fmt(s.p99, 2)}`, `p50 ≤ ${TARGET_P50_MS}`, verdict],
+		[
+			'SQL insert → worker p50 / p95 / p99 (ms)',
+			`${fmt(s.p50, 2)} / ${fmt(s.p95, 2)} / ${fmt(s.p99, 2)}`,
+			`p50 ≤ ${TARGET_P50_MS}`,
+			verdict
+		],
 		['raw send() → worker p50 / p95 / p99 (ms)', `${fmt(r.p50, 2)} / ${fmt(r.p95, 2)} / ${fmt(r.p99, 2)}`, 'baseline', ''],
 		[`${BULK_N}-row insert, triggers on (ms)`, fmt(tOn), '', `${BULK_N} pg-boss jobs`],
 		[`${BULK_N}-row insert, triggers off (ms)`, fmt(tOff), '', ''],

@@ -121,11 +121,21 @@ async function seedGroup(db: BenchDatabase, name: string, n: number): Promise<st
 
 const measureFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** HeyGen calls that check renders: one video (`status`) or up to 100 (`statuses`, bulk). */
-const statusCalls = (sim: HeyGenSimulator) => sim.requests.reduce((n, r) => n + (r.endpoint === 'status' || r.endpoint === 'statuses' ? 1 : 0), 0);
+const statusCalls = (sim: HeyGenSimulator) =>
+	sim.requests.reduce((n, r) => n + (r.endpoint === 'status' || r.endpoint === 'statuses' ? 1 : 0), 0);
 const bulkCalls = (sim: HeyGenSimulator) => sim.requests.reduce((n, r) => n + (r.endpoint === 'statuses' ? 1 : 0), 0);
 /** Videos checked: each id of a bulk call, plus each single GET. */
 const videosChecked = (sim: HeyGenSimulator) =>
-	sim.requests.reduce((n, r) => n + (r.endpoint === 'status' ? 1 : r.endpoint === 'statuses' ? (new URLSearchParams(r.search).get('video_ids')?.split(',').length ?? 0) : 0), 0);
+	sim.requests.reduce(
+		(n, r) =>
+			n +
+			(r.endpoint === 'status'
+				? 1
+				: r.endpoint === 'statuses'
+					? (new URLSearchParams(r.search).get('video_ids')?.split(',').length ?? 0)
+					: 0),
+		0
+	);
 
 /**
  * Raw pg-boss: N no-op jobs in each of three notify queues, all inserted at once, each queue worked
@@ -137,7 +147,13 @@ const videosChecked = (sim: HeyGenSimulator) =>
  * enters step k+1 only when its step-k handler has run (the handler inserts the next jobs, one
  * insert per batch, as a plain pg-boss app would); otherwise all 3×N jobs are inserted up front.
  */
-async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptions[], label: string, chained = false): Promise<{ rate: number; cpuMsPerVideo: number }> {
+async function rawBaseline(
+	db: BenchDatabase,
+	prefix: string,
+	options: WorkOptions[],
+	label: string,
+	chained = false
+): Promise<{ rate: number; cpuMsPerVideo: number }> {
 	const boss = new PgBoss({
 		connectionString: db.url,
 		max: 10,
@@ -155,7 +171,11 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 	let handled = 0;
 	const progress = new EventEmitter();
 	const noop = (next: string | undefined) => async (jobs: Job<unknown>[]) => {
-		if (chained && next) await boss.insert(next, jobs.map((j) => ({ data: j.data as object })));
+		if (chained && next)
+			await boss.insert(
+				next,
+				jobs.map((j) => ({ data: j.data as object }))
+			);
 		handled += jobs.length;
 		progress.emit('handled');
 		return jobs.map((j) => ({ id: j.id, status: 'completed' as const }));
@@ -164,12 +184,25 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 	const total = queues.length * N;
 	const cpu = cpuMeter(process.pid, db.postmasterPid);
 	const t0 = performance.now();
-	for (const q of chained ? queues.slice(0, 1) : queues) await boss.insert(q, Array.from({ length: N }, (_, i) => ({ data: { i } })));
-	await waitUntil(progress, 'handled', () => handled >= total, 120_000, () => `${handled}/${total} handled`);
+	for (const q of chained ? queues.slice(0, 1) : queues)
+		await boss.insert(
+			q,
+			Array.from({ length: N }, (_, i) => ({ data: { i } }))
+		);
+	await waitUntil(
+		progress,
+		'handled',
+		() => handled >= total,
+		120_000,
+		() => `${handled}/${total} handled`
+	);
 	// The handler has seen them all; wait (bounded) for pg-boss to record the last completions.
 	let done = 0;
 	for (let i = 0; i < 500; i++) {
-		const { rows } = await db.pool.query<{ n: number }>(`select count(*)::int as n from pgboss.job where name = any($1) and state = 'completed'`, [queues]);
+		const { rows } = await db.pool.query<{ n: number }>(
+			`select count(*)::int as n from pgboss.job where name = any($1) and state = 'completed'`,
+			[queues]
+		);
 		done = rows[0]!.n;
 		if (done >= total) break;
 		await new Promise((r) => setTimeout(r, 10));
@@ -183,7 +216,9 @@ async function rawBaseline(db: BenchDatabase, prefix: string, options: WorkOptio
 		`select name, extract(epoch from max(completed_on) - min(created_on))::float8 as s from pgboss.job where name = any($1) group by 1 order by 1`,
 		[queues]
 	);
-	console.log(`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent; CPU ${fmt(cpuMsPerVideo, 2)} ms per video (pg-boss process + postgres)`);
+	console.log(
+		`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent; CPU ${fmt(cpuMsPerVideo, 2)} ms per video (pg-boss process + postgres)`
+	);
 	console.log(`  per queue (first created → last completed): ${perQueue.rows.map((r) => `${r.name} ${fmt(r.s, 2)} s`).join(', ')}`);
 	await boss.stop({ graceful: true, timeout: 5_000 });
 	stopBoss();
@@ -214,7 +249,9 @@ await runBench('bench:pipeline', async () => {
 	let pipelineRate = Number.NaN;
 	let pipelineCpu = Number.NaN;
 	if (PHASES.has('throughput')) {
-		section(`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`);
+		section(
+			`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`
+		);
 		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
 		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
@@ -227,7 +264,13 @@ await runBench('bench:pipeline', async () => {
 		const warm = track(warmBiz);
 		const tw = performance.now();
 		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [warmBiz]);
-		await waitUntil(warm, 'change', () => warm.finished >= WARMUP_N, 60_000, () => warm.describe());
+		await waitUntil(
+			warm,
+			'change',
+			() => warm.finished >= WARMUP_N,
+			60_000,
+			() => warm.describe()
+		);
 		console.log(`warm-up: ${WARMUP_N} videos in ${fmt((performance.now() - tw) / 1000, 2)} s (not counted)`);
 		await printProfile(db.pool, 'setup (discarded)', 0);
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
@@ -235,8 +278,16 @@ await runBench('bench:pipeline', async () => {
 		const t0 = performance.now();
 		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [biz]);
 		const tInserted = performance.now();
-		await waitUntil(tracker, 'change', () => tracker.finished >= N, 150_000, () => tracker.describe()).catch(async (err) => {
-			throw new Error(`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`);
+		await waitUntil(
+			tracker,
+			'change',
+			() => tracker.finished >= N,
+			150_000,
+			() => tracker.describe()
+		).catch(async (err) => {
+			throw new Error(
+				`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`
+			);
 		});
 		const tDone = tracker.last.get('completed') ?? performance.now();
 		const cpuUse = cpu.stop();
@@ -249,13 +300,20 @@ await runBench('bench:pipeline', async () => {
 		const at = (status: string) => fmt(((tracker.last.get(status) ?? Number.NaN) - t0) / 1000, 2);
 		console.log(`insert of ${N} rows: ${fmt(tInserted - t0)} ms; db now: ${await statusCounts(db, biz)}`);
 		if (completed < N) console.log(`NOT all completed: ${await errorsOf(db, biz)}`);
-		console.log(`last job reached: submitting ${at('submitting')} s, rendering ${at('rendering')} s, transferring ${at('transferring')} s, completed ${at('completed')} s`);
-		console.log(`simulator: ${sim.requests.filter((r) => r.endpoint === 'generate').length} generate calls (${sim.submits.length} videos), ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`);
+		console.log(
+			`last job reached: submitting ${at('submitting')} s, rendering ${at('rendering')} s, transferring ${at('transferring')} s, completed ${at('completed')} s`
+		);
+		console.log(
+			`simulator: ${sim.requests.filter((r) => r.endpoint === 'generate').length} generate calls (${sim.submits.length} videos), ${statusCalls(sim)} status calls, ${sim.requests.filter((r) => r.endpoint === 'files').length} downloads`
+		);
 		const transferSecs = ((tracker.last.get('completed') ?? Number.NaN) - (tracker.first.get('transferring') ?? Number.NaN)) / 1000;
-		console.log(`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`);
+		console.log(
+			`transfer step alone: first transferring → last completed ${fmt(transferSecs, 2)} s = ${fmt(completed / transferSecs)} transfers/s`
+		);
 		console.log(`CPU during the run: ${fmtCpu(cpuUse)}; ${fmt(pipelineCpu, 1)} ms of worker + postgres CPU per video`);
 		console.log(`throughput: ${completed} videos in ${fmt(secs, 2)} s = ${fmt(pipelineRate)} videos/s`);
-		if (waitStates) console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
+		if (waitStates)
+			console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
 		await printProfile(db.pool, `pipeline throughput, ${N} videos`);
 	}
 
@@ -273,18 +331,44 @@ await runBench('bench:pipeline', async () => {
 		const describe = asWorker.map((w) => `${w.batchSize}×${w.localConcurrency}+burst`).join(', ');
 		({ rate: baselineJobsRate } = await rawBaseline(db, 'bench.same', asWorker, `worker's settings: ${describe}`));
 		// The same, but each step's jobs only exist once the previous step handled them, as in the pipeline.
-		({ rate: chainedRate, cpuMsPerVideo: baselineCpu } = await rawBaseline(db, 'bench.chain', asWorker, `chained, worker's settings: ${describe}`, true));
+		({ rate: chainedRate, cpuMsPerVideo: baselineCpu } = await rawBaseline(
+			db,
+			'bench.chain',
+			asWorker,
+			`chained, worker's settings: ${describe}`,
+			true
+		));
 		// For context only: every queue with the short steps' (larger) batches.
 		({ rate: burstAllRate } = await rawBaseline(db, 'bench.burst', [short, short, short], 'for context: batch 10×2+burst on all three'));
 	}
 	if (PHASES.has('throughput')) {
-		summary.push([`pipeline throughput, ${N} videos (videos/s)`, fmt(pipelineRate), `baseline ${fmt(baselineJobsRate / 3)} videos/s eq.`, `ratio ${fmt(pipelineRate / (baselineJobsRate / 3), 2)}`]);
+		summary.push([
+			`pipeline throughput, ${N} videos (videos/s)`,
+			fmt(pipelineRate),
+			`baseline ${fmt(baselineJobsRate / 3)} videos/s eq.`,
+			`ratio ${fmt(pipelineRate / (baselineJobsRate / 3), 2)}`
+		]);
 	}
 	if (PHASES.has('baseline')) {
 		summary.push(
-			[`raw pg-boss, ${3 * N} no-op jobs, worker settings (jobs/s)`, fmt(baselineJobsRate), `${fmt(baselineJobsRate / 3)} videos/s eq.`, ''],
-			[`raw pg-boss chained step to step (jobs/s)`, fmt(chainedRate), `${fmt(chainedRate / 3)} videos/s eq.`, PHASES.has('throughput') ? `pipeline ratio ${fmt(pipelineRate / (chainedRate / 3), 2)}` : ''],
-			[`CPU per video, ms (pipeline: worker + postgres)`, fmt(pipelineCpu, 1), `raw pg-boss chained ${fmt(baselineCpu, 2)}`, PHASES.has('throughput') ? `${fmt(pipelineCpu / baselineCpu, 1)}×` : ''],
+			[
+				`raw pg-boss, ${3 * N} no-op jobs, worker settings (jobs/s)`,
+				fmt(baselineJobsRate),
+				`${fmt(baselineJobsRate / 3)} videos/s eq.`,
+				''
+			],
+			[
+				`raw pg-boss chained step to step (jobs/s)`,
+				fmt(chainedRate),
+				`${fmt(chainedRate / 3)} videos/s eq.`,
+				PHASES.has('throughput') ? `pipeline ratio ${fmt(pipelineRate / (chainedRate / 3), 2)}` : ''
+			],
+			[
+				`CPU per video, ms (pipeline: worker + postgres)`,
+				fmt(pipelineCpu, 1),
+				`raw pg-boss chained ${fmt(baselineCpu, 2)}`,
+				PHASES.has('throughput') ? `${fmt(pipelineCpu / baselineCpu, 1)}×` : ''
+			],
 			[`raw pg-boss, ${3 * N} no-op jobs, burst on all (jobs/s)`, fmt(burstAllRate), `${fmt(burstAllRate / 3)} videos/s eq.`, 'context']
 		);
 	}
@@ -313,12 +397,16 @@ await runBench('bench:pipeline', async () => {
 		);
 		const tInserted = performance.now();
 		let rampOk = true;
-		await waitUntil(tracker, 'change', () => tracker.count('rendering') >= RENDERING_N || tracker.finished > 0, 150_000, () => tracker.describe()).catch(
-			(err) => {
-				rampOk = false;
-				console.log(`NOT all rendering: ${(err as Error).message}`);
-			}
-		);
+		await waitUntil(
+			tracker,
+			'change',
+			() => tracker.count('rendering') >= RENDERING_N || tracker.finished > 0,
+			150_000,
+			() => tracker.describe()
+		).catch((err) => {
+			rampOk = false;
+			console.log(`NOT all rendering: ${(err as Error).message}`);
+		});
 		const ramp = rampSampler.stop();
 		const rampCpuUse = rampCpu.stop();
 		const rampSecs = ((tracker.last.get('rendering') ?? performance.now()) - t0) / 1000;
@@ -333,7 +421,10 @@ await runBench('bench:pipeline', async () => {
 		const pollsBefore = statusCalls(sim);
 		const bulkBefore = bulkCalls(sim);
 		const checkedBefore = videosChecked(sim);
-		const pollCountBefore = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`, [biz]);
+		const pollCountBefore = await db.pool.query<{ n: number }>(
+			`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`,
+			[biz]
+		);
 		const windowSampler = sampleMemory(worker.pid, 200);
 		const windowCpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 100);
@@ -348,7 +439,10 @@ await runBench('bench:pipeline', async () => {
 		const polls = statusCalls(sim) - pollsBefore;
 		const bulk = bulkCalls(sim) - bulkBefore;
 		const checked = videosChecked(sim) - checkedBefore;
-		const pollCountAfter = await db.pool.query<{ n: number }>(`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`, [biz]);
+		const pollCountAfter = await db.pool.query<{ n: number }>(
+			`select coalesce(sum(poll_count), 0)::int as n from video_jobs where business_id = any($1::uuid[])`,
+			[biz]
+		);
 		const overdue = await db.pool.query<{ n: number; lag: number | null }>(
 			`select count(*)::int as n, extract(epoch from now() - min(start_after))::float8 as lag
 			 from pgboss.job where name = 'video.poll' and state in ('created', 'retry') and start_after <= now()`
@@ -363,8 +457,15 @@ await runBench('bench:pipeline', async () => {
 				`${overdue.rows[0]!.n} poll jobs overdue at the end, oldest ${fmt(overdue.rows[0]!.lag ?? 0, 1)} s late`
 		);
 		console.log(`CPU in window: ${fmtCpu(windowCpuUse)}`);
-		console.log(`worker connections (average count per state): ${waitStates.slice(0, 8).map(([k, n]) => `${k} ${fmt(n, 1)}`).join('; ')}`);
-		console.log(`RSS in window: peak ${fmt(win.peakRssMB)} MiB, median ${fmt(win.medianRssMB)} MiB; VmHWM ${fmt(win.lastHwmMB)} MiB; idle ${fmt(idle.medianRssMB)} MiB`);
+		console.log(
+			`worker connections (average count per state): ${waitStates
+				.slice(0, 8)
+				.map(([k, n]) => `${k} ${fmt(n, 1)}`)
+				.join('; ')}`
+		);
+		console.log(
+			`RSS in window: peak ${fmt(win.peakRssMB)} MiB, median ${fmt(win.medianRssMB)} MiB; VmHWM ${fmt(win.lastHwmMB)} MiB; idle ${fmt(idle.medianRssMB)} MiB`
+		);
 		await worker.stop();
 		const c0 = performance.now();
 		const canceled = await db.pool.query(
@@ -374,16 +475,33 @@ await runBench('bench:pipeline', async () => {
 		console.log(`canceled the ${canceled.rowCount} rendering jobs in one update: ${fmt(performance.now() - c0)} ms`);
 		summary.push(
 			[`worker idle RSS (MiB)`, fmt(idle.medianRssMB), '', ''],
-			[`worker peak RSS, ${RENDERING_N} rendering (MiB)`, fmt(Math.max(win.peakRssMB, ramp.peakRssMB)), `window ${fmt(win.peakRssMB)}, submit ramp ${fmt(ramp.peakRssMB)}`, ready ? '' : 'ramp incomplete'],
+			[
+				`worker peak RSS, ${RENDERING_N} rendering (MiB)`,
+				fmt(Math.max(win.peakRssMB, ramp.peakRssMB)),
+				`window ${fmt(win.peakRssMB)}, submit ramp ${fmt(ramp.peakRssMB)}`,
+				ready ? '' : 'ramp incomplete'
+			],
 			[`submit ramp to rendering (submits/s)`, fmt(rendering / rampSecs), `${rendering}/${RENDERING_N} in ${fmt(rampSecs, 1)} s`, ''],
-			[`polls/s observed in window`, fmt(pollsDone / wSecs), `demand ${fmt(demand, 0)}/s for ${rendering} rendering (before bulk status: 387/s vs 2,000/s)`, `ratio ${fmt(pollsDone / wSecs / demand, 2)}; worker CPU ${fmt(windowCpuUse.worker, 0)}%, pg ${fmt(windowCpuUse.postgres, 0)}%`],
-			[`HeyGen status calls/s in window`, fmt(polls / wSecs), `${bulk} bulk + ${polls - bulk} single; ${fmt(checked / Math.max(1, polls), 1)} videos per call`, '']
+			[
+				`polls/s observed in window`,
+				fmt(pollsDone / wSecs),
+				`demand ${fmt(demand, 0)}/s for ${rendering} rendering (before bulk status: 387/s vs 2,000/s)`,
+				`ratio ${fmt(pollsDone / wSecs / demand, 2)}; worker CPU ${fmt(windowCpuUse.worker, 0)}%, pg ${fmt(windowCpuUse.postgres, 0)}%`
+			],
+			[
+				`HeyGen status calls/s in window`,
+				fmt(polls / wSecs),
+				`${bulk} bulk + ${polls - bulk} single; ${fmt(checked / Math.max(1, polls), 1)} videos per call`,
+				''
+			]
 		);
 	}
 
 	// ---- 3. RSS while transferring 1 GiB -------------------------------------------------------
 	if (PHASES.has('big')) {
-		section(`3. worker RSS while transferring a ${fmt(mb(BIG_BYTES), 0)} MiB video to local storage (${BIG_RUNS} transfers, one after the other, one worker)`);
+		section(
+			`3. worker RSS while transferring a ${fmt(mb(BIG_BYTES), 0)} MiB video to local storage (${BIG_RUNS} transfers, one after the other, one worker)`
+		);
 		const biz = await seedBusiness(db.pool, 'Bench big file');
 		const contents = await seedContents(db.pool, biz, BIG_RUNS);
 		const tracker = track([biz]);
@@ -403,7 +521,13 @@ await runBench('bench:pipeline', async () => {
 				{ title: `[sim sizeBytes=${BIG_BYTES}]` }
 			]);
 			const jobId = rows[0]!.id;
-			await waitUntil(tracker, 'change', () => tracker.finished >= i + 1, 150_000, () => tracker.describe());
+			await waitUntil(
+				tracker,
+				'change',
+				() => tracker.finished >= i + 1,
+				150_000,
+				() => tracker.describe()
+			);
 			const m = sampler.stop();
 			const tEnd = performance.now();
 			const job = await db.pool.query<{ status: string; storage_path: string | null; error_message: string | null; ms: number }>(
@@ -435,13 +559,22 @@ await runBench('bench:pipeline', async () => {
 		await worker.stop();
 		const worst = Math.max(...aboveMB);
 		const verdict = allStored && worst <= BIG_TARGET_MB ? 'PASS' : 'MISS';
-		console.log(`peak RSS above idle: ${aboveMB.map((a) => fmt(a)).join(' / ')} MB; worst ${fmt(worst)} MB (target ≤ ${BIG_TARGET_MB} MB) → ${verdict}`);
-		summary.push([`peak RSS above idle, 1 GiB transfer (MB)`, aboveMB.map((a) => fmt(a)).join(' / '), `≤ ${BIG_TARGET_MB} MB (worst run)`, verdict]);
+		console.log(
+			`peak RSS above idle: ${aboveMB.map((a) => fmt(a)).join(' / ')} MB; worst ${fmt(worst)} MB (target ≤ ${BIG_TARGET_MB} MB) → ${verdict}`
+		);
+		summary.push([
+			`peak RSS above idle, 1 GiB transfer (MB)`,
+			aboveMB.map((a) => fmt(a)).join(' / '),
+			`≤ ${BIG_TARGET_MB} MB (worst run)`,
+			verdict
+		]);
 	}
 
 	// ---- 4. completion latency: webhooks vs polling only ---------------------------------------
 	if (PHASES.has('latency')) {
-		section(`4. render finished → transfer started: ${LATENCY_N} videos with webhooks and ${LATENCY_N} polling only (default schedule), renders ${LATENCY_MIN_S}–${LATENCY_MAX_S} s, same run`);
+		section(
+			`4. render finished → transfer started: ${LATENCY_N} videos with webhooks and ${LATENCY_N} polling only (default schedule), renders ${LATENCY_MIN_S}–${LATENCY_MAX_S} s, same run`
+		);
 		const r = await completionLatency(db, sim, workerEnv, { n: LATENCY_N, minS: LATENCY_MIN_S, maxS: LATENCY_MAX_S, simKey: SIM_KEY });
 		summary.push(...r.rows);
 	}

@@ -91,7 +91,12 @@ export function cpuMeter(workerPid: number, postmasterPid: number | null) {
 		const u = process.cpuUsage();
 		return (u.user + u.system) / 1e6;
 	};
-	const start = { t: performance.now(), worker: procCpuSeconds(workerPid), pg: postmasterPid ? postgresCpuSeconds(postmasterPid) : Number.NaN, self: self() };
+	const start = {
+		t: performance.now(),
+		worker: procCpuSeconds(workerPid),
+		pg: postmasterPid ? postgresCpuSeconds(postmasterPid) : Number.NaN,
+		self: self()
+	};
 	return {
 		/** Percent of one core for each, over the time since the meter was created. */
 		stop() {

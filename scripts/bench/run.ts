@@ -65,7 +65,13 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
  * Resolves when `check()` is true; re-checked on every `event` of `emitter` (no polling).
  * Rejects after timeoutMs with the message from `describe()`.
  */
-export function waitUntil(emitter: EventEmitter, event: string, check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+export function waitUntil(
+	emitter: EventEmitter,
+	event: string,
+	check: () => boolean,
+	timeoutMs: number,
+	describe: () => string
+): Promise<void> {
 	if (check()) return Promise.resolve();
 	return new Promise((resolve, reject) => {
 		const onEvent = () => {

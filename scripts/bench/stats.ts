@@ -20,7 +20,11 @@ export const mb = (bytes: number): number => bytes / (1024 * 1024);
 /** Prints a left-aligned table; the first row is the header. */
 export function printTable(title: string, rows: string[][]): void {
 	const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-	const line = (r: string[]) => r.map((cell, c) => (cell ?? '').padEnd(widths[c]!)).join('  ').trimEnd();
+	const line = (r: string[]) =>
+		r
+			.map((cell, c) => (cell ?? '').padEnd(widths[c]!))
+			.join('  ')
+			.trimEnd();
 	console.log(`\n${title}`);
 	console.log(line(rows[0]!));
 	console.log(widths.map((w) => '-'.repeat(w)).join('  '));

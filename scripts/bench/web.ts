@@ -24,7 +24,18 @@ import { freePort } from '../../db/embedded.ts';
 import { loadConfig } from '../../config/index.ts';
 import { ensureBuilt, serveWeb } from '../app.ts';
 import { ctrlC, startNpm, waitForOutput } from '../npm-child.ts';
-import { cpuMeter, fmt, onCleanup, percentile, printTable, procMemory, runBench, section, startBenchDatabase, withTimeout } from './common.ts';
+import {
+	cpuMeter,
+	fmt,
+	onCleanup,
+	percentile,
+	printTable,
+	procMemory,
+	runBench,
+	section,
+	startBenchDatabase,
+	withTimeout
+} from './common.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const CLIENTS = env('BENCH_CLIENTS', 50);
@@ -88,7 +99,15 @@ interface App {
 
 async function startApp(databaseUrl: string, dataDir: string): Promise<App> {
 	const child = fork(import.meta.filename, ['--serve'], {
-		env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, STORAGE_DIR: path.join(dataDir, 'videos'), LOG_LEVEL: 'warn', RUN_WORKER: 'false', HEYGEN_API_URL: 'http://127.0.0.1:9' },
+		env: {
+			...process.env,
+			DATABASE_URL: databaseUrl,
+			DATA_DIR: dataDir,
+			STORAGE_DIR: path.join(dataDir, 'videos'),
+			LOG_LEVEL: 'warn',
+			RUN_WORKER: 'false',
+			HEYGEN_API_URL: 'http://127.0.0.1:9'
+		},
 		stdio: ['ignore', 'inherit', 'inherit', 'ipc']
 	});
 	onCleanup('stop the web app', async () => {
@@ -113,13 +132,20 @@ function rssMB(pids: number[]): number {
 }
 
 /** One HTTP request on a keep-alive agent; resolves with status, body and elapsed ms. */
-function httpGet(agent: Agent, port: number, p: string, headers: Record<string, string>): Promise<{ status: number; ms: number; bytes: number; setCookie: string[] }> {
+function httpGet(
+	agent: Agent,
+	port: number,
+	p: string,
+	headers: Record<string, string>
+): Promise<{ status: number; ms: number; bytes: number; setCookie: string[] }> {
 	const t0 = performance.now();
 	return new Promise((resolve, reject) => {
 		const req = request({ host: '127.0.0.1', port, path: p, agent, headers }, (res) => {
 			let bytes = 0;
 			res.on('data', (c: Buffer) => (bytes += c.length));
-			res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, bytes, setCookie: res.headers['set-cookie'] ?? [] }));
+			res.on('end', () =>
+				resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, bytes, setCookie: res.headers['set-cookie'] ?? [] })
+			);
 			res.on('error', reject);
 		});
 		req.on('error', reject);
@@ -295,16 +321,21 @@ async function main(): Promise<void> {
 			res.postgres += (use.postgres * seconds) / 100;
 			res.bench += (use.bench * seconds) / 100;
 			res.seconds += seconds;
-			if (profile) profiles.push((await ask(app.child, { profile: 'stop', name: page.path === '/account' ? 'trivial' : 'content' }, 'profiled')) as string);
+			if (profile)
+				profiles.push(
+					(await ask(app.child, { profile: 'stop', name: page.path === '/account' ? 'trivial' : 'content' }, 'profiled')) as string
+				);
 		}
 	}
-	if (profiles.length) console.log(`CPU profiles of the web process (first round, sampled every 200 µs, which slows it): ${profiles.join(', ')}`);
+	if (profiles.length)
+		console.log(`CPU profiles of the web process (first round, sampled every 200 µs, which slows it): ${profiles.join(', ')}`);
 	clearInterval(memTimer);
 	agent.destroy();
 	const rate = (r: (typeof results)[number]) => r.latencies.length / r.seconds;
 	// (A process that exits while sampled can make a share come out a little below zero.)
 	const share = (cpuSeconds: number, seconds: number) => fmt(Math.max(0, (100 * cpuSeconds) / seconds), 0);
-	const pct = (r: (typeof results)[number]) => `${share(r.web, r.seconds)} / ${share(r.postgres, r.seconds)} / ${share(r.bench, r.seconds)}`;
+	const pct = (r: (typeof results)[number]) =>
+		`${share(r.web, r.seconds)} / ${share(r.postgres, r.seconds)} / ${share(r.bench, r.seconds)}`;
 	printTable(`pages, ${CLIENTS} concurrent signed-in clients`, [
 		['page', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'CPU % web / pg / bench', 'web CPU ms per req'],
 		...pages.map((page, k) => {
@@ -328,7 +359,10 @@ async function main(): Promise<void> {
 	console.log(`${cores} cores, load average ${load.toFixed(1)}`);
 	// The web process, Postgres and these clients share the cores; anything else running takes its
 	// share from all of them alike, and latency under a closed loop of CLIENTS grows with it.
-	if (load > cores) console.log(`note: the load average is above the core count: other work is running on this machine, so req/s are low and p95 high (the ratio and web CPU ms per req are less affected)`);
+	if (load > cores)
+		console.log(
+			`note: the load average is above the core count: other work is running on this machine, so req/s are low and p95 high (the ratio and web CPU ms per req are less affected)`
+		);
 	const [trivial, content] = results as [(typeof results)[number], (typeof results)[number]];
 	const ratio = rate(content) / rate(trivial);
 	const pageP95 = percentile(content.latencies, 95);
@@ -405,7 +439,8 @@ async function main(): Promise<void> {
 		const cancel = n % 2 === 1;
 		await client.query('begin');
 		if (cancel) await client.query(`select cancel_video_job($1, 'bench')`, [jobId]);
-		else jobId = (await client.query<{ id: string }>(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0]!.id;
+		else
+			jobId = (await client.query<{ id: string }>(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0]!.id;
 		const key = `${jobId}:${cancel ? 'canceled' : 'queued'}`;
 		const commitAt = performance.now();
 		await client.query('commit');
@@ -413,7 +448,13 @@ async function main(): Promise<void> {
 		while ((arrivals.get(key)?.length ?? 0) < SUBSCRIBERS && performance.now() < deadlineAt) await new Promise((r) => setTimeout(r, 5));
 		const times = (arrivals.get(key) ?? []).map((t) => t - commitAt);
 		delays.push(...times);
-		perChange.push([`${n + 1} ${cancel ? 'canceled' : 'queued'}`, `${times.length}/${SUBSCRIBERS}`, fmt(percentile(times, 50)), fmt(percentile(times, 95)), fmt(Math.max(...times))]);
+		perChange.push([
+			`${n + 1} ${cancel ? 'canceled' : 'queued'}`,
+			`${times.length}/${SUBSCRIBERS}`,
+			fmt(percentile(times, 50)),
+			fmt(percentile(times, 95)),
+			fmt(Math.max(...times))
+		]);
 		await new Promise((r) => setTimeout(r, 200));
 	}
 	printTable('SSE delivery after commit, per change', perChange);
@@ -430,7 +471,12 @@ async function main(): Promise<void> {
 			'≥ 0.5',
 			verdict(ratio >= 0.5)
 		],
-		[`content page p95, ${CLIENTS} clients`, `${fmt(pageP95)} ms (trivial page ${fmt(percentile(trivial.latencies, 95))} ms)`, '≤ 50 ms', verdict(pageP95 <= 50)],
+		[
+			`content page p95, ${CLIENTS} clients`,
+			`${fmt(pageP95)} ms (trivial page ${fmt(percentile(trivial.latencies, 95))} ms)`,
+			'≤ 50 ms',
+			verdict(pageP95 <= 50)
+		],
 		[
 			`SSE p95 delivery, ${SUBSCRIBERS} subscribers`,
 			`${fmt(sseP95)} ms (${delays.length}/${expected} delivered, max ${fmt(Math.max(...delays))} ms)`,

@@ -10,12 +10,21 @@ export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-resu
 export async function launchChromium(): Promise<Browser> {
 	const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 	if (!existsSync(executablePath)) {
-		throw new Error(`The browser tests need Chromium at ${executablePath}: run \`apt-get install -y chromium\` (Debian/Ubuntu) or set CHROMIUM_PATH.`);
+		throw new Error(
+			`The browser tests need Chromium at ${executablePath}: run \`apt-get install -y chromium\` (Debian/Ubuntu) or set CHROMIUM_PATH.`
+		);
 	}
 	return chromium.launch({
 		executablePath,
 		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required']
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			'--autoplay-policy=no-user-gesture-required'
+		]
 	});
 }
 
@@ -68,7 +77,12 @@ export function recordResponses(page: Page, rec: Recorded): void {
 }
 
 /** A new browser context signed in with `client`'s session cookies. */
-export async function signedInContext(browser: Browser, app: TestApp, client: Client, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+export async function signedInContext(
+	browser: Browser,
+	app: TestApp,
+	client: Client,
+	options: BrowserContextOptions = {}
+): Promise<BrowserContext> {
 	const context = await browser.newContext({ viewport: DESKTOP, ...options });
 	await context.addCookies([...client.cookies].map(([name, value]) => ({ name, value, url: app.url })));
 	return context;

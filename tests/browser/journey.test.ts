@@ -93,7 +93,9 @@ describe('a new user makes a video', () => {
 		await hydrated(page);
 		expect(await res!.text()).not.toContain(KEY);
 		expect(await page.content()).not.toContain(KEY);
-		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as has_key from businesses where id = $1', [owner.businessId]);
+		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as has_key from businesses where id = $1', [
+			owner.businessId
+		]);
 		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1', has_key: true });
 		expectKeyNeverSent(responses, app);
 	});
@@ -150,10 +152,14 @@ describe('a new user makes a video', () => {
 			expect(await ownerPage.locator(`[data-step="${step}"] [data-testid="step-time"]`).innerText()).toMatch(/^\d+:\d\d$/);
 		}
 		// The video loads, plays and seeks (the media route answers Range requests).
-		await ownerPage.waitForFunction(() => {
-			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]');
-			return !!v && v.readyState >= 2 && v.duration > 1;
-		}, null, T);
+		await ownerPage.waitForFunction(
+			() => {
+				const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]');
+				return !!v && v.readyState >= 2 && v.duration > 1;
+			},
+			null,
+			T
+		);
 		const played = await ownerPage.evaluate(async () => {
 			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
 			v.muted = true;
@@ -183,7 +189,13 @@ describe('a new user makes a video', () => {
 			const track = v.querySelector('track')!;
 			const poster = await fetch(v.poster);
 			const vtt = await fetch(track.src);
-			return { poster: v.poster, posterType: poster.headers.get('content-type'), track: track.src, kind: track.kind, vtt: await vtt.text() };
+			return {
+				poster: v.poster,
+				posterType: poster.headers.get('content-type'),
+				track: track.src,
+				kind: track.kind,
+				vtt: await vtt.text()
+			};
 		});
 		expect(media.poster).toMatch(/\/media\/[0-9a-f-]+\/[0-9a-f-]+\/[0-9a-f-]+\.jpg$/);
 		expect(media.posterType).toBe('image/jpeg');
@@ -199,7 +211,13 @@ describe('a new user makes a video', () => {
 		expectKeyNeverSent(responses, app);
 	});
 
-	test('the business jobs page lists the video with its durations and requester', async ({ app, db, owner, ownerPage: page, responses }) => {
+	test('the business jobs page lists the video with its durations and requester', async ({
+		app,
+		db,
+		owner,
+		ownerPage: page,
+		responses
+	}) => {
 		await configureHeyGen(owner.client, owner.businessId, KEY);
 		const contentId = await createContent(owner.client, owner.businessId, SCRIPT, TITLE);
 		await waitForStatus(db, await generateVideo(owner.client, owner.businessId, contentId), 'completed');
@@ -212,7 +230,13 @@ describe('a new user makes a video', () => {
 		expectKeyNeverSent(responses, app);
 	});
 
-	test('removes the key: the secret row is gone and the page says no key is set', async ({ app, db, owner, ownerPage: page, responses }) => {
+	test('removes the key: the secret row is gone and the page says no key is set', async ({
+		app,
+		db,
+		owner,
+		ownerPage: page,
+		responses
+	}) => {
 		const businessId = owner.businessId;
 		await configureHeyGen(owner.client, businessId, KEY);
 		const contentId = await createContent(owner.client, businessId, SCRIPT, TITLE);
@@ -226,7 +250,10 @@ describe('a new user makes a video', () => {
 		await screenshot(page, '11-settings-key-removed');
 		const { rows } = await db.sql('select heygen_secret_id from businesses where id = $1', [businessId]);
 		expect(rows[0].heygen_secret_id).toBeNull();
-		const secrets = await db.sql('select count(*)::int as n from vault.secrets where id = $1 or name = $2', [before[0].heygen_secret_id, `heygen_api_key:${businessId}`]);
+		const secrets = await db.sql('select count(*)::int as n from vault.secrets where id = $1 or name = $2', [
+			before[0].heygen_secret_id,
+			`heygen_api_key:${businessId}`
+		]);
 		expect(secrets.rows[0].n).toBe(0);
 
 		// The content page now explains why Generate is off.

@@ -119,7 +119,9 @@ describe('390 px: no page scrolls sideways', () => {
 		await check(page, 'content-edit', `${base}/content/${seeded.content}/edit`);
 		await check(page, 'jobs', `${base}/jobs`, (p) => p.getByTestId('jobs-table').waitFor(T));
 		await check(page, 'job', `${base}/jobs/${seeded.failedJob}`, (p) => p.getByTestId('job-events').waitFor(T));
-		await check(page, 'settings', `${base}/settings`, (p) => p.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T));
+		await check(page, 'settings', `${base}/settings`, (p) =>
+			p.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T)
+		);
 		await check(page, 'members', `${base}/members`);
 		const res = await page.goto(`${base}/jobs/00000000-0000-4000-8000-000000000000`);
 		expect(res!.status()).toBe(404);
@@ -154,7 +156,12 @@ describe('390 px: no page scrolls sideways', () => {
 });
 
 describe('messages', () => {
-	test('a success shows one toast that never covers a button on a phone, and is gone after navigating', async ({ app, db, seeded, phonePage: page }) => {
+	test('a success shows one toast that never covers a button on a phone, and is gone after navigating', async ({
+		app,
+		db,
+		seeded,
+		phonePage: page
+	}) => {
 		await open(page, `${app.url}/b/${seeded.biz}/settings`);
 		await page.getByTestId('current-avatar').filter({ hasText: 'Anna (simulated)' }).waitFor(T);
 		for (let i = 0; i < 2; i++) {
@@ -183,10 +190,13 @@ describe('messages', () => {
 		await open(page, `${app.url}/b/${seeded.biz}/members`);
 		await page.getByLabel('Email').fill('not an email');
 		await page.getByRole('button', { name: 'Send invitation' }).click();
-		await page.getByTestId('field-error').waitFor(T).catch(async (err) => {
-			await screenshot(page, 'phone-members-refused-failed');
-			throw err;
-		});
+		await page
+			.getByTestId('field-error')
+			.waitFor(T)
+			.catch(async (err) => {
+				await screenshot(page, 'phone-members-refused-failed');
+				throw err;
+			});
 		expect(await page.getByText('Enter the email address to invite, like name@example.com.').count()).toBe(1);
 		expect(await page.locator('.notice.error').count()).toBe(0);
 		expect(await page.getByTestId('toast').count()).toBe(0);
@@ -194,7 +204,12 @@ describe('messages', () => {
 });
 
 describe('the job page', () => {
-	test('lists every event with time, from → to, actor and detail, linked from the history table', async ({ app, db, seeded, phonePage: page }) => {
+	test('lists every event with time, from → to, actor and detail, linked from the history table', async ({
+		app,
+		db,
+		seeded,
+		phonePage: page
+	}) => {
 		await open(page, `${app.url}/b/${seeded.biz}/content/${seeded.content}`);
 		await page.locator(`a[href="/b/${seeded.biz}/jobs/${seeded.completedJob}"]`).first().click();
 		await page.waitForURL(`${app.url}/b/${seeded.biz}/jobs/${seeded.completedJob}`, T);

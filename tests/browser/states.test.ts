@@ -63,12 +63,21 @@ describe('logging in', () => {
 });
 
 describe('form errors in the browser', () => {
-	test('settings: a bad key and a missing avatar/voice are explained next to the fields; nothing changes', async ({ app, db, owner, ownerPage: page, browser }) => {
+	test('settings: a bad key and a missing avatar/voice are explained next to the fields; nothing changes', async ({
+		app,
+		db,
+		owner,
+		ownerPage: page,
+		browser
+	}) => {
 		await open(page, `${app.url}/b/${owner.businessId}/settings`);
 		await page.getByLabel('HeyGen API key').fill('definitely-wrong');
 		await page.getByTestId('save-key').click();
 		// Said once, by the field: no banner repeating it, no toast.
-		await page.getByTestId('field-error').filter({ hasText: /HeyGen rejected this API key/ }).waitFor(T);
+		await page
+			.getByTestId('field-error')
+			.filter({ hasText: /HeyGen rejected this API key/ })
+			.waitFor(T);
 		expect(await page.getByText(/HeyGen rejected this API key/).count()).toBe(1);
 		expect(await page.getByTestId('key-error').count()).toBe(0);
 		expect(await page.getByTestId('toast').count()).toBe(0);
@@ -79,10 +88,14 @@ describe('form errors in the browser', () => {
 		await page.getByTestId('field-error').filter({ hasText: 'Choose a voice' }).waitFor(T);
 		expect(await page.getByTestId('voice-error').count()).toBe(0);
 		const errors = await page.getByTestId('field-error').allInnerTexts();
-		expect(errors).toEqual(expect.arrayContaining(['Choose an avatar from the list or enter its ID.', 'Choose a voice from the list or enter its ID.']));
+		expect(errors).toEqual(
+			expect.arrayContaining(['Choose an avatar from the list or enter its ID.', 'Choose a voice from the list or enter its ID.'])
+		);
 		await screenshot(page, '21-settings-errors');
 		expect(await unlabelledControls(page)).toEqual([]);
-		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as k from businesses where id = $1', [owner.businessId]);
+		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as k from businesses where id = $1', [
+			owner.businessId
+		]);
 		expect(rows[0]).toEqual({ heygen_avatar_id: null, heygen_voice_id: null, k: false });
 	});
 
@@ -92,7 +105,10 @@ describe('form errors in the browser', () => {
 		await page.getByLabel('Script').fill('word '.repeat(1100));
 		await page.getByTestId('char-count').filter({ hasText: 'too many' }).waitFor(T);
 		await page.getByRole('button', { name: 'Create content' }).click();
-		await page.getByText(/The script is 5,499 characters; HeyGen accepts at most 5,000/).first().waitFor(T);
+		await page
+			.getByText(/The script is 5,499 characters; HeyGen accepts at most 5,000/)
+			.first()
+			.waitFor(T);
 		expect(await page.getByLabel('Script').inputValue()).toHaveLength(5500);
 		await screenshot(page, '22-content-too-long');
 		expect(await unlabelledControls(page)).toEqual([]);
@@ -103,7 +119,12 @@ describe('form errors in the browser', () => {
 describe('a failed video', () => {
 	test('the step where it failed, and HeyGen’s reason in words', async ({ app, db, owner, ownerPage: page, browser }) => {
 		await configureHeyGen(owner.client, owner.businessId);
-		const content = await createContent(owner.client, owner.businessId, 'This avatar does not exist.', 'Broken avatar [sim failWith=avatar_not_found]');
+		const content = await createContent(
+			owner.client,
+			owner.businessId,
+			'This avatar does not exist.',
+			'Broken avatar [sim failWith=avatar_not_found]'
+		);
 		const jobId = await generateVideo(owner.client, owner.businessId, content);
 		await open(page, `${app.url}/b/${owner.businessId}/content/${content}`);
 		await waitForStatus(db, jobId, 'failed');
@@ -167,7 +188,11 @@ describe('other people and other screens', () => {
 	test('phone-sized screen', async ({ app, db, owner, ownerPage: page, browser }) => {
 		await configureHeyGen(owner.client, owner.businessId);
 		const { contentId } = await contentWithVideo(db, owner);
-		const phone = await signedInContext(browser, app, owner.client, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+		const phone = await signedInContext(browser, app, owner.client, {
+			viewport: { width: 390, height: 844 },
+			isMobile: true,
+			hasTouch: true
+		});
 		const p = await phone.newPage();
 		await open(p, `${app.url}/b/${owner.businessId}/content/${contentId}`);
 		await p.getByTestId('player').waitFor(T);

@@ -42,7 +42,10 @@ describe('Ctrl-C', () => {
 		expect(ms).toBeLessThan(10_000);
 		expect(out).toMatch(/shutting down/);
 		expect(out).toMatch(/worker stopped/);
-		expect(out.split('\n').filter((l) => ERROR_LINE.test(l)), out).toEqual([]);
+		expect(
+			out.split('\n').filter((l) => ERROR_LINE.test(l)),
+			out
+		).toEqual([]);
 		await expectPostgresGone(dir);
 	}, 90_000);
 
@@ -54,7 +57,13 @@ describe('Ctrl-C', () => {
 		await waitFor(first, /\d s {2}rendering/, 60_000);
 		const stop = await ctrlC(first);
 		expect(stop.clean, first.output()).toBe(true);
-		expect(first.output().split('\n').filter((l) => ERROR_LINE.test(l)), first.output()).toEqual([]);
+		expect(
+			first
+				.output()
+				.split('\n')
+				.filter((l) => ERROR_LINE.test(l)),
+			first.output()
+		).toEqual([]);
 		await expectPostgresGone(dir);
 
 		// The rerun renders the same content item again. The job the first run left rendering ends
@@ -69,7 +78,13 @@ describe('Ctrl-C', () => {
 		expect(out).toMatch(new RegExp(`Watch it: +http://127\\.0\\.0\\.1:\\d+/b/[0-9a-f-]{36}/content/${content}`));
 		const again = await ctrlC(second);
 		expect(again.clean, second.output()).toBe(true);
-		expect(second.output().split('\n').filter((l) => ERROR_LINE.test(l)), second.output()).toEqual([]);
+		expect(
+			second
+				.output()
+				.split('\n')
+				.filter((l) => ERROR_LINE.test(l)),
+			second.output()
+		).toEqual([]);
 		await expectPostgresGone(dir);
 	}, 180_000);
 });

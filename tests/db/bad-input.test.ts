@@ -31,7 +31,11 @@ interface Case {
 	detail?: string;
 }
 
-const INSERT = (cols: string) => `insert into video_jobs (${cols}) values (${cols.split(',').map((_, i) => `$${i + 1}`).join(', ')})`;
+const INSERT = (cols: string) =>
+	`insert into video_jobs (${cols}) values (${cols
+		.split(',')
+		.map((_, i) => `$${i + 1}`)
+		.join(', ')})`;
 
 const JOB_CASES: Case[] = [
 	{
@@ -58,7 +62,7 @@ const JOB_CASES: Case[] = [
 		message: /^video_jobs\.content_id is required$/
 	},
 	{
-		name: "content of another business (explicit business_id mismatch)",
+		name: 'content of another business (explicit business_id mismatch)',
 		sql: INSERT('content_id, business_id'),
 		values: (c) => [c.otherContentId, c.businessId],
 		code: '23503',
@@ -188,7 +192,7 @@ const JOB_CASES: Case[] = [
 		message: () => 'video_jobs.options must be a JSON object, got array'
 	},
 	{
-		name: "options a JSON string ('\"caption\"')",
+		name: 'options a JSON string (\'"caption"\')',
 		sql: INSERT('content_id, options'),
 		values: (c) => [c.contentId, '"caption"'],
 		code: '23514',
@@ -246,7 +250,7 @@ const JOB_CASES: Case[] = [
 		message: () => 'video_jobs.options.captions must be true or false, got "yes"'
 	},
 	{
-		name: 'resolution not one of v3\'s',
+		name: "resolution not one of v3's",
 		sql: INSERT('content_id, options'),
 		values: (c) => [c.contentId, '{"resolution":"8k"}'],
 		code: '23514',
@@ -495,7 +499,11 @@ describe('bad input through plain SQL', () => {
 		it.each(INVISIBLE_SCRIPTS)('%s, as the content body', async (_name, body) => {
 			const contentId = await addContent(db, ctx.businessId, body);
 			const err = await pgError(db.sql(INSERT('content_id'), [contentId]));
-			expect({ code: err.code, detail: err.detail, column: err.column }).toEqual({ code: '23514', detail: 'script_invisible', column: 'script' });
+			expect({ code: err.code, detail: err.detail, column: err.column }).toEqual({
+				code: '23514',
+				detail: 'script_invisible',
+				column: 'script'
+			});
 		});
 
 		it('one visible character among them is a script', async () => {
@@ -508,7 +516,10 @@ describe('bad input through plain SQL', () => {
 	it('a script of exactly 5,000 characters is accepted (the limit is inclusive)', async () => {
 		const script = 'x'.repeat(5000);
 		const saved = await inRolledBackTransaction(db, async (c) => {
-			const { rows } = await c.query(`insert into video_jobs (content_id, script) values ($1, $2) returning status, length(script) as n`, [ctx.contentId, script]);
+			const { rows } = await c.query(`insert into video_jobs (content_id, script) values ($1, $2) returning status, length(script) as n`, [
+				ctx.contentId,
+				script
+			]);
 			return rows[0];
 		});
 		expect(saved).toEqual({ status: 'queued', n: 5000 });
@@ -517,7 +528,10 @@ describe('bad input through plain SQL', () => {
 	it('avatar and voice ids of exactly 200 allowed characters are accepted (the limit is inclusive)', async () => {
 		const id = `A-z_0.9:${'x'.repeat(192)}`;
 		const saved = await inRolledBackTransaction(db, async (c) => {
-			const { rows } = await c.query(`insert into video_jobs (content_id, avatar_id, voice_id) values ($1, $2, $2) returning avatar_id, voice_id`, [ctx.contentId, id]);
+			const { rows } = await c.query(
+				`insert into video_jobs (content_id, avatar_id, voice_id) values ($1, $2, $2) returning avatar_id, voice_id`,
+				[ctx.contentId, id]
+			);
 			return rows[0];
 		});
 		expect(id).toHaveLength(200);
@@ -531,16 +545,29 @@ describe('bad input through plain SQL', () => {
 				`insert into video_jobs (content_id) select unnest($1::uuid[]) returning id, content_id, business_id, script, avatar_id, voice_id`,
 				[contents]
 			);
-			const boss = await c.query(`select count(*)::int as n from pgboss.job where name = 'video.submit' and singleton_key = any ($1::text[])`, [rows.map((r) => r.id)]);
-			const events = await c.query(`select count(*)::int as n from video_job_events where job_id = any ($1::uuid[])`, [rows.map((r) => r.id)]);
+			const boss = await c.query(
+				`select count(*)::int as n from pgboss.job where name = 'video.submit' and singleton_key = any ($1::text[])`,
+				[rows.map((r) => r.id)]
+			);
+			const events = await c.query(`select count(*)::int as n from video_job_events where job_id = any ($1::uuid[])`, [
+				rows.map((r) => r.id)
+			]);
 			const shown = await c.query(`select id, heygen_status from content where id = any ($1::uuid[]) order by id`, [contents]);
 			return { rows, boss: boss.rows[0].n, events: events.rows[0].n, shown: shown.rows };
 		});
-		const bodies = await db.sql(`select c.id, c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id from content c join businesses b on b.id = c.business_id where c.id = any ($1::uuid[])`, [contents]);
+		const bodies = await db.sql(
+			`select c.id, c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id from content c join businesses b on b.id = c.business_id where c.id = any ($1::uuid[])`,
+			[contents]
+		);
 		expect(result.rows.map((r) => r.content_id).sort()).toEqual([...contents].sort());
 		for (const r of result.rows) {
 			const src = bodies.rows.find((b) => b.id === r.content_id)!;
-			expect(r).toMatchObject({ business_id: src.business_id, script: src.body, avatar_id: src.heygen_avatar_id, voice_id: src.heygen_voice_id });
+			expect(r).toMatchObject({
+				business_id: src.business_id,
+				script: src.body,
+				avatar_id: src.heygen_avatar_id,
+				voice_id: src.heygen_voice_id
+			});
 		}
 		expect(new Set(result.rows.map((r) => r.business_id)).size).toBe(2);
 		expect(result).toMatchObject({ boss: 3, events: 3 });
@@ -628,19 +655,43 @@ describe('bad input through plain SQL', () => {
 			['video_long_url', 'https://cdn.example/v.mp4']
 		])('content insert with %s set is refused', async (col, value) => {
 			const before = await snapshot();
-			const err = await pgError(db.sql(`insert into content (business_id, title, body, ${col}) values ($1, 'T', 'B', $2)`, [ctx.businessId, value]));
+			const err = await pgError(
+				db.sql(`insert into content (business_id, title, body, ${col}) values ($1, 'T', 'B', $2)`, [ctx.businessId, value])
+			);
 			expect(err.code).toBe('42501');
-			expect(err.message).toBe('content.heygen_video_id, heygen_status, heygen_url and video_long_url are set by video_jobs; leave them out of the insert');
+			expect(err.message).toBe(
+				'content.heygen_video_id, heygen_status, heygen_url and video_long_url are set by video_jobs; leave them out of the insert'
+			);
 			expect(await snapshot()).toEqual(before);
 		});
 
 		it.each([
 			['over-long business name', `insert into businesses (name) values ($1)`, ['n'.repeat(201)], 'businesses_name_check'],
 			['blank business name', `insert into businesses (name) values ($1)`, ['   '], 'businesses_name_check'],
-			['bad avatar id on a business', `insert into businesses (name, heygen_avatar_id) values ('B', $1)`, ['anna avatar'], 'businesses_heygen_avatar_id_check'],
-			['bad voice id on a business', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['v'.repeat(201)], 'businesses_heygen_voice_id_check'],
-			['empty avatar id on a business', `insert into businesses (name, heygen_avatar_id) values ('B', $1)`, [''], 'businesses_heygen_avatar_id_check'],
-			['voice id ending in a newline', `insert into businesses (name, heygen_voice_id) values ('B', $1)`, ['voice-1\n'], 'businesses_heygen_voice_id_check']
+			[
+				'bad avatar id on a business',
+				`insert into businesses (name, heygen_avatar_id) values ('B', $1)`,
+				['anna avatar'],
+				'businesses_heygen_avatar_id_check'
+			],
+			[
+				'bad voice id on a business',
+				`insert into businesses (name, heygen_voice_id) values ('B', $1)`,
+				['v'.repeat(201)],
+				'businesses_heygen_voice_id_check'
+			],
+			[
+				'empty avatar id on a business',
+				`insert into businesses (name, heygen_avatar_id) values ('B', $1)`,
+				[''],
+				'businesses_heygen_avatar_id_check'
+			],
+			[
+				'voice id ending in a newline',
+				`insert into businesses (name, heygen_voice_id) values ('B', $1)`,
+				['voice-1\n'],
+				'businesses_heygen_voice_id_check'
+			]
 		])('%s is refused', async (_name, sql, values, constraint) => {
 			const before = await snapshot();
 			const err = await pgError(db.sql(sql, values));
@@ -656,12 +707,17 @@ describe('bad input through plain SQL', () => {
 			['256 characters', 'k'.repeat(256)],
 			['nothing', '']
 		])('a HeyGen idempotency key with %s is refused', async (_name, key) => {
-			const content = await db.sql(`insert into content (business_id, title, body) values ($1, 'Key', 'Script.') returning id`, [ctx.businessId]);
+			const content = await db.sql(`insert into content (business_id, title, body) values ($1, 'Key', 'Script.') returning id`, [
+				ctx.businessId
+			]);
 			const job = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [content.rows[0].id]);
 			const err = await pgError(db.sql(`update video_jobs set heygen_idempotency_key = $2 where id = $1`, [job.rows[0].id, key]));
 			expect(err.code).toBe('23514');
 			expect(err.constraint).toBe('video_jobs_heygen_idempotency_key_check');
-			const ok = await db.sql(`update video_jobs set heygen_idempotency_key = $2 where id = $1 returning heygen_idempotency_key`, [job.rows[0].id, 'K:.-_'.repeat(51)]);
+			const ok = await db.sql(`update video_jobs set heygen_idempotency_key = $2 where id = $1 returning heygen_idempotency_key`, [
+				job.rows[0].id,
+				'K:.-_'.repeat(51)
+			]);
 			expect(ok.rows[0].heygen_idempotency_key).toHaveLength(255);
 			await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [job.rows[0].id]);
 		});
@@ -669,7 +725,12 @@ describe('bad input through plain SQL', () => {
 		it.each([
 			['blank content title', `insert into content (business_id, title) values ($1, '  ')`, '23514', 'content_title_check'],
 			['over-long content title', `insert into content (business_id, title) values ($1, repeat('t', 301))`, '23514', 'content_title_check'],
-			['content body over 100,000 characters', `insert into content (business_id, title, body) values ($1, 'T', repeat('b', 100001))`, '23514', 'content_body_check']
+			[
+				'content body over 100,000 characters',
+				`insert into content (business_id, title, body) values ($1, 'T', repeat('b', 100001))`,
+				'23514',
+				'content_body_check'
+			]
 		])('%s is refused', async (_name, sql, code, constraint) => {
 			const before = await snapshot();
 			const err = await pgError(db.sql(sql, [ctx.businessId]));

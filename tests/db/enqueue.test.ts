@@ -170,7 +170,15 @@ describe('enqueue from SQL', () => {
 	it('pg-boss itself can fetch the job the trigger enqueued', async () => {
 		const contentId = await addContent(db, seeded.businessId, 'Fetched by pg-boss.');
 		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId]);
-		const boss = new PgBoss({ connectionString: db.url, max: 2, supervise: false, schedule: false, migrate: false, registerInstance: false, openTelemetry: { enabled: false } });
+		const boss = new PgBoss({
+			connectionString: db.url,
+			max: 2,
+			supervise: false,
+			schedule: false,
+			migrate: false,
+			registerInstance: false,
+			openTelemetry: { enabled: false }
+		});
 		boss.on('error', () => {});
 		await boss.start();
 		try {
@@ -262,15 +270,21 @@ describe('enqueue from SQL', () => {
 		);
 		const before = await counts(db);
 		const l = await listen(db, [pgbossChannel]);
-		const res = await db.sql(
-			`insert into video_jobs (content_id) select id from content where business_id = $1 and title like 'Bulk %'`,
-			[bulk.businessId]
-		);
+		const res = await db.sql(`insert into video_jobs (content_id) select id from content where business_id = $1 and title like 'Bulk %'`, [
+			bulk.businessId
+		]);
 		expect(res.rowCount).toBe(5000);
 
 		// Fetched into JS and compared here: a join on jsonb over fresh, unanalysed tables can pick a
 		// nested loop and turn a 0.5 s insert into a slow assertion.
-		const { rows: jobs } = await db.sql<{ id: string; content_id: string; status: string; script: string; body: string; heygen_status: string }>(
+		const { rows: jobs } = await db.sql<{
+			id: string;
+			content_id: string;
+			status: string;
+			script: string;
+			body: string;
+			heygen_status: string;
+		}>(
 			`select j.id, j.content_id, j.status, j.script, c.body, c.heygen_status
 			   from video_jobs j join content c on c.id = j.content_id where j.business_id = $1`,
 			[bulk.businessId]
@@ -399,7 +413,10 @@ describe('enqueue from SQL', () => {
 			`select singleton_key, extract(epoch from start_after - created_on)::int as delay from pgboss.job where id = any($1::uuid[]) order by singleton_key`,
 			[ids.rows.map((r) => r.id)]
 		);
-		expect(rows).toEqual([{ singleton_key: 'at-3', delay: 10 }, { singleton_key: 'at-4', delay: 20 }]);
+		expect(rows).toEqual([
+			{ singleton_key: 'at-3', delay: 10 },
+			{ singleton_key: 'at-4', delay: 20 }
+		]);
 		const total = async () => (await db.sql(`select count(*)::int as n from pgboss.job`)).rows[0].n;
 		const n = await total();
 		const err = await pgError(db.sql(`select pgboss_enqueue_at('video.poll', array['{}']::jsonb[], array['a', 'b'], array[now()])`));

@@ -24,12 +24,20 @@ describe('owner-rights functions and the caller’s temp schema', () => {
 		);
 		// The known ones are among them, so this cannot pass on an empty list.
 		expect(rows.map((r) => r.fn)).toEqual(
-			expect.arrayContaining(['video_jobs_before_insert()', 'video_jobs_after_insert()', 'set_heygen_key(uuid,text)', 'vault.create_secret(text,text,text,uuid)'])
+			expect.arrayContaining([
+				'video_jobs_before_insert()',
+				'video_jobs_after_insert()',
+				'set_heygen_key(uuid,text)',
+				'vault.create_secret(text,text,text,uuid)'
+			])
 		);
 		const weak = rows.filter((r) => {
 			const setting = (r.proconfig ?? []).find((c) => c.startsWith('search_path='));
 			if (!setting) return true;
-			const path = setting.slice('search_path='.length).split(',').map((s) => s.trim());
+			const path = setting
+				.slice('search_path='.length)
+				.split(',')
+				.map((s) => s.trim());
 			return !(path.at(-1) === 'pg_temp' || (path.length === 1 && (path[0] === '' || path[0] === '""')));
 		});
 		expect(weak.map((r) => `${r.fn}: ${JSON.stringify(r.proconfig)}`)).toEqual([]);
@@ -61,8 +69,10 @@ describe('owner-rights functions and the caller’s temp schema', () => {
 });
 
 describe('deadlines', () => {
-	const insert = (contentId: string, deadline: string) => db.sql(`insert into video_jobs (content_id, deadline) values ($1, $2::timestamptz)`, [contentId, deadline]);
-	const jobsOf = async (contentId: string) => (await db.sql('select count(*)::int as n from video_jobs where content_id = $1', [contentId])).rows[0].n;
+	const insert = (contentId: string, deadline: string) =>
+		db.sql(`insert into video_jobs (content_id, deadline) values ($1, $2::timestamptz)`, [contentId, deadline]);
+	const jobsOf = async (contentId: string) =>
+		(await db.sql('select count(*)::int as n from video_jobs where content_id = $1', [contentId])).rows[0].n;
 
 	it("'infinity' is refused with a clear error and leaves no job", async () => {
 		const contentId = await addContent(db, seeded.businessId, 'Forever.');
@@ -93,7 +103,8 @@ describe('deadlines', () => {
 });
 
 describe('scripts', () => {
-	const insertScript = (contentId: string, script: string) => db.sql(`insert into video_jobs (content_id, script) values ($1, $2) returning script`, [contentId, script]);
+	const insertScript = (contentId: string, script: string) =>
+		db.sql(`insert into video_jobs (content_id, script) values ($1, $2) returning script`, [contentId, script]);
 
 	it.each([
 		['no-break, zero-width and ideographic spaces', '\u00a0\u200b\u3000'],
@@ -120,7 +131,9 @@ describe('scripts', () => {
 		const contentId = await addContent(db, seeded.businessId, 'Body.');
 		const err = await pgError(insertScript(contentId, script));
 		expect(err.code).toBe('23514');
-		expect(err.message).toBe(`video_jobs.script contains the control character U+${code} at position ${at}; only newlines and tabs are allowed`);
+		expect(err.message).toBe(
+			`video_jobs.script contains the control character U+${code} at position ${at}; only newlines and tabs are allowed`
+		);
 		expect((await db.sql('select count(*)::int as n from video_jobs where content_id = $1', [contentId])).rows[0].n).toBe(0);
 	});
 

@@ -213,10 +213,14 @@ describe('HeyGen key in Vault', () => {
 		const key = freshKey('leak');
 		const b = await seedBusiness(db, { name: 'Leak check', key });
 		expect(await getKey(b.businessId)).toBe(key);
-		const jobId = (await db.sql(`insert into video_jobs (content_id, idempotency_key) values ($1, 'leak-1') returning id`, [b.contentId])).rows[0].id;
+		const jobId = (await db.sql(`insert into video_jobs (content_id, idempotency_key) values ($1, 'leak-1') returning id`, [b.contentId]))
+			.rows[0].id;
 		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
 		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-leak' where id = $1`, [jobId]);
-		await db.sql(`update video_jobs set status = 'failed', error_code = 'heygen_401', error_message = 'HeyGen rejected the API key' where id = $1`, [jobId]);
+		await db.sql(
+			`update video_jobs set status = 'failed', error_code = 'heygen_401', error_message = 'HeyGen rejected the API key' where id = $1`,
+			[jobId]
+		);
 		await db.sql(`select retry_video_job($1)`, [jobId]);
 		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
 		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-leak-2' where id = $1`, [jobId]);

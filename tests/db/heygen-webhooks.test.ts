@@ -10,7 +10,14 @@ describe('HeyGen webhook secret and events in SQL', () => {
 	let db: TestDatabase;
 	let biz: Seeded;
 	const save = async (key: string, endpoint: string, secret: string) =>
-		(await db.sql(`select * from save_heygen_webhook($1, $2, $3, 'https://app.example/api/heygen/webhook/x', $4)`, [biz.businessId, key, endpoint, secret])).rows[0];
+		(
+			await db.sql(`select * from save_heygen_webhook($1, $2, $3, 'https://app.example/api/heygen/webhook/x', $4)`, [
+				biz.businessId,
+				key,
+				endpoint,
+				secret
+			])
+		).rows[0];
 	const row = async () =>
 		(
 			await db.sql(
@@ -43,7 +50,9 @@ describe('HeyGen webhook secret and events in SQL', () => {
 	it('bad input is refused with a clear message', async () => {
 		await expect(save('key-one', 'bad id!', 'whsec_aaaaaaaaaa')).rejects.toThrow(/endpoint id is missing or malformed/);
 		await expect(save('key-one', 'ep_3', 'short')).rejects.toThrow(/secret is missing/);
-		await expect(db.sql(`select * from save_heygen_webhook($1, 'key-one', 'ep_3', 'ftp://x', 'whsec_aaaaaaaaaa')`, [biz.businessId])).rejects.toThrow(/http\(s\) URL/);
+		await expect(
+			db.sql(`select * from save_heygen_webhook($1, 'key-one', 'ep_3', 'ftp://x', 'whsec_aaaaaaaaaa')`, [biz.businessId])
+		).rejects.toThrow(/http\(s\) URL/);
 	});
 
 	it('event ids: unknown video changes nothing, the first delivery is accepted, the replay is a duplicate', async () => {

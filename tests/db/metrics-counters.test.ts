@@ -19,13 +19,16 @@ describe('metrics counters and indexes', () => {
 		return (await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0].id;
 	}
 	const render = (id: string) =>
-		db.sql(`update video_jobs set status = 'submitting', submit_count = 1 where id = $1;`, [id]).then(() =>
-			db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [id])
-		);
+		db
+			.sql(`update video_jobs set status = 'submitting', submit_count = 1 where id = $1;`, [id])
+			.then(() => db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [id]));
 	const transfer = (id: string) =>
 		db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v.mp4' where id = $1`, [id]);
 	const complete = (id: string) =>
-		db.sql(`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://cdn.example/x.mp4' where id = $1`, [id]);
+		db.sql(
+			`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://cdn.example/x.mp4' where id = $1`,
+			[id]
+		);
 	const fail = (id: string, code: string) =>
 		db.sql(`update video_jobs set status = 'failed', error_code = $2, error_message = 'no' where id = $1`, [id, code]);
 
@@ -64,7 +67,10 @@ describe('metrics counters and indexes', () => {
 
 	it('counts failures by error code', async () => {
 		const before = async (code: string) =>
-			Number((await db.sql(`select sum(failures) as failures from video_job_failure_counts where error_code = $1`, [code])).rows[0]?.failures ?? 0);
+			Number(
+				(await db.sql(`select sum(failures) as failures from video_job_failure_counts where error_code = $1`, [code])).rows[0]?.failures ??
+					0
+			);
 		const credit = await before('insufficient_credit');
 		await fail(await job(), 'insufficient_credit');
 		const j = await job();
@@ -100,9 +106,12 @@ describe('metrics counters and indexes', () => {
 			await other.query('reset lock_timeout');
 			for (const conn of conns) conn.release();
 		}
-		const { rows } = await db.sql(`
+		const { rows } = await db.sql(
+			`
 			select (select sum(failures)::int from video_job_failure_counts where error_code = 'shard_test') as failures,
-			       (select count(*)::int from video_job_events where to_status = 'transferring' and job_id = any($1::uuid[])) as transfers`, [[a, b]]);
+			       (select count(*)::int from video_job_events where to_status = 'transferring' and job_id = any($1::uuid[])) as transfers`,
+			[[a, b]]
+		);
 		expect(rows[0]).toEqual({ failures: 2, transfers: 2 });
 	});
 
@@ -121,9 +130,9 @@ describe('metrics counters and indexes', () => {
 			expect(await plan(`select id from video_jobs where heygen_video_id = 'hv-1' order by created_at desc limit 1`)).toContain(
 				'video_jobs_heygen_video_id_idx'
 			);
-			expect(
-				await plan(`select id from content where business_id = '${seeded.businessId}' order by updated_at desc limit 500`)
-			).toContain('content_business_updated_idx');
+			expect(await plan(`select id from content where business_id = '${seeded.businessId}' order by updated_at desc limit 500`)).toContain(
+				'content_business_updated_idx'
+			);
 		} finally {
 			client.release();
 		}

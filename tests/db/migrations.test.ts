@@ -73,8 +73,12 @@ describe('migration runner', () => {
 		const other = mkdtempSync(path.join(tmpdir(), 'migrations-bad-'));
 		cpSync(dir, other, { recursive: true });
 		writeFileSync(path.join(other, '0099_broken.sql'), 'create table half_done (id int);\nselect * from no_such_table;\n');
-		await expect(migrate(db.url, { dir: other })).rejects.toThrow(/0099_broken\.sql failed and was rolled back: relation "no_such_table" does not exist/);
-		const { rows } = await db.sql(`select to_regclass('public.half_done') as t, (select count(*)::int from schema_migrations where version = 99) as n`);
+		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
+			/0099_broken\.sql failed and was rolled back: relation "no_such_table" does not exist/
+		);
+		const { rows } = await db.sql(
+			`select to_regclass('public.half_done') as t, (select count(*)::int from schema_migrations where version = 99) as n`
+		);
 		expect(rows[0]).toEqual({ t: null, n: 0 });
 		rmSync(other, { recursive: true, force: true });
 	});
@@ -87,7 +91,9 @@ describe('migration runner', () => {
 		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
 			new RegExp(`Migration 0007_merged_late\\.sql is pending but numbered below ${latest}, the latest applied migration`)
 		);
-		const { rows } = await db.sql(`select to_regclass('public.merged_late') as t, (select count(*)::int from schema_migrations where version = 7) as n`);
+		const { rows } = await db.sql(
+			`select to_regclass('public.merged_late') as t, (select count(*)::int from schema_migrations where version = 7) as n`
+		);
 		expect(rows[0]).toEqual({ t: null, n: 0 });
 		rmSync(other, { recursive: true, force: true });
 	});
@@ -120,10 +126,7 @@ describe('concurrent migrate from two processes', () => {
 	it('applies each migration exactly once and both processes succeed', async () => {
 		const env = { ...process.env, DATABASE_URL: db.url };
 		const cli = path.resolve('db/cli.ts');
-		const [a, b] = await Promise.all([
-			run(process.execPath, [cli, 'migrate'], { env }),
-			run(process.execPath, [cli, 'migrate'], { env })
-		]);
+		const [a, b] = await Promise.all([run(process.execPath, [cli, 'migrate'], { env }), run(process.execPath, [cli, 'migrate'], { env })]);
 		const files = await readMigrations();
 		const appliedLines = (a.stdout + b.stdout).split('\n').filter((l) => l.startsWith('applied '));
 		expect(appliedLines.sort()).toEqual(files.map((f) => `applied ${f.file}`).sort());

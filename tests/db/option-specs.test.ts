@@ -6,7 +6,9 @@ import { dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 /** One definition of the allowed options: the database's table and heygen/options.ts agree. */
 describe('video option specs', () => {
 	it('video_job_option_specs holds exactly OPTION_SPECS and RETIRED_OPTIONS (edit both in a new migration)', async ({ db }) => {
-		const { rows } = await db.sql(`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs order by position`);
+		const { rows } = await db.sql(
+			`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs order by position`
+		);
 		const fromTs = [
 			...OPTION_SPECS.map((s) => ({
 				key: s.key,
@@ -18,7 +20,16 @@ describe('video option specs', () => {
 				max_length: 'maxLength' in s ? s.maxLength : null,
 				hint: 'hint' in s ? s.hint : null
 			})),
-			...Object.entries(RETIRED_OPTIONS).map(([key, hint]) => ({ key, kind: 'retired', enum_values: null, min: null, max: null, pattern: null, max_length: null, hint }))
+			...Object.entries(RETIRED_OPTIONS).map(([key, hint]) => ({
+				key,
+				kind: 'retired',
+				enum_values: null,
+				min: null,
+				max: null,
+				pattern: null,
+				max_length: null,
+				hint
+			}))
 		];
 		expect(rows).toEqual(fromTs);
 	});
@@ -26,7 +37,20 @@ describe('video option specs', () => {
 	it('the app schema and the database accept and refuse the same values', async ({ db }) => {
 		const { contentId, businessId } = await seedBusiness(db);
 		const cases: Array<[Record<string, unknown>, boolean]> = [
-			[{ resolution: '4k', aspect_ratio: '4:5', captions: true, engine: 'avatar_v', voice_pitch: -50, voice_locale: 'pt-BR', remove_background: false, background_color: '#00ff00', title: 'x' }, true],
+			[
+				{
+					resolution: '4k',
+					aspect_ratio: '4:5',
+					captions: true,
+					engine: 'avatar_v',
+					voice_pitch: -50,
+					voice_locale: 'pt-BR',
+					remove_background: false,
+					background_color: '#00ff00',
+					title: 'x'
+				},
+				true
+			],
 			[{ resolution: '4K' }, false],
 			[{ voice_pitch: 50.5 }, false],
 			[{ voice_locale: 'en_US' }, false],
@@ -37,7 +61,10 @@ describe('video option specs', () => {
 		];
 		for (const [options, ok] of cases) {
 			expect(videoOptionsSchema.safeParse(options).success, JSON.stringify(options)).toBe(ok);
-			const insert = db.sql('insert into video_jobs (content_id, options) values ($1, $2) returning id, options', [contentId, JSON.stringify(options)]);
+			const insert = db.sql('insert into video_jobs (content_id, options) values ($1, $2) returning id, options', [
+				contentId,
+				JSON.stringify(options)
+			]);
 			if (ok) {
 				const { rows } = await insert;
 				expect(rows[0].options, JSON.stringify(options)).toEqual(options);
@@ -46,7 +73,10 @@ describe('video option specs', () => {
 				// Refused by the option check, naming the option: not by some unrelated error.
 				const err = await pgError(insert);
 				const key = Object.keys(options)[0]!;
-				expect({ code: err.code, names: err.message.includes(key) }, `${JSON.stringify(options)}: ${err.message}`).toEqual({ code: '23514', names: true });
+				expect({ code: err.code, names: err.message.includes(key) }, `${JSON.stringify(options)}: ${err.message}`).toEqual({
+					code: '23514',
+					names: true
+				});
 			}
 		}
 		const { rows } = await db.sql('select count(*)::int as n from video_jobs where business_id = $1', [businessId]);
@@ -58,12 +88,18 @@ describe('video option specs', () => {
 		const id = await insertJob(db, contentId);
 		// As if written before migration 0012 (the check runs on insert only).
 		await db.sql('alter table video_jobs disable trigger video_jobs_before_update');
-		await db.sql(`update video_jobs set options = '{"dimension":{"width":720,"height":1280},"test":true,"caption":true,"avatar_style":"circle"}' where id = $1`, [id]);
+		await db.sql(
+			`update video_jobs set options = '{"dimension":{"width":720,"height":1280},"test":true,"caption":true,"avatar_style":"circle"}' where id = $1`,
+			[id]
+		);
 		await db.sql('alter table video_jobs enable trigger video_jobs_before_update');
 		await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [id]);
 		// A later update (the cancel above) neither refuses nor rewrites the old options.
 		const { rows } = await db.sql('select status, options from video_jobs where id = $1', [id]);
-		expect(rows[0]).toEqual({ status: 'canceled', options: { dimension: { width: 720, height: 1280 }, test: true, caption: true, avatar_style: 'circle' } });
+		expect(rows[0]).toEqual({
+			status: 'canceled',
+			options: { dimension: { width: 720, height: 1280 }, test: true, caption: true, avatar_style: 'circle' }
+		});
 		expect(v3Options(rows[0].options)).toEqual({ aspect_ratio: '9:16', resolution: '720p', captions: true });
 	});
 });

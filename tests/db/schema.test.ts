@@ -32,7 +32,9 @@ describe('db/schema.sql', () => {
 
 	it('shows functions with their settings, triggers, views and grants', () => {
 		const text = readFileSync(SCHEMA_FILE, 'utf8');
-		expect(text).toMatch(/FUNCTION public\.video_jobs_after_update\(\)[\s\S]*?SET search_path TO 'pg_catalog', 'public', 'pg_temp'\n SET plan_cache_mode TO 'force_generic_plan'/);
+		expect(text).toMatch(
+			/FUNCTION public\.video_jobs_after_update\(\)[\s\S]*?SET search_path TO 'pg_catalog', 'public', 'pg_temp'\n SET plan_cache_mode TO 'force_generic_plan'/
+		);
 		expect(text).toContain('CREATE TRIGGER video_jobs_before_update BEFORE UPDATE ON public.video_jobs FOR EACH ROW');
 		expect(text).toContain('create view public.video_job_states as');
 		expect(text).toContain('grant execute on function public.set_heygen_key(uuid,text) to service_role;');
@@ -61,7 +63,9 @@ describe('db/schema.sql', () => {
 			expect(middle.at(-1)).toBe('0012_heygen_v3.sql');
 			const { businessId, contentId } = await seedBusiness(old);
 			const jobId = await insertJob(old, contentId);
-			await old.sql(`update video_jobs set status = 'failed', error_code = 'x', error_message = 'before the upgrade' where id = $1`, [jobId]);
+			await old.sql(`update video_jobs set status = 'failed', error_code = 'x', error_message = 'before the upgrade' where id = $1`, [
+				jobId
+			]);
 			const rest = await migrate(old.url);
 			expect(rest.at(-1)).toBe((await readMigrations()).at(-1)!.file);
 

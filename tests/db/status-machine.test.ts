@@ -61,7 +61,8 @@ describe('video job status machine', () => {
 	let sessionUser: string;
 
 	const events = async (jobId: string) =>
-		(await db.sql<Event>(`select id, from_status, to_status, detail, actor from video_job_events where job_id = $1 order by id`, [jobId])).rows;
+		(await db.sql<Event>(`select id, from_status, to_status, detail, actor from video_job_events where job_id = $1 order by id`, [jobId]))
+			.rows;
 	const job = async (jobId: string) => (await db.sql(`select * from video_jobs where id = $1`, [jobId])).rows[0];
 	const content = async (contentId: string) =>
 		(await db.sql(`select heygen_video_id, heygen_status, heygen_url, video_long_url from content where id = $1`, [contentId])).rows[0];
@@ -109,7 +110,12 @@ describe('video job status machine', () => {
 		const ev = await events(jobId);
 		expect(ev[2]!.detail).toEqual({ attempt: 1, heygen_video_id: j.heygen_video_id });
 		expect(ev[3]!.detail).toEqual({ attempt: 1, heygen_video_id: j.heygen_video_id, poll_count: 3 });
-		expect(ev[4]!.detail).toEqual({ attempt: 1, heygen_video_id: j.heygen_video_id, storage_path: `videos/${jobId}.mp4`, size_bytes: 12345 });
+		expect(ev[4]!.detail).toEqual({
+			attempt: 1,
+			heygen_video_id: j.heygen_video_id,
+			storage_path: `videos/${jobId}.mp4`,
+			size_bytes: 12345
+		});
 	});
 
 	describe('every legal transition writes exactly one event with the right from/to', () => {
@@ -152,7 +158,15 @@ describe('video job status machine', () => {
 		});
 		it('covers the cases named in the design', () => {
 			const names = ILLEGAL.map(([f, t]) => `${f}->${t}`);
-			for (const n of ['queued->rendering', 'queued->completed', 'rendering->queued', 'submitting->transferring', 'completed->queued', 'completed->failed', 'failed->canceled'])
+			for (const n of [
+				'queued->rendering',
+				'queued->completed',
+				'rendering->queued',
+				'submitting->transferring',
+				'completed->queued',
+				'completed->failed',
+				'failed->canceled'
+			])
 				expect(names).toContain(n);
 			expect(ILLEGAL).toHaveLength(28);
 		});
@@ -213,7 +227,9 @@ describe('video job status machine', () => {
 			const { jobId } = await reach('rendering');
 			const other = await addContent(db, seeded.businessId, 'Other content.');
 			const before = await job(jobId);
-			const err = await pgError(db.sql(`update video_jobs set ${set} where id = $1 ${set.includes('$2') ? '' : 'and $2::uuid is not null'}`, [jobId, other]));
+			const err = await pgError(
+				db.sql(`update video_jobs set ${set} where id = $1 ${set.includes('$2') ? '' : 'and $2::uuid is not null'}`, [jobId, other])
+			);
 			expect(err.code).toBe('23514');
 			expect(err.message).toBe(
 				`video_jobs ${jobId}: id, business, content, script, avatar, voice, options, requester and idempotency key are fixed when the job is created`
@@ -271,7 +287,9 @@ describe('video job status machine', () => {
 			const err = await pgError(db.sql(sql));
 			expect(err.code).toBe('42501');
 			expect(err.message).toBe(`video_job_events is append-only: ${op} is not allowed`);
-			expect((await db.sql(`select count(*)::int as n, count(*) filter (where actor = 'mallory')::int as m from video_job_events`)).rows[0]).toEqual({ n, m: 0 });
+			expect(
+				(await db.sql(`select count(*)::int as n, count(*) filter (where actor = 'mallory')::int as m from video_job_events`)).rows[0]
+			).toEqual({ n, m: 0 });
 		});
 		it('survives the deletion of its job', async () => {
 			const { jobId, contentId } = await reach('failed');
@@ -285,9 +303,10 @@ describe('video job status machine', () => {
 		const { jobId, contentId } = await reach('rendering');
 		const other = (await reach('rendering')).jobId;
 		// What the worker would have queued by now: the first poll, keyed by the video job id.
-		await db.sql(`select pgboss_enqueue('video.poll', jsonb_build_object('jobId', id), now() + interval '5 seconds', id::text) from video_jobs where id = any ($1::uuid[])`, [
-			[jobId, other]
-		]);
+		await db.sql(
+			`select pgboss_enqueue('video.poll', jsonb_build_object('jobId', id), now() + interval '5 seconds', id::text) from video_jobs where id = any ($1::uuid[])`,
+			[[jobId, other]]
+		);
 		// A pg-boss job a worker already holds is left to the worker (it re-reads the status).
 		await db.sql(`update pgboss.job set state = 'active', started_on = now() where name = 'video.submit' and data->>'jobId' = $1`, [jobId]);
 
@@ -335,54 +354,65 @@ describe('video job status machine', () => {
 			['failed', 'plain UPDATE'],
 			['canceled', 'retry_video_job'],
 			['canceled', 'plain UPDATE']
-		] as Array<[Status, string]>)('%s → queued via %s enqueues a new video.submit, bumps attempt and resets progress', async (from, how) => {
-			const { jobId } = await reach(from);
-			const oldDeadline = (await job(jobId)).deadline;
-			if (how === 'retry_video_job') {
-				const { rows } = await db.sql(`select * from retry_video_job($1)`, [jobId]);
-				expect(rows[0]).toMatchObject({ id: jobId, status: 'queued', attempt: 2 });
-			} else {
-				expect((await db.sql(STEP.queued, [jobId])).rowCount).toBe(1);
-			}
-			const j = await job(jobId);
-			expect(j).toMatchObject({
-				status: 'queued',
-				attempt: 2,
-				heygen_video_id: null,
-				heygen_url: null,
-				storage_path: null,
-				video_url: null,
-				error_code: null,
-				error_message: null,
-				started_at: null,
-				completed_at: null,
-				// A retry is a fresh attempt: every per-attempt counter starts again.
-				submit_count: 0,
-				poll_count: 0,
-				transfer_count: 0,
-				heygen_idempotency_key: null
-			});
-			expect(j.deadline.getTime()).toBeGreaterThanOrEqual(oldDeadline.getTime());
-			const ev = (await events(jobId)).at(-1)!;
-			expect(ev).toMatchObject({ from_status: from, to_status: 'queued', detail: { attempt: 2 } });
-			const boss = await pgbossJobs(db, jobId);
-			expect(boss.map((b) => [b.name, b.state])).toEqual([
+		] as Array<[Status, string]>)(
+			'%s → queued via %s enqueues a new video.submit, bumps attempt and resets progress',
+			async (from, how) => {
+				const { jobId } = await reach(from);
+				const oldDeadline = (await job(jobId)).deadline;
+				if (how === 'retry_video_job') {
+					const { rows } = await db.sql(`select * from retry_video_job($1)`, [jobId]);
+					expect(rows[0]).toMatchObject({ id: jobId, status: 'queued', attempt: 2 });
+				} else {
+					expect((await db.sql(STEP.queued, [jobId])).rowCount).toBe(1);
+				}
+				const j = await job(jobId);
+				expect(j).toMatchObject({
+					status: 'queued',
+					attempt: 2,
+					heygen_video_id: null,
+					heygen_url: null,
+					storage_path: null,
+					video_url: null,
+					error_code: null,
+					error_message: null,
+					started_at: null,
+					completed_at: null,
+					// A retry is a fresh attempt: every per-attempt counter starts again.
+					submit_count: 0,
+					poll_count: 0,
+					transfer_count: 0,
+					heygen_idempotency_key: null
+				});
+				expect(j.deadline.getTime()).toBeGreaterThanOrEqual(oldDeadline.getTime());
+				const ev = (await events(jobId)).at(-1)!;
+				expect(ev).toMatchObject({ from_status: from, to_status: 'queued', detail: { attempt: 2 } });
+				const boss = await pgbossJobs(db, jobId);
+				expect(boss.map((b) => [b.name, b.state])).toEqual([
 					['video.submit', 'cancelled'], // failing or canceling a job cancels its pending steps
-				['video.submit', 'created']
-			]);
-			expect(boss[1]!.data).toStrictEqual({ jobId });
-		});
+					['video.submit', 'created']
+				]);
+				expect(boss[1]!.data).toStrictEqual({ jobId });
+			}
+		);
 
-		it.each(['retry_video_job', 'plain UPDATE'])('retrying a job that failed its deadline gives it a fresh deadline (via %s)', async (how) => {
-			const { jobId } = await reach('rendering');
-			await db.sql(`update video_jobs set deadline = now() - interval '1 minute' where id = $1`, [jobId]);
-			await db.sql(`update video_jobs set status = 'failed', error_code = 'deadline_exceeded', error_message = 'Too late' where id = $1`, [jobId]);
-			if (how === 'retry_video_job') await db.sql(`select retry_video_job($1)`, [jobId]);
-			else await db.sql(STEP.queued, [jobId]);
-			const { rows } = await db.sql(`select status, deadline > now() + interval '59 minutes' as fresh from video_jobs where id = $1`, [jobId]);
-			expect(rows[0]).toEqual({ status: 'queued', fresh: true });
-			await db.sql(`select cancel_video_job($1)`, [jobId]);
-		});
+		it.each(['retry_video_job', 'plain UPDATE'])(
+			'retrying a job that failed its deadline gives it a fresh deadline (via %s)',
+			async (how) => {
+				const { jobId } = await reach('rendering');
+				await db.sql(`update video_jobs set deadline = now() - interval '1 minute' where id = $1`, [jobId]);
+				await db.sql(
+					`update video_jobs set status = 'failed', error_code = 'deadline_exceeded', error_message = 'Too late' where id = $1`,
+					[jobId]
+				);
+				if (how === 'retry_video_job') await db.sql(`select retry_video_job($1)`, [jobId]);
+				else await db.sql(STEP.queued, [jobId]);
+				const { rows } = await db.sql(`select status, deadline > now() + interval '59 minutes' as fresh from video_jobs where id = $1`, [
+					jobId
+				]);
+				expect(rows[0]).toEqual({ status: 'queued', fresh: true });
+				await db.sql(`select cancel_video_job($1)`, [jobId]);
+			}
+		);
 
 		it('refuses an active job, an unknown job, and a content that has another active job', async () => {
 			const { jobId } = await reach('rendering');
@@ -423,9 +453,19 @@ describe('video job status machine', () => {
 		expect(await content(contentId)).toEqual({ heygen_video_id: null, heygen_status: 'queued', heygen_url: null, video_long_url: url1 });
 		await db.sql(STEP.submitting, [second]);
 		await db.sql(STEP.rendering, [second]);
-		expect(await content(contentId)).toEqual({ heygen_video_id: `hv-${second.slice(0, 8)}`, heygen_status: 'rendering', heygen_url: null, video_long_url: url1 });
+		expect(await content(contentId)).toEqual({
+			heygen_video_id: `hv-${second.slice(0, 8)}`,
+			heygen_status: 'rendering',
+			heygen_url: null,
+			video_long_url: url1
+		});
 		await db.sql(STEP.failed, [second]);
-		expect(await content(contentId)).toEqual({ heygen_video_id: `hv-${second.slice(0, 8)}`, heygen_status: 'failed', heygen_url: null, video_long_url: url1 });
+		expect(await content(contentId)).toEqual({
+			heygen_video_id: `hv-${second.slice(0, 8)}`,
+			heygen_status: 'failed',
+			heygen_url: null,
+			video_long_url: url1
+		});
 		await db.sql(`select retry_video_job($1)`, [second]);
 		expect(await content(contentId)).toEqual({ heygen_video_id: null, heygen_status: 'queued', heygen_url: null, video_long_url: url1 });
 		for (const s of ['submitting', 'rendering', 'transferring', 'completed'] as Status[]) await db.sql(STEP[s], [second]);
@@ -509,7 +549,17 @@ describe('video job status machine', () => {
 
 			const ev = await events(jobId);
 			expect(ev.map((e) => e.to_status)).toEqual([
-				'queued', 'submitting', 'rendering', 'failed', 'queued', 'canceled', 'queued', 'submitting', 'rendering', 'transferring', 'completed'
+				'queued',
+				'submitting',
+				'rendering',
+				'failed',
+				'queued',
+				'canceled',
+				'queued',
+				'submitting',
+				'rendering',
+				'transferring',
+				'completed'
 			]);
 			await until(() => payloads.length >= ev.length, `${ev.length} notifications`);
 			await db.sql(`select pg_notify('sm_barrier', 'end')`);

@@ -31,7 +31,9 @@ describe('video_jobs_sweep', () => {
 		const transferring = await insertJob(db, await addContent(db, business.businessId));
 		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [transferring]);
 		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'v-2' where id = $1`, [transferring]);
-		await db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v-2.mp4' where id = $1`, [transferring]);
+		await db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v-2.mp4' where id = $1`, [
+			transferring
+		]);
 		await loseSteps(db, transferring);
 
 		const { rows } = await db.sql(`select job_id, action from video_jobs_sweep(interval '0 seconds')`);

@@ -8,7 +8,8 @@ import type { TestDatabase } from '../helpers/db.ts';
 import { addContent, dbTest as it, insertJob, renderingJob } from '../helpers/fixtures.ts';
 
 describe('video_jobs_wake_poll', () => {
-	const wake = async (db: TestDatabase, jobId: string) => (await db.sql<{ woke: boolean }>(`select video_jobs_wake_poll($1) as woke`, [jobId])).rows[0]!.woke;
+	const wake = async (db: TestDatabase, jobId: string) =>
+		(await db.sql<{ woke: boolean }>(`select video_jobs_wake_poll($1) as woke`, [jobId])).rows[0]!.woke;
 	/** The job's pg-boss jobs, with whether each may start now. */
 	const steps = async (db: TestDatabase, jobId: string) =>
 		(
@@ -20,7 +21,9 @@ describe('video_jobs_wake_poll', () => {
 
 	it('moves a scheduled status check of a rendering job to now, without adding another', async ({ db, business }) => {
 		const jobId = (await renderingJob(db, business.businessId)).jobId;
-		await db.sql(`select pgboss_enqueue('video.poll', jsonb_build_object('jobId', $1::text), now() + interval '1 hour', $1::text)`, [jobId]);
+		await db.sql(`select pgboss_enqueue('video.poll', jsonb_build_object('jobId', $1::text), now() + interval '1 hour', $1::text)`, [
+			jobId
+		]);
 		expect(await steps(db, jobId)).toEqual([{ name: 'video.poll', state: 'created', due: false }]);
 		expect(await wake(db, jobId)).toBe(true);
 		expect(await steps(db, jobId)).toEqual([{ name: 'video.poll', state: 'created', due: true }]);

@@ -56,7 +56,10 @@ describe('a webhook delivery for one business naming another business’s video'
 	it('the same delivery for the video’s own business is accepted and wakes its poll (the control case)', async ({ db }) => {
 		const b = await seedBusiness(db, { name: 'Own tenant' });
 		const own = await renderingJob(db, b.businessId);
-		const { rows } = await db.sql(`select heygen_webhook_receive($1, 'evt_own', 'avatar_video.success', $2) as outcome`, [b.businessId, own.videoId]);
+		const { rows } = await db.sql(`select heygen_webhook_receive($1, 'evt_own', 'avatar_video.success', $2) as outcome`, [
+			b.businessId,
+			own.videoId
+		]);
 		expect(rows[0].outcome).toBe('accepted');
 		const after = await footprint(db, own.jobId, b.businessId);
 		expect(after).toMatchObject({ status: 'rendering', deliveries: 1, steps: 1 });
@@ -65,9 +68,19 @@ describe('a webhook delivery for one business naming another business’s video'
 		expect(poll.rows).toEqual([{ name: 'video.poll', state: 'created' }]);
 	});
 
-	it('through the webhook route: a delivery signed with A’s secret naming B’s video is answered alike and changes nothing', async ({ app, db, business: a }) => {
+	it('through the webhook route: a delivery signed with A’s secret naming B’s video is answered alike and changes nothing', async ({
+		app,
+		db,
+		business: a
+	}) => {
 		const secret = `whsec_${randomUUID()}`;
-		const { rows: saved } = await db.sql('select saved from save_heygen_webhook($1, $2, $3, $4, $5)', [a.businessId, TEST_KEY, 'ep_a', `${app.url}/hook`, secret]);
+		const { rows: saved } = await db.sql('select saved from save_heygen_webhook($1, $2, $3, $4, $5)', [
+			a.businessId,
+			TEST_KEY,
+			'ep_a',
+			`${app.url}/hook`,
+			secret
+		]);
 		expect(saved[0].saved).toBe(true);
 		const b = await seedBusiness(db, { name: 'Other tenant, by route' });
 		const theirs = await renderingJob(db, b.businessId);

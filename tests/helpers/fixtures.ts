@@ -15,7 +15,11 @@ export async function seedBusiness(
 ): Promise<Seeded> {
 	const { rows } = await db.sql<{ id: string }>(
 		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ($1, $2, $3) returning id`,
-		[opts.name ?? 'Acme', opts.avatar === undefined ? 'sim-avatar-anna' : opts.avatar, opts.voice === undefined ? 'sim-voice-en-1' : opts.voice]
+		[
+			opts.name ?? 'Acme',
+			opts.avatar === undefined ? 'sim-avatar-anna' : opts.avatar,
+			opts.voice === undefined ? 'sim-voice-en-1' : opts.voice
+		]
 	);
 	const businessId = rows[0]!.id;
 	const key = opts.key === undefined ? TEST_KEY : opts.key;
@@ -25,10 +29,10 @@ export async function seedBusiness(
 }
 
 export async function addContent(db: TestDatabase, businessId: string, body = 'Another script.'): Promise<string> {
-	const { rows } = await db.sql<{ id: string }>(
-		`insert into content (business_id, title, body) values ($1, 'A post', $2) returning id`,
-		[businessId, body]
-	);
+	const { rows } = await db.sql<{ id: string }>(`insert into content (business_id, title, body) values ($1, 'A post', $2) returning id`, [
+		businessId,
+		body
+	]);
 	return rows[0]!.id;
 }
 

@@ -25,7 +25,9 @@ export function countStatusCalls(sim: HeyGenSimulator): number {
 
 /** Bulk status calls (`GET /v3/videos/statuses`) and the video ids each asked about. */
 export function bulkStatusCalls(sim: HeyGenSimulator): Array<{ path: string; ids: string[] }> {
-	return sim.requests.filter((r) => r.endpoint === 'statuses').map((r) => ({ path: r.path, ids: new URLSearchParams(r.search).get('video_ids')?.split(',') ?? [] }));
+	return sim.requests
+		.filter((r) => r.endpoint === 'statuses')
+		.map((r) => ({ path: r.path, ids: new URLSearchParams(r.search).get('video_ids')?.split(',') ?? [] }));
 }
 
 /** Resolves once the simulator's state satisfies `predicate` (re-checked on every change). */
@@ -46,11 +48,6 @@ export function slowSubmits(sim: HeyGenSimulator, ms: number, times = Infinity):
 /** The next `times` status calls take `ms` before HeyGen answers. */
 export function slowStatusCalls(sim: HeyGenSimulator, ms: number, times = 1): void {
 	sim.setFaults({ slow: { ms, endpoint: 'status', times } });
-}
-
-/** The next status call is answered 429 with Retry-After: `seconds`. */
-export function rateLimitNextStatusCall(sim: HeyGenSimulator, seconds: number): void {
-	sim.setFaults({ rateLimit: { retryAfter: seconds, endpoint: 'status', times: 1 } });
 }
 
 /** HeyGen reports the video as `waiting` (queued on their side) until `finishRender`. */

@@ -8,7 +8,10 @@ export const ECHO_KEY = 'sk_V2_hgu_Q7fT3kLm9XbR2sWpZ4yN8cJd6HvA1eGo';
 
 /** Lower-cased, with spaces and invisible characters gone: how the leak check reads stored text. */
 function flat(text: string): string {
-	return text.normalize('NFKC').replace(/[\s\u00AD\u200B-\u200F\u2060-\u206F\uFEFF]/gu, '').toLowerCase();
+	return text
+		.normalize('NFKC')
+		.replace(/[\s\u00AD\u200B-\u200F\u2060-\u206F\uFEFF]/gu, '')
+		.toLowerCase();
 }
 
 /** Every form of `key` (and both halves of it minus its middle character) that `text` still contains. */

@@ -5,7 +5,7 @@
  * at the top level of the file.
  */
 import { dbTest } from './fixtures.ts';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline } from './pipeline.ts';
 
 export type PipelineOptions = NonNullable<Parameters<typeof startPipeline>[1]>;
 

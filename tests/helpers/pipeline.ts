@@ -95,7 +95,9 @@ export async function waitForStatus(
 			if (row && want.has(row.status)) return row;
 			const left = deadline - Date.now();
 			if (left <= 0) {
-				throw new Error(`job ${jobId} did not reach ${[...want].join('|')} within ${timeoutMs} ms (status ${row?.status}, last_error ${row?.last_error}, error ${row?.error_code}: ${row?.error_message})`);
+				throw new Error(
+					`job ${jobId} did not reach ${[...want].join('|')} within ${timeoutMs} ms (status ${row?.status}, last_error ${row?.last_error}, error ${row?.error_code}: ${row?.error_message})`
+				);
 			}
 			await new Promise<void>((resolve) => {
 				const t = setTimeout(resolve, left);

@@ -10,7 +10,7 @@ import type { VideoJobStatus } from '../../db/types.ts';
 import type { TestDatabase } from './db.ts';
 import { dbTest } from './fixtures.ts';
 import { waitForStatus } from './pipeline.ts';
-import { type Client, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from '../web/harness.ts';
+import { type Client, createBusiness, createContent, generateVideo, signUp, startTestApp } from '../web/harness.ts';
 
 export type AppOptions = Parameters<typeof startTestApp>[1];
 
@@ -43,7 +43,12 @@ export async function contentWithVideo(
 	owner: Pick<Owner, 'client' | 'businessId'>,
 	opts: { body?: string; title?: string; until?: VideoJobStatus } = {}
 ): Promise<{ contentId: string; jobId: string }> {
-	const contentId = await createContent(owner.client, owner.businessId, opts.body ?? 'A script with a video.', opts.title ?? 'With a video');
+	const contentId = await createContent(
+		owner.client,
+		owner.businessId,
+		opts.body ?? 'A script with a video.',
+		opts.title ?? 'With a video'
+	);
 	const jobId = await generateVideo(owner.client, owner.businessId, contentId);
 	await waitForStatus(db, jobId, opts.until ?? 'completed');
 	return { contentId, jobId };

@@ -55,7 +55,18 @@ describe('v3 happy path', () => {
 	it('sends the v3 body, the x-api-key header and the Idempotency-Key', async () => {
 		await client.generateVideo({
 			...baseReq,
-			options: { title: 'T', resolution: '4k', aspect_ratio: '1:1', background_color: '#112233', voice_speed: 1.2, voice_pitch: -10, voice_locale: 'en-GB', captions: true, remove_background: true, engine: 'avatar_v' },
+			options: {
+				title: 'T',
+				resolution: '4k',
+				aspect_ratio: '1:1',
+				background_color: '#112233',
+				voice_speed: 1.2,
+				voice_pitch: -10,
+				voice_locale: 'en-GB',
+				captions: true,
+				remove_background: true,
+				engine: 'avatar_v'
+			},
 			callbackUrl: 'https://example.com/hook'
 		});
 		expect(sim.submits[0]!.body).toEqual({
@@ -78,7 +89,13 @@ describe('v3 happy path', () => {
 	});
 
 	it('minimal options map to a minimal body', () => {
-		expect(buildCreateBody(baseReq)).toEqual({ type: 'avatar', avatar_id: 'sim-avatar-anna', script: 'Hello from the simulator.', voice_id: 'sim-voice-en-1', callback_id: 'job-1' });
+		expect(buildCreateBody(baseReq)).toEqual({
+			type: 'avatar',
+			avatar_id: 'sim-avatar-anna',
+			script: 'Hello from the simulator.',
+			voice_id: 'sim-voice-en-1',
+			callback_id: 'job-1'
+		});
 	});
 
 	it('the same Idempotency-Key replays the first video instead of making a second', async () => {
@@ -124,11 +141,26 @@ describe('v3 happy path', () => {
 	});
 
 	it('reads the account and its remaining credits for each billing type', async () => {
-		expect((await client.account()).credits).toEqual({ billingType: 'wallet', remaining: 120.5, unit: 'usd', summary: '$120.5 in the wallet' });
-		sim.billing = { billing_type: 'subscription', subscription: { plan: 'Creator', credits: { premium_credits: { remaining: 300 }, add_on_credits: { remaining: 20 } } } };
+		expect((await client.account()).credits).toEqual({
+			billingType: 'wallet',
+			remaining: 120.5,
+			unit: 'usd',
+			summary: '$120.5 in the wallet'
+		});
+		sim.billing = {
+			billing_type: 'subscription',
+			subscription: { plan: 'Creator', credits: { premium_credits: { remaining: 300 }, add_on_credits: { remaining: 20 } } }
+		};
 		expect((await client.account()).credits.summary).toBe('320 credits (Creator plan)');
-		sim.billing = { billing_type: 'usage_based', usage_based: { included_credits: 100, remaining_credits: 42, spending_cap_usd: 500, spending_current_usd: 12.25 } };
-		expect((await client.account()).credits).toMatchObject({ billingType: 'usage_based', remaining: 42, summary: '42 included credits left; $12.25 of a $500 cap spent' });
+		sim.billing = {
+			billing_type: 'usage_based',
+			usage_based: { included_credits: 100, remaining_credits: 42, spending_cap_usd: 500, spending_current_usd: 12.25 }
+		};
+		expect((await client.account()).credits).toMatchObject({
+			billingType: 'usage_based',
+			remaining: 42,
+			summary: '42 included credits left; $12.25 of a $500 cap spent'
+		});
 		sim.billing = { billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } };
 	});
 });
@@ -167,24 +199,136 @@ describe('bulk status (GET /v3/videos/statuses)', () => {
 
 describe('v3 error mapping', () => {
 	const cases: Array<[string, () => void, () => Promise<unknown>, string, boolean, RegExp]> = [
-		['401 bad key', () => sim.setFaults({ badKey: { times: 1 } }), () => client.account(), 'invalid_api_key', false, /^HeyGen rejected the API key/],
-		['402 insufficient_credit', () => sim.setFaults({ noCredit: { times: 1 } }), () => client.generateVideo(baseReq), 'insufficient_credit', false, /^HeyGen has no credits left on this account/],
-		['404 avatar', () => {}, () => client.generateVideo({ ...baseReq, avatarId: 'nope' }), 'avatar_not_found', false, /^HeyGen does not know the avatar "nope"/],
-		['404 voice', () => {}, () => client.generateVideo({ ...baseReq, voiceId: 'nope' }), 'voice_not_found', false, /^HeyGen does not know the voice "nope"/],
+		[
+			'401 bad key',
+			() => sim.setFaults({ badKey: { times: 1 } }),
+			() => client.account(),
+			'invalid_api_key',
+			false,
+			/^HeyGen rejected the API key/
+		],
+		[
+			'402 insufficient_credit',
+			() => sim.setFaults({ noCredit: { times: 1 } }),
+			() => client.generateVideo(baseReq),
+			'insufficient_credit',
+			false,
+			/^HeyGen has no credits left on this account/
+		],
+		[
+			'404 avatar',
+			() => {},
+			() => client.generateVideo({ ...baseReq, avatarId: 'nope' }),
+			'avatar_not_found',
+			false,
+			/^HeyGen does not know the avatar "nope"/
+		],
+		[
+			'404 voice',
+			() => {},
+			() => client.generateVideo({ ...baseReq, voiceId: 'nope' }),
+			'voice_not_found',
+			false,
+			/^HeyGen does not know the voice "nope"/
+		],
 		['404 video', () => {}, () => client.getVideoStatus('nope'), 'video_not_found', false, /^HeyGen no longer has this video/],
-		['400 validation', () => sim.setFaults({ invalidParameter: { param: 'script', message: 'Script has blocked words', times: 1 } }), () => client.generateVideo(baseReq), 'invalid_parameter', false, /^HeyGen refused the video settings \(script\)\. A setting has a value HeyGen does not accept\.$/],
-		['409 request_in_progress', () => sim.setFaults({ inProgress: { times: 1 } }), () => client.generateVideo(baseReq), 'request_in_progress', true, /still working on an identical earlier request/],
-		['429 rate limit', () => sim.setFaults({ rateLimit: { retryAfter: 7, times: 1 } }), () => client.listVoices(), 'rate_limited', true, /Retrying after 7 s\.$/],
-		['500', () => sim.setFaults({ serverError: { status: 500, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 500\)/],
-		['502 HTML', () => sim.setFaults({ serverError: { status: 502, times: 1 } }), () => client.account(), 'server_error', true, /^HeyGen had a temporary problem \(HTTP 502\)\.$/],
-		['malformed JSON', () => sim.setFaults({ malformedJson: { times: 1 } }), () => client.account(), 'bad_response', true, /not valid JSON/],
-		['wrong shape', () => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), async () => client.getVideoStatus((await client.generateVideo(baseReq)).videoId), 'bad_response', true, /data\.status/],
-		['bulk status, wrong shape', () => sim.setFaults({ badShape: { endpoint: 'statuses', times: 1 } }), async () => client.getVideoStatuses([(await client.generateVideo(baseReq)).videoId, 'other']), 'bad_response', true, /data\.0\.status/],
-		['bulk status, 503', () => sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 'server_error', true, /HTTP 503/],
+		[
+			'400 validation',
+			() => sim.setFaults({ invalidParameter: { param: 'script', message: 'Script has blocked words', times: 1 } }),
+			() => client.generateVideo(baseReq),
+			'invalid_parameter',
+			false,
+			/^HeyGen refused the video settings \(script\)\. A setting has a value HeyGen does not accept\.$/
+		],
+		[
+			'409 request_in_progress',
+			() => sim.setFaults({ inProgress: { times: 1 } }),
+			() => client.generateVideo(baseReq),
+			'request_in_progress',
+			true,
+			/still working on an identical earlier request/
+		],
+		[
+			'429 rate limit',
+			() => sim.setFaults({ rateLimit: { retryAfter: 7, times: 1 } }),
+			() => client.listVoices(),
+			'rate_limited',
+			true,
+			/Retrying after 7 s\.$/
+		],
+		[
+			'500',
+			() => sim.setFaults({ serverError: { status: 500, times: 1 } }),
+			() => client.account(),
+			'server_error',
+			true,
+			/^HeyGen had a temporary problem \(HTTP 500\)/
+		],
+		[
+			'502 HTML',
+			() => sim.setFaults({ serverError: { status: 502, times: 1 } }),
+			() => client.account(),
+			'server_error',
+			true,
+			/^HeyGen had a temporary problem \(HTTP 502\)\.$/
+		],
+		[
+			'malformed JSON',
+			() => sim.setFaults({ malformedJson: { times: 1 } }),
+			() => client.account(),
+			'bad_response',
+			true,
+			/not valid JSON/
+		],
+		[
+			'wrong shape',
+			() => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }),
+			async () => client.getVideoStatus((await client.generateVideo(baseReq)).videoId),
+			'bad_response',
+			true,
+			/data\.status/
+		],
+		[
+			'bulk status, wrong shape',
+			() => sim.setFaults({ badShape: { endpoint: 'statuses', times: 1 } }),
+			async () => client.getVideoStatuses([(await client.generateVideo(baseReq)).videoId, 'other']),
+			'bad_response',
+			true,
+			/data\.0\.status/
+		],
+		[
+			'bulk status, 503',
+			() => sim.setFaults({ serverError: { status: 503, endpoint: 'statuses', times: 1 } }),
+			() => client.getVideoStatuses(['a', 'b']),
+			'server_error',
+			true,
+			/HTTP 503/
+		],
 		// The bulk route missing says nothing about the videos: retryable, never video_not_found.
-		['bulk status, route answers 404', () => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 'endpoint_not_found', true, /404 for GET \/v3\/videos\/statuses/],
-		['bulk status, over 100 ids', () => {}, () => client.getVideoStatuses(Array.from({ length: 101 }, (_, i) => `v${i}`)), 'invalid_options', false, /at most 100/],
-		['reply lost', () => sim.setFaults({ replyLost: { times: 1 } }), () => client.generateVideo(baseReq), 'network', true, /^Could not reach HeyGen/]
+		[
+			'bulk status, route answers 404',
+			() => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }),
+			() => client.getVideoStatuses(['a', 'b']),
+			'endpoint_not_found',
+			true,
+			/404 for GET \/v3\/videos\/statuses/
+		],
+		[
+			'bulk status, over 100 ids',
+			() => {},
+			() => client.getVideoStatuses(Array.from({ length: 101 }, (_, i) => `v${i}`)),
+			'invalid_options',
+			false,
+			/at most 100/
+		],
+		[
+			'reply lost',
+			() => sim.setFaults({ replyLost: { times: 1 } }),
+			() => client.generateVideo(baseReq),
+			'network',
+			true,
+			/^Could not reach HeyGen/
+		]
 	];
 	it.each(cases)('%s', async (_name, inject, call, code, retryable, message) => {
 		inject();

@@ -37,7 +37,12 @@ const ERROR_ENVELOPE: Json = {
 		error: {
 			type: 'object',
 			required: ['code', 'message'],
-			properties: { code: { type: 'string' }, message: { type: 'string' }, param: { type: 'string', nullable: true }, doc_url: { type: 'string' } }
+			properties: {
+				code: { type: 'string' },
+				message: { type: 'string' },
+				param: { type: 'string', nullable: true },
+				doc_url: { type: 'string' }
+			}
 		}
 	}
 };
@@ -64,14 +69,16 @@ function openApiToJsonSchema(s: unknown): unknown {
 		const found = (o['oneOf'] as Json[]).map((b) => branchValue(b, prop, values));
 		const left = values.filter((v) => !found.includes(v));
 		if (found.filter((f) => f === undefined).length === 1 && left.length === 1) found[found.indexOf(undefined)] = left[0];
-		if (found.some((f) => f === undefined)) throw new Error(`cannot tell the branches of a discriminator on ${prop} (${values.join(', ')})`);
+		if (found.some((f) => f === undefined))
+			throw new Error(`cannot tell the branches of a discriminator on ${prop} (${values.join(', ')})`);
 		o['oneOf'] = (o['oneOf'] as Json[]).map((b, i) => {
 			const tagged = { ...b['properties']?.[prop], const: found[i] };
 			return { ...b, properties: { ...b['properties'], [prop]: tagged } };
 		});
 		delete o['discriminator'];
 	}
-	if (o['properties'] && Object.keys(o['properties']).length > 0 && o['additionalProperties'] === undefined) o['additionalProperties'] = false;
+	if (o['properties'] && Object.keys(o['properties']).length > 0 && o['additionalProperties'] === undefined)
+		o['additionalProperties'] = false;
 	if (o['nullable'] === true) {
 		delete o['nullable'];
 		if (typeof o['type'] === 'string') {
@@ -137,7 +144,12 @@ describe('the vendored schema subset', () => {
 		expect(subset.source).toMatch(/HeyGen CLI .*heygen-cli/);
 		expect(subset.licence).toMatch(/Apache-2\.0/);
 		for (const r of USED_ROUTES) expect(Object.keys(subset.endpoints)).toContain(r);
-		for (const r of ['POST /v3/video-translations', 'GET /v3/video-translations/{video_translation_id}', 'POST /v3/assets', 'GET /v3/webhooks/events']) {
+		for (const r of [
+			'POST /v3/video-translations',
+			'GET /v3/video-translations/{video_translation_id}',
+			'POST /v3/assets',
+			'GET /v3/webhooks/events'
+		]) {
 			expect(Object.keys(subset.endpoints)).toContain(r);
 		}
 	});
@@ -201,7 +213,13 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		return made;
 	}
 
-	const req = { script: 'Hello there.', avatarId: 'sim-avatar-anna', voiceId: 'sim-voice-en-1', callbackId: 'job-1', idempotencyKey: 'k-1' };
+	const req = {
+		script: 'Hello there.',
+		avatarId: 'sim-avatar-anna',
+		voiceId: 'sim-voice-en-1',
+		callbackId: 'job-1',
+		idempotencyKey: 'k-1'
+	};
 	let n = 0;
 	const generate = (options: VideoOptions, extra: Partial<typeof req> & { callbackUrl?: string } = {}) =>
 		client.generateVideo({ ...req, idempotencyKey: `contract-${++n}`, options, ...extra });
@@ -209,7 +227,11 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 	/** Every value worth sending for every option of heygen/options.ts. */
 	function optionSamples(): VideoOptions[] {
 		const out: VideoOptions[] = [];
-		const strings: Record<string, string[]> = { title: ['A title', 'x'], background_color: ['#1a2b3c', '#FFFFFF'], voice_locale: ['en-US', 'de', 'zh-Hans-CN'] };
+		const strings: Record<string, string[]> = {
+			title: ['A title', 'x'],
+			background_color: ['#1a2b3c', '#FFFFFF'],
+			voice_locale: ['en-US', 'de', 'zh-Hans-CN']
+		};
 		for (const s of OPTION_SPECS) {
 			const values: unknown[] =
 				s.kind === 'boolean'
@@ -255,7 +277,9 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 			expect((x!.reply as Json)['data']['status']).toBe(state === 'captioned' ? 'completed' : state);
 		}
 		const [bulk] = await checked(() => client.getVideoStatuses([...Object.values(ids), 'no-such-video']));
-		expect(new Set((bulk!.reply as Json)['data'].map((d: Json) => d['status']))).toEqual(new Set(['queued', 'processing', 'completed', 'failed', 'not_found']));
+		expect(new Set((bulk!.reply as Json)['data'].map((d: Json) => d['status']))).toEqual(
+			new Set(['queued', 'processing', 'completed', 'failed', 'not_found'])
+		);
 	});
 
 	it('looks, voices (every page, by language) and the account of every billing type', async () => {
@@ -264,8 +288,14 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		await checked(() => client.listVoices({ language: 'German' }));
 		const billings: SimBilling[] = [
 			{ billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 12.5 } },
-			{ billing_type: 'subscription', subscription: { plan: 'pro', credits: { premium_credits: { remaining: 300 }, add_on_credits: { remaining: 20 } } } },
-			{ billing_type: 'usage_based', usage_based: { included_credits: 100, remaining_credits: 40, spending_cap_usd: 50, spending_current_usd: 10 } }
+			{
+				billing_type: 'subscription',
+				subscription: { plan: 'pro', credits: { premium_credits: { remaining: 300 }, add_on_credits: { remaining: 20 } } }
+			},
+			{
+				billing_type: 'usage_based',
+				usage_based: { included_credits: 100, remaining_credits: 40, spending_cap_usd: 50, spending_current_usd: 10 }
+			}
 		];
 		for (const b of billings) {
 			sim.billing = b;
@@ -292,7 +322,12 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		['404 unknown avatar', () => {}, () => generate({}, { avatarId: 'nope' }), 404],
 		['404 unknown voice', () => {}, () => generate({}, { voiceId: 'nope' }), 404],
 		['404 unknown video', () => {}, () => client.getVideoStatus('nope'), 404],
-		['404 bulk route missing', () => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }), () => client.getVideoStatuses(['a', 'b']), 404],
+		[
+			'404 bulk route missing',
+			() => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }),
+			() => client.getVideoStatuses(['a', 'b']),
+			404
+		],
 		['409 request_in_progress', () => sim.setFaults({ inProgress: { times: 1 } }), () => generate({}), 409],
 		['429 rate limited', () => sim.setFaults({ rateLimit: { retryAfter: 1, times: 1 } }), () => client.listVoices(), 429],
 		['500 internal_error', () => sim.setFaults({ serverError: { status: 500, times: 1 } }), () => client.account(), 500],

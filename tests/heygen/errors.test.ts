@@ -112,7 +112,9 @@ describe('the API key never appears in errors', () => {
 		assertNoKey(await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: echoOk }).listVoices()));
 
 		const throws: typeof fetch = async () => {
-			throw new TypeError('fetch failed', { cause: Object.assign(new Error(`socket hang up x-api-key: ${SECRET}`), { code: 'ECONNRESET' }) });
+			throw new TypeError('fetch failed', {
+				cause: Object.assign(new Error(`socket hang up x-api-key: ${SECRET}`), { code: 'ECONNRESET' })
+			});
 		};
 		const e4 = await caught(() => createHeyGenClient({ baseUrl: 'http://x.invalid', apiKey: SECRET, fetch: throws }).listVoices());
 		expect((e4 as HeyGenError).code).toBe('network');
@@ -139,7 +141,14 @@ describe('redaction', () => {
 	});
 
 	it('a key cut in half by clipping is still removed (redaction runs first)', () => {
-		const e = errorFromHttp({ status: 400, body: { error: { code: 'invalid_parameter', message: `${'x '.repeat(148)}${SECRET}` } }, rawText: '', retryAfter: null, endpoint: 'POST /v3/videos', apiKey: SECRET });
+		const e = errorFromHttp({
+			status: 400,
+			body: { error: { code: 'invalid_parameter', message: `${'x '.repeat(148)}${SECRET}` } },
+			rawText: '',
+			retryAfter: null,
+			endpoint: 'POST /v3/videos',
+			apiKey: SECRET
+		});
 		expect(e.message).not.toContain(SECRET.slice(0, 8));
 	});
 

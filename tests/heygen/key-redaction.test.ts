@@ -20,7 +20,8 @@ describe('containsSecret', () => {
 	});
 
 	it('finds the key with any one character missing, and inside encoded text around it', () => {
-		for (let i = 0; i < KEY.length; i++) expect(containsSecret(KEY.slice(0, i) + KEY.slice(i + 1), KEY), `without character ${i}`).toBe(true);
+		for (let i = 0; i < KEY.length; i++)
+			expect(containsSecret(KEY.slice(0, i) + KEY.slice(i + 1), KEY), `without character ${i}`).toBe(true);
 		expect(containsSecret(Buffer.from(`x-api-key=${KEY}`).toString('base64'), KEY)).toBe(true);
 		expect(containsSecret(Buffer.from(`key:${KEY}`).toString('hex'), KEY)).toBe(true);
 		expect(containsSecret(encodeURIComponent(`the key is ${KEY}!`), KEY)).toBe(true);
@@ -49,7 +50,8 @@ describe('safeCode and safeSaid', () => {
 		expect(safeCode('INVALID_PARAMETER', KEY)).toBe('invalid_parameter');
 		expect(safeCode('MOVIO_PAYMENT_INSUFFICIENT_CREDIT', KEY)).toBe('MOVIO_PAYMENT_INSUFFICIENT_CREDIT');
 		expect(safeCode(40001, KEY)).toBe('40001');
-		for (const bad of ['has space', 'a'.repeat(90), 'code-with-dash', 'x1y2z3', '<script>', '']) expect(safeCode(bad, KEY), bad).toBeUndefined();
+		for (const bad of ['has space', 'a'.repeat(90), 'code-with-dash', 'x1y2z3', '<script>', ''])
+			expect(safeCode(bad, KEY), bad).toBeUndefined();
 		for (const form of KEY_ECHO_FORMS) expect(safeCode(echoKey(KEY, form), KEY), form).toBeUndefined();
 		// Letters and underscores only, yet the key: refused because it is the key.
 		const lettersKey = 'sk_live_AbCdEfGhIjKlMnOpQrStUvWx';
@@ -57,15 +59,34 @@ describe('safeCode and safeSaid', () => {
 	});
 
 	it('a known code comes with our sentence, never HeyGen’s text; an unknown one keeps a safe text', () => {
-		expect(safeSaid({ code: 'invalid_parameter', message: `key ${KEY}` }, KEY, 'x')).toEqual({ code: 'invalid_parameter', known: true, text: 'A setting has a value HeyGen does not accept.' });
-		expect(safeSaid({ code: 'AVATAR_ERROR', message: 'The avatar broke' }, KEY, 'x')).toEqual({ code: 'AVATAR_ERROR', known: false, text: 'The avatar broke' });
-		expect(safeSaid({ code: echoKey(KEY, 'reversed'), message: echoKey(KEY, 'spaced') }, KEY, 'render_failed')).toEqual({ code: 'render_failed', known: false, text: '[redacted]' });
+		expect(safeSaid({ code: 'invalid_parameter', message: `key ${KEY}` }, KEY, 'x')).toEqual({
+			code: 'invalid_parameter',
+			known: true,
+			text: 'A setting has a value HeyGen does not accept.'
+		});
+		expect(safeSaid({ code: 'AVATAR_ERROR', message: 'The avatar broke' }, KEY, 'x')).toEqual({
+			code: 'AVATAR_ERROR',
+			known: false,
+			text: 'The avatar broke'
+		});
+		expect(safeSaid({ code: echoKey(KEY, 'reversed'), message: echoKey(KEY, 'spaced') }, KEY, 'render_failed')).toEqual({
+			code: 'render_failed',
+			known: false,
+			text: '[redacted]'
+		});
 	});
 
 	it('errorFromHttp stores neither the code nor the message of a reply that echoes the key', () => {
 		for (const form of KEY_ECHO_FORMS) {
 			const k = echoKey(KEY, form);
-			const e = errorFromHttp({ status: 418, body: { error: { code: k, message: `key ${k}`, param: k } }, rawText: '', retryAfter: null, endpoint: 'POST /v3/videos', apiKey: KEY });
+			const e = errorFromHttp({
+				status: 418,
+				body: { error: { code: k, message: `key ${k}`, param: k } },
+				rawText: '',
+				retryAfter: null,
+				endpoint: 'POST /v3/videos',
+				apiKey: KEY
+			});
 			expect(e.code).toBe('heygen_refused');
 			expect(e.heygenCode).toBeUndefined();
 			expect(containsSecret(JSON.stringify(e.toJSON()), KEY), form).toBe(false);
@@ -85,7 +106,14 @@ describe('the client hands on a failed render safely (single and bulk status)', 
 	it.each(KEY_ECHO_FORMS.map((f) => [f]))('key echoed %s in failure_code and failure_message', async (form) => {
 		const client = createHeyGenClient({ baseUrl: sim.url, apiKey: KEY });
 		sim.setFaults({ echoKeyRender: { form, times: 1 } });
-		const { videoId } = await client.generateVideo({ script: 'Hi.', avatarId: 'sim-avatar-anna', voiceId: 'sim-voice-en-1', options: {}, callbackId: 'c', idempotencyKey: `echo-${form}` });
+		const { videoId } = await client.generateVideo({
+			script: 'Hi.',
+			avatarId: 'sim-avatar-anna',
+			voiceId: 'sim-voice-en-1',
+			options: {},
+			callbackId: 'c',
+			idempotencyKey: `echo-${form}`
+		});
 		finishRender(sim, videoId);
 		const one = await client.getVideoStatus(videoId);
 		const bulk = (await client.getVideoStatuses([videoId, 'other'])).get(videoId)!;
@@ -94,13 +122,22 @@ describe('the client hands on a failed render safely (single and bulk status)', 
 });
 
 describe('URLs, ids and names HeyGen sends are not kept when they carry the key', () => {
-	const replying = (body: unknown): typeof fetch => async () => new Response(JSON.stringify(body), { status: 200 });
+	const replying =
+		(body: unknown): typeof fetch =>
+		async () =>
+			new Response(JSON.stringify(body), { status: 200 });
 	const client = (body: unknown) => createHeyGenClient({ baseUrl: 'http://unused', apiKey: KEY, fetch: replying(body) });
 
 	it('a completed video whose URLs carry the key has no URL (the poll waits for a clean one)', async () => {
 		const url = `https://files.example/v.mp4?k=${echoKey(KEY, 'hex')}`;
-		const s = await client({ data: { id: 'v1', status: 'completed', video_url: url, thumbnail_url: url, subtitle_url: url } }).getVideoStatus('v1');
-		expect({ video: s.videoUrl, thumbnail: s.thumbnailUrl, subtitles: s.subtitleUrl }).toEqual({ video: null, thumbnail: null, subtitles: null });
+		const s = await client({
+			data: { id: 'v1', status: 'completed', video_url: url, thumbnail_url: url, subtitle_url: url }
+		}).getVideoStatus('v1');
+		expect({ video: s.videoUrl, thumbnail: s.thumbnailUrl, subtitles: s.subtitleUrl }).toEqual({
+			video: null,
+			thumbnail: null,
+			subtitles: null
+		});
 	});
 
 	it('a created video whose id is the key is a bad reply; list names and the account email are dropped', async () => {

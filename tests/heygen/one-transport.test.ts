@@ -19,7 +19,7 @@ const TRANSPORT = 'heygen/transport.ts';
 const OTHER_HTTP: Record<string, string> = {
 	'worker/download.ts': "downloads the files HeyGen's presigned URLs point at (no key, no API route)",
 	'web/routes/media/[...path]/+server.ts': 'streams a stored video from the storage backend',
-	'storage/supabase.ts': "hands fetch to supabase-js for Supabase Storage",
+	'storage/supabase.ts': 'hands fetch to supabase-js for Supabase Storage',
 	'scripts/demo.ts': 'drives the web app it started',
 	'scripts/bench/web.ts': 'drives the web app under test',
 	'scripts/bench/completion-latency.ts': 'reads the metrics of the app under test'
@@ -32,7 +32,8 @@ function sources(dir: string): string[] {
 }
 
 // fetch( / globalThis.fetch / a fetch option handed on, undici, node:http(s) client requests.
-const MAKES_HTTP = /\bfetch\s*\(|globalThis\.fetch|\.fetch\s*\?\?|from\s+['"]undici['"]|\b(?:https?\.)?(?:request|get)\s*\(\s*(?:new URL|target|url)\b/;
+const MAKES_HTTP =
+	/\bfetch\s*\(|globalThis\.fetch|\.fetch\s*\?\?|from\s+['"]undici['"]|\b(?:https?\.)?(?:request|get)\s*\(\s*(?:new URL|target|url)\b/;
 // HeyGen's API: its auth header as a header, its host, a /v3/ route.
 const TALKS_TO_HEYGEN = /['"]x-api-key['"]\s*:|api\.heygen\.com|['"`]\/v3\//;
 
@@ -75,14 +76,18 @@ describe('every HeyGen call shares the transport', () => {
 	});
 
 	async function heygenError(p: Promise<unknown>): Promise<HeyGenError> {
-		const err = await p.then(() => null, (e: unknown) => e);
+		const err = await p.then(
+			() => null,
+			(e: unknown) => e
+		);
 		if (!isHeyGenError(err)) throw new Error(`expected a HeyGenError, got ${String(err)}`);
 		return err;
 	}
 
 	it('the video client and the webhook API time out alike', async () => {
 		// Answers only when aborted, with the abort's reason, as fetch does.
-		const hang: typeof fetch = (_url, init) => new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+		const hang: typeof fetch = (_url, init) =>
+			new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
 		const opts = { baseUrl: 'http://unused', apiKey: 'k', timeoutMs: 100, fetch: hang };
 		const video = await heygenError(createHeyGenClient(opts).account());
 		const hooks = await heygenError(createWebhookApi(opts).listEndpoints());
@@ -94,7 +99,10 @@ describe('every HeyGen call shares the transport', () => {
 		const before = sim.requests.length;
 		await createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey }).account();
 		await createWebhookApi({ baseUrl: sim.url, apiKey: sim.apiKey }).listEndpoints();
-		expect(sim.requests.slice(before).map((r) => `${r.method} ${r.path}${r.search}`)).toEqual(['GET /v3/users/me', 'GET /v3/webhooks/endpoints']);
+		expect(sim.requests.slice(before).map((r) => `${r.method} ${r.path}${r.search}`)).toEqual([
+			'GET /v3/users/me',
+			'GET /v3/webhooks/endpoints'
+		]);
 	});
 
 	it('the webhook API caps the reply body like the video client (no uncapped res.text())', async () => {
@@ -105,7 +113,8 @@ describe('every HeyGen call shares the transport', () => {
 	});
 
 	it('the webhook API honours Retry-After like the video client', async () => {
-		const busy: typeof fetch = async () => new Response('{"error":{"code":"rate_limit_exceeded","message":"slow down"}}', { status: 429, headers: { 'retry-after': '7' } });
+		const busy: typeof fetch = async () =>
+			new Response('{"error":{"code":"rate_limit_exceeded","message":"slow down"}}', { status: 429, headers: { 'retry-after': '7' } });
 		const opts = { baseUrl: 'http://unused', apiKey: 'k', fetch: busy };
 		expect(await heygenError(createWebhookApi(opts).listEndpoints())).toMatchObject({ code: 'rate_limited', retryAfterMs: 7000 });
 		expect(await heygenError(createHeyGenClient(opts).account())).toMatchObject({ code: 'rate_limited', retryAfterMs: 7000 });

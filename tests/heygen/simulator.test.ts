@@ -41,10 +41,7 @@ async function completedUrl(videoId: string): Promise<string> {
 }
 
 /** A raw GET with node:http, resolving with the response and every byte received (or the error). */
-function rawGet(
-	url: string,
-	headers: Record<string, string> = {}
-): Promise<{ res: IncomingMessage; body: Buffer; error: Error | null }> {
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; body: Buffer; error: Error | null }> {
 	return new Promise((resolve, reject) => {
 		const req = request(url, { headers, agent: false }, (res) => {
 			const chunks: Buffer[] = [];
@@ -88,7 +85,14 @@ describe('API shapes and validation', () => {
 		const id = await generate({ caption: { file_format: 'srt' } });
 		const r = await api('GET', `/v3/videos/${id}`);
 		expect(r.status).toBe(200);
-		expect(r.json.data).toMatchObject({ id, status: 'completed', duration: 2, gif_url: null, completed_at: expect.any(Number), created_at: expect.any(Number) });
+		expect(r.json.data).toMatchObject({
+			id,
+			status: 'completed',
+			duration: 2,
+			gif_url: null,
+			completed_at: expect.any(Number),
+			created_at: expect.any(Number)
+		});
 		expect(r.json.data.video_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\/[0-9a-f]{32}\.mp4\?expires=\d+&sig=[0-9a-f]{64}$/);
 		expect(r.json.data.thumbnail_url).toMatch(/\.jpg\?expires=/);
 		expect(r.json.data.subtitle_url).toMatch(/\.srt\?expires=/);
@@ -140,12 +144,20 @@ describe('API shapes and validation', () => {
 		expect(p1.json.data.map((x: { id: string }) => x.id)).toEqual(['sim-avatar-anna', 'sim-avatar-josh']);
 		expect(p1.json.has_more).toBe(true);
 		const p2 = await api('GET', `/v3/avatars/looks?token=${p1.json.next_token}`);
-		expect(p2.json).toMatchObject({ data: [{ id: 'sim-avatar-lena', default_voice_id: 'sim-voice-de-1' }], has_more: false, next_token: null });
+		expect(p2.json).toMatchObject({
+			data: [{ id: 'sim-avatar-lena', default_voice_id: 'sim-voice-de-1' }],
+			has_more: false,
+			next_token: null
+		});
 		expect((await api('GET', '/v3/avatars/looks?limit=51')).status).toBe(400);
 		const v = await api('GET', '/v3/voices?language=Spanish');
 		expect(v.json.data.map((x: { voice_id: string }) => x.voice_id)).toEqual(['sim-voice-es-1']);
 		const me = await api('GET', '/v3/users/me');
-		expect(me.json.data).toMatchObject({ email: 'sim@example.com', billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } });
+		expect(me.json.data).toMatchObject({
+			email: 'sim@example.com',
+			billing_type: 'wallet',
+			wallet: { currency: 'usd', remaining_balance: 120.5 }
+		});
 		const preview = await fetch(p1.json.data[0].preview_image_url);
 		expect(preview.headers.get('content-type')).toBe('image/jpeg');
 		expect((await preview.arrayBuffer()).byteLength).toBeGreaterThan(1000);
@@ -275,17 +287,28 @@ describe('render progression and webhooks', () => {
 				event_type: 'avatar_video.success',
 				event_data: { video_id: ok, url: expect.stringContaining(`/files/${ok}.mp4?expires=`), callback_id: 'cb-ok' }
 			});
-			expect(received).toContainEqual({ event_type: 'avatar_video.fail', event_data: { video_id: bad, msg: 'Render exploded', callback_id: 'cb-bad' } });
+			expect(received).toContainEqual({
+				event_type: 'avatar_video.fail',
+				event_data: { video_id: bad, msg: 'Render exploded', callback_id: 'cb-bad' }
+			});
 		} finally {
 			await new Promise<void>((r) => hook.close(() => r()));
 		}
 	});
 
 	it('per-video behaviour from the title and from setVideoBehaviour', async () => {
-		expect(parseTitleBehaviour('Intro [sim renderMs=5000 sizeBytes=1048576 failWith=oops] v2')).toEqual({ renderMs: 5000, sizeBytes: 1048576, failWith: 'oops' });
+		expect(parseTitleBehaviour('Intro [sim renderMs=5000 sizeBytes=1048576 failWith=oops] v2')).toEqual({
+			renderMs: 5000,
+			sizeBytes: 1048576,
+			failWith: 'oops'
+		});
 		const a = await generate({ title: 'x [sim failWith=avatar_crash]' });
 		const ra = await api('GET', `/v3/videos/${a}`);
-		expect(ra.json.data).toMatchObject({ status: 'failed', failure_code: 'avatar_crash', failure_message: expect.stringContaining('avatar_crash') });
+		expect(ra.json.data).toMatchObject({
+			status: 'failed',
+			failure_code: 'avatar_crash',
+			failure_message: expect.stringContaining('avatar_crash')
+		});
 
 		sim.setVideoBehaviour('cb-slow', { renderMs: 60_000, sizeBytes: 100_000 });
 		const b = await generate({ callback_id: 'cb-slow' });

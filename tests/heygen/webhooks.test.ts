@@ -85,7 +85,8 @@ describe('endpoint API', () => {
 	});
 
 	test('a reply of the wrong shape is a retryable bad_response naming the field', async () => {
-		const fake: typeof fetch = async () => new Response(JSON.stringify({ data: { endpoint_id: 'ep1', url: 'https://x' } }), { status: 200 });
+		const fake: typeof fetch = async () =>
+			new Response(JSON.stringify({ data: { endpoint_id: 'ep1', url: 'https://x' } }), { status: 200 });
 		const err = await heygenError(createWebhookApi({ baseUrl: 'http://unused', apiKey: 'k', fetch: fake }).createEndpoint('https://x'));
 		expect(err).toMatchObject({ code: 'bad_response', kind: 'retryable' });
 		expect(err.message).toContain('data.secret');
@@ -97,12 +98,18 @@ describe('signed deliveries when a render finishes', () => {
 		const r = await fetch(`${sim.url}/v3/videos`, {
 			method: 'POST',
 			headers: { 'x-api-key': key, 'content-type': 'application/json' },
-			body: JSON.stringify({ type: 'avatar', avatar_id: 'sim-avatar-anna', voice_id: 'sim-voice-en-1', script: 'Hi', callback_id: callbackId })
+			body: JSON.stringify({
+				type: 'avatar',
+				avatar_id: 'sim-avatar-anna',
+				voice_id: 'sim-voice-en-1',
+				script: 'Hi',
+				callback_id: callbackId
+			})
 		});
 		return ((await r.json()) as { data: { video_id: string } }).data.video_id;
 	}
 
-	test('the submitting account\'s endpoints get a v3-signed event; duplicates, late and forged on request', async () => {
+	test("the submitting account's endpoints get a v3-signed event; duplicates, late and forged on request", async () => {
 		const ep = await apiA().createEndpoint(receiverUrl);
 		const other = await apiB().createEndpoint(receiverUrl);
 		received.length = 0;
@@ -114,7 +121,11 @@ describe('signed deliveries when a render finishes', () => {
 		expect(verifyWebhookSignature(d.body, d.headers['heygen-signature'], other.secret)).toBe(false);
 		expect(webhookTimestampFresh(d.headers['heygen-timestamp'])).toBe(true);
 		const payload = JSON.parse(d.body.toString());
-		expect(payload).toMatchObject({ event_type: 'avatar_video.success', event_id: d.headers['heygen-event-id'], event_data: { video_id: videoId, callback_id: 'job-1' } });
+		expect(payload).toMatchObject({
+			event_type: 'avatar_video.success',
+			event_id: d.headers['heygen-event-id'],
+			event_data: { video_id: videoId, callback_id: 'job-1' }
+		});
 		expect(payload.event_data.url).toMatch(/^http/);
 
 		received.length = 0;

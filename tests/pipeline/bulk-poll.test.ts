@@ -30,23 +30,35 @@ async function jobsIn(businessId: string, n: number): Promise<string[]> {
 }
 
 async function events(jobId: string): Promise<string[]> {
-	const { rows } = await db.sql<{ t: string }>(`select coalesce(from_status::text, '-') || '>' || to_status::text as t from video_job_events where job_id = $1 order by id`, [jobId]);
+	const { rows } = await db.sql<{ t: string }>(
+		`select coalesce(from_status::text, '-') || '>' || to_status::text as t from video_job_events where job_id = $1 order by id`,
+		[jobId]
+	);
 	return rows.map((r) => r.t);
 }
 
 async function row(jobId: string) {
-	const { rows } = await db.sql(`select status, poll_count, last_heygen_status, last_error, error_code, error_message from video_jobs where id = $1`, [jobId]);
+	const { rows } = await db.sql(
+		`select status, poll_count, last_heygen_status, last_error, error_code, error_message from video_jobs where id = $1`,
+		[jobId]
+	);
 	return rows[0];
 }
 
 async function pendingPolls(jobId: string, states = ['created', 'retry']): Promise<number> {
-	const { rows } = await db.sql(`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state = any($2::pgboss.job_state[])`, [jobId, states]);
+	const { rows } = await db.sql(
+		`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state = any($2::pgboss.job_state[])`,
+		[jobId, states]
+	);
 	return rows[0].n;
 }
 
 /** A worker whose own polls are far off, so the test drives every status check itself. */
 async function rendering(perBusiness: number[]): Promise<{ byBusiness: string[][]; all: string[] }> {
-	p = await startPipeline(db, { renderMs: 600_000, worker: { settings: { ...FAST_SETTINGS, pollInitialMs: 600_000, pollMaxMs: 600_000 } } });
+	p = await startPipeline(db, {
+		renderMs: 600_000,
+		worker: { settings: { ...FAST_SETTINGS, pollInitialMs: 600_000, pollMaxMs: 600_000 } }
+	});
 	const byBusiness: string[][] = [];
 	for (const [i, n] of perBusiness.entries()) {
 		const { businessId } = await seedBusiness(db, { name: `Bulk ${i}` });
@@ -96,9 +108,15 @@ describe('bulk status polls', () => {
 
 		expect(bulkStatusCalls(sim).length - before).toBe(1);
 		// One GET for the completed video (fresh URLs for the transfer), one for the id HeyGen did not list.
-		expect(singles().slice(singleBefore).sort()).toEqual([`/v3/videos/${videoIdFor(sim, done)}`, `/v3/videos/${videoIdFor(sim, gone)}`].sort());
+		expect(singles().slice(singleBefore).sort()).toEqual(
+			[`/v3/videos/${videoIdFor(sim, done)}`, `/v3/videos/${videoIdFor(sim, gone)}`].sort()
+		);
 		expect(await waitForStatus(db, done, 'completed')).toMatchObject({ status: 'completed' });
-		expect(await row(failed)).toMatchObject({ status: 'failed', error_code: 'AVATAR_ERROR', error_message: 'HeyGen could not render the video: The avatar could not be rendered.' });
+		expect(await row(failed)).toMatchObject({
+			status: 'failed',
+			error_code: 'AVATAR_ERROR',
+			error_message: 'HeyGen could not render the video: The avatar could not be rendered.'
+		});
 		expect(await row(gone)).toMatchObject({ status: 'failed', error_code: 'video_not_found' });
 		expect(await row(still)).toMatchObject({ status: 'rendering', last_heygen_status: 'pending' });
 
@@ -150,7 +168,8 @@ describe('bulk status polls', () => {
 		const singleBefore = sim.requests.filter((r) => r.endpoint === 'status').length;
 		await pollVideos(p!.worker.ctx, all);
 		expect(sim.requests.filter((r) => r.endpoint === 'status').length - singleBefore).toBe(3);
-		for (const id of all) expect(await row(id)).toMatchObject({ status: 'rendering', poll_count: 1, last_heygen_status: 'pending', last_error: null });
+		for (const id of all)
+			expect(await row(id)).toMatchObject({ status: 'rendering', poll_count: 1, last_heygen_status: 'pending', last_error: null });
 	});
 
 	test('the bulk status route answering 404 (moved or withdrawn) fails no job: each is asked on its own and completes', async () => {
@@ -165,7 +184,12 @@ describe('bulk status polls', () => {
 		for (const id of all) {
 			const done = await waitForStatus(db, id, ['completed', 'failed']);
 			expect({ status: done.status, error_code: done.error_code }).toEqual({ status: 'completed', error_code: null });
-			expect((await events(id)).slice(1)).toEqual(['queued>submitting', 'submitting>rendering', 'rendering>transferring', 'transferring>completed']);
+			expect((await events(id)).slice(1)).toEqual([
+				'queued>submitting',
+				'submitting>rendering',
+				'rendering>transferring',
+				'transferring>completed'
+			]);
 		}
 	});
 
@@ -189,7 +213,12 @@ describe('bulk status polls', () => {
 		await db.sql(`update video_jobs set status = 'canceled' where id = $1`, [canceled]);
 		const before = await events(canceled);
 		const rows = await p!.worker.ctx.store.updateMany(
-			all.map((jobId) => ({ jobId, from: ['rendering'] as const, patch: { poll_count: 7, last_heygen_status: 'processing' }, next: { queue: 'video.poll' as const, delayMs: 600_000 } }))
+			all.map((jobId) => ({
+				jobId,
+				from: ['rendering'] as const,
+				patch: { poll_count: 7, last_heygen_status: 'processing' },
+				next: { queue: 'video.poll' as const, delayMs: 600_000 }
+			}))
 		);
 		expect([...rows.keys()]).toEqual([kept]);
 		expect(await row(kept)).toMatchObject({ status: 'rendering', poll_count: 7, last_heygen_status: 'processing' });
@@ -198,7 +227,12 @@ describe('bulk status polls', () => {
 		expect(await pendingPolls(canceled)).toBe(0);
 		expect(await pendingPolls(kept)).toBe(1);
 		// A bad patch is refused as a whole: nothing half-written.
-		await expect(p!.worker.ctx.store.updateMany([{ jobId: kept, from: ['rendering'], patch: { poll_count: 8 } }, { jobId: kept, from: ['rendering'], patch: { no_such_column: 1 } as never }])).rejects.toThrow();
+		await expect(
+			p!.worker.ctx.store.updateMany([
+				{ jobId: kept, from: ['rendering'], patch: { poll_count: 8 } },
+				{ jobId: kept, from: ['rendering'], patch: { no_such_column: 1 } as never }
+			])
+		).rejects.toThrow();
 		expect(await row(kept)).toMatchObject({ poll_count: 7 });
 	});
 });

@@ -6,7 +6,11 @@ import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
 import { pollVideo } from '../../worker/handlers/poll.ts';
 
 describe('cancel and retry from SQL while the worker runs', () => {
-	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async ({ db, business: { businessId }, pipeline: p }) => {
+	it('a canceled rendering job stays canceled; its pending poll is cancelled and a late poll does nothing', async ({
+		db,
+		business: { businessId },
+		pipeline: p
+	}) => {
 		const contentId = await addContent(db, businessId, 'Cancel me.');
 		const jobId = await insertJob(db, contentId, { options: JSON.stringify({ title: '[sim renderMs=600000]' }) });
 		await waitForStatus(db, jobId, 'rendering');
@@ -36,14 +40,24 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		expect(done.attempt).toBe(2);
 		expect(done.error_code).toBeNull();
 		expect(await eventTrail(db, jobId)).toEqual([
-			'∅→queued', 'queued→submitting', 'submitting→failed', 'failed→queued',
-			'queued→submitting', 'submitting→rendering', 'rendering→transferring', 'transferring→completed'
+			'∅→queued',
+			'queued→submitting',
+			'submitting→failed',
+			'failed→queued',
+			'queued→submitting',
+			'submitting→rendering',
+			'rendering→transferring',
+			'transferring→completed'
 		]);
 	});
 
 	// A retry is a fresh attempt: submit_count starts again, so a job that used up its submit
 	// attempts is submitted to HeyGen again instead of failing at once.
-	it('a job that failed after its last submit attempt is submitted again on retry and completes', async ({ db, business: { businessId }, pipeline: p }) => {
+	it('a job that failed after its last submit attempt is submitted again on retry and completes', async ({
+		db,
+		business: { businessId },
+		pipeline: p
+	}) => {
 		p.sim.setFaults({ serverError: { status: 503, endpoint: 'generate' } });
 		const contentId = await addContent(db, businessId, 'HeyGen was down for a while.');
 		const jobId = await insertJob(db, contentId);
@@ -59,7 +73,11 @@ describe('cancel and retry from SQL while the worker runs', () => {
 		expect(countSubmits(p.sim, jobId)).toBe(1);
 	});
 
-	it('never lets the API key into logs, job payloads, events, errors or stored rows', async ({ db, business: { businessId }, pipeline: p }) => {
+	it('never lets the API key into logs, job payloads, events, errors or stored rows', async ({
+		db,
+		business: { businessId },
+		pipeline: p
+	}) => {
 		const contentId = await addContent(db, businessId, 'Secret scan.');
 		const jobId = await insertJob(db, contentId);
 		await waitForStatus(db, jobId, 'completed');

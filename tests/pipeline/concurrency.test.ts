@@ -38,7 +38,9 @@ describe('renders paced under heygen_concurrency', () => {
 	it('200 jobs inserted at once with heygen_concurrency = 3: never more than 3 rendering, all complete', async () => {
 		const { businessId } = await seedBusiness(db, { name: 'Paced Co' });
 		await db.sql('update businesses set heygen_concurrency = 3 where id = $1', [businessId]);
-		await db.sql(`insert into content (business_id, title, body) select $1, 'Post ' || g, 'Script ' || g from generate_series(1, 200) g`, [businessId]);
+		await db.sql(`insert into content (business_id, title, body) select $1, 'Post ' || g, 'Script ' || g from generate_series(1, 200) g`, [
+			businessId
+		]);
 
 		// Watch every status change; count this business's jobs in submitting or rendering.
 		const listener = new pg.Client(db.url);
@@ -64,8 +66,13 @@ describe('renders paced under heygen_concurrency', () => {
 		});
 		await listener.query('listen video_jobs');
 		try {
-			await db.sql(`insert into video_jobs (content_id) select id from content where business_id = $1 and title like 'Post %'`, [businessId]);
-			await Promise.race([allDone, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${completed} completed, ${failed} failed`)), 150_000))]);
+			await db.sql(`insert into video_jobs (content_id) select id from content where business_id = $1 and title like 'Post %'`, [
+				businessId
+			]);
+			await Promise.race([
+				allDone,
+				new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${completed} completed, ${failed} failed`)), 150_000))
+			]);
 		} finally {
 			await listener.end();
 		}
@@ -75,7 +82,10 @@ describe('renders paced under heygen_concurrency', () => {
 		expect(maxInFlight).toBe(3);
 		// HeyGen never had to refuse a render, and no job used up an attempt waiting for a slot.
 		expect(p.sim.requests.filter((r) => r.endpoint === 'generate' && r.status === 429)).toHaveLength(0);
-		const { rows } = await db.sql(`select max(submit_count)::int as m, count(*)::int as n from video_jobs where business_id = $1 and status = 'completed'`, [businessId]);
+		const { rows } = await db.sql(
+			`select max(submit_count)::int as m, count(*)::int as n from video_jobs where business_id = $1 and status = 'completed'`,
+			[businessId]
+		);
 		expect(rows[0]).toEqual({ m: 1, n: 200 });
 		expect(p.sim.submits.filter((s) => s.callbackId !== null)).toHaveLength(200);
 	}, 180_000);
@@ -97,17 +107,24 @@ describe('a freed render slot wakes the next queued job', () => {
 	it('with heygen_concurrency = 1, three jobs run one after the other without waiting for the timer', async () => {
 		const { businessId } = await seedBusiness(db);
 		await db.sql('update businesses set heygen_concurrency = 1 where id = $1', [businessId]);
-		const contents = [await addContent(db, businessId, 'One.'), await addContent(db, businessId, 'Two.'), await addContent(db, businessId, 'Three.')];
+		const contents = [
+			await addContent(db, businessId, 'One.'),
+			await addContent(db, businessId, 'Two.'),
+			await addContent(db, businessId, 'Three.')
+		];
 		const { rows } = await db.sql<{ id: string }>('insert into video_jobs (content_id) select unnest($1::uuid[]) returning id', [contents]);
 		const started = Date.now();
 		for (const { id } of rows) expect((await waitForStatus(db, id, ['completed', 'failed'], 20_000)).status).toBe('completed');
 		expect(Date.now() - started).toBeLessThan(20_000);
-		const { rows: overlap } = await db.sql(`
+		const { rows: overlap } = await db.sql(
+			`
 			select count(*)::int as n from video_job_events a join video_job_events b
 			  on a.job_id < b.job_id and a.to_status = 'submitting' and b.to_status = 'submitting'
 			where a.job_id = any($1) and b.job_id = any($1)
 			  and tstzrange(a.at, (select min(at) from video_job_events x where x.job_id = a.job_id and x.to_status = 'transferring'))
-			   && tstzrange(b.at, (select min(at) from video_job_events y where y.job_id = b.job_id and y.to_status = 'transferring'))`, [rows.map((r) => r.id)]);
+			   && tstzrange(b.at, (select min(at) from video_job_events y where y.job_id = b.job_id and y.to_status = 'transferring'))`,
+			[rows.map((r) => r.id)]
+		);
 		expect(overlap[0].n).toBe(0);
 	}, 40_000);
 });

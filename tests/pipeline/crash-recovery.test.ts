@@ -51,7 +51,9 @@ describe('worker killed mid-flight', () => {
 		await rig.sim.waitFor((s) => s.requests.some((r) => r.endpoint === 'files'), 10_000);
 
 		// Mid-poll: a render that takes a while.
-		const pollJob = await insertJob(rig.db, await addContent(rig.db, businessId, 'poll'), { options: JSON.stringify({ title: '[sim renderMs=4000]' }) });
+		const pollJob = await insertJob(rig.db, await addContent(rig.db, businessId, 'poll'), {
+			options: JSON.stringify({ title: '[sim renderMs=4000]' })
+		});
 		await waitForStatus(rig.db, pollJob, 'rendering');
 
 		// After submit, before saving: kill the moment HeyGen has accepted the video.

@@ -103,8 +103,13 @@ describe('retiring the old account’s webhook endpoint', () => {
 		const rows = await retirementRow(businessId);
 		expect(rows).toEqual([
 			{
-				endpoint_id: endpointId, reason: 'key_replaced', outcome: 'deleted', error: null,
-				key_secret_id: null, attempts: 1, finished_at: expect.any(Date)
+				endpoint_id: endpointId,
+				reason: 'key_replaced',
+				outcome: 'deleted',
+				error: null,
+				key_secret_id: null,
+				attempts: 1,
+				finished_at: expect.any(Date)
 			}
 		]);
 		expect(await secretExists(secretId)).toBe(false);

@@ -47,28 +47,37 @@ describe('a lost generate reply', () => {
 		expect(p.sim.submits.filter((s) => ids.includes(s.callbackId ?? ''))).toHaveLength(10);
 	});
 
-	pipelineTest('a retry of a failed job is a new attempt with a new key and one new video', async ({ db, business: { businessId }, pipeline: p }) => {
-		const contentId = await addContent(db, businessId, 'Retried.');
-		p.sim.setFaults({ noCredit: { times: 1 } });
-		const id = await insertJob(db, contentId);
-		const failed = await waitForStatus(db, id, 'failed');
-		expect(failed.error_code).toBe('insufficient_credit');
-		expect(p.sim.submitsFor(id)).toBe(0);
-		await db.sql('select retry_video_job($1)', [id]);
-		const job = await waitForStatus(db, id, ['completed', 'failed']);
-		expectOneVideo(p.sim, job, p.storageDir);
-		expect(job.heygen_idempotency_key).toBe(`video-job:${id}:attempt-2`);
-	});
+	pipelineTest(
+		'a retry of a failed job is a new attempt with a new key and one new video',
+		async ({ db, business: { businessId }, pipeline: p }) => {
+			const contentId = await addContent(db, businessId, 'Retried.');
+			p.sim.setFaults({ noCredit: { times: 1 } });
+			const id = await insertJob(db, contentId);
+			const failed = await waitForStatus(db, id, 'failed');
+			expect(failed.error_code).toBe('insufficient_credit');
+			expect(p.sim.submitsFor(id)).toBe(0);
+			await db.sql('select retry_video_job($1)', [id]);
+			const job = await waitForStatus(db, id, ['completed', 'failed']);
+			expectOneVideo(p.sim, job, p.storageDir);
+			expect(job.heygen_idempotency_key).toBe(`video-job:${id}:attempt-2`);
+		}
+	);
 
-	pipelineTest('409 request_in_progress is retried without using up the attempts', async ({ db, business: { businessId }, pipeline: p }) => {
-		const contentId = await addContent(db, businessId, 'Busy.');
-		p.sim.setFaults({ inProgress: { times: 8 } });
-		const id = await insertJob(db, contentId);
-		const job = await waitForStatus(db, id, ['completed', 'failed'], 30_000);
-		expectOneVideo(p.sim, job, p.storageDir);
-		// More 409s than MAX_SUBMITS (5) allows failures, and still completed.
-		expect(p.sim.requests.filter((r) => r.endpoint === 'generate' && r.status === 409 && r.idempotencyKey === job.heygen_idempotency_key)).toHaveLength(8);
-	}, 40_000);
+	pipelineTest(
+		'409 request_in_progress is retried without using up the attempts',
+		async ({ db, business: { businessId }, pipeline: p }) => {
+			const contentId = await addContent(db, businessId, 'Busy.');
+			p.sim.setFaults({ inProgress: { times: 8 } });
+			const id = await insertJob(db, contentId);
+			const job = await waitForStatus(db, id, ['completed', 'failed'], 30_000);
+			expectOneVideo(p.sim, job, p.storageDir);
+			// More 409s than MAX_SUBMITS (5) allows failures, and still completed.
+			expect(
+				p.sim.requests.filter((r) => r.endpoint === 'generate' && r.status === 409 && r.idempotencyKey === job.heygen_idempotency_key)
+			).toHaveLength(8);
+		},
+		40_000
+	);
 });
 
 describe('a worker SIGKILLed while HeyGen is answering the submit', () => {
@@ -103,7 +112,9 @@ describe('a worker SIGKILLed while HeyGen is answering the submit', () => {
 		const ids = await insertJobsAtOnce(db, businessId, 5, 'Killed');
 		await sim.waitFor((s) => ids.every((id) => s.submitsFor(id) === 1), 15_000);
 		await first.kill('SIGKILL');
-		const { rows } = await db.sql(`select count(*)::int as n from video_jobs where status = 'submitting' and heygen_idempotency_key is not null`);
+		const { rows } = await db.sql(
+			`select count(*)::int as n from video_jobs where status = 'submitting' and heygen_idempotency_key is not null`
+		);
 		expect(rows[0].n).toBe(5);
 
 		const second = start();

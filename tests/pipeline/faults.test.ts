@@ -27,9 +27,21 @@ describe('pipeline under HeyGen faults', () => {
 	}
 
 	const retryable: Array<[string, (sim: HeyGenSimulator) => void, { submits: number | 'any' }]> = [
-		['HTTP 500 on generate (twice)', (sim) => sim.setFaults({ serverError: { status: 500, endpoint: 'generate', times: 2 } }), { submits: 1 }],
-		['HTTP 502 HTML page on status', (sim) => sim.setFaults({ serverError: { status: 502, endpoint: 'status', times: 2 } }), { submits: 1 }],
-		['429 with Retry-After on status', (sim) => sim.setFaults({ rateLimit: { retryAfter: 1, endpoint: 'status', times: 1 } }), { submits: 1 }],
+		[
+			'HTTP 500 on generate (twice)',
+			(sim) => sim.setFaults({ serverError: { status: 500, endpoint: 'generate', times: 2 } }),
+			{ submits: 1 }
+		],
+		[
+			'HTTP 502 HTML page on status',
+			(sim) => sim.setFaults({ serverError: { status: 502, endpoint: 'status', times: 2 } }),
+			{ submits: 1 }
+		],
+		[
+			'429 with Retry-After on status',
+			(sim) => sim.setFaults({ rateLimit: { retryAfter: 1, endpoint: 'status', times: 1 } }),
+			{ submits: 1 }
+		],
 		['slow status reply (client timeout)', (sim) => sim.setFaults({ slow: { ms: 1500, endpoint: 'status', times: 1 } }), { submits: 1 }],
 		['malformed JSON from status', (sim) => sim.setFaults({ malformedJson: { endpoint: 'status', times: 2 } }), { submits: 1 }],
 		['wrong JSON shape from status', (sim) => sim.setFaults({ badShape: { endpoint: 'status', times: 1 } }), { submits: 1 }],
@@ -37,7 +49,11 @@ describe('pipeline under HeyGen faults', () => {
 		['video URL 403 for a while after completion', (sim) => sim.setFaults({ downloadForbidden: { times: 3 } }), { submits: 1 }],
 		['generate reply lost after HeyGen created the video', (sim) => sim.setFaults({ replyLost: { times: 1 } }), { submits: 1 }],
 		['409 request_in_progress on generate', (sim) => sim.setFaults({ inProgress: { times: 2 } }), { submits: 1 }],
-		['429 over the concurrent-render limit on generate', (sim) => sim.setFaults({ rateLimit: { retryAfter: 0, endpoint: 'generate', times: 2 } }), { submits: 1 }],
+		[
+			'429 over the concurrent-render limit on generate',
+			(sim) => sim.setFaults({ rateLimit: { retryAfter: 0, endpoint: 'generate', times: 2 } }),
+			{ submits: 1 }
+		],
 		['timeout on generate', (sim) => sim.setFaults({ slow: { ms: 1500, endpoint: 'generate', times: 1 } }), { submits: 1 }],
 		['empty video body once', (sim) => sim.setFaults({ badDownload: { kind: 'empty', times: 1 } }), { submits: 1 }],
 		['HTML page instead of the video once', (sim) => sim.setFaults({ badDownload: { kind: 'html', times: 1 } }), { submits: 1 }]
@@ -79,15 +95,63 @@ describe('pipeline under HeyGen faults', () => {
 	});
 
 	const permanent: Array<[string, (sim: HeyGenSimulator) => void, string, RegExp, Record<string, unknown>?]> = [
-		['bad API key (401)', (sim) => sim.setFaults({ badKey: {} }), 'invalid_api_key', /^HeyGen rejected the API key\. Save a valid key in the HeyGen settings, then retry the video\.$/],
-		['no credits (402)', (sim) => sim.setFaults({ noCredit: {} }), 'insufficient_credit', /^HeyGen has no credits left on this account\. Add credits in HeyGen, then retry the video\.$/],
-		['unknown avatar (404)', () => {}, 'avatar_not_found', /^HeyGen does not know the avatar "no-such-avatar" on this account\. Choose another avatar/, { avatar_id: 'no-such-avatar' }],
-		['unknown voice (404)', () => {}, 'voice_not_found', /^HeyGen does not know the voice "no-such-voice" on this account\. Choose another voice/, { voice_id: 'no-such-voice' }],
-		['settings refused (400)', (sim) => sim.setFaults({ invalidParameter: { param: 'voice_settings.locale', message: 'Locale not supported for this voice' } }), 'invalid_parameter', /^HeyGen refused the video settings \(voice_settings\.locale\)\. A setting has a value HeyGen does not accept\.$/],
-		['render failed at HeyGen', (sim) => sim.setFaults({ renderFails: { code: 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', message: 'Insufficient credit to render', times: 1 } }), 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', /could not render the video: Insufficient credit/],
-		['an empty video every time', (sim) => sim.setFaults({ badDownload: { kind: 'empty' } }), 'download_bad_body', /Gave up downloading the video after 6 attempts\. Last error: HeyGen's video URL returned an empty file\./],
-		['an HTML page every time', (sim) => sim.setFaults({ badDownload: { kind: 'html' } }), 'download_bad_body', /returned a web page instead of the video file/],
-		['a file that is not an MP4 every time', (sim) => sim.setFaults({ badDownload: { kind: 'notMp4' } }), 'invalid_video', /not a playable MP4: it does not start with an "ftyp" box\.$/]
+		[
+			'bad API key (401)',
+			(sim) => sim.setFaults({ badKey: {} }),
+			'invalid_api_key',
+			/^HeyGen rejected the API key\. Save a valid key in the HeyGen settings, then retry the video\.$/
+		],
+		[
+			'no credits (402)',
+			(sim) => sim.setFaults({ noCredit: {} }),
+			'insufficient_credit',
+			/^HeyGen has no credits left on this account\. Add credits in HeyGen, then retry the video\.$/
+		],
+		[
+			'unknown avatar (404)',
+			() => {},
+			'avatar_not_found',
+			/^HeyGen does not know the avatar "no-such-avatar" on this account\. Choose another avatar/,
+			{ avatar_id: 'no-such-avatar' }
+		],
+		[
+			'unknown voice (404)',
+			() => {},
+			'voice_not_found',
+			/^HeyGen does not know the voice "no-such-voice" on this account\. Choose another voice/,
+			{ voice_id: 'no-such-voice' }
+		],
+		[
+			'settings refused (400)',
+			(sim) => sim.setFaults({ invalidParameter: { param: 'voice_settings.locale', message: 'Locale not supported for this voice' } }),
+			'invalid_parameter',
+			/^HeyGen refused the video settings \(voice_settings\.locale\)\. A setting has a value HeyGen does not accept\.$/
+		],
+		[
+			'render failed at HeyGen',
+			(sim) =>
+				sim.setFaults({ renderFails: { code: 'MOVIO_PAYMENT_INSUFFICIENT_CREDIT', message: 'Insufficient credit to render', times: 1 } }),
+			'MOVIO_PAYMENT_INSUFFICIENT_CREDIT',
+			/could not render the video: Insufficient credit/
+		],
+		[
+			'an empty video every time',
+			(sim) => sim.setFaults({ badDownload: { kind: 'empty' } }),
+			'download_bad_body',
+			/Gave up downloading the video after 6 attempts\. Last error: HeyGen's video URL returned an empty file\./
+		],
+		[
+			'an HTML page every time',
+			(sim) => sim.setFaults({ badDownload: { kind: 'html' } }),
+			'download_bad_body',
+			/returned a web page instead of the video file/
+		],
+		[
+			'a file that is not an MP4 every time',
+			(sim) => sim.setFaults({ badDownload: { kind: 'notMp4' } }),
+			'invalid_video',
+			/not a playable MP4: it does not start with an "ftyp" box\.$/
+		]
 	];
 	for (const [name, inject, code, message, extra] of permanent) {
 		it(`fails clearly on: ${name}`, async ({ db, business: { businessId }, pipeline: p }) => {
@@ -101,11 +165,16 @@ describe('pipeline under HeyGen faults', () => {
 			expect(trail.at(-1)).toMatch(/→failed$/);
 			expect(p.sim.submitsFor(jobId)).toBeLessThanOrEqual(1);
 			// Nothing half-written: a failed transfer leaves no file behind.
-			for (const ext of ['mp4', 'jpg', 'srt']) expect(existsSync(path.join(p.storageDir, job.business_id, job.content_id, `${jobId}.${ext}`))).toBe(false);
+			for (const ext of ['mp4', 'jpg', 'srt'])
+				expect(existsSync(path.join(p.storageDir, job.business_id, job.content_id, `${jobId}.${ext}`))).toBe(false);
 		});
 	}
 
-	it('redacts the key (and anything like a key) from a failure message before storing and logging it', async ({ db, business: { businessId }, pipeline: p }) => {
+	it('redacts the key (and anything like a key) from a failure message before storing and logging it', async ({
+		db,
+		business: { businessId },
+		pipeline: p
+	}) => {
 		const leak = `token ${TEST_KEY} and sk_LiveAbCdEf0123456789XyZaBcDeF0123456789`;
 		p.sim.setFaults({ renderFails: { code: 'BAD', message: `Render failed for key ${leak}`, times: 1 } });
 		const { job } = await runJob(db, businessId);
@@ -118,7 +187,11 @@ describe('pipeline under HeyGen faults', () => {
 		expect(p.logs.join('')).not.toContain(TEST_KEY);
 	});
 
-	it('gives up on a HeyGen that keeps failing, with the last error in the message', async ({ db, business: { businessId }, pipeline: p }) => {
+	it('gives up on a HeyGen that keeps failing, with the last error in the message', async ({
+		db,
+		business: { businessId },
+		pipeline: p
+	}) => {
 		p.sim.setFaults({ serverError: { status: 503, endpoint: 'generate' } });
 		const { job } = await runJob(db, businessId);
 		expect(job.status).toBe('failed');

@@ -19,7 +19,9 @@ describe('pipeline happy path', () => {
 
 	it('takes a plain SQL insert to completed with the exact bytes in storage', async () => {
 		const { businessId, contentId } = await seedBusiness(db);
-		const jobId = await insertJob(db, contentId, { options: JSON.stringify({ resolution: '720p', aspect_ratio: '9:16', captions: true, voice_speed: 1.1 }) });
+		const jobId = await insertJob(db, contentId, {
+			options: JSON.stringify({ resolution: '720p', aspect_ratio: '9:16', captions: true, voice_speed: 1.1 })
+		});
 		const job = await waitForStatus(db, jobId, ['completed', 'failed']);
 		expect(job.status, `${job.error_code}: ${job.error_message}`).toBe('completed');
 		expect(job.storage_path).toBe(`videos/${businessId}/${contentId}/${jobId}.mp4`);
@@ -33,7 +35,13 @@ describe('pipeline happy path', () => {
 		expect(p.sim.submitsFor(jobId)).toBe(1);
 
 		const submitted = p.sim.submits[0]!.body as any;
-		expect(submitted).toMatchObject({ type: 'avatar', resolution: '720p', aspect_ratio: '9:16', caption: { file_format: 'srt' }, voice_settings: { speed: 1.1 } });
+		expect(submitted).toMatchObject({
+			type: 'avatar',
+			resolution: '720p',
+			aspect_ratio: '9:16',
+			caption: { file_format: 'srt' },
+			voice_settings: { speed: 1.1 }
+		});
 		expect(submitted.test).toBeUndefined();
 		expect(submitted.callback_id).toBe(jobId);
 		expect(p.sim.submits[0]!.idempotencyKey).toBe(`video-job:${jobId}:attempt-1`);
@@ -48,7 +56,9 @@ describe('pipeline happy path', () => {
 		expect(Number(job.duration_seconds)).toBe(2);
 		expect(job.heygen_completed_at).toBeInstanceOf(Date);
 
-		const { rows } = await db.sql('select heygen_video_id, heygen_status, heygen_url, video_long_url from content where id = $1', [contentId]);
+		const { rows } = await db.sql('select heygen_video_id, heygen_status, heygen_url, video_long_url from content where id = $1', [
+			contentId
+		]);
 		expect(rows[0]).toEqual({
 			heygen_video_id: job.heygen_video_id,
 			heygen_status: 'completed',

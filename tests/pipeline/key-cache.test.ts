@@ -85,8 +85,11 @@ describe('the worker’s HeyGen key cache', () => {
 		expect(old).toHaveLength(1);
 		await db.sql('select pg_terminate_backend($1)', [old[0].pid]);
 		// Listening again: a new backend whose last statement was the LISTEN.
-		await waitForRow(db, `select 1 from pg_stat_activity where datname = current_database() and application_name = 'video-worker-keys'
-			and pid <> ${Number(old[0].pid)} and state = 'idle' and query ilike 'listen %'`);
+		await waitForRow(
+			db,
+			`select 1 from pg_stat_activity where datname = current_database() and application_name = 'video-worker-keys'
+			and pid <> ${Number(old[0].pid)} and state = 'idle' and query ilike 'listen %'`
+		);
 		// The key is cached again (caching resumes once listening): a missed NOTIFY would keep the old key in use.
 		const before = calls.length;
 		await sim.waitFor(() => calls.length >= before + 3, 10_000);

@@ -13,7 +13,8 @@ import { startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline
 const KEY = ECHO_KEY;
 const leaks = (text: string) => keyLeaks(text);
 
-const FAILED_SAYS_NOTHING = /^(HeyGen could not render the video: \[redacted\]|HeyGen reported the render as failed without giving a reason\.)$/;
+const FAILED_SAYS_NOTHING =
+	/^(HeyGen could not render the video: \[redacted\]|HeyGen reported the render as failed without giving a reason\.)$/;
 
 describe('the API key echoed back by HeyGen never reaches a row, an event or a log line', () => {
 	let db: TestDatabase;
@@ -39,7 +40,9 @@ describe('the API key echoed back by HeyGen never reaches a row, an event or a l
 		const jobId = await insertJob(db, await addContent(db, businessId, 'A script for the key echo test.'));
 		const job = await waitForStatus(db, jobId, ['completed', 'failed']);
 		const row = await db.sql(`select row_to_json(j)::text as t from video_jobs j where id = $1`, [jobId]);
-		const events = await db.sql(`select coalesce(json_agg(e order by id)::text, '') as t from video_job_events e where job_id = $1`, [jobId]);
+		const events = await db.sql(`select coalesce(json_agg(e order by id)::text, '') as t from video_job_events e where job_id = $1`, [
+			jobId
+		]);
 		const content = await db.sql(`select row_to_json(c)::text as t from content c where id = $1`, [job.content_id]);
 		// The worker may still log about the job after its last transition (e.g. "render failed").
 		await new Promise<void>((resolve) => setImmediate(resolve));

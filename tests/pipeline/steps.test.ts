@@ -40,7 +40,10 @@ afterAll(async () => db?.drop());
 
 /** The pg-boss deliveries of one step for a job, by state. */
 async function deliveries(jobId: string, queue: string): Promise<string[]> {
-	const { rows } = await db.sql<{ state: string }>(`select state from pgboss.job where name = $1 and data->>'jobId' = $2 order by created_on`, [queue, jobId]);
+	const { rows } = await db.sql<{ state: string }>(
+		`select state from pgboss.job where name = $1 and data->>'jobId' = $2 order by created_on`,
+		[queue, jobId]
+	);
 	return rows.map((r) => r.state);
 }
 
@@ -49,7 +52,8 @@ async function settled(jobId: string, queue: string): Promise<string[]> {
 	return vi.waitFor(
 		async () => {
 			const states = await deliveries(jobId, queue);
-			if (states.length === 0 || states.some((s) => s === 'created' || s === 'retry' || s === 'active')) throw new Error(`${queue}: ${states.join(', ')}`);
+			if (states.length === 0 || states.some((s) => s === 'created' || s === 'retry' || s === 'active'))
+				throw new Error(`${queue}: ${states.join(', ')}`);
 			return states;
 		},
 		{ timeout: 15_000, interval: 50 }
@@ -57,7 +61,10 @@ async function settled(jobId: string, queue: string): Promise<string[]> {
 }
 
 async function pendingPolls(jobId: string): Promise<number> {
-	const { rows } = await db.sql(`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state in ('created', 'retry')`, [jobId]);
+	const { rows } = await db.sql(
+		`select count(*)::int as n from pgboss.job where name = 'video.poll' and singleton_key = $1 and state in ('created', 'retry')`,
+		[jobId]
+	);
 	return rows[0].n;
 }
 

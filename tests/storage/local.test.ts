@@ -13,15 +13,7 @@ import {
 	type LocalVideoStorage
 } from '../../storage/index.ts';
 import { nodeDisk, type Disk } from '../../storage/disk.ts';
-import {
-	deferred,
-	expectedHash,
-	listFiles,
-	pseudoRandomBytes,
-	rejectionOf,
-	sha256OfFile,
-	webStream
-} from './helpers.ts';
+import { deferred, expectedHash, listFiles, pseudoRandomBytes, rejectionOf, sha256OfFile, webStream } from './helpers.ts';
 
 const PATH = 'videos/6f1c2a8e-0b7c-4b8e-9d51-3c1d2e4f5a6b/0a1b2c3d-1111-2222-3333-444455556666/job-1.mp4';
 const MP4 = { contentType: 'video/mp4' };
@@ -219,10 +211,7 @@ describe('local storage: failures leave nothing behind', () => {
 	it('an already-aborted signal fails with aborted before touching the disk', async () => {
 		const controller = new AbortController();
 		controller.abort();
-		await expectStorageError(
-			storage.put(PATH, Readable.from([Buffer.from('x')]), { ...MP4, signal: controller.signal }),
-			'aborted'
-		);
+		await expectStorageError(storage.put(PATH, Readable.from([Buffer.from('x')]), { ...MP4, signal: controller.signal }), 'aborted');
 		expect(await listFiles(dir)).toEqual([]);
 	});
 

@@ -21,7 +21,11 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, what: stri
 	}
 }
 
-const exists = (f: string) => stat(f).then(() => true, () => false);
+const exists = (f: string) =>
+	stat(f).then(
+		() => true,
+		() => false
+	);
 const partialsIn = async (d: string) => (await readdir(d)).filter((n) => n.endsWith('.partial'));
 const ago = (ms: number) => new Date(Date.now() - ms);
 

@@ -65,11 +65,15 @@ describe('accounts', () => {
 		expect(setCookie).toMatch(/HttpOnly/i);
 		expect(setCookie).toMatch(/SameSite=Lax/i);
 		expect((await c.get('/b')).status).toBe(200);
-		expect(await count('select count(*)::int as n from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1', [email])).toBe(1);
+		expect(
+			await count('select count(*)::int as n from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1', [email])
+		).toBe(1);
 
 		const out = await c.action('/logout', {});
 		expect(out.type).toBe('redirect');
-		expect(await count('select count(*)::int as n from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1', [email])).toBe(0);
+		expect(
+			await count('select count(*)::int as n from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1', [email])
+		).toBe(0);
 		const after = await c.get('/b');
 		expect(after.status).toBe(303);
 		expect(after.headers.get('location')).toBe('/login?next=%2Fb');
@@ -178,7 +182,9 @@ describe('HeyGen settings', () => {
 		const { rows } = await db.sql(`select count(*)::int as n from businesses where id = $1 and heygen_secret_id is not null`, [b]);
 		expect(rows[0].n).toBe(1);
 		// The plaintext is nowhere in the tables the app owns.
-		const dump = await db.sql(`select row_to_json(b)::text as t from businesses b union all select row_to_json(s)::text from vault.secrets s`);
+		const dump = await db.sql(
+			`select row_to_json(b)::text as t from businesses b union all select row_to_json(s)::text from vault.secrets s`
+		);
 		expect(dump.rows.map((x) => x.t).join('\n')).not.toContain('sim-test-key');
 		for (const path of [`/b/${b}/settings`, `/b/${b}/settings/__data.json`]) {
 			const text = await (await c.get(path)).text();
@@ -200,14 +206,19 @@ describe('HeyGen settings', () => {
 			expect(res.status, path).toBe(200);
 			const text = await res.text();
 			if (path.endsWith('/settings')) expect(text).toContain('An API key is saved');
-			for (let i = 0; i + 4 <= key.length; i++) expect(text, `${path} contains "${key.slice(i, i + 4)}"`).not.toContain(key.slice(i, i + 4));
+			for (let i = 0; i + 4 <= key.length; i++)
+				expect(text, `${path} contains "${key.slice(i, i + 4)}"`).not.toContain(key.slice(i, i + 4));
 		}
 	});
 
 	test('avatar and voice from the lists or typed by hand', async () => {
 		const picked = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', voiceId: 'sim-voice-en-2' });
 		expect(picked.type).toBe('success');
-		const manual = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', avatarIdManual: 'sim-avatar-anna', voiceIdManual: 'sim-voice-en-1' });
+		const manual = await c.action(`/b/${b}/settings?/saveVoice`, {
+			avatarId: 'sim-avatar-josh',
+			avatarIdManual: 'sim-avatar-anna',
+			voiceIdManual: 'sim-voice-en-1'
+		});
 		expect(manual.type).toBe('success');
 		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b]);
 		expect(rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-anna', heygen_voice_id: 'sim-voice-en-1' });
@@ -218,17 +229,29 @@ describe('HeyGen settings', () => {
 		const r = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'made-up-look', voiceIdManual: 'sim-voice-en-2' });
 		expect(r.type).toBe('failure');
 		expect(r.status).toBe(400);
-		expect(r.data.errors).toEqual({ avatarId: 'This HeyGen account has no avatar look with the ID "made-up-look". Choose one from the list.' });
+		expect(r.data.errors).toEqual({
+			avatarId: 'This HeyGen account has no avatar look with the ID "made-up-look". Choose one from the list.'
+		});
 		expect(r.data.message).toBe('Nothing was saved: the avatar is not in your HeyGen account.');
-		const both = await c.action(`/b/${b}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', avatarIdManual: 'nope-1', voiceIdManual: 'nope-2' });
+		const both = await c.action(`/b/${b}/settings?/saveVoice`, {
+			avatarId: 'sim-avatar-josh',
+			avatarIdManual: 'nope-1',
+			voiceIdManual: 'nope-2'
+		});
 		expect(Object.keys(both.data.errors).sort()).toEqual(['avatarId', 'voiceId']);
 		expect(both.data.errors.voiceId).toMatch(/no voice with the ID "nope-2"/);
 		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual(before);
 		// The account's own ids still save.
 		const ok = await c.action(`/b/${b}/settings?/saveVoice`, { avatarIdManual: 'sim-avatar-lena', voiceIdManual: 'sim-voice-de-1' });
 		expect(ok.type).toBe('success');
-		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual({ heygen_avatar_id: 'sim-avatar-lena', heygen_voice_id: 'sim-voice-de-1' });
-		await c.action(`/b/${b}/settings?/saveVoice`, before.heygen_avatar_id ? { avatarId: before.heygen_avatar_id, voiceId: before.heygen_voice_id } : {});
+		expect((await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0]).toEqual({
+			heygen_avatar_id: 'sim-avatar-lena',
+			heygen_voice_id: 'sim-voice-de-1'
+		});
+		await c.action(
+			`/b/${b}/settings?/saveVoice`,
+			before.heygen_avatar_id ? { avatarId: before.heygen_avatar_id, voiceId: before.heygen_voice_id } : {}
+		);
 	});
 
 	test('members who are not owners or admins cannot change the settings (403)', async () => {
@@ -257,7 +280,8 @@ describe('content and Generate', () => {
 		({ client: c } = await signUp(app, 'Writer'));
 		b = await createBusiness(c, 'Writers Inc');
 	});
-	const jobs = async (contentId: string) => (await db.sql('select * from video_jobs where content_id = $1 order by created_at', [contentId])).rows;
+	const jobs = async (contentId: string) =>
+		(await db.sql('select * from video_jobs where content_id = $1 order by created_at', [contentId])).rows;
 
 	test('an over-long script is refused with its length; nothing is saved', async () => {
 		const r = await c.action(`/b/${b}/content/new`, { title: 'Too long', body: 'a'.repeat(6000) });
@@ -284,11 +308,17 @@ describe('content and Generate', () => {
 
 	test('a script made too long outside the app: Generate shows the database message, no job', async () => {
 		await configureHeyGen(c, b);
-		const { rows } = await db.sql(`insert into content (business_id, title, body) values ($1, 'From SQL', $2) returning id`, [b, 'b'.repeat(5200)]);
+		const { rows } = await db.sql(`insert into content (business_id, title, body) values ($1, 'From SQL', $2) returning id`, [
+			b,
+			'b'.repeat(5200)
+		]);
 		const content = rows[0].id;
 		const page = await c.html(`/b/${b}/content/${content}`);
 		expect(page.text).toContain('The script is 5,200 characters; HeyGen accepts at most 5,000. Shorten it first (Edit).');
-		const r = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
+		const r = await c.action(`/b/${b}/content/${content}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(c, b, content)
+		});
 		expect(r.type).toBe('failure');
 		expect(r.data.message).toBe('The script is 5,200 characters; HeyGen accepts at most 5,000 per video. Shorten it and try again.');
 		expect(await jobs(content)).toHaveLength(0);
@@ -310,15 +340,21 @@ describe('content and Generate', () => {
 			c.action(`/b/${b}/content/${content}?/generate`, fields),
 			c.action(`/b/${b}/content/${content}?/generate`, fields)
 		]);
-		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(["success", "success"]);
+		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(['success', 'success']);
 		expect(r1.data.jobId).toBe(r2.data.jobId);
-		expect([r1.data.message, r2.data.message].sort()).toEqual(['This video was already started; showing its progress.', 'Video queued. Watch its progress below.']);
+		expect([r1.data.message, r2.data.message].sort()).toEqual([
+			'This video was already started; showing its progress.',
+			'Video queued. Watch its progress below.'
+		]);
 		const list = await jobs(content);
 		expect(list).toHaveLength(1);
 		expect(list[0].options).toEqual({ aspect_ratio: '9:16', resolution: '720p', captions: true, title: 'Double [sim renderMs=3000]' });
 		expect(list[0].avatar_id).toBe('sim-avatar-anna');
 
-		const other = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
+		const other = await c.action(`/b/${b}/content/${content}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(c, b, content)
+		});
 		expect(other.type).toBe('failure');
 		expect(other.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
 		expect(await jobs(content)).toHaveLength(1);
@@ -332,7 +368,10 @@ describe('content and Generate', () => {
 
 	test('cancel and retry, recorded as the user', async () => {
 		const content = await createContent(c, b, 'Cancel me.', 'Slow one [sim renderMs=30000]');
-		const r = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
+		const r = await c.action(`/b/${b}/content/${content}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(c, b, content)
+		});
 		const jobId = r.data.jobId as string;
 		await waitForStatus(db, jobId, 'rendering');
 		const cancel = await c.action(`/b/${b}/content/${content}?/cancel`, { jobId });
@@ -345,7 +384,10 @@ describe('content and Generate', () => {
 		const { rows } = await db.sql(`select status, attempt from video_jobs where id = $1`, [jobId]);
 		expect(rows[0].attempt).toBe(2);
 		const me = (await db.sql(`select id from auth_users where name = 'Writer'`)).rows[0].id;
-		const ev = await db.sql(`select to_status, actor from video_job_events where job_id = $1 and to_status in ('canceled', 'queued') order by id`, [jobId]);
+		const ev = await db.sql(
+			`select to_status, actor from video_job_events where job_id = $1 and to_status in ('canceled', 'queued') order by id`,
+			[jobId]
+		);
 		expect(ev.rows).toEqual([
 			{ to_status: 'queued', actor: `user:${me}` },
 			{ to_status: 'canceled', actor: `user:${me}` },
@@ -356,7 +398,10 @@ describe('content and Generate', () => {
 
 	test('a HeyGen failure is shown in words on the content page', async () => {
 		const content = await createContent(c, b, 'This one fails.', 'Fails [sim failWith=avatar_not_found]');
-		const r = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
+		const r = await c.action(`/b/${b}/content/${content}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(c, b, content)
+		});
 		const row = await waitForStatus(db, r.data.jobId, 'failed');
 		const page = await c.html(`/b/${b}/content/${content}`);
 		expect(page.text).toContain('The video failed.');

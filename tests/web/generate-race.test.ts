@@ -12,8 +12,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { Client } from './harness.ts';
 import {
-	Client,
 	configureHeyGen,
 	createBusiness,
 	createContent,
@@ -73,7 +73,7 @@ async function backendWaitingOn(event: 'advisory' | 'spectoken', timeoutMs = 10_
 	}
 }
 
-test('the second click, stopped by the active-job index, shows the first click\'s job', async () => {
+test("the second click, stopped by the active-job index, shows the first click's job", async () => {
 	const content = await createContent(c, b, 'Clicked twice.', 'Twice');
 	const fields = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
 	const gate: pg.PoolClient = await db.pool.connect();

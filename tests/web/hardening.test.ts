@@ -36,7 +36,15 @@ afterAll(async () => {
 const count = async (sql: string, params: unknown[] = []) => (await db.sql(sql, params)).rows[0].n as number;
 
 describe('redirect after login (finding 4, 5)', () => {
-	const hostile = ['%2F%09%2Fevil.com', '%2F%0A%2Fevil.com', '%2F%0D%2Fevil.com', '%09%2F%2Fevil.com', '%2F%5C%2Fevil.com', '%2F%2F%2Fevil.com', 'http%3A%2F%2Fevil.com'];
+	const hostile = [
+		'%2F%09%2Fevil.com',
+		'%2F%0A%2Fevil.com',
+		'%2F%0D%2Fevil.com',
+		'%09%2F%2Fevil.com',
+		'%2F%5C%2Fevil.com',
+		'%2F%2F%2Fevil.com',
+		'http%3A%2F%2Fevil.com'
+	];
 
 	test.each(hostile)('a signed-in visitor of /login?next=%s goes to /b', async (next) => {
 		const res = await rita.client.get(`/login?next=${next}`);
@@ -57,7 +65,10 @@ describe('redirect after login (finding 4, 5)', () => {
 	});
 
 	test('a same-site path is kept', async () => {
-		const r = await new Client(app.url).action(`/login?next=${encodeURIComponent('/b?tab=1#top')}`, { email: rita.email, password: rita.password });
+		const r = await new Client(app.url).action(`/login?next=${encodeURIComponent('/b?tab=1#top')}`, {
+			email: rita.email,
+			password: rita.password
+		});
 		expect(r.location).toBe('/b?tab=1#top');
 	});
 });
@@ -87,7 +98,12 @@ describe('bad bytes in forms are field errors (finding 5)', () => {
 		['an escape in the title', { title: 'Red \u001b[31m', body: 'Body.' }, 'title', /control characters \(found U\+001B\)/],
 		['a right-to-left override in the title', { title: 'Invoice \u202Efdp.exe', body: 'Body.' }, 'title', /text-direction/],
 		['a bell in the script', { title: 'Ding', body: 'Ding\u0007 dong' }, 'body', /control characters \(found U\+0007\)/],
-		['a script of only invisible characters', { title: 'Blank', body: '\u00a0\u200b\u3000' }, 'body', /^Write the script the avatar should say\.$/]
+		[
+			'a script of only invisible characters',
+			{ title: 'Blank', body: '\u00a0\u200b\u3000' },
+			'body',
+			/^Write the script the avatar should say\.$/
+		]
 	])('%s', async (_name, fields, field, message) => {
 		const r = await c.action(`/b/${b}/content/new`, fields);
 		expect(r.type).toBe('failure');
@@ -157,16 +173,17 @@ describe('/metrics without METRICS_TOKEN (finding 10)', () => {
 		expect(await r.text()).toMatch(/^video_jobs\{status="completed"\} \d+$/m);
 	});
 
-	test.each([['x-forwarded-for', '203.0.113.9'], ['forwarded', 'for=203.0.113.9'], ['x-real-ip', '203.0.113.9']])(
-		'a request relayed by a reverse proxy (%s) is refused',
-		async (header, value) => {
-			const r = await fetch(`${app.url}/metrics`, { headers: { [header]: value } });
-			expect(r.status).toBe(403);
-			const text = await r.text();
-			expect(text).toMatch(/METRICS_TOKEN/);
-			expect(text).not.toMatch(/video_jobs/);
-		}
-	);
+	test.each([
+		['x-forwarded-for', '203.0.113.9'],
+		['forwarded', 'for=203.0.113.9'],
+		['x-real-ip', '203.0.113.9']
+	])('a request relayed by a reverse proxy (%s) is refused', async (header, value) => {
+		const r = await fetch(`${app.url}/metrics`, { headers: { [header]: value } });
+		expect(r.status).toBe(403);
+		const text = await r.text();
+		expect(text).toMatch(/METRICS_TOKEN/);
+		expect(text).not.toMatch(/video_jobs/);
+	});
 });
 
 describe('content security policy (finding 11)', () => {
@@ -174,7 +191,11 @@ describe('content security policy (finding 11)', () => {
 		const client = bea;
 		const res = await client.get('/b');
 		const policy = res.headers.get('content-security-policy') ?? '';
-		const scriptSrc = policy.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src')) ?? '';
+		const scriptSrc =
+			policy
+				.split(';')
+				.map((d) => d.trim())
+				.find((d) => d.startsWith('script-src')) ?? '';
 		expect(scriptSrc).not.toContain('unsafe-inline');
 		const nonce = /'nonce-([^']+)'/.exec(scriptSrc)?.[1];
 		expect(nonce).toBeTruthy();
@@ -222,7 +243,9 @@ describe('invitations instead of add-by-email (finding 7)', () => {
 		const email = ed.email;
 		const r = await owner.action(`/b/${b}/members?/add`, { email, role: 'member' });
 		expect(r.type).not.toBe('success');
-		expect(await count('select count(*)::int as n from business_members m join auth_users u on u.id = m.user_id where u.email = $1', [email])).toBe(0);
+		expect(
+			await count('select count(*)::int as n from business_members m join auth_users u on u.id = m.user_id where u.email = $1', [email])
+		).toBe(0);
 	});
 
 	test('the invited person accepts after signing up; someone else cannot use the invitation', async () => {
@@ -246,7 +269,10 @@ describe('invitations instead of add-by-email (finding 7)', () => {
 		expect(page.text).toContain(invitationId);
 		const ok = await invitee.action('/b?/accept', { invitationId });
 		expect(ok).toMatchObject({ type: 'redirect', location: `/b/${b}` });
-		const member = await db.sql(`select m.role from business_members m join auth_users u on u.id = m.user_id where m.business_id = $1 and u.email = $2`, [b, email]);
+		const member = await db.sql(
+			`select m.role from business_members m join auth_users u on u.id = m.user_id where m.business_id = $1 and u.email = $2`,
+			[b, email]
+		);
 		expect(member.rows).toEqual([{ role: 'admin' }]);
 		expect(await count('select count(*)::int as n from business_invitations where id = $1', [invitationId])).toBe(0);
 		expect((await invitee.action('/b?/accept', { invitationId })).status).toBe(404);
@@ -263,7 +289,9 @@ describe('invitations instead of add-by-email (finding 7)', () => {
 		const id2 = (await db.sql('select id from business_invitations where business_id = $1 and email = $2', [b, email])).rows[0].id;
 		expect((await owner.action(`/b/${b}/members?/revokeInvite`, { invitationId: id2 })).type).toBe('success');
 		expect((await decliner.action('/b?/accept', { invitationId: id2 })).status).toBe(404);
-		expect(await count('select count(*)::int as n from business_members m join auth_users u on u.id = m.user_id where u.email = $1', [email])).toBe(0);
+		expect(
+			await count('select count(*)::int as n from business_members m join auth_users u on u.id = m.user_id where u.email = $1', [email])
+		).toBe(0);
 	});
 
 	test('a member who is not an owner or admin cannot invite', async () => {
@@ -280,7 +308,8 @@ describe('invitations instead of add-by-email (finding 7)', () => {
 		const busy = sam.client;
 		const biz = await createBusiness(busy, 'Probe Inc');
 		const results: number[] = [];
-		for (let i = 0; i < 22; i++) results.push((await busy.action(`/b/${biz}/members?/invite`, { email: `probe${i}@example.com`, role: 'member' })).status);
+		for (let i = 0; i < 22; i++)
+			results.push((await busy.action(`/b/${biz}/members?/invite`, { email: `probe${i}@example.com`, role: 'member' })).status);
 		expect(results.slice(0, 20).every((s) => s === 200)).toBe(true);
 		expect(results.slice(20)).toEqual([429, 429]);
 		expect(await count('select count(*)::int as n from business_invitations where business_id = $1', [biz])).toBe(20);
@@ -323,7 +352,12 @@ describe('live streams end with access (finding 6)', () => {
 		return { client, email, b, res };
 	}
 	const sessionOf = async (email: string) =>
-		(await db.sql('select s.id from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1 order by s.created_at desc limit 1', [email])).rows[0].id as string;
+		(
+			await db.sql(
+				'select s.id from auth_sessions s join auth_users u on u.id = s.user_id where u.email = $1 order by s.created_at desc limit 1',
+				[email]
+			)
+		).rows[0].id as string;
 
 	test('logout closes the stream at once', async () => {
 		const { client, res } = await openStream();

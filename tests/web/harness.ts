@@ -34,12 +34,21 @@ export interface TestApp {
 
 export async function startTestApp(
 	db: TestDatabase,
-	opts: { renderMs?: number; worker?: boolean; env?: Record<string, string>; sim?: HeyGenSimulatorOptions; settings?: Partial<PipelineSettings> } = {}
+	opts: {
+		renderMs?: number;
+		worker?: boolean;
+		env?: Record<string, string>;
+		sim?: HeyGenSimulatorOptions;
+		settings?: Partial<PipelineSettings>;
+	} = {}
 ): Promise<TestApp> {
 	// Built once for the whole run by tests/setup/global-postgres.ts; this only checks it is current.
 	await ensureBuilt();
 	const sim = await startHeyGenSimulator({ renderMs: opts.renderMs ?? 300, ...opts.sim });
-	const pipeline = opts.worker === false ? null : await startPipeline(db, { sim, ...(opts.settings && { worker: { settings: { ...FAST_SETTINGS, ...opts.settings } } }) });
+	const pipeline =
+		opts.worker === false
+			? null
+			: await startPipeline(db, { sim, ...(opts.settings && { worker: { settings: { ...FAST_SETTINGS, ...opts.settings } } }) });
 	const storageDir = pipeline?.storageDir ?? mkdtempSync(path.join(tmpdir(), 'hvj-web-videos-'));
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'hvj-web-data-'));
 	// Parsed like npm start does and handed to the app as a value (scripts/app.ts).
@@ -207,7 +216,12 @@ export async function createBusiness(client: Client, name = 'Acme Videos'): Prom
 	return r.location.split('/')[2]!;
 }
 
-export async function createContent(client: Client, businessId: string, body = 'Hello! This is our weekly update.', title = 'Weekly update'): Promise<string> {
+export async function createContent(
+	client: Client,
+	businessId: string,
+	body = 'Hello! This is our weekly update.',
+	title = 'Weekly update'
+): Promise<string> {
 	const r = await client.action(`/b/${businessId}/content/new`, { title, body });
 	if (r.type !== 'redirect' || !r.location) throw new Error(`create content failed: ${JSON.stringify(r)}`);
 	return r.location.split('/')[4]!;
@@ -270,7 +284,13 @@ export async function readEvents(
 }
 
 /** The owner invites `email` to the business and the invited person (signed in as it) accepts. */
-export async function inviteAndAccept(owner: Client, businessId: string, invitee: Client, email: string, role: 'admin' | 'member' = 'member'): Promise<void> {
+export async function inviteAndAccept(
+	owner: Client,
+	businessId: string,
+	invitee: Client,
+	email: string,
+	role: 'admin' | 'member' = 'member'
+): Promise<void> {
 	const r = await owner.action(`/b/${businessId}/members?/invite`, { email, role });
 	if (r.type !== 'success') throw new Error(`invite failed: ${JSON.stringify(r)}`);
 	const { text } = await invitee.html('/b');
@@ -281,8 +301,16 @@ export async function inviteAndAccept(owner: Client, businessId: string, invitee
 }
 
 /** Clicks Generate on a content page as `client` would (the form's own idempotency key); returns the job id. */
-export async function generateVideo(client: Client, businessId: string, contentId: string, fields: Record<string, string> = GENERATE_DEFAULTS): Promise<string> {
-	const r = await client.action(`/b/${businessId}/content/${contentId}?/generate`, { ...fields, idempotencyKey: await generateFormKey(client, businessId, contentId) });
+export async function generateVideo(
+	client: Client,
+	businessId: string,
+	contentId: string,
+	fields: Record<string, string> = GENERATE_DEFAULTS
+): Promise<string> {
+	const r = await client.action(`/b/${businessId}/content/${contentId}?/generate`, {
+		...fields,
+		idempotencyKey: await generateFormKey(client, businessId, contentId)
+	});
 	if (r.type !== 'success') throw new Error(`generate failed: ${JSON.stringify(r)}`);
 	return r.data.jobId as string;
 }

@@ -8,7 +8,17 @@ import { KEY_ECHO_FORMS, type KeyEchoForm } from '../../heygen/simulator/server.
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { ECHO_KEY, keyLeaks } from '../helpers/key-leaks.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { Client, configureHeyGen, createBusiness, createContent, GENERATE_DEFAULTS, generateFormKey, signUp, startTestApp, type TestApp } from './harness.ts';
+import type { Client } from './harness.ts';
+import {
+	configureHeyGen,
+	createBusiness,
+	createContent,
+	GENERATE_DEFAULTS,
+	generateFormKey,
+	signUp,
+	startTestApp,
+	type TestApp
+} from './harness.ts';
 
 let db: TestDatabase;
 let app: TestApp;
@@ -30,7 +40,10 @@ afterAll(async () => {
 async function failedJobPage(inject: () => void): Promise<{ page: string; row: Record<string, any> }> {
 	inject();
 	const content = await createContent(c, b, 'A script whose render HeyGen fails.', 'Echo');
-	const r = await c.action(`/b/${b}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) });
+	const r = await c.action(`/b/${b}/content/${content}?/generate`, {
+		...GENERATE_DEFAULTS,
+		idempotencyKey: await generateFormKey(c, b, content)
+	});
 	expect(r.type).toBe('success');
 	const row = await waitForStatus(db, r.data.jobId, 'failed');
 	app.sim.clearFaults();
@@ -46,7 +59,9 @@ describe('the key echoed by HeyGen never reaches the job page', () => {
 	});
 
 	test.each(KEY_ECHO_FORMS.map((f) => [f]))('key echoed %s in an HTTP 418 error to the submit', async (form: KeyEchoForm) => {
-		const { page, row } = await failedJobPage(() => app.sim.setFaults({ echoKeyError: { form, status: 418, endpoint: 'generate', times: 1 } }));
+		const { page, row } = await failedJobPage(() =>
+			app.sim.setFaults({ echoKeyError: { form, status: 418, endpoint: 'generate', times: 1 } })
+		);
 		expect(row.error_code).toBe('heygen_refused');
 		expect(page).toContain('The video failed.');
 		expect(keyLeaks(page)).toEqual([]);

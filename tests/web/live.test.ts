@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
+import type { Client } from './harness.ts';
 import {
-	Client,
 	configureHeyGen,
 	createBusiness,
 	createContent,
@@ -47,10 +47,19 @@ describe('live status (SSE)', () => {
 		const jobId = await generate(content);
 		const events = await reading;
 		const seen = JSON.stringify(events.map((e) => ({ id: e.id, ...e.data })));
-		expect(events.map((e) => e.data.status), seen).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
-		expect(events.every((e) => e.event === 'job' && e.data.jobId === jobId && Number(e.id) === e.data.id), seen).toBe(true);
+		expect(
+			events.map((e) => e.data.status),
+			seen
+		).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
+		expect(
+			events.every((e) => e.event === 'job' && e.data.jobId === jobId && Number(e.id) === e.data.id),
+			seen
+		).toBe(true);
 		const ids = events.map((e) => Number(e.id));
-		expect([...ids].sort((x, y) => x - y), seen).toEqual(ids);
+		expect(
+			[...ids].sort((x, y) => x - y),
+			seen
+		).toEqual(ids);
 		const done = events.at(-1)!.data;
 		expect(done.videoUrl, seen).toBe(`/media/${b}/${content}/${jobId}.mp4`);
 		// The poster is our stored copy of HeyGen's thumbnail, served beside the video.
@@ -73,7 +82,10 @@ describe('live status (SSE)', () => {
 		expect(replay).toHaveLength(10);
 		expect(replay.every((e) => Number(e.id) > since)).toBe(true);
 		// …or for one content only; the header wins over ?since.
-		const one = await c.get(`/b/${b}/events?content=${c2}&since=999999999`, { accept: 'text/event-stream', 'last-event-id': String(since) });
+		const one = await c.get(`/b/${b}/events?content=${c2}&since=999999999`, {
+			accept: 'text/event-stream',
+			'last-event-id': String(since)
+		});
 		const only = await readEvents(one, (ev) => ev.length >= 5);
 		expect(only.map((e) => `${e.data.jobId}:${e.data.status}`)).toEqual(HAPPY_TRAIL.map((t) => `${j2}:${t.split('→')[1]}`));
 		const trail = await db.sql('select count(*)::int as n from video_job_events where job_id = any($1)', [[j1, j2]]);
@@ -97,18 +109,30 @@ describe('live status (SSE)', () => {
 		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
 		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'), 15_000);
 		// Only this file's app: other test files run their own apps against other databases.
-		const killed = await db.sql(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
+		const killed = await db.sql(
+			`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'web-live'`
+		);
 		expect(killed.rows).toEqual([{ ok: true }]);
 		// Changes made while it is down are replayed when it is back.
 		const jobId = await generate(content);
 		const events = await reading;
-		expect(events.filter((e) => e.data.jobId === jobId).map((e) => e.data.status)).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
-		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
+		expect(events.filter((e) => e.data.jobId === jobId).map((e) => e.data.status)).toEqual([
+			'queued',
+			'submitting',
+			'rendering',
+			'transferring',
+			'completed'
+		]);
+		const { rows } = await db.sql(
+			`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`
+		);
 		expect(rows[0].n).toBe(1);
 	});
 
 	test('many subscribers share the one LISTEN connection', async () => {
-		const { rows } = await db.sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`);
+		const { rows } = await db.sql(
+			`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`
+		);
 		expect(rows[0].n).toBe(1);
 	});
 });

@@ -11,8 +11,14 @@ import { type Client, inviteAndAccept, signUp, type TestApp } from './harness.ts
 test.override({ appOptions: { worker: false } });
 
 const members = async (db: TestDatabase, b: string) =>
-	(await db.sql(`select u.email, m.role from business_members m join auth_users u on u.id = m.user_id where m.business_id = $1 order by u.email`, [b])).rows;
-const userId = async (db: TestDatabase, email: string) => (await db.sql(`select id from auth_users where email = $1`, [email])).rows[0].id as string;
+	(
+		await db.sql(
+			`select u.email, m.role from business_members m join auth_users u on u.id = m.user_id where m.business_id = $1 order by u.email`,
+			[b]
+		)
+	).rows;
+const userId = async (db: TestDatabase, email: string) =>
+	(await db.sql(`select id from auth_users where email = $1`, [email])).rows[0].id as string;
 const ownerIdOf = async (db: TestDatabase, b: string) =>
 	(await db.sql(`select user_id from business_members where business_id = $1 and role = 'owner'`, [b])).rows[0].user_id as string;
 

@@ -31,7 +31,10 @@ test.each([
 });
 
 test('the bearer token is answered, also through a proxy', async () => {
-	const variants: Record<string, string>[] = [{ authorization: `Bearer ${TOKEN}` }, { authorization: `bearer ${TOKEN}`, 'x-forwarded-for': '203.0.113.9' }];
+	const variants: Record<string, string>[] = [
+		{ authorization: `Bearer ${TOKEN}` },
+		{ authorization: `bearer ${TOKEN}`, 'x-forwarded-for': '203.0.113.9' }
+	];
 	for (const headers of variants) {
 		const r = await fetch(`${app.url}/metrics`, { headers });
 		expect(r.status).toBe(200);

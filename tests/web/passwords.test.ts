@@ -70,17 +70,14 @@ describe('the sign-up form', () => {
 		...GUESSABLE.map((p, i) => [p, 'Weak Walter', `walter.${i}@example.com`]),
 		...HERS.slice(0, 2).map((p) => [p, MARIA.name, MARIA.email])
 	];
-	test.each(cases)(
-		'refuses %j (as %s)',
-		async (password, name, email) => {
-			const r = await new Client(app.url).action('/signup', { name, email, password });
-			expect(r.type).toBe('failure');
-			expect(r.status).toBe(400);
-			expect(r.data.errors.password).toMatch(/^This password (is too easy to guess\.|is mostly your name, your email)/);
-			expect(r.data.values).toEqual({ name, email });
-			expect(await accounts(email)).toBe(0);
-		}
-	);
+	test.each(cases)('refuses %j (as %s)', async (password, name, email) => {
+		const r = await new Client(app.url).action('/signup', { name, email, password });
+		expect(r.type).toBe('failure');
+		expect(r.status).toBe(400);
+		expect(r.data.errors.password).toMatch(/^This password (is too easy to guess\.|is mostly your name, your email)/);
+		expect(r.data.values).toEqual({ name, email });
+		expect(await accounts(email)).toBe(0);
+	});
 
 	test('accepts a strong one', async () => {
 		const r = await new Client(app.url).action('/signup', { name: MARIA.name, email: MARIA.email, password: STRONG });

@@ -20,7 +20,9 @@ beforeAll(async () => {
 		create publication supabase_realtime;`);
 	await migrate(supa.url);
 	// What Supabase grants its API roles on public tables by default.
-	await supa.sql(`grant usage on schema public to anon, authenticated; grant select on all tables in schema public to anon, authenticated;`);
+	await supa.sql(
+		`grant usage on schema public to anon, authenticated; grant select on all tables in schema public to anon, authenticated;`
+	);
 }, 60_000);
 afterAll(async () => {
 	await supa?.drop();
@@ -33,7 +35,12 @@ const BOB = '22222222-2222-4222-8222-222222222222';
 test('members read only their own businesses; auth tables and other tenants stay hidden', async () => {
 	const { rows } = await supa.sql<{ id: string }>(`insert into businesses (name) values ('Alice Co'), ('Bob Co') returning id`);
 	const [a, b] = rows.map((r) => r.id);
-	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [a, ALICE, b, BOB]);
+	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [
+		a,
+		ALICE,
+		b,
+		BOB
+	]);
 	await supa.sql(`insert into content (business_id, title, body) values ($1, 'A post', 'a'), ($2, 'B post', 'b')`, [a, b]);
 	await supa.sql(`insert into auth_users (id, name, email, email_verified) values ('u1', 'U', 'u@example.com', false)`);
 
@@ -60,7 +67,9 @@ test('video_job_events and video_jobs are published for Supabase Realtime', asyn
 });
 
 test('on plain Postgres the migration leaves row-level security off', async () => {
-	const { rows } = await plain.sql(`select relname, relrowsecurity from pg_class where relname in ('businesses', 'content', 'video_jobs', 'auth_users') order by 1`);
+	const { rows } = await plain.sql(
+		`select relname, relrowsecurity from pg_class where relname in ('businesses', 'content', 'video_jobs', 'auth_users') order by 1`
+	);
 	expect(rows.every((r) => r.relrowsecurity === false)).toBe(true);
 	expect((await plain.sql(`select to_regprocedure('is_business_member(uuid)') as f`)).rows[0].f).toBeNull();
 });
@@ -81,7 +90,12 @@ test('with jobs in two businesses, a signed-in user sees only the jobs and event
 		`insert into businesses (name, heygen_avatar_id, heygen_voice_id) values ('Carol Films', 'a', 'v'), ('Dave Films', 'a', 'v') returning id`
 	);
 	const [carolCo, daveCo] = rows.map((r) => r.id);
-	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [carolCo, CAROL, daveCo, DAVE]);
+	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [
+		carolCo,
+		CAROL,
+		daveCo,
+		DAVE
+	]);
 	await supa.sql(`select set_heygen_key(id, 'sim-test-key') from businesses where id = any($1)`, [[carolCo, daveCo]]);
 	const job = async (businessId: string, title: string) => {
 		const c = await supa.sql(`insert into content (business_id, title, body) values ($1, $2, 'Script.') returning id`, [businessId, title]);
@@ -99,7 +113,11 @@ test('with jobs in two businesses, a signed-in user sees only the jobs and event
 test('with auth.uid() set to a plain member (or a stranger), set_heygen_key raises 42501; an owner may set it', async () => {
 	const { rows } = await supa.sql<{ id: string }>(`insert into businesses (name) values ('Keyed Co') returning id`);
 	const biz = rows[0]!.id;
-	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($1, $3, 'member')`, [biz, CAROL, DAVE]);
+	await supa.sql(`insert into business_members (business_id, user_id, role) values ($1, $2, 'owner'), ($1, $3, 'member')`, [
+		biz,
+		CAROL,
+		DAVE
+	]);
 	// A server-side connection acting for a Supabase user: the function itself must check who it is.
 	const setKeyAs = (uid: string) =>
 		inRolledBackTransaction(supa, async (c) => {

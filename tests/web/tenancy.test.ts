@@ -41,7 +41,10 @@ beforeAll(async () => {
 	await configureHeyGen(bob, B);
 	contentA = await createContent(alice, A, 'Alice secret script about the launch.', 'Alice launch plan');
 	contentB = await createContent(bob, B, 'Bob script.', 'Bob post');
-	const r = await alice.action(`/b/${A}/content/${contentA}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(alice, A, contentA) });
+	const r = await alice.action(`/b/${A}/content/${contentA}?/generate`, {
+		...GENERATE_DEFAULTS,
+		idempotencyKey: await generateFormKey(alice, A, contentA)
+	});
 	jobA = r.data.jobId;
 	const done = await waitForStatus(db, jobA, 'completed');
 	videoA = done.video_url;
@@ -142,13 +145,18 @@ describe('a member of B and business A', () => {
 		expect(own.status).toBe(200);
 		const reading = readEvents(own, () => false, 3000);
 		const content2 = await createContent(alice, A, 'Another one.', 'Alice second');
-		const r = await alice.action(`/b/${A}/content/${content2}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(alice, A, content2) });
+		const r = await alice.action(`/b/${A}/content/${content2}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(alice, A, content2)
+		});
 		await waitForStatus(db, r.data.jobId, 'completed');
 		const events = await reading;
 		expect(events.filter((e) => e.data.businessId !== B)).toEqual([]);
 		// And Alice's own stream does carry them.
 		const aliceStream = await alice.get(`/b/${A}/events?since=0`, { accept: 'text/event-stream' });
-		const aliceEvents = await readEvents(aliceStream, (ev) => ev.some((e) => e.data.jobId === r.data.jobId && e.data.status === 'completed'));
+		const aliceEvents = await readEvents(aliceStream, (ev) =>
+			ev.some((e) => e.data.jobId === r.data.jobId && e.data.status === 'completed')
+		);
 		expect(aliceEvents.every((e) => e.data.businessId === A)).toBe(true);
 	});
 
@@ -182,7 +190,11 @@ describe('a member of B and business A', () => {
 
 	test("A's thumbnail and subtitles: the same checks as the video", async () => {
 		const content = await createContent(alice, A, 'Captioned words for the track.', 'Alice captions');
-		const r = await alice.action(`/b/${A}/content/${content}?/generate`, { ...GENERATE_DEFAULTS, captions: 'on', idempotencyKey: await generateFormKey(alice, A, content) });
+		const r = await alice.action(`/b/${A}/content/${content}?/generate`, {
+			...GENERATE_DEFAULTS,
+			captions: 'on',
+			idempotencyKey: await generateFormKey(alice, A, content)
+		});
 		const job = await waitForStatus(db, r.data.jobId, 'completed');
 		expect(job.subtitles_path).toBe(`videos/${A}/${content}/${job.id}.srt`);
 		const poster = await alice.get(`/media/${A}/${content}/${job.id}.jpg`);

@@ -87,29 +87,49 @@ describe('dbErrorMessage', () => {
 		return e;
 	};
 	test('codes from our SQL (detail) become sentences for the form, whatever the message says', () => {
-		expect(dbErrorMessage(pgErr('video_jobs: content x already has an active video job y (rendering)', '23505', { detail: 'active_job_exists', constraint: 'video_jobs_one_active_per_content' }))).toBe(
-			'A video for this content is already in progress. Wait for it to finish or cancel it first.'
-		);
-		expect(dbErrorMessage(pgErr('video_jobs.script is 6000 characters; HeyGen accepts at most 5000 per video', '23514', { detail: 'script_too_long' }), { scriptLength: 6000 })).toBe(
-			'The script is 6,000 characters; HeyGen accepts at most 5,000 per video. Shorten it and try again.'
-		);
+		expect(
+			dbErrorMessage(
+				pgErr('video_jobs: content x already has an active video job y (rendering)', '23505', {
+					detail: 'active_job_exists',
+					constraint: 'video_jobs_one_active_per_content'
+				})
+			)
+		).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
+		expect(
+			dbErrorMessage(
+				pgErr('video_jobs.script is 6000 characters; HeyGen accepts at most 5000 per video', '23514', { detail: 'script_too_long' }),
+				{ scriptLength: 6000 }
+			)
+		).toBe('The script is 6,000 characters; HeyGen accepts at most 5,000 per video. Shorten it and try again.');
 		expect(dbErrorMessage(pgErr('reworded', '23514', { detail: 'script_too_long' }))).toMatch(/longer than the 5,000 characters/);
-		expect(dbErrorMessage(pgErr('reworded entirely', '23514', { detail: 'api_key_missing' }))).toBe('This business has no HeyGen API key. Add one in Settings first.');
+		expect(dbErrorMessage(pgErr('reworded entirely', '23514', { detail: 'api_key_missing' }))).toBe(
+			'This business has no HeyGen API key. Add one in Settings first.'
+		);
 		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'avatar_missing' }))).toBe('Choose an avatar in Settings first.');
 		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'voice_missing' }))).toBe('Choose a voice in Settings first.');
-		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'script_empty' }))).toBe('The script is empty. Write the text the avatar should say first.');
-		expect(dbErrorMessage(pgErr('cancel_video_job: job x is already completed and cannot be canceled', '23514', { detail: 'job_not_active' }))).toBe(
-			'This video has already finished; there is nothing to cancel.'
+		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'script_empty' }))).toBe(
+			'The script is empty. Write the text the avatar should say first.'
 		);
+		expect(
+			dbErrorMessage(pgErr('cancel_video_job: job x is already completed and cannot be canceled', '23514', { detail: 'job_not_active' }))
+		).toBe('This video has already finished; there is nothing to cancel.');
 		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'job_not_retryable' }))).toBe('Only a failed or canceled video can be retried.');
 	});
 	test('constraint violations map by SQLSTATE and constraint name', () => {
-		expect(dbErrorMessage(pgErr('duplicate key value violates unique constraint "video_jobs_one_active_per_content"', '23505', { constraint: 'video_jobs_one_active_per_content' }))).toMatch(/already in progress/);
+		expect(
+			dbErrorMessage(
+				pgErr('duplicate key value violates unique constraint "video_jobs_one_active_per_content"', '23505', {
+					constraint: 'video_jobs_one_active_per_content'
+				})
+			)
+		).toMatch(/already in progress/);
 	});
 	test('a message alone maps to nothing specific, and raw SQL text never reaches the user', () => {
 		const msg = dbErrorMessage(pgErr('video_jobs: business 7f1c2a9e-1111-4222-8333-444455556666 has no HeyGen API key', '23514'));
 		expect(msg).toBe('The database refused this change. Reload the page and try again.');
-		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'no_such_code' }))).toBe('The database refused this change. Reload the page and try again.');
+		expect(dbErrorMessage(pgErr('x', '23514', { detail: 'no_such_code' }))).toBe(
+			'The database refused this change. Reload the page and try again.'
+		);
 	});
 	test('anything that is not about the data is not for the user', () => {
 		expect(dbErrorMessage(pgErr('terminating connection due to administrator command', '57P01'))).toBeNull();

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signWebhookBody } from '../helpers/webhook-signature.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { Client, configureHeyGen, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from './harness.ts';
+import type { Client } from './harness.ts';
+import { configureHeyGen, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from './harness.ts';
 
 const KEY = 'sim-test-key';
 const OTHER_KEY = 'sim-other-key';
@@ -21,7 +22,11 @@ let b: string;
 beforeAll(async () => {
 	db = await createTestDatabase();
 	// Polling slow on purpose: only a webhook can make the transfer start within a second.
-	app = await startTestApp(db, { renderMs: 300, sim: { validKeys: [KEY, OTHER_KEY, 'sim-third-key'] }, settings: { pollInitialMs: 60_000, pollMaxMs: 60_000 } });
+	app = await startTestApp(db, {
+		renderMs: 300,
+		sim: { validKeys: [KEY, OTHER_KEY, 'sim-third-key'] },
+		settings: { pollInitialMs: 60_000, pollMaxMs: 60_000 }
+	});
 	({ client: c } = await signUp(app, 'Hook Owner'));
 	b = await createBusiness(c, 'Hook Co');
 	await configureHeyGen(c, b, KEY);
@@ -127,14 +132,20 @@ describe('refused or ignored deliveries', () => {
 	});
 
 	const body = (over: Record<string, unknown> = {}) =>
-		JSON.stringify({ event_type: 'avatar_video.success', event_id: null, event_data: { video_id: videoId, callback_id: jobId, url: 'https://x.invalid/v.mp4' }, ...over });
+		JSON.stringify({
+			event_type: 'avatar_video.success',
+			event_id: null,
+			event_data: { video_id: videoId, callback_id: jobId, url: 'https://x.invalid/v.mp4' },
+			...over
+		});
 	const headers = (raw: string, o: { secret?: string; ts?: number; eventId?: string } = {}) => ({
 		'content-type': 'application/json',
 		'Heygen-Signature': signWebhookBody(raw, o.secret ?? secret),
 		'Heygen-Timestamp': String(o.ts ?? Math.floor(Date.now() / 1000)),
 		'Heygen-Event-Id': o.eventId ?? `evt_${randomUUID()}`
 	});
-	const post = (raw: string, h: Record<string, string>, businessId = b) => fetch(`${app.url}/api/heygen/webhook/${businessId}`, { method: 'POST', headers: h, body: raw });
+	const post = (raw: string, h: Record<string, string>, businessId = b) =>
+		fetch(`${app.url}/api/heygen/webhook/${businessId}`, { method: 'POST', headers: h, body: raw });
 
 	/** Everything a delivery could change, plus HeyGen traffic. */
 	async function state() {
@@ -210,7 +221,7 @@ describe('refused or ignored deliveries', () => {
 		expect(settled.status).toBe('rendering');
 	});
 
-	test('the simulator\'s forged and late deliveries are refused', async () => {
+	test("the simulator's forged and late deliveries are refused", async () => {
 		const e = endpointOf(KEY)[0]!;
 		const payload = JSON.parse(body());
 		app.sim.webhookEndpoints.setDeliveryOptions({ lateSeconds: 900 });
@@ -285,7 +296,7 @@ describe('replacing and removing the key', () => {
 		expect(page.text).not.toContain('Webhooks are active');
 	});
 
-	test('no whsec_ value anywhere outside Vault\'s encrypted column, nor in logs', async () => {
+	test("no whsec_ value anywhere outside Vault's encrypted column, nor in logs", async () => {
 		// A full pg_dump is not possible here (the system pg_dump is older than the server), so every
 		// text-like column of every table is scanned instead; vault.secrets.secret is ciphertext.
 		expect(app.sim.webhookEndpoints.deliveries.length).toBeGreaterThan(0);

@@ -24,27 +24,47 @@ beforeAll(async () => {
 			res.end(body);
 		};
 		switch (u.pathname) {
-			case '/ok.mp4': return send('video/mp4', MP4);
-			case '/octet.mp4': return send('application/octet-stream', MP4);
-			case '/untyped.mp4': return send(null, MP4);
-			case '/chunked.mp4': return send('video/mp4', MP4, {});
-			case '/fragmented.mp4': return send('video/mp4', Buffer.concat([FTYP, box('moov', 300), box('moof', 200), box('mdat', 4000)]));
-			case '/html-video.mp4': return send('text/html; charset=utf-8', MP4);
-			case '/text-ftyp.mp4': return send('text/plain', TEXT_WITH_FTYP);
-			case '/text-video.mp4': return send('text/plain', MP4);
-			case '/no-moov.mp4': return send('video/mp4', Buffer.concat([FTYP, box('free', 64), box('mdat', 4000)]));
-			case '/cut.mp4': return send('video/mp4', MP4.subarray(0, 10_000));
-			case '/cut-chunked.mp4': return send('video/mp4', MP4.subarray(0, 10_000), {});
+			case '/ok.mp4':
+				return send('video/mp4', MP4);
+			case '/octet.mp4':
+				return send('application/octet-stream', MP4);
+			case '/untyped.mp4':
+				return send(null, MP4);
+			case '/chunked.mp4':
+				return send('video/mp4', MP4, {});
+			case '/fragmented.mp4':
+				return send('video/mp4', Buffer.concat([FTYP, box('moov', 300), box('moof', 200), box('mdat', 4000)]));
+			case '/html-video.mp4':
+				return send('text/html; charset=utf-8', MP4);
+			case '/text-ftyp.mp4':
+				return send('text/plain', TEXT_WITH_FTYP);
+			case '/text-video.mp4':
+				return send('text/plain', MP4);
+			case '/no-moov.mp4':
+				return send('video/mp4', Buffer.concat([FTYP, box('free', 64), box('mdat', 4000)]));
+			case '/cut.mp4':
+				return send('video/mp4', MP4.subarray(0, 10_000));
+			case '/cut-chunked.mp4':
+				return send('video/mp4', MP4.subarray(0, 10_000), {});
 			// The whole file, but the reply announces 1000 bytes fewer (the client stops reading there).
-			case '/short-length.mp4': return send('video/mp4', MP4, { 'content-length': MP4.length - 1000, connection: 'close' });
-			case '/ok.srt': return send('application/x-subrip', SRT);
-			case '/html-subtitles.srt': return send('text/html', SRT);
-			case '/empty.mp4': return send('video/mp4', '');
-			case '/page.mp4': return send('text/html', '<html><body>Sign in to continue</body></html>');
-			case '/sneaky.mp4': return send('video/mp4', '<!DOCTYPE html><html></html>');
-			case '/random.mp4': return send('video/mp4', Buffer.alloc(4096, 7));
-			case '/thumb.jpg': return send('image/jpeg', JPG);
-			case '/not-image.jpg': return send('image/jpeg', MP4);
+			case '/short-length.mp4':
+				return send('video/mp4', MP4, { 'content-length': MP4.length - 1000, connection: 'close' });
+			case '/ok.srt':
+				return send('application/x-subrip', SRT);
+			case '/html-subtitles.srt':
+				return send('text/html', SRT);
+			case '/empty.mp4':
+				return send('video/mp4', '');
+			case '/page.mp4':
+				return send('text/html', '<html><body>Sign in to continue</body></html>');
+			case '/sneaky.mp4':
+				return send('video/mp4', '<!DOCTYPE html><html></html>');
+			case '/random.mp4':
+				return send('video/mp4', Buffer.alloc(4096, 7));
+			case '/thumb.jpg':
+				return send('image/jpeg', JPG);
+			case '/not-image.jpg':
+				return send('image/jpeg', MP4);
 			case '/hop': {
 				const n = Number(u.searchParams.get('n'));
 				res.writeHead(302, { location: n > 0 ? `/hop?n=${n - 1}` : '/ok.mp4' });
@@ -109,7 +129,14 @@ describe('download safety', () => {
 	});
 
 	it('refuses loopback and private addresses unless they are the configured API host', async () => {
-		for (const url of ['https://127.0.0.1/v.mp4', 'https://10.0.0.8/v.mp4', 'https://192.168.1.1/v.mp4', 'https://[::1]/v.mp4', 'https://localhost/v.mp4', 'https://172.16.0.1/v.mp4']) {
+		for (const url of [
+			'https://127.0.0.1/v.mp4',
+			'https://10.0.0.8/v.mp4',
+			'https://192.168.1.1/v.mp4',
+			'https://[::1]/v.mp4',
+			'https://localhost/v.mp4',
+			'https://172.16.0.1/v.mp4'
+		]) {
 			const e = await refusal(fetchAll(url, 'mp4', 'https://api.heygen.com'));
 			expect(e.code, url).toBe('download_refused');
 		}
@@ -121,15 +148,24 @@ describe('download safety', () => {
 
 	it('refuses an empty body, an HTML page and a file with no MP4 ftyp box', async () => {
 		expect((await refusal(fetchAll(`${origin}/empty.mp4`))).message).toBe("HeyGen's video URL returned an empty file.");
-		expect((await refusal(fetchAll(`${origin}/page.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
-		expect((await refusal(fetchAll(`${origin}/sneaky.mp4`))).message).toBe("HeyGen's video URL returned a web page instead of the video file.");
+		expect((await refusal(fetchAll(`${origin}/page.mp4`))).message).toBe(
+			"HeyGen's video URL returned a web page instead of the video file."
+		);
+		expect((await refusal(fetchAll(`${origin}/sneaky.mp4`))).message).toBe(
+			"HeyGen's video URL returned a web page instead of the video file."
+		);
 		expect((await refusal(fetchAll(`${origin}/random.mp4`))).message).toBe(
 			`HeyGen's video file is not a playable MP4: it does not start with an "ftyp" box.`
 		);
-		expect((await refusal(fetchAll(`${origin}/not-image.jpg`, 'image'))).message).toBe("HeyGen's thumbnail URL returned a file that is not an image.");
+		expect((await refusal(fetchAll(`${origin}/not-image.jpg`, 'image'))).message).toBe(
+			"HeyGen's thumbnail URL returned a file that is not an image."
+		);
 	});
 
-	for (const [name, expected, what] of [['html-video.mp4', 'mp4', 'video'], ['html-subtitles.srt', 'srt', 'subtitles']] as const) {
+	for (const [name, expected, what] of [
+		['html-video.mp4', 'mp4', 'video'],
+		['html-subtitles.srt', 'srt', 'subtitles']
+	] as const) {
 		it(`refuses a text/html reply even when its body does not start with "<": ${what}`, async () => {
 			// Control: the same kind of bytes served with their own type pass.
 			const own = expected === 'mp4' ? `${origin}/ok.mp4` : `${origin}/ok.srt`;
@@ -143,7 +179,8 @@ describe('download safety', () => {
 
 describe('the video is an MP4 a player can open', () => {
 	it('passes an MP4 served as a video type, as generic binary, untyped, chunked, or fragmented', async () => {
-		for (const name of ['ok', 'octet', 'untyped', 'chunked']) expect((await fetchAll(`${origin}/${name}.mp4`)).equals(MP4), name).toBe(true);
+		for (const name of ['ok', 'octet', 'untyped', 'chunked'])
+			expect((await fetchAll(`${origin}/${name}.mp4`)).equals(MP4), name).toBe(true);
 		expect((await fetchAll(`${origin}/fragmented.mp4`)).length).toBe(4556);
 	});
 

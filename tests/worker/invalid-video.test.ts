@@ -46,7 +46,10 @@ describe('a video that is not a playable MP4', () => {
 		['textFtyp', () => 'it was served as "text/plain", which is not a video type'],
 		['notMp4', () => 'it does not start with an "ftyp" box'],
 		['cutShort', () => `its "mdat" box at byte 2208 runs to byte ${mp4Length()}, past the ${mp4Length() >> 1} bytes the reply announced`],
-		['wrongLength', () => `its "mdat" box at byte 2208 runs to byte ${mp4Length()}, past the ${mp4Length() - 1000} bytes the reply announced`]
+		[
+			'wrongLength',
+			() => `its "mdat" box at byte 2208 runs to byte ${mp4Length()}, past the ${mp4Length() - 1000} bytes the reply announced`
+		]
 	];
 	for (const [kind, problem] of cases) {
 		it(`${kind}: fails as invalid_video after one download and stores nothing`, async () => {

@@ -75,6 +75,7 @@ describe('Mp4BoxWalker', () => {
 	it('accepts video types and generic binary, nothing else', () => {
 		const video = [null, 'video/mp4', 'video/quicktime', 'Video/MP4; charset=binary', 'application/octet-stream', 'binary/octet-stream'];
 		for (const t of video) expect(isVideoContentType(t), String(t)).toBe(true);
-		for (const t of ['text/plain', 'text/html', 'application/json', 'image/jpeg', 'audio/mp4']) expect(isVideoContentType(t), t).toBe(false);
+		for (const t of ['text/plain', 'text/html', 'application/json', 'image/jpeg', 'audio/mp4'])
+			expect(isVideoContentType(t), t).toBe(false);
 	});
 });

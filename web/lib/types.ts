@@ -42,12 +42,26 @@ export interface JobView {
  */
 export type JobSummary = Pick<
 	JobView,
-	'id' | 'status' | 'attempt' | 'options' | 'errorCode' | 'errorMessage' | 'lastError' | 'videoUrl' | 'createdAt' | 'requestedBy' | 'renderSeconds' | 'transferSeconds' | 'totalSeconds'
+	| 'id'
+	| 'status'
+	| 'attempt'
+	| 'options'
+	| 'errorCode'
+	| 'errorMessage'
+	| 'lastError'
+	| 'videoUrl'
+	| 'createdAt'
+	| 'requestedBy'
+	| 'renderSeconds'
+	| 'transferSeconds'
+	| 'totalSeconds'
 > &
 	Partial<Pick<JobView, 'contentId' | 'contentTitle'>>;
 
 /** What the player shows of a finished job. */
-export type PlayableVideo = Pick<JobView, 'id' | 'thumbnailUrl' | 'captionsUrl' | 'heygenUrl' | 'durationSeconds' | 'sizeBytes'> & { videoUrl: string };
+export type PlayableVideo = Pick<JobView, 'id' | 'thumbnailUrl' | 'captionsUrl' | 'heygenUrl' | 'durationSeconds' | 'sizeBytes'> & {
+	videoUrl: string;
+};
 
 /** A step as the content page's progress list draws it. */
 export type StepSummary = Pick<StepEvent, 'id' | 'from' | 'status' | 'at'>;

@@ -30,7 +30,12 @@ export interface Classified {
 /** Sorts any failure into "fail the job with this reason" or "try again later". */
 export function classify(err: unknown): Classified | null {
 	if (isHeyGenError(err)) {
-		return { retryable: err.retryable, code: err.code, message: err.message, ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }) };
+		return {
+			retryable: err.retryable,
+			code: err.code,
+			message: err.message,
+			...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs })
+		};
 	}
 	if (err instanceof DownloadError) return { retryable: !err.permanent, code: err.code, message: redact(err.message) };
 	// A download that failed while storage was reading it: the download's reason is the one to tell.
@@ -72,7 +77,12 @@ export async function handleStepError(
 	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
 	if (!c.retryable) {
 		log.warn({ msg: c.message }, 'job failed permanently');
-		await ctx.store.update(job.id, [step.status], { ...counted, status: 'failed', error_code: c.code, error_message: c.message.slice(0, 2000) });
+		await ctx.store.update(job.id, [step.status], {
+			...counted,
+			status: 'failed',
+			error_code: c.code,
+			error_message: c.message.slice(0, 2000)
+		});
 		return;
 	}
 	const delay = Math.max(c.retryAfterMs ?? 0, backoffMs(attempts, ctx.settings.retryBaseMs, ctx.settings.retryMaxMs));
@@ -89,5 +99,10 @@ export async function handleStepError(
 		return;
 	}
 	log.info({ msg: c.message, delayMs: delay, attempts }, 'transient error; retrying later');
-	await ctx.store.update(job.id, [step.status], { ...counted, last_error: `${c.code}: ${c.message}`.slice(0, 1000) }, { queue, delayMs: delay });
+	await ctx.store.update(
+		job.id,
+		[step.status],
+		{ ...counted, last_error: `${c.code}: ${c.message}`.slice(0, 1000) },
+		{ queue, delayMs: delay }
+	);
 }

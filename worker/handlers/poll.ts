@@ -34,8 +34,17 @@ export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]
 		if (!current || current.status !== AT || !current.heygen_video_id) continue;
 		if (current.deadline && Date.now() > current.deadline.getTime()) {
 			const minutes = Math.round((current.deadline.getTime() - current.created_at.getTime()) / 60_000);
-			outcomes.set(id, ctx.store.fail(id, [AT], 'deadline_exceeded',
-				`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`).then(() => {}));
+			outcomes.set(
+				id,
+				ctx.store
+					.fail(
+						id,
+						[AT],
+						'deadline_exceeded',
+						`HeyGen had not finished rendering after ${minutes} minutes (last status: ${current.last_heygen_status ?? 'unknown'}).`
+					)
+					.then(() => {})
+			);
 			continue;
 		}
 		// Counted before the call so that errors count as attempts too; the increment rides on the
@@ -97,9 +106,17 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Poll
 	const key = await ctx.store.apiKey(businessId);
 	if (!key) {
 		for (const job of jobs) {
-			settle(job.id, ctx.store
-				.fail(job.id, [AT], 'missing_api_key', 'The HeyGen API key was removed while the video was rendering. Save one and retry the job.')
-				.then(() => {}));
+			settle(
+				job.id,
+				ctx.store
+					.fail(
+						job.id,
+						[AT],
+						'missing_api_key',
+						'The HeyGen API key was removed while the video was rendering. Save one and retry the job.'
+					)
+					.then(() => {})
+			);
 		}
 		return { decisions: [], handled };
 	}
@@ -123,7 +140,10 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Poll
 				// The bulk route failed (5xx, a timeout, a bad reply, or a 404 because it moved): it says
 				// nothing about the videos, so each is asked on its own; only HeyGen's answer about one
 				// video can fail it for good.
-				ctx.log.warn({ businessId, videos: chunk.length, code: isHeyGenError(err) ? err.code : 'unexpected' }, 'bulk status call failed; asking per video');
+				ctx.log.warn(
+					{ businessId, videos: chunk.length, code: isHeyGenError(err) ? err.code : 'unexpected' },
+					'bulk status call failed; asking per video'
+				);
 			}
 		}
 		const decided = await Promise.allSettled(
@@ -156,7 +176,12 @@ async function pollAlone(ctx: PipelineContext, job: PollJob, key: string): Promi
 	return decide(ctx, job, key, status);
 }
 
-async function decide(ctx: PipelineContext, job: PollJob, key: string, status: VideoStatus | (BulkVideoStatus & { status: VideoStatus['status'] })): Promise<Decision | null> {
+async function decide(
+	ctx: PipelineContext,
+	job: PollJob,
+	key: string,
+	status: VideoStatus | (BulkVideoStatus & { status: VideoStatus['status'] })
+): Promise<Decision | null> {
 	const jobId = job.id;
 	const counted = { poll_count: job.poll_count };
 	if (IN_PROGRESS.has(status.status)) {

@@ -33,8 +33,12 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	if (claim.outcome === 'wait') {
 		const j = claim.job;
 		if (j.deadline && Date.now() + waitMs > j.deadline.getTime()) {
-			await ctx.store.fail(jobId, ['queued'], 'deadline_exceeded',
-				`The video waited for a free HeyGen render slot until its deadline (this business renders at most ${claim.limit} videos at once).`);
+			await ctx.store.fail(
+				jobId,
+				['queued'],
+				'deadline_exceeded',
+				`The video waited for a free HeyGen render slot until its deadline (this business renders at most ${claim.limit} videos at once).`
+			);
 			return;
 		}
 		ctx.log.debug({ jobId, inFlight: claim.inFlight, limit: claim.limit }, 'waiting for a HeyGen render slot');
@@ -43,17 +47,31 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	const job = claim.job;
 	if (job.heygen_video_id) return;
 	if (job.submit_count > ctx.settings.maxSubmits) {
-		await ctx.store.fail(jobId, [AT], 'submit_failed', `Gave up after ${job.submit_count - 1} attempts to submit to HeyGen. ${job.last_error ?? ''}`.trim());
+		await ctx.store.fail(
+			jobId,
+			[AT],
+			'submit_failed',
+			`Gave up after ${job.submit_count - 1} attempts to submit to HeyGen. ${job.last_error ?? ''}`.trim()
+		);
 		return;
 	}
 	if (claim.outcome === 'resumed' && job.heygen_submitted_at && Date.now() - job.heygen_submitted_at.getTime() > KEY_SAFE_FOR_MS) {
-		await ctx.store.fail(jobId, [AT], 'submit_failed',
-			'The first submit to HeyGen is more than 23 hours old and its outcome is unknown; it is not repeated, so HeyGen cannot make a second video. Check HeyGen for the video, or retry the job to make a new one.');
+		await ctx.store.fail(
+			jobId,
+			[AT],
+			'submit_failed',
+			'The first submit to HeyGen is more than 23 hours old and its outcome is unknown; it is not repeated, so HeyGen cannot make a second video. Check HeyGen for the video, or retry the job to make a new one.'
+		);
 		return;
 	}
 	const key = await ctx.store.apiKey(job.business_id);
 	if (!key) {
-		await ctx.store.fail(jobId, [AT], 'missing_api_key', 'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.');
+		await ctx.store.fail(
+			jobId,
+			[AT],
+			'missing_api_key',
+			'The business has no HeyGen API key. Save one in the HeyGen settings, then retry the job.'
+		);
 		return;
 	}
 	// A key set from SQL gets its webhook endpoint before its first video.
@@ -66,7 +84,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 			voiceId: job.voice_id,
 			options: v3Options(job.options),
 			callbackId: job.id,
-			idempotencyKey: job.heygen_idempotency_key!,
+			idempotencyKey: job.heygen_idempotency_key!
 		}));
 	} catch (err) {
 		await handleStepError(ctx, QUEUES.submit, job, err, ctx.settings.maxSubmits);

@@ -25,7 +25,12 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 	const job = await ctx.store.countTry(jobId, [AT], 'transfer_count');
 	if (!job) return;
 	if (job.transfer_count > ctx.settings.maxTransfers) {
-		await ctx.store.fail(jobId, [AT], 'transfer_failed', `Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim());
+		await ctx.store.fail(
+			jobId,
+			[AT],
+			'transfer_failed',
+			`Gave up downloading the video after ${job.transfer_count - 1} attempts. ${job.last_error ?? ''}`.trim()
+		);
 		return;
 	}
 	const captions = v3Options(job.options).captions === true;
@@ -45,7 +50,12 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		if (job.transfer_count > 1 || !url || captions) {
 			const key = await ctx.store.apiKey(job.business_id);
 			if (!key) {
-				await ctx.store.fail(jobId, [AT], 'missing_api_key', 'The HeyGen API key was removed before the video was downloaded. Save one and retry the job.');
+				await ctx.store.fail(
+					jobId,
+					[AT],
+					'missing_api_key',
+					'The HeyGen API key was removed before the video was downloaded. Save one and retry the job.'
+				);
 				return;
 			}
 			const status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
@@ -61,7 +71,10 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		let subtitlesPath: string | null = null;
 		if (captions && subtitleUrl) {
 			const srt = await download(subtitleUrl, 'srt');
-			await ctx.storage.put(objectPathFor(job, 'srt'), srt.body, { contentType: 'application/x-subrip', ...(srt.bytes !== undefined && { expectedBytes: srt.bytes }) });
+			await ctx.storage.put(objectPathFor(job, 'srt'), srt.body, {
+				contentType: 'application/x-subrip',
+				...(srt.bytes !== undefined && { expectedBytes: srt.bytes })
+			});
 			stored.push(objectPathFor(job, 'srt'));
 			subtitlesPath = `videos/${objectPathFor(job, 'srt')}`;
 		} else if (captions) {
@@ -72,7 +85,10 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		const thumbJob = thumbnailUrl
 			? (async () => {
 					const thumb = await download(thumbnailUrl, 'image');
-					await ctx.storage.put(objectPathFor(job, 'jpg'), thumb.body, { contentType: thumb.contentType?.startsWith('image/') ? thumb.contentType : 'image/jpeg', ...(thumb.bytes !== undefined && { expectedBytes: thumb.bytes }) });
+					await ctx.storage.put(objectPathFor(job, 'jpg'), thumb.body, {
+						contentType: thumb.contentType?.startsWith('image/') ? thumb.contentType : 'image/jpeg',
+						...(thumb.bytes !== undefined && { expectedBytes: thumb.bytes })
+					});
 					stored.push(objectPathFor(job, 'jpg'));
 					return `videos/${objectPathFor(job, 'jpg')}`;
 				})().catch((err: unknown) => {

@@ -18,7 +18,11 @@ let instance: AppAuth | null = null;
 export function auth(origin: string): AppAuth {
 	if (!instance) {
 		const c = config();
-		const options = authOptions({ pool: database().pool, secret: resolveAuthSecret(c.AUTH_SECRET, c.DATA_DIR), baseURL: c.ORIGIN ?? origin });
+		const options = authOptions({
+			pool: database().pool,
+			secret: resolveAuthSecret(c.AUTH_SECRET, c.DATA_DIR),
+			baseURL: c.ORIGIN ?? origin
+		});
 		// Cookies Better Auth sets (sign-in, sign-out, refreshed session) go onto the SvelteKit response.
 		const plugins: BetterAuthPlugin[] = [...(options.plugins ?? []), sveltekitCookies(getRequestEvent)];
 		instance = betterAuth({ ...options, plugins }) as AppAuth;

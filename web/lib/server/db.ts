@@ -13,7 +13,8 @@ let handle: DbHandle | null = null;
 export function database(): DbHandle {
 	if (!handle) {
 		const c = config();
-		if (!c.DATABASE_URL) throw new Error('DATABASE_URL is not set: start the app with `npm start` (embedded Postgres) or set DATABASE_URL.');
+		if (!c.DATABASE_URL)
+			throw new Error('DATABASE_URL is not set: start the app with `npm start` (embedded Postgres) or set DATABASE_URL.');
 		handle = createDb(c.DATABASE_URL, { max: 20, applicationName: 'web', vaultRootKey: resolveVaultRootKey(c) });
 	}
 	return handle;

@@ -16,7 +16,8 @@ const BY_CODE: Record<string, string | ((ctx: DbErrorContext) => string)> = {
 	script_empty: SCRIPT_EMPTY,
 	script_blank: SCRIPT_EMPTY,
 	script_invisible: SCRIPT_EMPTY,
-	script_control_character: 'The script contains an invisible control character; only line breaks and tabs are allowed. Retype the text around it and try again.',
+	script_control_character:
+		'The script contains an invisible control character; only line breaks and tabs are allowed. Retype the text around it and try again.',
 	api_key_missing: 'This business has no HeyGen API key. Add one in Settings first.',
 	avatar_missing: 'Choose an avatar in Settings first.',
 	voice_missing: 'Choose a voice in Settings first.',

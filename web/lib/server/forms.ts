@@ -43,7 +43,8 @@ export function validate<S extends z.ZodType>(
 ): { ok: true; data: z.infer<S> } | { ok: false; failure: ActionFailure<FormFailure> } {
 	// A NUL can never be stored (Postgres text cannot hold it); name the field instead of failing later.
 	const nul: FieldErrors = {};
-	for (const [k, v] of Object.entries(input)) if (typeof v === 'string' && v.includes('\u0000')) nul[k] = 'This field contains a NUL character (\\0); remove it.';
+	for (const [k, v] of Object.entries(input))
+		if (typeof v === 'string' && v.includes('\u0000')) nul[k] = 'This field contains a NUL character (\\0); remove it.';
 	if (Object.keys(nul).length) return { ok: false, failure: formError(form, data, 'Please fix the highlighted field.', nul) };
 	const parsed = schema.safeParse(input);
 	if (parsed.success) return { ok: true, data: parsed.data };
@@ -53,5 +54,13 @@ export function validate<S extends z.ZodType>(
 		errors[field] ??= issue.message;
 	}
 	const count = Object.keys(errors).length;
-	return { ok: false, failure: formError(form, data, count === 1 ? 'Please fix the highlighted field.' : `Please fix the ${count} highlighted fields.`, errors) };
+	return {
+		ok: false,
+		failure: formError(
+			form,
+			data,
+			count === 1 ? 'Please fix the highlighted field.' : `Please fix the ${count} highlighted fields.`,
+			errors
+		)
+	};
 }

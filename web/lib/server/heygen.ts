@@ -114,7 +114,10 @@ export type CatalogCheck =
  * again at HeyGen once, for a look or voice created in the last few minutes.
  */
 export async function checkCatalogIds(businessId: string, ids: { avatarId: string; voiceId: string }): Promise<CatalogCheck> {
-	const find = (c: Catalog) => ({ avatar: c.avatars.find((a) => a.id === ids.avatarId), voice: c.voices.find((v) => v.id === ids.voiceId) });
+	const find = (c: Catalog) => ({
+		avatar: c.avatars.find((a) => a.id === ids.avatarId),
+		voice: c.voices.find((v) => v.id === ids.voiceId)
+	});
 	let catalog = await heygenCatalog(businessId);
 	let found = find(catalog);
 	if (!found.avatar || !found.voice) {
@@ -124,11 +127,21 @@ export async function checkCatalogIds(businessId: string, ids: { avatarId: strin
 	}
 	if (found.avatar && found.voice) return { ok: true, avatar: found.avatar, voice: found.voice };
 	if (catalog.error && (!catalog.avatars.length || !catalog.voices.length)) {
-		return { ok: false, errors: {}, unavailable: true, message: `${catalog.error} The avatar and voice were not saved, because they could not be checked.` };
+		return {
+			ok: false,
+			errors: {},
+			unavailable: true,
+			message: `${catalog.error} The avatar and voice were not saved, because they could not be checked.`
+		};
 	}
 	const errors: { avatarId?: string; voiceId?: string } = {};
 	if (!found.avatar) errors.avatarId = `This HeyGen account has no avatar look with the ID "${ids.avatarId}". Choose one from the list.`;
 	if (!found.voice) errors.voiceId = `This HeyGen account has no voice with the ID "${ids.voiceId}". Choose one from the list.`;
 	const what = [errors.avatarId && 'avatar', errors.voiceId && 'voice'].filter(Boolean).join(' and ');
-	return { ok: false, errors, unavailable: false, message: `Nothing was saved: the ${what} ${what.includes(' and ') ? 'are' : 'is'} not in your HeyGen account.` };
+	return {
+		ok: false,
+		errors,
+		unavailable: false,
+		message: `Nothing was saved: the ${what} ${what.includes(' and ') ? 'are' : 'is'} not in your HeyGen account.`
+	};
 }

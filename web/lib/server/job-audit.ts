@@ -28,7 +28,10 @@ export async function jobEvents(businessId: string, jobId: string): Promise<Audi
 		at: r.at.toISOString(),
 		from: r.from_status,
 		to: r.to_status,
-		actor: r.actor.startsWith('user:') || r.name ? requesterLabel({ requested_by: r.actor, requester_name: r.name, requester_email: r.email }) : r.actor,
+		actor:
+			r.actor.startsWith('user:') || r.name
+				? requesterLabel({ requested_by: r.actor, requester_name: r.name, requester_email: r.email })
+				: r.actor,
 		detail: jsonObject(r.detail)
 	}));
 }

@@ -8,7 +8,7 @@ import { mediaUrl } from './live.ts';
 import type { MembershipRider } from './tenancy.ts';
 import type { JobSummary, JobView, PlayableVideo, StepEvent, StepSummary } from '../types.ts';
 
-export type { JobView, StepEvent };
+export type { JobView };
 
 type Time = Date | string | null;
 type JobId = Selectable<VideoJobs>['id'];
@@ -57,7 +57,11 @@ function jobsWithSteps() {
 					.select((eb) => {
 						// Literals, as the statuses are fixed: a parameter would only hide them from the planner.
 						const at = (...statuses: VideoJobStatus[]) =>
-							eb.fn.max<Selectable<VideoJobEvents>['at'] | null>('e.at').filterWhere('e.to_status', 'in', statuses.map((s) => sql.lit(s)));
+							eb.fn.max<Selectable<VideoJobEvents>['at'] | null>('e.at').filterWhere(
+								'e.to_status',
+								'in',
+								statuses.map((s) => sql.lit(s))
+							);
 						return [
 							at('queued').as('queued_at'),
 							at('rendering').as('rendering_at'),
@@ -71,10 +75,24 @@ function jobsWithSteps() {
 			(join) => join.onTrue()
 		)
 		.select([
-			'j.id', 'j.status', 'j.attempt', 'j.options', 'j.error_code', 'j.error_message', 'j.last_error', 'j.heygen_url',
-			'j.duration_seconds', 'j.size_bytes', 'j.created_at', 'j.requested_by',
-			'u.name as requester_name', 'u.email as requester_email',
-			'ev.queued_at', 'ev.rendering_at', 'ev.transferring_at', 'ev.finished_at'
+			'j.id',
+			'j.status',
+			'j.attempt',
+			'j.options',
+			'j.error_code',
+			'j.error_message',
+			'j.last_error',
+			'j.heygen_url',
+			'j.duration_seconds',
+			'j.size_bytes',
+			'j.created_at',
+			'j.requested_by',
+			'u.name as requester_name',
+			'u.email as requester_email',
+			'ev.queued_at',
+			'ev.rendering_at',
+			'ev.transferring_at',
+			'ev.finished_at'
 		])
 		.orderBy('j.created_at', 'desc')
 		.orderBy('j.id', 'desc');
@@ -85,8 +103,16 @@ function jobViews() {
 	return jobsWithSteps()
 		.innerJoin('content as c', 'c.id', 'j.content_id')
 		.select([
-			'j.business_id', 'j.content_id', 'c.title as content_title', 'j.avatar_id', 'j.voice_id', 'j.heygen_video_id',
-			'j.thumbnail_path', 'j.subtitles_path', 'j.heygen_completed_at', 'j.completed_at'
+			'j.business_id',
+			'j.content_id',
+			'c.title as content_title',
+			'j.avatar_id',
+			'j.voice_id',
+			'j.heygen_video_id',
+			'j.thumbnail_path',
+			'j.subtitles_path',
+			'j.heygen_completed_at',
+			'j.completed_at'
 		]);
 }
 
@@ -169,7 +195,11 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 		db()
 			.selectFrom('content as c')
 			.select((eb) => [
-				'c.id', 'c.business_id', 'c.title', 'c.body', 'c.updated_at',
+				'c.id',
+				'c.business_id',
+				'c.title',
+				'c.body',
+				'c.updated_at',
 				eb
 					.selectFrom('video_job_events as e')
 					.select((eb) => eb.fn.coalesce(eb.fn.max('e.id'), eb.lit(0)).as('id'))
@@ -332,7 +362,11 @@ function jobOfForm(q: Kysely<DB>, args: { businessId: string; contentId: string;
 
 /** The job if it belongs to this business (and content, when given); the tenancy check for job ids. */
 export async function findJob(businessId: string, jobId: string, contentId?: string) {
-	let q = db().selectFrom('video_jobs').select(['id', 'status', 'content_id']).where('id', '=', jobId).where('business_id', '=', businessId);
+	let q = db()
+		.selectFrom('video_jobs')
+		.select(['id', 'status', 'content_id'])
+		.where('id', '=', jobId)
+		.where('business_id', '=', businessId);
 	if (contentId) q = q.where('content_id', '=', contentId);
 	return q.executeTakeFirst();
 }

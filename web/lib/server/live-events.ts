@@ -40,8 +40,10 @@ function toLiveEvent(r: EventRow): LiveEvent {
 		errorCode: str(d['error_code']),
 		errorMessage: str(d['error_message']),
 		videoUrl: completed ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }) : null,
-		thumbnailUrl: completed && r.thumbnail_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'jpg') : null,
-		captionsUrl: completed && r.subtitles_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'vtt') : null,
+		thumbnailUrl:
+			completed && r.thumbnail_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'jpg') : null,
+		captionsUrl:
+			completed && r.subtitles_path ? mediaUrl({ business_id: r.business_id, content_id: r.content_id, id: r.job_id }, 'vtt') : null,
 		heygenUrl: r.heygen_url
 	};
 }
@@ -60,7 +62,12 @@ export async function eventsById(ids: number[]): Promise<LiveEvent[]> {
 export const REPLAY_LIMIT = 500;
 
 /** Events of a business after `afterId` (oldest first), for a reconnecting browser. */
-export async function eventsAfter(businessId: string, afterId: number, contentId: string | null, limit = REPLAY_LIMIT): Promise<LiveEvent[]> {
+export async function eventsAfter(
+	businessId: string,
+	afterId: number,
+	contentId: string | null,
+	limit = REPLAY_LIMIT
+): Promise<LiveEvent[]> {
 	const { rows } = await sql<EventRow>`
 		select ${EVENT_COLUMNS}
 		from video_job_events e left join video_jobs j on j.id = e.job_id
@@ -71,7 +78,9 @@ export async function eventsAfter(businessId: string, afterId: number, contentId
 }
 
 export async function latestEventId(businessId: string): Promise<number> {
-	const { rows } = await sql<{ id: number | null }>`select max(id) as id from video_job_events where business_id = ${businessId}`.execute(db());
+	const { rows } = await sql<{ id: number | null }>`select max(id) as id from video_job_events where business_id = ${businessId}`.execute(
+		db()
+	);
 	return Number(rows[0]?.id ?? 0);
 }
 

@@ -33,7 +33,12 @@ export function parseRange(header: string | null, size: number): ByteRange | nul
  * Streams a file with Range support (206 partial content), so a video element can seek. ETag and
  * Last-Modified let the browser revalidate; If-Range keeps a range request from mixing versions.
  */
-export async function serveFile(request: Request, file: string, contentType: string, extraHeaders: Record<string, string> = {}): Promise<Response> {
+export async function serveFile(
+	request: Request,
+	file: string,
+	contentType: string,
+	extraHeaders: Record<string, string> = {}
+): Promise<Response> {
 	let info;
 	try {
 		info = await stat(file);
@@ -65,7 +70,11 @@ export async function serveFile(request: Request, file: string, contentType: str
 	if (range) {
 		return new Response(body(range.start, range.end), {
 			status: 206,
-			headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': String(range.end - range.start + 1) }
+			headers: {
+				...headers,
+				'content-range': `bytes ${range.start}-${range.end}/${size}`,
+				'content-length': String(range.end - range.start + 1)
+			}
 		});
 	}
 	return new Response(size === 0 ? null : body(0, size - 1), { status: 200, headers: { ...headers, 'content-length': String(size) } });

@@ -69,7 +69,10 @@ async function snapshot(): Promise<Snapshot> {
 			where name in (select queue from video_job_states where queue is not null) and state in ('created', 'retry')
 			group by name`.execute(db()),
 		histograms(),
-		sql<{ code: string; n: number }>`select error_code as code, sum(failures)::float8 as n from video_job_failure_counts group by error_code`.execute(db())
+		sql<{
+			code: string;
+			n: number;
+		}>`select error_code as code, sum(failures)::float8 as n from video_job_failure_counts group by error_code`.execute(db())
 	]);
 	return { byStatus: byStatus.rows, queue: queue.rows, durations, failures: failures.rows };
 }
@@ -82,7 +85,6 @@ function currentSnapshot(): Promise<Snapshot> {
 	}
 	return cache.value;
 }
-
 
 /** A histogram whose values come from the database: prom-client has no setter for that. */
 class DbHistogram {

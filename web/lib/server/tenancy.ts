@@ -14,7 +14,7 @@ export interface SessionUser {
 	email: string;
 }
 
-export interface Session {
+interface Session {
 	user: SessionUser;
 	session: { id: string; expiresAt: Date };
 }
@@ -64,7 +64,11 @@ function membershipQuery(userId: string, businessId: string) {
 		.selectFrom('business_members as m')
 		.innerJoin('businesses as b', 'b.id', 'm.business_id')
 		.select((eb) => [
-			'b.id', 'b.name', 'b.heygen_avatar_id', 'b.heygen_voice_id', 'm.role',
+			'b.id',
+			'b.name',
+			'b.heygen_avatar_id',
+			'b.heygen_voice_id',
+			'm.role',
 			eb.fn<boolean>('has_heygen_key', ['b.id']).as('has_key'),
 			jsonArrayFrom(
 				eb

@@ -36,7 +36,9 @@ export async function receiveWebhook(businessId: string, request: Request): Prom
 	const eventId = webhookDedupeKey(raw, parsed.data.event_id);
 	if (!(WEBHOOK_EVENTS as readonly string[]).includes(parsed.data.event_type)) return 'ignored_event';
 	const r = await sql<{ outcome: WebhookOutcome }>`
-		select heygen_webhook_receive(${businessId}, ${eventId}, ${parsed.data.event_type}, ${parsed.data.event_data.video_id}) as outcome`.execute(db());
+		select heygen_webhook_receive(${businessId}, ${eventId}, ${parsed.data.event_type}, ${parsed.data.event_data.video_id}) as outcome`.execute(
+		db()
+	);
 	return r.rows[0]?.outcome ?? 'error';
 }
 

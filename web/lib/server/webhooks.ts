@@ -1,5 +1,13 @@
 import { readHeyGenKey } from '$db/heygen-key.ts';
-import { isHttpsOrigin, registerWebhook, unregisterWebhook, webhookStatus, webhookUrl, type RegisterResult, type WebhookStatus } from '$heygen/webhook-registration.ts';
+import {
+	isHttpsOrigin,
+	registerWebhook,
+	unregisterWebhook,
+	webhookStatus,
+	webhookUrl,
+	type RegisterResult,
+	type WebhookStatus
+} from '$heygen/webhook-registration.ts';
 import { config } from './config.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';

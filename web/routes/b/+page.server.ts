@@ -67,7 +67,11 @@ export const actions: Actions = {
 		const user = requireUser(locals, url);
 		const id = String((await request.formData()).get('invitationId') ?? '');
 		if (!isUuid(id)) error(404, 'Not found');
-		const r = await db().deleteFrom('business_invitations').where('id', '=', id).where('email', '=', user.email.toLowerCase()).executeTakeFirst();
+		const r = await db()
+			.deleteFrom('business_invitations')
+			.where('id', '=', id)
+			.where('email', '=', user.email.toLowerCase())
+			.executeTakeFirst();
 		if (!r.numDeletedRows) error(404, 'Not found');
 		return { form: 'decline', message: 'Invitation declined.' };
 	}

@@ -9,7 +9,11 @@ export const GET: RequestHandler = async ({ request, getClientAddress }) => {
 	if (!access.ok) {
 		return new Response(access.message + '\n', {
 			status: access.status,
-			headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...(access.status === 401 && { 'www-authenticate': 'Bearer realm="metrics"' }) }
+			headers: {
+				'content-type': 'text/plain; charset=utf-8',
+				'cache-control': 'no-store',
+				...(access.status === 401 && { 'www-authenticate': 'Bearer realm="metrics"' })
+			}
 		});
 	}
 	const { body, contentType } = await renderMetrics();

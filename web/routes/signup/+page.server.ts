@@ -28,7 +28,8 @@ export const actions: Actions = {
 		const v = validate('signup', schema, data);
 		if (!v.ok) return v.failure;
 		const wait = signupLimiter.hit(getClientAddress());
-		if (wait) return formError('signup', data, `Too many sign-ups from your network. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
+		if (wait)
+			return formError('signup', data, `Too many sign-ups from your network. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
 		// The strength estimate (with the name and email as known words) is the costly check: after the limit.
 		const weak = passwordProblem(v.data.password, { email: v.data.email, name: v.data.name });
 		if (weak) return formError('signup', data, 'Please fix the highlighted field.', { password: weak });
@@ -41,8 +42,10 @@ export const actions: Actions = {
 			});
 		} catch (err) {
 			const f = authFailure(err);
-			if (f?.code === 'PASSWORD_TOO_SHORT') return formError('signup', data, 'Password too short.', { password: `Use at least ${MIN_PASSWORD_LENGTH} characters.` });
-			if (f?.code === 'PASSWORD_TOO_LONG') return formError('signup', data, 'Password too long.', { password: `Use at most ${MAX_PASSWORD_LENGTH} characters.` });
+			if (f?.code === 'PASSWORD_TOO_SHORT')
+				return formError('signup', data, 'Password too short.', { password: `Use at least ${MIN_PASSWORD_LENGTH} characters.` });
+			if (f?.code === 'PASSWORD_TOO_LONG')
+				return formError('signup', data, 'Password too long.', { password: `Use at most ${MAX_PASSWORD_LENGTH} characters.` });
 			if (f && f.status < 500) return formError('signup', data, f.message);
 			log().error({ err: errInfo(err) }, 'sign-up failed');
 			return formError('signup', data, 'Could not create the account right now. Try again in a moment.', {}, 500);

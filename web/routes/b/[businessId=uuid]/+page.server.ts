@@ -10,7 +10,10 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		db()
 			.selectFrom('content')
 			.select((eb) => [
-				'id', 'title', 'heygen_status', 'updated_at',
+				'id',
+				'title',
+				'heygen_status',
+				'updated_at',
 				eb.fn<Selectable<Content>['body']>('left', ['body', eb.lit(180)]).as('excerpt'),
 				eb.fn<number>('length', ['body']).as('chars')
 			])

@@ -29,7 +29,12 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 	const stored = ext === 'vtt' ? params.path.replace(/\.vtt$/, '.srt') : params.path;
 	const c = config();
 	if (c.STORAGE === 'supabase') {
-		supabase ??= await createStorage({ kind: 'supabase', url: c.SUPABASE_URL!, serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!, bucket: c.SUPABASE_BUCKET });
+		supabase ??= await createStorage({
+			kind: 'supabase',
+			url: c.SUPABASE_URL!,
+			serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!,
+			bucket: c.SUPABASE_BUCKET
+		});
 		const signed = await supabase.signedUrl(stored, 3600).catch(() => error(404, 'Not found'));
 		if (ext !== 'vtt') redirect(302, signed);
 		const res = await fetch(signed);

@@ -14,7 +14,10 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const status = isFilter(s) ? s : null;
 	const beforeParam = url.searchParams.get('before');
 	const before = beforeParam && !Number.isNaN(Date.parse(beforeParam)) ? new Date(beforeParam) : null;
-	const [jobs, lastEventId] = await Promise.all([businessJobs(business.id, { status, before, limit: PAGE + 1 }), latestEventId(business.id)]);
+	const [jobs, lastEventId] = await Promise.all([
+		businessJobs(business.id, { status, before, limit: PAGE + 1 }),
+		latestEventId(business.id)
+	]);
 	return {
 		jobs: jobs.slice(0, PAGE),
 		older: jobs.length > PAGE ? jobs[PAGE - 1]!.createdAt : null,

@@ -31,7 +31,11 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 };
 
 const inviteSchema = z.object({
-	email: z.string().trim().toLowerCase().pipe(z.email('Enter the email address to invite, like name@example.com.').max(320, 'That email address is too long.')),
+	email: z
+		.string()
+		.trim()
+		.toLowerCase()
+		.pipe(z.email('Enter the email address to invite, like name@example.com.').max(320, 'That email address is too long.')),
 	role: z.enum(['admin', 'member'], 'Choose a role.')
 });
 
@@ -82,7 +86,12 @@ export const actions: Actions = {
 		const result = await db()
 			.transaction()
 			.execute(async (trx) => {
-				const rows = await trx.selectFrom('business_members').select(['user_id', 'role']).where('business_id', '=', business.id).forUpdate().execute();
+				const rows = await trx
+					.selectFrom('business_members')
+					.select(['user_id', 'role'])
+					.where('business_id', '=', business.id)
+					.forUpdate()
+					.execute();
 				const target = rows.find((r) => r.user_id === userId);
 				if (!target) return 'missing' as const;
 				if (target.role === 'owner' && rows.filter((r) => r.role === 'owner').length === 1) return 'last-owner' as const;

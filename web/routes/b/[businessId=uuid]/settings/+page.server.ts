@@ -2,7 +2,15 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
 import { formError, validate } from '$lib/server/forms.ts';
-import { checkCatalogIds, clientForKey, describeHeyGenError, keyFormatProblem, forgetCatalog, heygenCatalog, type Catalog } from '$lib/server/heygen.ts';
+import {
+	checkCatalogIds,
+	clientForKey,
+	describeHeyGenError,
+	keyFormatProblem,
+	forgetCatalog,
+	heygenCatalog,
+	type Catalog
+} from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
@@ -74,7 +82,10 @@ export const actions: Actions = {
 		// Registered on save (a re-saved identical key keeps its endpoint); a failure does not undo the key.
 		const view = await webhookView(m.business.id);
 		const hook = view.registered && !view.stale ? null : await registerBusinessWebhook(m.business.id);
-		const hookNote = hook && !hook.ok && hook.reason !== 'no_public_url' ? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.` : '';
+		const hookNote =
+			hook && !hook.ok && hook.reason !== 'no_public_url'
+				? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.`
+				: '';
 		return { form: 'key', message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}` };
 	},
 

@@ -27,11 +27,14 @@ function blockersFor(m: Membership, body: string): { text: string; href?: string
 	const out: { text: string; href?: string }[] = [];
 	const settings = `/b/${m.business.id}/settings`;
 	if (!m.business.has_key) out.push({ text: 'Add your HeyGen API key in HeyGen settings first.', href: settings });
-	if (!m.business.heygen_avatar_id || !m.business.heygen_voice_id) out.push({ text: 'Choose an avatar and a voice in HeyGen settings first.', href: settings });
+	if (!m.business.heygen_avatar_id || !m.business.heygen_voice_id)
+		out.push({ text: 'Choose an avatar and a voice in HeyGen settings first.', href: settings });
 	const len = body.trim().length;
 	if (len === 0) out.push({ text: 'Write a script first (Edit).' });
 	else if (len > MAX_SCRIPT_CHARS) {
-		out.push({ text: `The script is ${len.toLocaleString('en')} characters; HeyGen accepts at most ${MAX_SCRIPT_CHARS.toLocaleString('en')}. Shorten it first (Edit).` });
+		out.push({
+			text: `The script is ${len.toLocaleString('en')} characters; HeyGen accepts at most ${MAX_SCRIPT_CHARS.toLocaleString('en')}. Shorten it first (Edit).`
+		});
 	}
 	return out;
 }
@@ -108,7 +111,8 @@ export const actions: Actions = {
 		if (!v.ok) return v.failure;
 		const job = await findJob(m.business.id, v.data.jobId, params.contentId);
 		if (!job) error(404, 'Not found');
-		if (!isActive(job.status)) return formError('cancel', data, `This video is already ${job.status}; there is nothing to cancel.`, {}, 409);
+		if (!isActive(job.status))
+			return formError('cancel', data, `This video is already ${job.status}; there is nothing to cancel.`, {}, 409);
 		try {
 			await cancelJob(locals.user!.id, job.id, `Canceled by ${locals.user!.name}`);
 		} catch (err) {
