@@ -53,7 +53,10 @@ async function retireOne(ctx: Ctx, r: Claimed): Promise<void> {
 		await ctx.webhooks!(r.api_key).deleteEndpoint(r.endpoint_id);
 	} catch (err) {
 		// HeyGen's messages are redacted of the key (heygen/errors.ts); anything else is not quoted.
-		const message = isHeyGenError(err) ? err.message : 'unexpected error while talking to HeyGen';
+		// The code and status say what happened to the delete; the sentence is the one a job would get.
+		const message = isHeyGenError(err)
+			? `${err.code}${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.message}`
+			: 'unexpected error while talking to HeyGen';
 		if (isHeyGenError(err) && err.retryable && r.attempts < RETIREMENT_MAX_ATTEMPTS) {
 			await finish('failed', message, RETRY_AFTER_SECONDS * r.attempts);
 			ctx.log.warn({ ...where, attempt: r.attempts, message }, 'could not delete the old HeyGen webhook endpoint yet; will try again');

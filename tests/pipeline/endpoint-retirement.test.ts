@@ -141,7 +141,7 @@ describe('retiring the old account’s webhook endpoint', () => {
 		expect(sim.webhookEndpoints.endpoints.has(endpointId)).toBe(true);
 		const [row] = await retirementRow(businessId);
 		expect(row).toMatchObject({ endpoint_id: endpointId, reason: 'key_replaced', outcome: 'failed', key_secret_id: null, attempts: 1 });
-		expect(row.error).toMatch(/HeyGen rejected the API key \(401\)/);
+		expect(row.error).toMatch(/^invalid_api_key \(HTTP 401\): HeyGen rejected the API key\./);
 		expect(row.error).not.toContain(REVOKED_KEY);
 		expect(await secretExists(secretId)).toBe(false);
 		expect(pipeline.logs.join('')).not.toContain(REVOKED_KEY);

@@ -15,19 +15,23 @@ afterAll(async () => {
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 describe('the step registry', () => {
-	it('lists exactly the queues the SQL enqueues to, serves from a status, and creates', async () => {
-		// Literal queue names in the database's own functions (pgboss_enqueue('video.poll', …) and the like).
-		const { rows: fns } = await db.sql<{ src: string }>(
-			`select p.prosrc as src from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-			 where n.nspname = 'public' and p.prosrc ~ 'pgboss_enqueue'`
+	it('lists exactly the queues of video_job_statuses, which the SQL names nowhere else, and creates them', async () => {
+		// Queue names live once in SQL, in video_job_statuses.step_queue: no function body enqueues
+		// to a literal queue name (the compiled video_jobs_step_queue/step_queues read the table).
+		const { rows: fns } = await db.sql<{ name: string }>(
+			`select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+			 where n.nspname = 'public' and p.prosrc ~ $1 and p.proname not in ('video_jobs_step_queue', 'video_jobs_step_queues')`,
+			[STEP_LIST.map((s) => `'${s.queue.replace('.', '\\.')}'`).join('|')]
 		);
-		const literal = fns.flatMap((f) => [...f.src.matchAll(/pgboss_enqueue(?:_many|_at)?\s*\(\s*'([^']+)'/g)].map((m) => m[1]!));
-		const { rows: states } = await db.sql<{ queue: string }>('select distinct queue from video_job_states where queue is not null');
+		const { rows: states } = await db.sql<{ queue: string }>(
+			'select step_queue as queue from video_job_statuses where step_queue is not null'
+		);
+		const { rows: compiled } = await db.sql<{ queues: string[] }>('select video_jobs_step_queues() as queues');
 		const { rows: created } = await db.sql<{ name: string }>('select name from pgboss.queue');
 		const registry = sorted(Object.keys(STEPS));
-		expect(literal.length).toBeGreaterThan(0);
-		expect(sorted(literal).filter((q) => !registry.includes(q))).toEqual([]);
+		expect(fns.map((f) => f.name)).toEqual([]);
 		expect(sorted(states.map((r) => r.queue))).toEqual(registry);
+		expect(sorted(compiled[0]!.queues)).toEqual(registry);
 		expect(sorted(created.map((r) => r.name))).toEqual(registry);
 	});
 
