@@ -77,7 +77,6 @@ export const ASPECTS = {
 export type Aspect = keyof typeof ASPECTS;
 
 export const RESOLUTION_LABELS = { '720p': '720p', '1080p': '1080p (Full HD)', '4k': '4K' } as const;
-type Resolution = keyof typeof RESOLUTION_LABELS;
 
 /** A job's format in words, e.g. "Portrait 9:16 · 1080p · captions". Reads pre-v3 options too. */
 export function describeOptions(o: Record<string, unknown> | null | undefined): string {

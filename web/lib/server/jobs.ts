@@ -6,7 +6,7 @@ import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
 import type { MembershipRider } from './tenancy.ts';
-import type { JobSummary, JobView, PlayableVideo, StepEvent, StepSummary } from '../types.ts';
+import type { JobSummary, JobView, PlayableVideo, StepSummary } from '../types.ts';
 
 export type { JobView };
 

@@ -14,11 +14,6 @@ export interface SessionUser {
 	email: string;
 }
 
-interface Session {
-	user: SessionUser;
-	session: { id: string; expiresAt: Date };
-}
-
 export type BusinessSummary = Pick<Selectable<Businesses>, 'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id'> & { has_key: boolean };
 
 export interface Membership {
