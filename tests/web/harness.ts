@@ -161,8 +161,12 @@ export class Client {
 		return { status: res.status, text: await res.text(), res };
 	}
 
-	/** A form action as `use:enhance` sends it: returns SvelteKit's ActionResult. */
-	async action(p: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<ActionResult> {
+	/** A form action as `use:enhance` sends it: returns SvelteKit's ActionResult. Pairs for a field that repeats. */
+	async action(
+		p: string,
+		fields: Record<string, string> | [string, string][],
+		headers: Record<string, string> = {}
+	): Promise<ActionResult> {
 		const res = await this.fetch(p, {
 			method: 'POST',
 			headers: {
@@ -186,7 +190,7 @@ export class Client {
 	}
 
 	/** A plain (no JavaScript) form post: the raw response. */
-	async post(p: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+	async post(p: string, fields: Record<string, string> | [string, string][], headers: Record<string, string> = {}): Promise<Response> {
 		return this.fetch(p, {
 			method: 'POST',
 			headers: { origin: this.base, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers },

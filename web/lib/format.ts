@@ -78,9 +78,23 @@ export type Aspect = keyof typeof ASPECTS;
 
 export const RESOLUTION_LABELS = { '720p': '720p', '1080p': '1080p (Full HD)', '4k': '4K' } as const;
 
-/** A job's format in words, e.g. "Portrait 9:16 · 1080p · captions". Reads pre-v3 options too. */
-export function describeOptions(o: Record<string, unknown> | null | undefined): string {
+/** What a job makes, in words: "Avatar video", or "Translation into Spanish (Spain)". */
+export function jobKindLabel(j: { kind: string; outputLanguage: string | null }): string {
+	return j.kind === 'translation' ? `Translation into ${j.outputLanguage ?? 'another language'}` : 'Avatar video';
+}
+
+/**
+ * A job's format in words, e.g. "Portrait 9:16 · 1080p · captions", or for a translation
+ * "Precision mode · captions". Reads pre-v3 options too.
+ */
+export function describeOptions(o: Record<string, unknown> | null | undefined, kind = 'avatar'): string {
 	const opts = o ?? {};
+	if (kind === 'translation') {
+		const parts = [opts['mode'] === 'precision' ? 'Precision mode' : 'Speed mode'];
+		if (opts['captions'] !== false) parts.push('captions');
+		if (opts['audio_only'] === true) parts.push('audio only');
+		return parts.join(' · ');
+	}
 	const parts: string[] = [];
 	const aspect = opts['aspect_ratio'];
 	const d = opts['dimension'] as { width?: number; height?: number } | undefined;

@@ -1,10 +1,19 @@
-import type { JsonObject, VideoJobStatus } from '$db/types.ts';
+import type { Selectable } from 'kysely';
+import type { JsonObject, VideoJobs, VideoJobStatus } from '$db/types.ts';
 
 /** Shapes shared by server loads and the pages (no runtime code, safe to import anywhere). */
+
+/** 'avatar' (a video rendered from the script) or 'translation' (a finished video in another language). */
+export type JobKind = Selectable<VideoJobs>['kind'];
 
 /** A job as the pages show it: the row plus who asked, step durations and where it plays. */
 export interface JobView {
 	id: string;
+	kind: JobKind;
+	/** A translation's language (one of HeyGen's language names); null for an avatar video. */
+	outputLanguage: string | null;
+	/** The avatar video a translation translates; null for an avatar video. */
+	sourceJobId: string | null;
 	contentId: string;
 	contentTitle: string;
 	status: VideoJobStatus;
@@ -43,6 +52,9 @@ export interface JobView {
 export type JobSummary = Pick<
 	JobView,
 	| 'id'
+	| 'kind'
+	| 'outputLanguage'
+	| 'sourceJobId'
 	| 'status'
 	| 'attempt'
 	| 'options'
@@ -63,6 +75,9 @@ export type PlayableVideo = Pick<JobView, 'id' | 'thumbnailUrl' | 'captionsUrl' 
 	videoUrl: string;
 };
 
+/** A translation of the content page's video: a history row that also plays with its captions. */
+export type LanguageVersion = JobSummary & Pick<JobView, 'captionsUrl'> & { outputLanguage: string };
+
 /** A step as the content page's progress list draws it. */
 export type StepSummary = Pick<StepEvent, 'id' | 'from' | 'status' | 'at'>;
 
@@ -80,6 +95,9 @@ export interface StepEvent {
 /** One job status change as the browser receives it (an SSE `job` event). */
 export interface LiveEvent extends StepEvent {
 	jobId: string;
+	/** Null when the job row is gone. */
+	kind: JobKind | null;
+	outputLanguage: string | null;
 	contentId: string;
 	businessId: string;
 	/** Set on `completed`: where the stored video plays from (the media route). */

@@ -7,7 +7,7 @@ const SCRIPT_EMPTY = 'The script is empty. Write the text the avatar should say 
  * What the person who submitted the form reads, by the code our SQL puts in an error's detail
  * (db/migrations/0016). A code missing here falls back to the generic text below.
  */
-const BY_CODE: Record<string, string | ((ctx: DbErrorContext) => string)> = {
+const BY_CODE: Record<string, string | ((ctx: DbErrorContext, err: pg.DatabaseError) => string)> = {
 	active_job_exists: ALREADY_RUNNING,
 	script_too_long: (ctx) =>
 		ctx.scriptLength !== undefined
@@ -26,8 +26,25 @@ const BY_CODE: Record<string, string | ((ctx: DbErrorContext) => string)> = {
 	content_not_found: 'This content no longer exists.',
 	job_not_found: 'This video job no longer exists.',
 	job_not_active: 'This video has already finished; there is nothing to cancel.',
-	job_not_retryable: 'Only a failed or canceled video can be retried.'
+	job_not_retryable: 'Only a failed or canceled video can be retried.',
+	// Translations (db/migrations/0023): the SQL message names the language or the source's status.
+	language_unknown: (_, err) => `HeyGen does not translate into “${quoted(err) ?? 'that language'}”. Choose languages from the list.`,
+	language_required: 'Choose at least one language.',
+	active_translation_exists: (_, err) => {
+		const m = /translation into (.+) \(job [0-9a-f-]+, (\w+)\)$/.exec(err.message);
+		return `This video is already being translated into ${m?.[1] ?? 'that language'}. Wait for it to finish or cancel it first.`;
+	},
+	source_not_completed: (_, err) => {
+		const status = /the source job is (\w+)/.exec(err.message)?.[1];
+		return `Only a finished video can be translated${status ? `; this one is ${status}` : ''}.`;
+	},
+	source_not_found: 'This video no longer exists.',
+	source_other_business: 'This video belongs to another business.',
+	source_other_content: 'This video belongs to other content.'
 };
+
+/** The first "quoted" value in an error's message (our SQL quotes the value it refuses). */
+const quoted = (err: pg.DatabaseError) => /"([^"]*)"/.exec(err.message)?.[1];
 
 /** Constraint violations the database reports by name rather than by code. */
 const BY_CONSTRAINT: Record<string, string> = {
@@ -50,7 +67,7 @@ export function dbErrorMessage(err: unknown, ctx: DbErrorContext = {}): string |
 	// Only errors about the data; connection problems, syntax errors etc. are not for the user.
 	if (!/^(22|23|P0|42501|02)/.test(sqlstate)) return null;
 	const byCode = err.detail ? BY_CODE[err.detail] : undefined;
-	if (byCode) return typeof byCode === 'function' ? byCode(ctx) : byCode;
+	if (byCode) return typeof byCode === 'function' ? byCode(ctx, err) : byCode;
 	if (sqlstate.startsWith('23') && err.constraint && BY_CONSTRAINT[err.constraint]) return BY_CONSTRAINT[err.constraint]!;
 	return 'The database refused this change. Reload the page and try again.';
 }

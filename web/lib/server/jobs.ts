@@ -1,4 +1,4 @@
-import { sql, type Expression, type InferResult, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type InferResult, type Kysely, type Selectable } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import pg from 'pg';
 import type { AuthUsers, DB, Json, JsonObject, VideoJobEvents, VideoJobs, VideoJobStatus } from '$db/types.ts';
@@ -6,7 +6,7 @@ import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
 import { mediaUrl } from './live.ts';
 import type { MembershipRider } from './tenancy.ts';
-import type { JobSummary, JobView, PlayableVideo, StepSummary } from '../types.ts';
+import type { JobKind, JobSummary, JobView, LanguageVersion, PlayableVideo, StepSummary } from '../types.ts';
 
 export type { JobView };
 
@@ -76,6 +76,9 @@ function jobsWithSteps() {
 		)
 		.select([
 			'j.id',
+			'j.kind',
+			'j.output_language',
+			'j.source_job_id',
 			'j.status',
 			'j.attempt',
 			'j.options',
@@ -111,6 +114,7 @@ function jobViews() {
 			'j.heygen_video_id',
 			'j.thumbnail_path',
 			'j.subtitles_path',
+			'j.vtt_path',
 			'j.heygen_completed_at',
 			'j.completed_at'
 		]);
@@ -133,6 +137,9 @@ function toView(r: JobViewRow): JobView {
 	const job = { business_id: r.business_id, content_id: r.content_id, id: r.id };
 	return {
 		id: r.id,
+		kind: r.kind,
+		outputLanguage: r.output_language,
+		sourceJobId: r.source_job_id,
 		contentId: r.content_id,
 		contentTitle: r.content_title,
 		status: r.status,
@@ -146,7 +153,7 @@ function toView(r: JobViewRow): JobView {
 		heygenVideoId: r.heygen_video_id,
 		heygenUrl: r.heygen_url,
 		thumbnailUrl: r.status === 'completed' && r.thumbnail_path ? mediaUrl(job, 'jpg') : null,
-		captionsUrl: r.status === 'completed' && r.subtitles_path ? mediaUrl(job, 'vtt') : null,
+		captionsUrl: r.status === 'completed' && (r.vtt_path || r.subtitles_path) ? mediaUrl(job, 'vtt') : null,
 		renderedAt: r.heygen_completed_at ? r.heygen_completed_at.toISOString() : null,
 		videoUrl: r.status === 'completed' ? mediaUrl(job) : null,
 		durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
@@ -179,10 +186,31 @@ export async function businessJob(businessId: string, jobId: string): Promise<Jo
 export interface ContentPageData {
 	content: { id: string; title: string; body: string; updatedAt: string };
 	lastEventId: number;
+	/** Avatar videos, newest first. */
 	jobs: JobSummary[];
+	/** Translations of this content's videos, newest first. */
+	translations: LanguageVersion[];
+	/** HeyGen's language names (only when there is a video to translate; empty until the worker loaded them). */
+	languages: string[];
 	/** The newest finished video among those jobs, for the player. */
 	latestVideo: PlayableVideo | null;
 	steps: StepSummary[];
+}
+
+/** Translations of one content are many (a language each): the page shows this many, newest first. */
+const TRANSLATIONS_SHOWN = 200;
+
+/** The job has captions the media route serves as WebVTT: a translation's VTT, or an avatar video's SRT. */
+const hasCaptions = (eb: ExpressionBuilder<DB & { j: VideoJobs }, 'j'>) =>
+	eb.or([eb('j.vtt_path', 'is not', null), eb('j.subtitles_path', 'is not', null)]);
+
+/** A content's jobs of one kind, newest first, as the content page's rows (history, player, language versions). */
+function contentJobs(businessId: Expression<string>, contentId: string, kind: JobKind) {
+	return jobsWithSteps()
+		.select((eb) => [eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'), hasCaptions(eb).as('has_subtitles')])
+		.where('j.business_id', '=', businessId)
+		.where('j.content_id', '=', contentId)
+		.where('j.kind', '=', sql.lit(kind));
 }
 
 /**
@@ -205,16 +233,26 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 					.select((eb) => eb.fn.coalesce(eb.fn.max('e.id'), eb.lit(0)).as('id'))
 					.whereRef('e.business_id', '=', 'c.business_id')
 					.as('last_event_id'),
+				jsonArrayFrom(contentJobs(businessId, contentId, 'avatar').limit(limit)).as('jobs'),
+				jsonArrayFrom(contentJobs(businessId, contentId, 'translation').limit(TRANSLATIONS_SHOWN)).as('translations'),
 				jsonArrayFrom(
-					jobsWithSteps()
-						.select((eb) => [
-							eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'),
-							eb('j.subtitles_path', 'is not', null).as('has_subtitles')
-						])
-						.where('j.business_id', '=', businessId)
-						.where('j.content_id', '=', contentId)
-						.limit(limit)
-				).as('jobs'),
+					eb
+						.selectFrom('heygen_languages as l')
+						.select('l.name')
+						// Only a content with a finished avatar video offers Translate, and needs the list.
+						.where((eb) =>
+							eb.exists(
+								eb
+									.selectFrom('video_jobs as v')
+									.select(eb.lit(1).as('one'))
+									.where('v.business_id', '=', businessId)
+									.whereRef('v.content_id', '=', 'c.id')
+									.where('v.kind', '=', sql.lit('avatar'))
+									.where('v.status', '=', sql.lit('completed'))
+							)
+						)
+						.orderBy('l.name')
+				).as('languages'),
 				jsonArrayFrom(
 					eb
 						.selectFrom(
@@ -222,6 +260,7 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 								.selectFrom('video_jobs')
 								.select(['id', 'attempt'])
 								.whereRef('content_id', '=', 'c.id')
+								.where('kind', '=', sql.lit('avatar'))
 								.orderBy('created_at', 'desc')
 								.orderBy('id', 'desc')
 								.limit(eb.lit(1))
@@ -247,6 +286,9 @@ type SummaryRow = ContentPageValue['jobs'][number];
 function toSummary(r: SummaryRow): JobSummary {
 	return {
 		id: r.id,
+		kind: r.kind,
+		outputLanguage: r.output_language,
+		sourceJobId: r.source_job_id,
 		status: r.status,
 		attempt: r.attempt,
 		options: jsonObject(r.options),
@@ -290,10 +332,21 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 				};
 				return summary;
 			});
+			const translations = r.translations.map((row): LanguageVersion => {
+				const completed = row.status === 'completed';
+				return {
+					...toSummary(row),
+					outputLanguage: row.output_language ?? '',
+					videoUrl: completed ? mediaUrl(job(row)) : null,
+					captionsUrl: completed && row.has_subtitles ? mediaUrl(job(row), 'vtt') : null
+				};
+			});
 			return {
 				content: { id: r.id, title: r.title, body: r.body, updatedAt: new Date(r.updated_at).toISOString() },
 				lastEventId: Number(r.last_event_id),
 				jobs,
+				translations,
+				languages: r.languages.map((l) => l.name),
 				latestVideo,
 				steps: r.steps.map((x) => ({ id: x.id, from: x.from_status, status: x.to_status, at: new Date(x.at).toISOString() }))
 			};

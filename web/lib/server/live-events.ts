@@ -19,6 +19,8 @@ interface EventRow {
 	at: Date;
 	detail: Record<string, unknown>;
 	job_exists: boolean;
+	kind: LiveEvent['kind'];
+	output_language: string | null;
 	thumbnail_path: string | null;
 	subtitles_path: string | null;
 	heygen_url: string | null;
@@ -31,6 +33,8 @@ function toLiveEvent(r: EventRow): LiveEvent {
 	return {
 		id: r.id,
 		jobId: r.job_id,
+		kind: r.kind,
+		outputLanguage: r.output_language,
 		contentId: r.content_id,
 		businessId: r.business_id,
 		from: r.from_status,
@@ -49,7 +53,8 @@ function toLiveEvent(r: EventRow): LiveEvent {
 }
 
 const EVENT_COLUMNS = sql`e.id, e.job_id, e.content_id, e.business_id, e.from_status, e.to_status, e.at, e.detail,
-	j.id is not null as job_exists, j.thumbnail_path, j.subtitles_path, j.heygen_url`;
+	j.id is not null as job_exists, j.kind, j.output_language, j.thumbnail_path,
+	coalesce(j.vtt_path, j.subtitles_path) as subtitles_path, j.heygen_url`;
 
 export async function eventsById(ids: number[]): Promise<LiveEvent[]> {
 	const { rows } = await sql<EventRow>`

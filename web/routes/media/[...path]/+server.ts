@@ -25,8 +25,10 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 	if (!locals.user) error(404, 'Not found');
 	await requireMembership(locals, m[1], { url });
 	const ext = m[4] as 'mp4' | 'jpg' | 'vtt';
-	// Subtitles are stored as HeyGen gives them (SRT).
-	const stored = ext === 'vtt' ? params.path.replace(/\.vtt$/, '.srt') : params.path;
+	// Subtitles are stored as HeyGen gives them: SRT for an avatar video (served converted), WebVTT
+	// (and SRT) for a translation (served as they are).
+	const srtPath = params.path.replace(/\.vtt$/, '.srt');
+	const stored = params.path;
 	const c = config();
 	if (c.STORAGE === 'supabase') {
 		supabase ??= await createStorage({
@@ -35,12 +37,15 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 			serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!,
 			bucket: c.SUPABASE_BUCKET
 		});
-		const signed = await supabase.signedUrl(stored, 3600).catch(() => error(404, 'Not found'));
-		if (ext !== 'vtt') redirect(302, signed);
-		const res = await fetch(signed);
-		const srt = res.ok ? await res.text() : null;
-		if (srt === null || srt.length > SRT_MAX_BYTES) error(404, 'Not found');
-		return vttResponse(srt);
+		const store = supabase;
+		if (ext !== 'vtt') redirect(302, await store.signedUrl(stored, 3600).catch(() => error(404, 'Not found')));
+		const text = async (p: string) => {
+			const signed = await store.signedUrl(p, 3600).catch(() => null);
+			const res = signed ? await fetch(signed) : null;
+			return res?.ok ? res.text() : null;
+		};
+		const vtt = await text(stored);
+		return subtitlesResponse(vtt, vtt === null ? await text(srtPath) : null);
 	}
 	let file: string;
 	try {
@@ -49,9 +54,9 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 		error(404, 'Not found');
 	}
 	if (ext === 'vtt') {
-		const srt = await readFile(file, 'utf8').catch(() => null);
-		if (srt === null || srt.length > SRT_MAX_BYTES) error(404, 'Not found');
-		return vttResponse(srt);
+		const read = (p: string) => readFile(resolveLocalPath(c.storageDir, p), 'utf8').catch(() => null);
+		const vtt = await read(stored);
+		return subtitlesResponse(vtt, vtt === null ? await read(srtPath) : null);
 	}
 	return serveFile(request, file, ext === 'mp4' ? 'video/mp4' : 'image/jpeg', {
 		'cache-control': 'private, max-age=3600',
@@ -60,8 +65,11 @@ export const GET: RequestHandler = async ({ locals, params, request, url }) => {
 	});
 };
 
-function vttResponse(srt: string): Response {
-	return new Response(srtToVtt(srt), {
+/** The stored WebVTT as it is, else the stored SRT converted; 404 when there is neither (or it is too big). */
+function subtitlesResponse(vtt: string | null, srt: string | null): Response {
+	const text = vtt ?? (srt === null ? null : srtToVtt(srt));
+	if (text === null || text.length > SRT_MAX_BYTES) error(404, 'Not found');
+	return new Response(text, {
 		headers: { 'content-type': 'text/vtt; charset=utf-8', 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' }
 	});
 }

@@ -1,11 +1,12 @@
-import { error } from '@sveltejs/kit';
+import { error, fail } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
-import { formError, validate } from '$lib/server/forms.ts';
+import { formError, formValues, validate } from '$lib/server/forms.ts';
 import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob } from '$lib/server/jobs.ts';
+import { createTranslations } from '$lib/server/translations.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { requireMembership, requireMembershipWith, type Membership } from '$lib/server/tenancy.ts';
 import { isActive } from '$lib/format.ts';
@@ -42,18 +43,23 @@ function blockersFor(m: Membership, body: string): { text: string; href?: string
 export const load: PageServerLoad = async ({ locals, params, url }) => {
 	const { membership: m, data: page } = await requireMembershipWith(locals, params.businessId, contentPageQuery(params.contentId), { url });
 	if (!page) error(404, 'Not found');
-	const { content, jobs, steps, lastEventId, latestVideo } = page;
+	const { content, jobs, translations, languages, steps, lastEventId, latestVideo } = page;
 	const current = jobs[0] ?? null;
 	// The last job's choices (translated when it predates v3) are the form's defaults.
 	const last = v3Options(current?.options ?? {});
 	return {
 		content,
 		jobs,
+		translations,
+		languages,
 		current,
 		steps,
 		latestVideo,
 		lastEventId,
+		// The version the player starts with (?play=<job id>: the language switcher without JavaScript).
+		play: url.searchParams.get('play'),
 		idempotencyKey: randomUUID(),
+		translateKey: randomUUID(),
 		blockers: blockersFor(m, content.body),
 		defaults: { aspect: last.aspect_ratio ?? '16:9', resolution: last.resolution ?? '1080p', captions: last.captions ?? false }
 	};
@@ -67,6 +73,27 @@ const generateSchema = z.object({
 });
 
 const jobSchema = z.object({ jobId: z.uuid('Unknown video job.') });
+
+/** HeyGen takes at most 100 languages in one request; a form sending more is not a person's. */
+const MAX_LANGUAGES = 100;
+
+const translateSchema = z.object({
+	sourceJobId: z.uuid('Unknown video.'),
+	languages: z
+		.array(z.string().trim().min(1).max(200, 'That is not one of HeyGen’s languages.'))
+		.min(1, 'Choose at least one language.')
+		.max(MAX_LANGUAGES, `Choose at most ${MAX_LANGUAGES} languages at once.`)
+		.transform((l) => [...new Set(l)]),
+	mode: z.enum(['speed', 'precision'], 'Choose Speed or Precision.'),
+	captions: z.literal('on').optional(),
+	translateKey: z.uuid('The form is out of date; reload the page.')
+});
+
+/** A refused Translate form: the message, and the languages that were ticked (a form field can repeat). */
+function translateError(data: FormData, message: string, errors: Record<string, string> = {}, status = 400) {
+	const languages = data.getAll('languages').filter((l): l is string => typeof l === 'string');
+	return fail(status, { form: 'translate', message, errors, values: formValues(data), languages });
+}
 
 export const actions: Actions = {
 	generate: async ({ locals, params, request, url }) => {
@@ -100,6 +127,41 @@ export const actions: Actions = {
 			if (msg) return formError('generate', data, msg, {}, 409);
 			if (err instanceof FormReusedError) return formError('generate', data, err.message, {}, 409);
 			log().error({ err: errInfo(err), contentId: content.id }, 'generate failed');
+			throw err;
+		}
+	},
+
+	translate: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { url });
+		const data = await request.formData();
+		const v = validate('translate', translateSchema, data, { ...Object.fromEntries(data), languages: data.getAll('languages') });
+		if (!v.ok) return translateError(data, v.failure.data.message, v.failure.data.errors);
+		// Tenancy: only a video of this business and this content (the insert names both, so SQL checks it too).
+		const source = await findJob(m.business.id, v.data.sourceJobId, params.contentId);
+		if (!source) error(404, 'Not found');
+		try {
+			const r = await createTranslations({
+				userId: locals.user!.id,
+				businessId: m.business.id,
+				contentId: source.content_id,
+				sourceJobId: source.id,
+				languages: v.data.languages,
+				options: { mode: v.data.mode, captions: v.data.captions === 'on' },
+				idempotencyKey: v.data.translateKey
+			});
+			const names = v.data.languages.join(', ');
+			return {
+				form: 'translate',
+				created: r.created,
+				message:
+					r.created === 0
+						? `This translation was already started (${names}); showing its progress.`
+						: `Translating into ${names}. Watch each language below.`
+			};
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return translateError(data, msg, {}, 409);
+			log().error({ err: errInfo(err), sourceJobId: source.id }, 'translate failed');
 			throw err;
 		}
 	},
