@@ -379,7 +379,7 @@ const JOB_CASES: Case[] = [
 		values: (c) => [c.contentId, 'video-job:forged:attempt-1'],
 		code: '23514',
 		message: () =>
-			'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path) are set by the worker; leave them out of the insert'
+			'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path, vtt_path) are set by the worker; leave them out of the insert'
 	},
 	{
 		name: 'avatar_id of 201 otherwise valid characters',
