@@ -9,7 +9,7 @@
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { webTest, type Owner } from '../helpers/web-fixtures.ts';
-import { type Client, configureHeyGen, createBusiness, createContent, generateVideo, signUp } from './harness.ts';
+import { type Client, configureHeyGen, createBusiness, createContent, generateVideo, readEvents, signUp } from './harness.ts';
 
 const test = webTest;
 test.override({ appOptions: { worker: false } });
@@ -125,6 +125,31 @@ describe('Translate on the content page', () => {
 		const f = (await fields(owner.client, page, jobId, ['French (France)'])).filter(([k]) => k !== 'captions');
 		expect(await owner.client.action(`${page}?/translate`, f)).toMatchObject({ type: 'success' });
 		expect((await translations(db, jobId))[0].options).toEqual({ mode: 'speed', captions: false });
+	});
+});
+
+describe('live status', () => {
+	test("each translation's events reach the content page's stream, saying which job and language they are", async ({ db, owner }) => {
+		const { contentId, jobId, page } = await finishedVideo(db, owner);
+		const res = await owner.client.get(`/b/${owner.businessId}/events?content=${contentId}&since=999999999`, {
+			accept: 'text/event-stream'
+		});
+		const reading = readEvents(res, (ev) => ev.filter((e) => e.data.kind === 'translation').length >= 2);
+		const r = await owner.client.action(
+			`${page}?/translate`,
+			await fields(owner.client, page, jobId, ['French (France)', 'German (Germany)'])
+		);
+		expect(r.type).toBe('success');
+		const events = (await reading).filter((e) => e.data.kind === 'translation');
+		const ids = Object.fromEntries((await translations(db, jobId)).map((x) => [x.output_language, x.id]));
+		expect(
+			events
+				.map((e) => ({ jobId: e.data.jobId, language: e.data.outputLanguage, status: e.data.status }))
+				.sort((a, b) => a.language.localeCompare(b.language))
+		).toEqual([
+			{ jobId: ids['French (France)'], language: 'French (France)', status: 'queued' },
+			{ jobId: ids['German (Germany)'], language: 'German (Germany)', status: 'queued' }
+		]);
 	});
 });
 

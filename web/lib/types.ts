@@ -20,8 +20,8 @@ export interface JobView {
 	attempt: number;
 	/** As stored: HeyGen v3's options, or the retired keys of a job made before v3 (describeOptions reads both). */
 	options: JsonObject;
-	avatarId: string;
-	voiceId: string;
+	avatarId: string | null;
+	voiceId: string | null;
 	errorCode: string | null;
 	errorMessage: string | null;
 	lastError: string | null;
