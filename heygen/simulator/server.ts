@@ -73,6 +73,7 @@ import {
 	type SimRequest,
 	type SimVideo
 } from './types.ts';
+import { createTranslations } from './translations.ts';
 import { createVideos } from './videos.ts';
 
 export { parseTitleBehaviour } from './create-request.ts';
@@ -84,7 +85,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 	const { host, validKeys, mp4, thumbnail, changes, timers, webhookAborts, behaviours, idempotency, changed, hooks } = st;
 	const files = createFiles(st);
 	const videos = createVideos(st, files);
-	const { handleApi } = createApi(st, videos);
+	const { handleApi } = createApi(st, videos, createTranslations(st, files, videos));
 	const { signedUrl, handleFile, handlePreview } = files;
 	const { notifyCallbackUrl } = videos;
 
@@ -149,6 +150,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		billing: opts.billing ?? { billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } },
 		videos: new Map(),
 		submits: [],
+		assets: new Map(),
 		requests: [],
 		webhooks: [],
 		events: new EventEmitter(),
@@ -220,6 +222,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		reset() {
 			sim.videos.clear();
 			sim.submits.length = 0;
+			sim.assets.clear();
 			sim.requests.length = 0;
 			sim.webhooks.length = 0;
 			sim.maxConcurrentRenders = 0;
@@ -253,7 +256,8 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			callbackId: v.callbackId,
 			status: v.status === 'failed' ? 'failed' : 'completed',
 			videoUrl: v.status === 'completed' ? signedUrl(`/files/${v.id}.mp4`) : null,
-			message: v.failWith?.message ?? null
+			message: v.failWith?.message ?? null,
+			...(v.translation && { outputLanguage: v.translation.outputLanguage })
 		})
 	);
 	return sim;
