@@ -6,7 +6,10 @@
  * JavaScript. No worker runs here, so the rows stay exactly as the insert left them; the browser
  * test (tests/browser/translate.test.ts) runs a translation to the end.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect } from 'vitest';
+import { FTYP } from '../helpers/mp4.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { webTest, type Owner } from '../helpers/web-fixtures.ts';
 import { type Client, configureHeyGen, createBusiness, createContent, generateVideo, readEvents, signUp } from './harness.ts';
@@ -234,6 +237,43 @@ describe('refusals are form errors that name what is wrong, and leave no row', (
 		expect(text).toContain('data-testid="no-languages"');
 		expect(text).toMatch(/list of languages loads once a HeyGen API key is saved/);
 		expect(text).not.toContain('name="translateKey"');
+	});
+});
+
+describe('a finished translation on the page', () => {
+	test('plays from the language switcher (also without JavaScript) with its own WebVTT captions', async ({ app, db, owner }) => {
+		const { contentId, jobId, page } = await finishedVideo(db, owner);
+		expect(await owner.client.action(`${page}?/translate`, await fields(owner.client, page, jobId, ['French (France)']))).toMatchObject({
+			type: 'success'
+		});
+		const [fr] = await translations(db, jobId);
+		// What the worker stores for a translation with captions: the MP4, HeyGen's VTT (and its SRT).
+		const dir = path.join(app.storageDir, owner.businessId, contentId);
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(path.join(dir, `${fr.id}.mp4`), FTYP);
+		const vtt = 'WEBVTT\n\nNOTE as HeyGen wrote it\n\n00:00:00.000 --> 00:00:01.500 line:90%\nBonjour !\n';
+		writeFileSync(path.join(dir, `${fr.id}.vtt`), vtt);
+		writeFileSync(path.join(dir, `${fr.id}.srt`), '1\n00:00:00,000 --> 00:00:01,500\nBonjour (SRT)\n');
+		await moveTo(db, fr.id, 'transferring');
+		const stored = `videos/${owner.businessId}/${contentId}/${fr.id}`;
+		await db.sql(
+			`update video_jobs set status = 'completed', storage_path = $2 || '.mp4', video_url = '/x', size_bytes = $3,
+			 vtt_path = $2 || '.vtt', subtitles_path = $2 || '.srt' where id = $1`,
+			[fr.id, stored, FTYP.length]
+		);
+
+		const media = `/media/${owner.businessId}/${contentId}/${fr.id}`;
+		const { text } = await owner.client.html(page);
+		expect(text).toMatch(/data-language="French \(France\)" data-status="completed"/);
+		expect(text).toContain(`href="?play=${fr.id}"`);
+		// The switcher's link, followed without JavaScript: the page plays French, with French captions.
+		const french = (await owner.client.html(`${page}?play=${fr.id}`)).text;
+		expect(french).toMatch(new RegExp(`<video [^>]*src="${media}\\.mp4"`));
+		expect(french).toMatch(new RegExp(`<track kind="captions" src="${media}\\.vtt"[^>]*label="French \\(France\\) captions"`));
+		// The stored WebVTT as HeyGen made it (cue settings and notes kept), not the SRT converted.
+		const res = await owner.client.get(`${media}.vtt`);
+		expect(res.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
+		expect(await res.text()).toBe(vtt);
 	});
 });
 
