@@ -1,13 +1,8 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { VideoJobs } from '$db/types.ts';
+import type { TranslationOptions } from '$heygen/index.ts';
 import { asUser } from './db.ts';
-
-/** What the Translate form sends along with each language (the option spec table checks them). */
-export interface TranslationOptions {
-	mode: 'speed' | 'precision';
-	captions: boolean;
-}
 
 /**
  * One translation job per language, in ONE statement (the SQL contract of db/README.md § Translations):

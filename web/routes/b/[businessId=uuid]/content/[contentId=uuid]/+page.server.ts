@@ -1,7 +1,16 @@
 import { error, fail } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
+import {
+	ASPECT_RATIOS,
+	MAX_SCRIPT_CHARS,
+	RESOLUTIONS,
+	TRANSLATION_MODES,
+	translationOptionsSchema,
+	v3Options,
+	videoOptionsSchema,
+	type VideoOptions
+} from '$heygen/index.ts';
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, formValues, validate } from '$lib/server/forms.ts';
@@ -84,7 +93,7 @@ const translateSchema = z.object({
 		.min(1, 'Choose at least one language.')
 		.max(MAX_LANGUAGES, `Choose at most ${MAX_LANGUAGES} languages at once.`)
 		.transform((l) => [...new Set(l)]),
-	mode: z.enum(['speed', 'precision'], 'Choose Speed or Precision.'),
+	mode: z.enum(TRANSLATION_MODES, 'Choose Speed or Precision.'),
 	captions: z.literal('on').optional(),
 	translateKey: z.uuid('The form is out of date; reload the page.')
 });
@@ -146,7 +155,7 @@ export const actions: Actions = {
 				contentId: source.content_id,
 				sourceJobId: source.id,
 				languages: v.data.languages,
-				options: { mode: v.data.mode, captions: v.data.captions === 'on' },
+				options: translationOptionsSchema.parse({ mode: v.data.mode, captions: v.data.captions === 'on' }),
 				idempotencyKey: v.data.translateKey
 			});
 			const names = v.data.languages.join(', ');
