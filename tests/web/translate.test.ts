@@ -73,6 +73,9 @@ async function translations(db: TestDatabase, sourceJobId: string) {
 	return rows;
 }
 
+/** A language's row of the content page's language list (its HTML). */
+const rowOf = (html: string, jobId: string) => new RegExp(`<li data-job="${jobId}"[^>]*>[\\s\\S]*?</li>`).exec(html)?.[0] ?? '';
+
 const count = async (db: TestDatabase, sql: string, params: unknown[]) => (await db.sql(sql, params)).rows[0].n as number;
 
 describe('Translate on the content page', () => {
@@ -274,6 +277,34 @@ describe('a finished translation on the page', () => {
 		const res = await owner.client.get(`${media}.vtt`);
 		expect(res.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
 		expect(await res.text()).toBe(vtt);
+	});
+});
+
+describe('cancel and retry, per language', () => {
+	test('cancel one language, the other keeps going; the canceled one says why and can be retried', async ({ db, owner }) => {
+		const { jobId, page } = await finishedVideo(db, owner);
+		await owner.client.action(`${page}?/translate`, await fields(owner.client, page, jobId, ['French (France)', 'Japanese (Japan)']));
+		const [fr, ja] = await translations(db, jobId);
+		expect(await owner.client.action(`${page}?/cancel`, { jobId: fr.id })).toMatchObject({ type: 'success' });
+		const statuses = async () => Object.fromEntries((await translations(db, jobId)).map((x) => [x.output_language, x.status]));
+		expect(await statuses()).toEqual({ 'French (France)': 'canceled', 'Japanese (Japan)': 'queued' });
+
+		// The page shows each language with its own state and action (Retry for French, Cancel for Japanese).
+		const { text } = await owner.client.html(page);
+		expect(rowOf(text, fr.id)).toMatch(/data-status="canceled"/);
+		expect(rowOf(text, fr.id)).toMatch(/Canceled by Owner \d+/);
+		expect(rowOf(text, fr.id)).toMatch(/action="\?\/retry"[\s\S]*Retry/);
+		expect(rowOf(text, ja.id)).toMatch(/action="\?\/cancel"[\s\S]*Cancel/);
+
+		expect(await owner.client.action(`${page}?/retry`, { jobId: fr.id })).toMatchObject({ type: 'success' });
+		expect(await statuses()).toEqual({ 'French (France)': 'queued', 'Japanese (Japan)': 'queued' });
+		// Retrying a language that is on its way is refused by SQL; the message stands in that language's row
+		// (a plain post: the page that comes back).
+		const again = await owner.client.post(`${page}?/retry`, { jobId: ja.id });
+		expect(again.status).toBe(409);
+		const refused = await again.text();
+		expect(rowOf(refused, ja.id)).toContain('Only a failed or canceled video can be retried.');
+		expect(rowOf(refused, fr.id)).not.toContain('Only a failed or canceled video can be retried.');
 	});
 });
 
