@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
+import { SIM_LANGUAGES } from '../../heygen/simulator/server.ts';
 import { addContent, insertJob } from '../helpers/fixtures.ts';
 import { eventTrail, HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
 import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
@@ -14,7 +15,26 @@ import { expectTranslated, translate, translateCallsFor, translationsFor } from 
 
 const THREE = ['Spanish (Spain)', 'German', 'Japanese'];
 
+/** Re-checks a database condition until it holds (the language refresh sends no NOTIFY of its own). */
+async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+		await new Promise((r) => setTimeout(r, 25));
+	}
+}
+
 describe('translation jobs', () => {
+	it("saving a key refreshes HeyGen's language list", async ({ db, business, pipeline: p }) => {
+		await db.sql(`delete from heygen_languages`);
+		const asked = p.sim.requests.filter((r) => r.endpoint === 'languages').length;
+		await db.sql('select set_heygen_key($1, $2)', [business.businessId, p.sim.apiKey]);
+		await p.sim.waitFor((s) => s.requests.filter((r) => r.endpoint === 'languages' && r.status === 200).length > asked);
+		await until(async () => (await db.sql('select count(*)::int as n from heygen_languages')).rows[0].n > 0);
+		const { rows } = await db.sql('select name from heygen_languages');
+		expect(rows.map((r) => r.name).sort()).toEqual([...SIM_LANGUAGES].sort());
+	});
+
 	it('three languages in one insert: three completed jobs, MP4s and captions, one translation each', async ({
 		db,
 		business,
