@@ -13,6 +13,19 @@
  *   GET  /v3/avatars/looks       → {data:[look…], has_more, next_token}   (?limit, ?token)
  *   GET  /v3/voices              → {data:[voice…], has_more, next_token}  (?limit, ?token, ?language)
  *   GET  /v3/users/me            → {data:{username, email, billing_type, wallet|subscription|usage_based}}
+ *   POST /v3/video-translations/batches {video_translations:[{video:{type:url|asset_id,…}, output_languages, …}]}
+ *                                → 202 {data:{batch_id, status, total_items}}; Idempotency-Key as for POST /v3/videos
+ *   GET  /v3/video-translations/batches/{id} → {data:{batch_id, status, items:[{item_index, status, video_id, error}], …}}
+ *   GET  /v3/video-translations/{id} → {data:{id, status pending|running|completed|failed, video_url, srt_caption_url,
+ *                                vtt_caption_url, failure_message, callback_id, output_language, …}}
+ *   GET  /v3/video-translations/statuses?video_translation_ids=a,b → {data:[{video_id, status, error}], …}
+ *   GET  /v3/video-translations  → the account's translations, newest first, paged
+ *   GET  /v3/video-translations/languages → {data:{languages: SIM_LANGUAGES}}
+ *   POST /v3/assets              multipart `file` (≤ 32 MB) → {data:{asset_id, url, mime_type, size_bytes}}
+ * A translation (./translations.ts) is a video with `translation` set: same render timer, same
+ * concurrency limit, same faults (replyLost, slowReply, serverError, rateLimit, renderFails → a failed
+ * translation with that failure_message, …, with endpoint 'translate' for the create), files served
+ * with a .vtt too, and video_translate.success|fail delivered to registered endpoints.
  * Errors: `{error:{code, message, param?, doc_url}}` — 401 unauthorized, 402 insufficient_credit,
  * 404 not_found (param avatar_id / voice_id), 400 invalid_parameter (param), 409 request_in_progress,
  * 429 rate_limit_exceeded with Retry-After (also past `concurrencyLimit` renders at once), 5xx.

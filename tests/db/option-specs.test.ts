@@ -1,5 +1,13 @@
 import { describe, expect } from 'vitest';
-import { OPTION_SPECS, RETIRED_OPTIONS, TRANSLATION_OPTION_SPECS, v3Options, videoOptionsSchema } from '../../heygen/options.ts';
+import {
+	OPTION_SPECS,
+	RETIRED_OPTIONS,
+	TRANSLATION_MODES,
+	TRANSLATION_OPTION_SPECS,
+	translationOptionsSchema,
+	v3Options,
+	videoOptionsSchema
+} from '../../heygen/options.ts';
 import { pgError } from '../helpers/db.ts';
 import { dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 
@@ -51,6 +59,36 @@ describe('video option specs', () => {
 				default_value: 'default' in s ? s.default : null
 			}))
 		);
+	});
+
+	it('the app schema and the database accept and refuse the same translation options', async ({ db }) => {
+		const { contentId } = await seedBusiness(db, { name: 'Translating Co' });
+		const source = await insertJob(db, contentId);
+		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [source]);
+		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'v-src' where id = $1`, [source]);
+		await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [source]);
+		await db.sql(`update video_jobs set status = 'completed', storage_path = 'videos/s.mp4', video_url = 'https://s/s.mp4' where id = $1`, [
+			source
+		]);
+		const cases: Array<[Record<string, unknown>, boolean]> = [
+			[
+				{ mode: TRANSLATION_MODES[1], captions: false, audio_only: true, speech_enhancement: true, remove_music: true, title: 'Hola' },
+				true
+			],
+			[{ mode: 'fast' }, false],
+			[{ captions: 'yes' }, false],
+			[{ resolution: '4k' }, false],
+			[{ title: '' }, false]
+		];
+		for (const [i, [options, ok]] of cases.entries()) {
+			expect(translationOptionsSchema.safeParse(options).success, JSON.stringify(options)).toBe(ok);
+			const insert = db.sql(
+				`insert into video_jobs (kind, source_job_id, output_language, options) values ('translation', $1, $2, $3) returning id`,
+				[source, `Language ${i}`, JSON.stringify(options)]
+			);
+			if (ok) await insert;
+			else expect((await pgError(insert)).column, JSON.stringify(options)).toBe('options');
+		}
 	});
 
 	it('the app schema and the database accept and refuse the same values', async ({ db }) => {

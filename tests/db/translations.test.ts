@@ -4,6 +4,7 @@
  * row, no event and no pg-boss job behind.
  */
 import { describe, expect } from 'vitest';
+import { listHeyGenLanguages, saveHeyGenLanguages } from '../../db/heygen-languages.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { pgError } from '../helpers/db.ts';
 import { addContent, dbTest as it, insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
@@ -242,9 +243,8 @@ describe('translation jobs in SQL', () => {
 		await db.sql('select heygen_languages_replace($1)', [LANGUAGES]);
 		const err = await pgError(db.sql(`select heygen_languages_replace('{}')`));
 		expect([err.code, err.message]).toEqual(['22023', expect.stringContaining('the list is empty; the current list is kept')]);
-		await db.sql('select heygen_languages_replace($1)', [['German', 'Japanese']]);
-		const { rows } = await db.sql(`select name from heygen_languages order by name`);
-		expect(rows.map((r) => r.name)).toEqual(['German', 'Japanese']);
+		expect(await saveHeyGenLanguages(db.db, ['Japanese', 'German', 'German'])).toBe(2);
+		expect(await listHeyGenLanguages(db.db)).toEqual(['German', 'Japanese']);
 	});
 
 	it('kind, source and language are fixed once the job exists', async ({ db }) => {

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, provideConfig } from '../../config/index.ts';
 import { startHeyGenSimulator, type HeyGenSimulator, type SimVideo } from '../../heygen/simulator/server.ts';
-import { createWebhookApi } from '../../heygen/webhooks.ts';
+import { webhookUrl } from '../../heygen/webhook-registration.ts';
+import { createWebhookApi, WEBHOOK_EVENTS } from '../../heygen/webhooks.ts';
 import { closeDatabase } from '../../web/lib/server/db.ts';
 import { handleWebhook } from '../../web/lib/server/webhook.ts';
 import { createTestDatabase, vaultEnv, type TestDatabase } from '../helpers/db.ts';
@@ -26,6 +27,7 @@ let sim: HeyGenSimulator;
 let p: Pipeline;
 let receiver: Server;
 let dataDir: string;
+let origin: string;
 
 beforeAll(async () => {
 	db = await createTestDatabase();
@@ -47,7 +49,11 @@ beforeAll(async () => {
 	receiver.listen(0, '127.0.0.1');
 	await once(receiver, 'listening');
 	// Polling slow on purpose: only the webhook can make the transfer start within a second.
-	p = await startPipeline(db, { sim, worker: { settings: { ...FAST_SETTINGS, pollInitialMs: 60_000, pollMaxMs: 60_000 } } });
+	origin = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+	p = await startPipeline(db, {
+		sim,
+		worker: { settings: { ...FAST_SETTINGS, pollInitialMs: 60_000, pollMaxMs: 60_000, publicUrl: origin } }
+	});
 }, 60_000);
 afterAll(async () => {
 	await p?.stop();
@@ -61,7 +67,7 @@ afterAll(async () => {
 describe('webhooks for translations', () => {
 	it('video_translate.success moves the job to its transfer within about a second, polling set to a minute', async () => {
 		const { businessId, contentId } = await seedBusiness(db, { name: 'Hooked' });
-		const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/heygen/webhook/${businessId}`;
+		const url = webhookUrl(origin, businessId);
 		const endpoint = await createWebhookApi({ baseUrl: sim.url, apiKey: TEST_KEY }).createEndpoint(url);
 		expect(endpoint.events).toEqual(expect.arrayContaining(['video_translate.success', 'video_translate.fail']));
 		await db.sql('select * from save_heygen_webhook($1, $2, $3, $4, $5)', [businessId, TEST_KEY, endpoint.id, url, endpoint.secret]);
@@ -87,5 +93,24 @@ describe('webhooks for translations', () => {
 		const delivery = sim.webhookEndpoints.deliveries.find((d) => d.videoId === made!.id);
 		expect([delivery?.eventType, delivery?.status]).toEqual(['video_translate.success', 204]);
 		expect(JSON.parse(delivery!.body).event_data).toMatchObject({ video_translate_id: made!.id, output_language: 'German' });
+	});
+
+	it('an endpoint registered before translations (avatar events only) is registered again with every event', async () => {
+		const { businessId, contentId } = await seedBusiness(db, { name: 'Old endpoint' });
+		const url = webhookUrl(origin, businessId);
+		const old = await createWebhookApi({ baseUrl: sim.url, apiKey: TEST_KEY }).createEndpoint(url, [
+			'avatar_video.success',
+			'avatar_video.fail'
+		]);
+		await db.sql('select * from save_heygen_webhook($1, $2, $3, $4, $5)', [businessId, TEST_KEY, old.id, url, old.secret]);
+		const ours = () => sim.webhookEndpoints.endpointsFor(TEST_KEY).filter((e) => e.url === url);
+		// Before the business's next submit, the worker notices and registers again.
+		const job = await waitForStatus(db, await insertJob(db, contentId), 'completed', 10_000);
+		const [now] = ours();
+		expect(ours()).toHaveLength(1);
+		expect([now!.id === old.id, now!.events]).toEqual([false, [...WEBHOOK_EVENTS]]);
+		const { rows } = await db.sql('select heygen_webhook_endpoint_id as id from businesses where id = $1', [businessId]);
+		expect(rows[0].id).toBe(now!.id);
+		expect(job.status).toBe('completed');
 	});
 });

@@ -7,14 +7,35 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
+import { SIM_LANGUAGES } from '../../heygen/simulator/server.ts';
 import { addContent, insertJob } from '../helpers/fixtures.ts';
+import { finishRender, holdRenders } from '../helpers/heygen-sim.ts';
 import { eventTrail, HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
 import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
 import { expectTranslated, translate, translateCallsFor, translationsFor } from '../helpers/translations.ts';
 
 const THREE = ['Spanish (Spain)', 'German', 'Japanese'];
 
+/** Re-checks a database condition until it holds (the language refresh sends no NOTIFY of its own). */
+async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+		await new Promise((r) => setTimeout(r, 25));
+	}
+}
+
 describe('translation jobs', () => {
+	it("saving a key refreshes HeyGen's language list", async ({ db, business, pipeline: p }) => {
+		await db.sql(`delete from heygen_languages`);
+		const asked = p.sim.requests.filter((r) => r.endpoint === 'languages').length;
+		await db.sql('select set_heygen_key($1, $2)', [business.businessId, p.sim.apiKey]);
+		await p.sim.waitFor((s) => s.requests.filter((r) => r.endpoint === 'languages' && r.status === 200).length > asked);
+		await until(async () => (await db.sql('select count(*)::int as n from heygen_languages')).rows[0].n > 0);
+		const { rows } = await db.sql('select name from heygen_languages');
+		expect(rows.map((r) => r.name).sort()).toEqual([...SIM_LANGUAGES].sort());
+	});
+
 	it('three languages in one insert: three completed jobs, MP4s and captions, one translation each', async ({
 		db,
 		business,
@@ -86,6 +107,33 @@ describe('translation jobs', () => {
 			'HeyGen no longer has the original video and the stored copy is missing, so it cannot be translated.'
 		]);
 		expect(translationsFor(p.sim, id!)).toHaveLength(0);
+	});
+
+	it('translations share the business render slots with renders', async ({ db, business, pipeline: p }) => {
+		const contentId = await addContent(db, business.businessId, 'One slot.');
+		const source = await waitForStatus(db, await insertJob(db, contentId), 'completed');
+		await db.sql('update businesses set heygen_concurrency = 1 where id = $1', [business.businessId]);
+		const release = holdRenders(p.sim);
+		try {
+			const render = await waitForStatus(
+				db,
+				await insertJob(db, await addContent(db, business.businessId, 'Holds the slot.')),
+				'rendering'
+			);
+			const [id] = await translate(db, source.id, ['German']);
+			// The translation's submit found the one slot taken, and waits in queued without calling HeyGen.
+			await until(async () => p.logs.some((l) => l.includes(id!) && l.includes('waiting for a HeyGen render slot')));
+			expect((await db.sql('select status from video_jobs where id = $1', [id])).rows[0].status).toBe('queued');
+			expect(translationsFor(p.sim, id!)).toHaveLength(0);
+			release(); // the translation, once it has the slot, renders at once
+			finishRender(p.sim, render.heygen_video_id);
+			await waitForStatus(db, render.id, 'completed');
+			const job = await waitForStatus(db, id!, ['completed', 'failed']);
+			expect(job.status).toBe('completed');
+		} finally {
+			release();
+			await db.sql('update businesses set heygen_concurrency = 10 where id = $1', [business.businessId]);
+		}
 	});
 
 	it("a failed translation's failure_message becomes our sentence, not HeyGen's text", async ({ db, business, pipeline: p }) => {
