@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { VideoJobs } from '$db/types.ts';
-import type { TranslationOptions } from '$heygen/index.ts';
+import type { TranslationOptions } from '$heygen/options.ts';
 import { asUser } from './db.ts';
 
 /**

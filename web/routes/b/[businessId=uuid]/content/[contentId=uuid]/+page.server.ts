@@ -1,16 +1,9 @@
 import { error, fail } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import {
-	ASPECT_RATIOS,
-	MAX_SCRIPT_CHARS,
-	RESOLUTIONS,
-	TRANSLATION_MODES,
-	translationOptionsSchema,
-	v3Options,
-	videoOptionsSchema,
-	type VideoOptions
-} from '$heygen/index.ts';
+import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
+// The translation option spec (heygen/options.ts), as the worker reads it.
+import { TRANSLATION_MODES, translationOptionsSchema } from '$heygen/options.ts';
 import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, formValues, validate } from '$lib/server/forms.ts';
