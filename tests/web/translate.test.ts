@@ -216,6 +216,13 @@ describe('refusals are form errors that name what is wrong, and leave no row', (
 			await fields(owner.client, page, jobId, ['French (France)'], { mode: 'turbo' })
 		);
 		expect(mode).toMatchObject({ type: 'failure', status: 400, data: { errors: { mode: 'Choose Speed or Precision.' } } });
+		// Without JavaScript too, the page says it (the mode has no field of its own to stand by).
+		const page400 = await owner.client.post(
+			`${page}?/translate`,
+			await fields(owner.client, page, jobId, ['French (France)'], { mode: 'turbo' })
+		);
+		expect(page400.status).toBe(400);
+		expect(await page400.text()).toMatch(/data-testid="translate-error">Choose Speed or Precision\.</);
 		expect(await translations(db, jobId)).toEqual([]);
 	});
 
