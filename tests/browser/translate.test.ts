@@ -169,6 +169,17 @@ describe('translating a video', () => {
 			await screenshot(p, '42-translated-phone');
 			// The whole page at 390 px is too long to read in one picture: the video card on its own too.
 			await p.getByTestId('video-panel').screenshot({ path: path.join(SCREENSHOT_DIR, '43-translated-phone-video.png') });
+			// The history and the translation's audit page fit too (their tables scroll inside their own box).
+			for (const [page2, shot] of [
+				[`/b/${owner.businessId}/jobs`, '44-jobs-phone'],
+				[`/b/${owner.businessId}/jobs/${spanishJob}`, '45-translation-job-phone']
+			] as const) {
+				await open(p, `${app.url}${page2}`);
+				await p.getByTestId('job-kind').first().waitFor(T);
+				expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+				expect(await overflowing(p)).toEqual([]);
+				await screenshot(p, shot);
+			}
 		} finally {
 			await phone.close();
 		}
