@@ -216,6 +216,12 @@ describe('refusals are form errors that name what is wrong, and leave no row', (
 			await fields(owner.client, page, jobId, ['French (France)'], { mode: 'turbo' })
 		);
 		expect(mode).toMatchObject({ type: 'failure', status: 400, data: { errors: { mode: 'Choose Speed or Precision.' } } });
+		const nul = await owner.client.action(`${page}?/translate`, await fields(owner.client, page, jobId, ['Fr\u0000ench']));
+		expect(nul).toMatchObject({
+			type: 'failure',
+			status: 400,
+			data: { errors: { 'languages.0': 'That is not one of HeyGen’s languages.' } }
+		});
 		// Without JavaScript too, the page says it (the mode has no field of its own to stand by).
 		const page400 = await owner.client.post(
 			`${page}?/translate`,

@@ -214,9 +214,10 @@ function contentJobs(businessId: Expression<string>, contentId: string, kind: Jo
 }
 
 /**
- * The content page's one value (json): the content, its newest jobs with durations (only what a
- * history row and the player use: no join to content for its title), the steps of the newest
- * job's current attempt, and the business's latest event id.
+ * The content page's one value (json): the content, its newest avatar jobs and translations with
+ * durations (only what a history row, the player and the language list use: no join to content
+ * for its title), the steps of the newest avatar job's current attempt, HeyGen's language names
+ * (once there is a finished video to translate), and the business's latest event id.
  */
 function contentPageValue(businessId: Expression<string>, contentId: string, limit: number) {
 	return jsonObjectFrom(

@@ -82,7 +82,15 @@ const MAX_LANGUAGES = 100;
 const translateSchema = z.object({
 	sourceJobId: z.uuid('Unknown video.'),
 	languages: z
-		.array(z.string().trim().min(1).max(200, 'That is not one of HeyGen’s languages.'))
+		.array(
+			z
+				.string()
+				.trim()
+				.min(1)
+				.max(200, 'That is not one of HeyGen’s languages.')
+				// A NUL cannot even reach SQL (which refuses every control character in a language).
+				.regex(/^\P{Cc}*$/u, 'That is not one of HeyGen’s languages.')
+		)
 		.min(1, 'Choose at least one language.')
 		.max(MAX_LANGUAGES, `Choose at most ${MAX_LANGUAGES} languages at once.`)
 		.transform((l) => [...new Set(l)]),
