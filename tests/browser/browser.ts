@@ -113,3 +113,17 @@ export const browserTest = webTest
 		onCleanup(() => context.close());
 		return tabIn(context, responses);
 	});
+
+/** Every visible form control is labelled (label[for], wrapping label or aria-label). */
+export async function unlabelledControls(p: Page): Promise<string[]> {
+	return p.evaluate(() =>
+		[...document.querySelectorAll<HTMLElement>('input:not([type=hidden]), select, textarea, button')]
+			.filter((el) => el.offsetParent !== null)
+			.filter((el) => {
+				if (el.tagName === 'BUTTON') return !(el.textContent?.trim() || el.getAttribute('aria-label'));
+				const id = el.id;
+				return !(el.closest('label') || (id && document.querySelector(`label[for="${id}"]`)) || el.getAttribute('aria-label'));
+			})
+			.map((el) => el.outerHTML.slice(0, 120))
+	);
+}

@@ -9,23 +9,9 @@ import { describe, expect } from 'vitest';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createBusiness, createContent, generateVideo, signUp } from '../web/harness.ts';
-import { browserTest as test, open, screenshot, signedInContext } from './browser.ts';
+import { browserTest as test, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 
 const T = { timeout: 15_000 };
-
-/** Every visible form control is labelled (label[for], wrapping label or aria-label). */
-async function unlabelledControls(p: Page): Promise<string[]> {
-	return p.evaluate(() =>
-		[...document.querySelectorAll<HTMLElement>('input:not([type=hidden]), select, textarea, button')]
-			.filter((el) => el.offsetParent !== null)
-			.filter((el) => {
-				if (el.tagName === 'BUTTON') return !(el.textContent?.trim() || el.getAttribute('aria-label'));
-				const id = el.id;
-				return !(el.closest('label') || (id && document.querySelector(`label[for="${id}"]`)) || el.getAttribute('aria-label'));
-			})
-			.map((el) => el.outerHTML.slice(0, 120))
-	);
-}
 
 /** Elements that stick out past the right edge of the screen (horizontal scrolling on a phone). */
 async function overflowing(p: Page): Promise<string[]> {

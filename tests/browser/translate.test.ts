@@ -12,7 +12,7 @@ import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { configureHeyGen } from '../web/harness.ts';
-import { browserTest as test, open, SCREENSHOT_DIR, screenshot, signedInContext } from './browser.ts';
+import { browserTest as test, open, SCREENSHOT_DIR, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 
 const T = { timeout: 20_000 };
 const SPANISH = 'Spanish (Spain)';
@@ -91,6 +91,7 @@ describe('translating a video', () => {
 		expect(await page.getByRole('checkbox', { name: /Captions — subtitles in the new language/ }).isChecked()).toBe(true);
 		await page.getByRole('list', { name: 'Chosen languages' }).getByText(SPANISH).waitFor(T);
 		await screenshot(page, '40-translate-form');
+		expect(await unlabelledControls(page)).toEqual([]);
 		await page.getByTestId('translate-submit').click();
 		await page
 			.getByTestId('toast')
