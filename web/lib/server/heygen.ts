@@ -71,6 +71,8 @@ export interface Catalog {
 
 const CATALOG_TTL_MS = 5 * 60_000;
 const catalogs = new Map<string, { at: number; value: Promise<Catalog> }>();
+// The last catalog that arrived, per business: pages that must not wait on HeyGen read this.
+const arrived = new Map<string, Catalog>();
 
 async function fetchCatalog(businessId: string): Promise<Catalog> {
 	const client = await clientForBusiness(businessId);
@@ -94,6 +96,7 @@ export function heygenCatalog(businessId: string): Promise<Catalog> {
 	const value = fetchCatalog(businessId).then((c) => {
 		// Failures are not cached: the next page view tries again.
 		if (c.error) catalogs.delete(businessId);
+		else arrived.set(businessId, c);
 		return c;
 	});
 	catalogs.set(businessId, { at: Date.now(), value });
@@ -102,6 +105,14 @@ export function heygenCatalog(businessId: string): Promise<Catalog> {
 
 export function forgetCatalog(businessId: string): void {
 	catalogs.delete(businessId);
+	arrived.delete(businessId);
+}
+
+/** The remaining credits HeyGen last reported (within the cache's lifetime), without asking it; null when unknown. */
+export function knownCredits(businessId: string): Credits | null {
+	const hit = catalogs.get(businessId);
+	if (!hit || Date.now() - hit.at >= CATALOG_TTL_MS) return null;
+	return arrived.get(businessId)?.credits ?? null;
 }
 
 export type CatalogCheck =

@@ -14,7 +14,14 @@ export interface SessionUser {
 	email: string;
 }
 
-export type BusinessSummary = Pick<Selectable<Businesses>, 'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id'> & { has_key: boolean };
+export type BusinessSummary = Pick<
+	Selectable<Businesses>,
+	'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id' | 'heygen_paused_reason' | 'monthly_video_seconds_limit'
+> & {
+	has_key: boolean;
+	/** Jobs held for approval (the nav's badge). */
+	awaiting_approval: number;
+};
 
 export interface Membership {
 	business: BusinessSummary;
@@ -63,8 +70,17 @@ function membershipQuery(userId: string, businessId: string) {
 			'b.name',
 			'b.heygen_avatar_id',
 			'b.heygen_voice_id',
+			'b.heygen_paused_reason',
+			'b.monthly_video_seconds_limit',
 			'm.role',
 			eb.fn<boolean>('has_heygen_key', ['b.id']).as('has_key'),
+			// Counted in the same statement: the badge costs no extra round trip on any page.
+			eb
+				.selectFrom('video_jobs as j')
+				.select((eb) => eb.fn.countAll<string>().as('n'))
+				.whereRef('j.business_id', '=', 'b.id')
+				.where('j.status', '=', 'awaiting_approval')
+				.as('awaiting_approval'),
 			jsonArrayFrom(
 				eb
 					.selectFrom('business_members as m2')
@@ -87,7 +103,10 @@ function toMembership(row: InferResult<ReturnType<typeof membershipQuery>>[numbe
 			name: row.name,
 			heygen_avatar_id: row.heygen_avatar_id,
 			heygen_voice_id: row.heygen_voice_id,
-			has_key: row.has_key
+			heygen_paused_reason: row.heygen_paused_reason,
+			monthly_video_seconds_limit: row.monthly_video_seconds_limit,
+			has_key: row.has_key,
+			awaiting_approval: Number(row.awaiting_approval ?? 0)
 		},
 		role: row.role,
 		canManage: row.role === 'owner' || row.role === 'admin',

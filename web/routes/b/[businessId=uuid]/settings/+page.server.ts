@@ -12,6 +12,8 @@ import {
 	type Catalog
 } from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
+import { dbErrorMessage } from '$lib/server/errors.ts';
+import { resumeHeyGen, saveSpendSettings, spendSettings } from '$lib/server/spend-guard.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
 import { registerBusinessWebhook, retireBusinessWebhook, webhookView } from '$lib/server/webhooks.ts';
@@ -32,6 +34,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 			voiceId: m.business.heygen_voice_id
 		},
 		webhook: await webhookView(m.business.id),
+		spend: await spendSettings(m.business.id),
 		// Streamed: the page renders at once and fills the pickers when HeyGen answers.
 		catalog
 	};
@@ -57,7 +60,54 @@ const keySchema = z.object({
 		})
 });
 
+// A month has at most 44,640 minutes, but several videos render at once; the cap only keeps the
+// seconds inside an integer column and a typo (an extra zero or three) from passing as a limit.
+const MAX_LIMIT_MINUTES = 1_000_000;
+
+const spendSchema = z.object({
+	requireApproval: z.literal('on').optional(),
+	limitMinutes: z
+		.string()
+		.trim()
+		.refine((s) => s === '' || /^\d+$/.test(s), 'Enter the limit in whole minutes (e.g. 90), or leave it empty for no limit.')
+		.transform((s) => (s === '' ? null : Number(s)))
+		.refine((n) => n === null || n >= 1, 'The limit must be at least 1 minute; leave it empty for no limit.')
+		.refine(
+			(n) => n === null || n <= MAX_LIMIT_MINUTES,
+			`The limit can be at most ${MAX_LIMIT_MINUTES.toLocaleString('en')} minutes; leave it empty for no limit.`
+		)
+});
+
 export const actions: Actions = {
+	saveSpend: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const v = validate('spend', spendSchema, data, { requireApproval: data.get('requireApproval') ?? undefined, limitMinutes: data.get('limitMinutes') ?? '' });
+		if (!v.ok) return v.failure;
+		const limitSeconds = v.data.limitMinutes === null ? null : v.data.limitMinutes * 60;
+		try {
+			await saveSpendSettings(locals.user!.id, m.business.id, { requireApproval: v.data.requireApproval === 'on', limitSeconds });
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('spend', data, msg, {}, 409);
+			throw err;
+		}
+		return { form: 'spend', message: 'Spending settings saved. New videos follow them.' };
+	},
+
+	resume: async ({ locals, params, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		try {
+			await resumeHeyGen(locals.user!.id, m.business.id);
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('resume', new FormData(), msg, {}, 409);
+			throw err;
+		}
+		return { form: 'resume', message: 'Video generation resumed. Queued videos are sent to HeyGen again.' };
+	},
+
+
 	saveKey: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();

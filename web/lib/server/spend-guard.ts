@@ -1,0 +1,171 @@
+/**
+ * The spend guard as the web sees it (issue 22): a business's approval switch, monthly limit,
+ * this month's usage, HeyGen pause, and the jobs held for approval. The rules (holding a job,
+ * approving, rejecting, resuming) live in SQL; this module only reads them and calls its functions
+ * as the signed-in user, so the events name them as the actor.
+ */
+import { sql, type Selectable } from 'kysely';
+import type { Businesses, VideoJobs } from '$db/types.ts';
+import { duration } from '../format.ts';
+import { asUser, db } from './db.ts';
+import { knownCredits } from './heygen.ts';
+import { requesterLabel, userOfActor } from './jobs.ts';
+import type { Membership } from './tenancy.ts';
+
+type BusinessId = Selectable<Businesses>['id'];
+type JobId = Selectable<VideoJobs>['id'];
+export type PausedReason = NonNullable<Selectable<Businesses>['heygen_paused_reason']>;
+
+export interface SpendSettings {
+	requireApproval: boolean;
+	/** Seconds of video per calendar month (UTC); null = no limit. */
+	limitSeconds: number | null;
+	pausedReason: PausedReason | null;
+	pausedAt: Date | null;
+	/** This month's seconds: actual once known, else the estimate (the view's numbers). */
+	usedSeconds: number;
+	jobsThisMonth: number;
+}
+
+/** The first of this month (UTC), as the view keys its rows. */
+function thisMonth(): Date {
+	const now = new Date();
+	return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+}
+
+/** This month's usage of a business from business_video_usage (0 when it has no jobs yet). */
+export async function monthUsage(businessId: BusinessId): Promise<{ usedSeconds: number; jobs: number }> {
+	const row = await db()
+		.selectFrom('business_video_usage')
+		.select(['used_seconds', 'jobs'])
+		.where('business_id', '=', businessId)
+		.where('month', '=', thisMonth())
+		.executeTakeFirst();
+	return { usedSeconds: Number(row?.used_seconds ?? 0), jobs: Number(row?.jobs ?? 0) };
+}
+
+export async function spendSettings(businessId: BusinessId): Promise<SpendSettings> {
+	const [b, usage] = await Promise.all([
+		db()
+			.selectFrom('businesses')
+			.select(['require_approval', 'monthly_video_seconds_limit', 'heygen_paused_reason', 'heygen_paused_at'])
+			.where('id', '=', businessId)
+			.executeTakeFirstOrThrow(),
+		monthUsage(businessId)
+	]);
+	return {
+		requireApproval: b.require_approval,
+		limitSeconds: b.monthly_video_seconds_limit,
+		pausedReason: b.heygen_paused_reason,
+		pausedAt: b.heygen_paused_at === null ? null : new Date(b.heygen_paused_at),
+		usedSeconds: usage.usedSeconds,
+		jobsThisMonth: usage.jobs
+	};
+}
+
+export async function saveSpendSettings(
+	userId: string,
+	businessId: BusinessId,
+	s: { requireApproval: boolean; limitSeconds: number | null }
+): Promise<void> {
+	await asUser(userId, (trx) =>
+		trx
+			.updateTable('businesses')
+			.set({ require_approval: s.requireApproval, monthly_video_seconds_limit: s.limitSeconds })
+			.where('id', '=', businessId)
+			.execute()
+	);
+}
+
+export async function resumeHeyGen(userId: string, businessId: BusinessId): Promise<void> {
+	await asUser(userId, (trx) => sql`select resume_heygen(${businessId}::uuid)`.execute(trx));
+}
+
+/** Jobs of the business waiting for an owner's or admin's decision, oldest first. */
+export async function awaitingApproval(businessId: BusinessId) {
+	const rows = await db()
+		.selectFrom('video_jobs as j')
+		.innerJoin('content as c', 'c.id', 'j.content_id')
+		.leftJoin('auth_users as u', (join) => join.on((eb) => eb('u.id', '=', userOfActor(eb.ref('j.requested_by')))))
+		.select([
+			'j.id',
+			'j.kind',
+			'j.output_language',
+			'j.estimated_seconds',
+			'j.hold_reason',
+			'j.created_at',
+			'j.requested_by',
+			'j.content_id',
+			'c.title as content_title',
+			'u.name as requester_name',
+			'u.email as requester_email'
+		])
+		.where('j.business_id', '=', businessId)
+		.where('j.status', '=', 'awaiting_approval')
+		.orderBy('j.created_at')
+		.orderBy('j.id')
+		.execute();
+	return rows.map((r) => ({
+		id: r.id,
+		kind: r.kind,
+		language: r.output_language,
+		estimatedSeconds: r.estimated_seconds,
+		holdReason: r.hold_reason,
+		createdAt: new Date(r.created_at).toISOString(),
+		contentId: r.content_id,
+		contentTitle: r.content_title,
+		requestedBy: requesterLabel(r)
+	}));
+}
+
+export type ApprovalItem = Awaited<ReturnType<typeof awaitingApproval>>[number];
+
+export async function approveJob(userId: string, jobId: JobId): Promise<void> {
+	await asUser(userId, (trx) => sql`select approve_video_job(${jobId}::uuid)`.execute(trx));
+}
+
+export async function rejectJob(userId: string, jobId: JobId, reason: string): Promise<void> {
+	await asUser(userId, (trx) => sql`select reject_video_job(${jobId}::uuid, ${reason})`.execute(trx));
+}
+
+/** Spoken words per second at normal voice speed (150 a minute), as the SQL estimate counts them. */
+const WORDS_PER_SECOND = 2.5;
+
+export function estimateSeconds(script: string): number {
+	const words = script.trim().split(/\s+/u).filter(Boolean).length;
+	return Math.max(1, Math.ceil(words / WORDS_PER_SECOND));
+}
+
+export interface GenerateHint {
+	estimatedSeconds: number;
+	/** Why this video would wait or could fail, in words; empty when nothing stands in the way. */
+	warnings: string[];
+}
+
+/**
+ * What the Generate button says before the click. Light on purpose (the content page is hot):
+ * this month's usage is read only when the business has a limit, and HeyGen's credits only from
+ * what the settings page last fetched, never from HeyGen itself.
+ */
+export async function generateHint(m: Membership, script: string): Promise<GenerateHint> {
+	const b = m.business;
+	const estimatedSeconds = estimateSeconds(script);
+	const warnings: string[] = [];
+	if (b.heygen_paused_reason) {
+		warnings.push('Video generation is paused (see HeyGen settings): the video waits in the queue until it resumes.');
+	}
+	const limit = b.monthly_video_seconds_limit;
+	if (limit !== null) {
+		const { usedSeconds } = await monthUsage(b.id);
+		if (usedSeconds + estimatedSeconds > limit) {
+			warnings.push(
+				`This would go over the monthly limit (${duration(usedSeconds)} of ${duration(limit)} used): the video waits for an owner's or admin's approval.`
+			);
+		}
+	}
+	const credits = knownCredits(b.id);
+	if (credits && credits.remaining !== null && credits.remaining <= 0) {
+		warnings.push(`HeyGen reports no credits left (${credits.summary}): top up at HeyGen or the video waits.`);
+	}
+	return { estimatedSeconds, warnings };
+}
