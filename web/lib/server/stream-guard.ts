@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { AuthSessions, BusinessMembers } from '$db/types.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 
@@ -15,6 +16,13 @@ export interface GuardedStream {
 	userId: string;
 	businessId: string;
 	close(): void;
+}
+
+/** A (session, user, business) triple that still grants access. */
+interface StreamAccess {
+	sid: Selectable<AuthSessions>['id'];
+	uid: Selectable<AuthSessions>['user_id'];
+	bid: Selectable<BusinessMembers>['business_id'];
 }
 
 const streams = new Set<GuardedStream>();
@@ -65,7 +73,8 @@ export async function checkStreams(): Promise<void> {
 		const distinct = new Map<string, GuardedStream>();
 		for (const s of streams) distinct.set(keyOf(s), s);
 		const list = [...distinct.values()];
-		const { rows } = await sql<{ sid: string; uid: string; bid: string }>`
+		// Raw: the open streams go in as parallel arrays (unnest), one round trip for all of them.
+		const { rows } = await sql<StreamAccess>`
 			select x.sid, x.uid, x.bid::text as bid
 			from unnest(${list.map((s) => s.sessionId)}::text[], ${list.map((s) => s.userId)}::text[], ${list.map((s) => s.businessId)}::uuid[]) as x (sid, uid, bid)
 			where exists (select 1 from auth_sessions a where a.id = x.sid and a.user_id = x.uid and a.expires_at > now())
