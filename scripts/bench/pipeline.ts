@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
+import type { Job, WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
 import { completionLatency, POLL_ONLY_KEY } from './completion-latency.ts';
@@ -28,6 +28,7 @@ import {
 	seedBusiness,
 	seedContents,
 	spawnWorker,
+	startBenchBoss,
 	startBenchDatabase,
 	waitUntil,
 	withTimeout,
@@ -154,18 +155,7 @@ async function rawBaseline(
 	label: string,
 	chained = false
 ): Promise<{ rate: number; cpuMsPerVideo: number }> {
-	const boss = new PgBoss({
-		connectionString: db.url,
-		max: 10,
-		application_name: 'bench-baseline',
-		useListenNotify: true,
-		supervise: true,
-		schedule: false,
-		openTelemetry: { enabled: false }
-	});
-	boss.on('error', (err) => console.error('pg-boss error:', err.message));
-	await boss.start();
-	const stopBoss = onCleanup('stop baseline pg-boss', () => boss.stop({ graceful: false }));
+	const { boss, stop: stopBoss } = await startBenchBoss(db, 'bench-baseline', { max: 10, supervise: true });
 	const queues = options.map((_, i) => `${prefix}.step${i + 1}`);
 	for (const q of queues) await boss.createQueue(q, { notify: true });
 	let handled = 0;
@@ -220,8 +210,7 @@ async function rawBaseline(
 		`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent; CPU ${fmt(cpuMsPerVideo, 2)} ms per video (pg-boss process + postgres)`
 	);
 	console.log(`  per queue (first created → last completed): ${perQueue.rows.map((r) => `${r.name} ${fmt(r.s, 2)} s`).join(', ')}`);
-	await boss.stop({ graceful: true, timeout: 5_000 });
-	stopBoss();
+	await stopBoss();
 	return { rate, cpuMsPerVideo };
 }
 
