@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { AuthSessions, BusinessMembers } from '$db/types.ts';
+import { TickingSet } from '$storage/ticking-set.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 
@@ -25,8 +26,7 @@ interface StreamAccess {
 	bid: Selectable<BusinessMembers>['business_id'];
 }
 
-const streams = new Set<GuardedStream>();
-let timer: NodeJS.Timeout | null = null;
+const streams = new TickingSet<GuardedStream>(CHECK_MS, () => void checkStreams());
 let checking = false;
 
 function end(s: GuardedStream): void {
@@ -34,26 +34,12 @@ function end(s: GuardedStream): void {
 	try {
 		s.close();
 	} catch {}
-	if (streams.size === 0 && timer) {
-		clearInterval(timer);
-		timer = null;
-	}
 }
 
 /** Watches a stream until it ends; returns the function to call when it ended on its own. */
 export function guardStream(s: GuardedStream): () => void {
 	streams.add(s);
-	if (!timer) {
-		timer = setInterval(() => void checkStreams(), CHECK_MS);
-		timer.unref();
-	}
-	return () => {
-		streams.delete(s);
-		if (streams.size === 0 && timer) {
-			clearInterval(timer);
-			timer = null;
-		}
-	};
+	return () => streams.delete(s);
 }
 
 export function closeStreamsForSession(sessionId: string): void {
