@@ -45,11 +45,8 @@ async function metric(app: TestApp, outcome: string): Promise<number> {
 }
 
 describe('registration when a key is saved', () => {
-	test('one endpoint on that account, pointing at this business, secret only in Vault; settings shows it', async ({
-		db,
-		app,
-		studio: { client: c, businessId: b }
-	}) => {
+	test('one endpoint on that account, pointing at this business, secret only in Vault; settings shows it', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		const eps = endpointOf(app, KEY);
 		expect(eps).toHaveLength(1);
 		expect(eps[0]!.url).toBe(`${app.url}/api/heygen/webhook/${b}`);
@@ -69,11 +66,8 @@ describe('registration when a key is saved', () => {
 });
 
 describe('completion by webhook', () => {
-	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async ({
-		db,
-		app,
-		studio: { client: c, businessId: b }
-	}) => {
+	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		const content = await createContent(c, b, 'Fast by webhook.', 'Hooked [sim renderMs=2500]');
 		const before = statusCalls(app);
 		const jobId = await generateVideo(c, b, content);
@@ -97,11 +91,8 @@ describe('completion by webhook', () => {
 		expect(page.text).not.toMatch(/data-testid="webhook-last-delivery">none yet/);
 	}, 30_000);
 
-	test('duplicates delivered by the simulator change nothing the second time', async ({
-		db,
-		app,
-		studio: { client: c, businessId: b }
-	}) => {
+	test('duplicates delivered by the simulator change nothing the second time', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		app.sim.webhookEndpoints.setDeliveryOptions({ duplicates: 2 });
 		try {
 			const dupBefore = await metric(app, 'duplicate');
@@ -242,11 +233,8 @@ describe('refused or ignored deliveries', () => {
 });
 
 describe('key set from SQL', () => {
-	test('the worker registers the account before the next submit; completion then arrives by webhook', async ({
-		db,
-		app,
-		studio: { client: c }
-	}) => {
+	test('the worker registers the account before the next submit; completion then arrives by webhook', async ({ db, app, studio }) => {
+		const { client: c } = studio;
 		// The harness's worker starts before the app's URL is known; give it the URL now.
 		app.pipeline!.worker.ctx.settings.publicUrl = app.url;
 		const b2 = await createBusiness(c, 'SQL Keyed');
@@ -266,10 +254,8 @@ describe('key set from SQL', () => {
 });
 
 describe('replacing and removing the key', () => {
-	test('re-register keeps one endpoint (the old one is deleted after the new one is saved)', async ({
-		app,
-		studio: { client: c, businessId: b }
-	}) => {
+	test('re-register keeps one endpoint (the old one is deleted after the new one is saved)', async ({ app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		const old = endpointOf(app, KEY)[0]!.id;
 		const r = await c.action(`/b/${b}/settings?/registerWebhook`, {});
 		expect(r.type).toBe('success');
@@ -281,8 +267,9 @@ describe('replacing and removing the key', () => {
 	test('replaced: old endpoint deleted at HeyGen, new one registered; removed: endpoint and both secrets gone', async ({
 		db,
 		app,
-		studio: { client: c, businessId: b }
+		studio
 	}) => {
+		const { client: c, businessId: b } = studio;
 		const oldSecretId = (await db.sql(`select heygen_webhook_secret_id as id from businesses where id = $1`, [b])).rows[0].id;
 		const k = await c.action(`/b/${b}/settings?/saveKey`, { apiKey: OTHER_KEY });
 		expect(k.type).toBe('success');
