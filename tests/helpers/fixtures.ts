@@ -57,6 +57,16 @@ export async function pgbossJobs(db: TestDatabase, jobId?: string) {
 
 let businessSeq = 0;
 
+/** For a fixture whose value has a stop(): the started value, stopped when the fixture's scope ends. */
+export async function stoppedOnCleanup<T extends { stop(): Promise<void> }>(
+	started: Promise<T>,
+	onCleanup: (cleanup: () => Promise<void>) => void
+): Promise<T> {
+	const value = await started;
+	onCleanup(() => value.stop());
+	return value;
+}
+
 /**
  * Vitest fixtures for tests that talk to the database:
  * - `db`: a fresh database of this file's own, cloned from the migrated template, dropped after the

@@ -11,7 +11,7 @@
  */
 import type { VideoJobStatus } from '../../db/types.ts';
 import type { TestDatabase } from './db.ts';
-import { dbTest, TEST_KEY } from './fixtures.ts';
+import { dbTest, stoppedOnCleanup, TEST_KEY } from './fixtures.ts';
 import { waitForStatus } from './pipeline.ts';
 import {
 	type Client,
@@ -38,11 +38,7 @@ let ownerSeq = 0;
 
 export const webTest = dbTest
 	.extend('appOptions', { scope: 'file' }, {} as AppOptions)
-	.extend('app', { scope: 'file' }, async ({ db, appOptions }, { onCleanup }) => {
-		const app = await startTestApp(db, appOptions);
-		onCleanup(() => app.stop());
-		return app;
-	})
+	.extend('app', { scope: 'file' }, ({ db, appOptions }, { onCleanup }) => stoppedOnCleanup(startTestApp(db, appOptions), onCleanup))
 	.extend('owner', ({ app }) => newOwner(app))
 	.extend('studioKey', { scope: 'file' }, TEST_KEY as string)
 	.extend('studio', { scope: 'file' }, async ({ app, studioKey }) => {
