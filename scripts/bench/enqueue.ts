@@ -239,15 +239,14 @@ await runBench('bench:enqueue', async () => {
 	const tOn = med('trigger');
 	const tOnExplicit = med('trigger-explicit');
 	const tOff = med('none');
+	/** Every run's time, rounded to a millisecond. */
+	const eachRun = (ms: number[]) => ms.map((t) => fmt(t, 0)).join(' / ');
 	printTable(`${BULK_N}-row insert, ms`, [
 		['variant', 'median', 'runs', 'per row µs', 'pg-boss jobs'],
 		...variants.map((v) => [
 			v.label,
 			fmt(med(v.key)),
-			times
-				.get(v.key)!
-				.map((t) => fmt(t, 0))
-				.join(' / '),
+			eachRun(times.get(v.key)!),
 			fmt((med(v.key) / BULK_N) * 1000),
 			v.disable ? '0' : String(BULK_N)
 		])
@@ -257,14 +256,7 @@ await runBench('bench:enqueue', async () => {
 	);
 	printTable(`floor: the same ${BULK_N} rows and the writes the triggers make for them, as plain statements, ms`, [
 		['step', 'median', 'runs'],
-		...floorSteps.map((f) => [
-			f.label,
-			fmt(floorMed(f.key)),
-			floorTimes
-				.get(f.key)!
-				.map((t) => fmt(t, 0))
-				.join(' / ')
-		]),
+		...floorSteps.map((f) => [f.label, fmt(floorMed(f.key)), eachRun(floorTimes.get(f.key)!)]),
 		['sum (floor)', fmt(tFloor), '']
 	]);
 	console.log(

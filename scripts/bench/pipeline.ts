@@ -227,6 +227,18 @@ await runBench('bench:pipeline', async () => {
 		STORAGE_DIR: storageDir,
 		DATA_DIR: path.join(db.dir, 'unused-data-dir')
 	};
+	/** One job for every content of these businesses, in one statement. */
+	const enqueueAll = (businessIds: string[]) =>
+		db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [businessIds]);
+	/** Resolves once `n` jobs the tracker follows have finished. */
+	const finished = (t: Tracker, n: number, timeoutMs: number) =>
+		waitUntil(
+			t,
+			'change',
+			() => t.finished >= n,
+			timeoutMs,
+			() => t.describe()
+		);
 	const track = (businessIds: string[]) => {
 		const t = new Tracker(businessIds);
 		listener.events.on('event', (e: JobEvent) => t.add(e));
@@ -252,28 +264,16 @@ await runBench('bench:pipeline', async () => {
 		const warmBiz = await seedGroup(db, 'Bench warm-up', WARMUP_N);
 		const warm = track(warmBiz);
 		const tw = performance.now();
-		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [warmBiz]);
-		await waitUntil(
-			warm,
-			'change',
-			() => warm.finished >= WARMUP_N,
-			60_000,
-			() => warm.describe()
-		);
+		await enqueueAll(warmBiz);
+		await finished(warm, WARMUP_N, 60_000);
 		console.log(`warm-up: ${WARMUP_N} videos in ${fmt((performance.now() - tw) / 1000, 2)} s (not counted)`);
 		await printProfile(db.pool, 'setup (discarded)', 0);
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = PROFILE ? sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 20) : null;
 		const t0 = performance.now();
-		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [biz]);
+		await enqueueAll(biz);
 		const tInserted = performance.now();
-		await waitUntil(
-			tracker,
-			'change',
-			() => tracker.finished >= N,
-			150_000,
-			() => tracker.describe()
-		).catch(async (err) => {
+		await finished(tracker, N, 150_000).catch(async (err) => {
 			throw new Error(
 				`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`
 			);
