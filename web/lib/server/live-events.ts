@@ -13,20 +13,8 @@ function eventRows() {
 	return db()
 		.selectFrom('video_job_events as e')
 		.leftJoin('video_jobs as j', 'j.id', 'e.job_id')
-		.select((eb) => [
-			'e.id',
-			'e.job_id',
-			'e.content_id',
-			'e.business_id',
-			'e.from_status',
-			'e.to_status',
-			'e.at',
-			'e.detail',
-			eb('j.id', 'is not', null).as('job_exists'),
-			'j.thumbnail_path',
-			'j.subtitles_path',
-			'j.heygen_url'
-		]);
+		.selectAll('e')
+		.select((eb) => [eb('j.id', 'is not', null).as('job_exists'), 'j.thumbnail_path', 'j.subtitles_path', 'j.heygen_url']);
 }
 type EventRow = InferResult<ReturnType<typeof eventRows>>[number];
 
