@@ -168,6 +168,17 @@ comment on table public.heygen_endpoint_retirements is 'Webhook endpoints of rep
 grant select on table public.heygen_endpoint_retirements to service_role;
 CREATE INDEX heygen_endpoint_retirements_pending ON public.heygen_endpoint_retirements USING btree (next_try_at) WHERE (finished_at IS NULL);
 
+create table public.heygen_languages (
+  name text not null,
+  refreshed_at timestamp with time zone default now() not null,
+  constraint heygen_languages_name_check CHECK ((((length(name) >= 1) AND (length(name) <= 100)) AND (name !~ '[[:cntrl:]]'::text))),
+  constraint heygen_languages_pkey PRIMARY KEY (name)
+);
+alter table public.heygen_languages enable row level security;
+comment on table public.heygen_languages is 'The output language names HeyGen translates into (GET /v3/video-translations/languages), replaced by the worker when a key is saved and daily. Empty until first read: then any name is accepted and HeyGen judges it.';
+grant select on table public.heygen_languages to service_role;
+create policy heygen_languages_read on public.heygen_languages as permissive for select to public using (true);
+
 create table public.heygen_webhook_events (
   business_id uuid not null,
   event_id text not null,
@@ -224,11 +235,14 @@ create table public.video_job_option_specs (
   max_length integer,
   hint text,
   "position" integer not null,
+  job_kind text default 'avatar'::text not null,
+  default_value jsonb,
+  constraint video_job_option_specs_job_kind_check CHECK ((job_kind = ANY (ARRAY['avatar'::text, 'translation'::text]))),
   constraint video_job_option_specs_kind_check CHECK ((kind = ANY (ARRAY['boolean'::text, 'enum'::text, 'number'::text, 'string'::text, 'retired'::text]))),
-  constraint video_job_option_specs_pkey PRIMARY KEY (key),
-  constraint video_job_option_specs_position_key UNIQUE ("position")
+  constraint video_job_option_specs_pkey PRIMARY KEY (job_kind, key),
+  constraint video_job_option_specs_position_key UNIQUE (job_kind, "position")
 );
-comment on table public.video_job_option_specs is 'The keys video_jobs.options may carry (HeyGen v3), and the retired v1/v2 keys with their replacement. Mirrors OPTION_SPECS in heygen/options.ts.';
+comment on table public.video_job_option_specs is 'The keys video_jobs.options may carry per job kind (HeyGen v3), their defaults, and the retired v1/v2 keys with their replacement. Mirrors OPTION_SPECS and TRANSLATION_OPTION_SPECS in heygen/options.ts.';
 
 create table public.video_job_statuses (
   status video_job_status not null,
@@ -269,9 +283,9 @@ create table public.video_jobs (
   id uuid default gen_random_uuid() not null,
   business_id uuid not null,
   content_id uuid not null,
-  script text not null,
-  avatar_id text not null,
-  voice_id text not null,
+  script text,
+  avatar_id text,
+  voice_id text,
   options jsonb default '{}'::jsonb not null,
   status video_job_status default 'queued'::video_job_status not null,
   attempt integer default 1 not null,
@@ -301,6 +315,10 @@ create table public.video_jobs (
   heygen_completed_at timestamp with time zone,
   thumbnail_path text,
   subtitles_path text,
+  kind text default 'avatar'::text not null,
+  source_job_id uuid,
+  output_language text,
+  vtt_path text,
   constraint video_jobs_completed_has_file CHECK (((status <> 'completed'::video_job_status) OR ((storage_path IS NOT NULL) AND (video_url IS NOT NULL)))),
   constraint video_jobs_content_fk FOREIGN KEY (business_id, content_id) REFERENCES content(business_id, id) ON DELETE CASCADE,
   constraint video_jobs_counts_check CHECK (((attempt >= 1) AND (submit_count >= 0) AND (poll_count >= 0) AND (transfer_count >= 0))),
@@ -308,15 +326,24 @@ create table public.video_jobs (
   constraint video_jobs_heygen_idempotency_key_check CHECK (((heygen_idempotency_key IS NULL) OR (((length(heygen_idempotency_key) >= 1) AND (length(heygen_idempotency_key) <= 255)) AND (heygen_idempotency_key !~ '[^A-Za-z0-9_:.-]'::text)))),
   constraint video_jobs_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
   constraint video_jobs_idempotency_key_key UNIQUE (idempotency_key),
+  constraint video_jobs_kind_check CHECK ((kind = ANY (ARRAY['avatar'::text, 'translation'::text]))),
+  constraint video_jobs_kind_columns CHECK ((((kind = 'avatar'::text) AND (script IS NOT NULL) AND (avatar_id IS NOT NULL) AND (voice_id IS NOT NULL) AND (source_job_id IS NULL) AND (output_language IS NULL)) OR ((kind = 'translation'::text) AND (script IS NULL) AND (avatar_id IS NULL) AND (voice_id IS NULL) AND (source_job_id IS NOT NULL) AND (output_language IS NOT NULL)))),
   constraint video_jobs_pkey PRIMARY KEY (id),
-  constraint video_jobs_rendering_has_video_id CHECK (((status <> ALL (ARRAY['rendering'::video_job_status, 'transferring'::video_job_status, 'completed'::video_job_status])) OR (heygen_video_id IS NOT NULL)))
+  constraint video_jobs_rendering_has_video_id CHECK (((status <> ALL (ARRAY['rendering'::video_job_status, 'transferring'::video_job_status, 'completed'::video_job_status])) OR (heygen_video_id IS NOT NULL))),
+  constraint video_jobs_source_job_fk FOREIGN KEY (source_job_id) REFERENCES video_jobs(id) ON DELETE CASCADE
 );
+comment on column public.video_jobs.kind is 'avatar (a HeyGen render of a script) or translation (HeyGen''s translation of source_job_id''s video into output_language).';
+comment on column public.video_jobs.source_job_id is 'Translations: the completed job whose video is translated; content and business are its.';
+comment on column public.video_jobs.output_language is 'Translations: one of HeyGen''s language names (heygen_languages), e.g. Spanish (Spain).';
+comment on column public.video_jobs.vtt_path is 'WebVTT captions stored beside the video (translations with captions); subtitles_path is the SRT.';
 CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC);
 CREATE INDEX video_jobs_business_in_flight_idx ON public.video_jobs USING btree (business_id) WHERE video_jobs_holds_render_slot(status);
 CREATE INDEX video_jobs_business_queued_idx ON public.video_jobs USING btree (business_id, created_at, id) WHERE (status = 'queued'::video_job_status);
 CREATE INDEX video_jobs_content_idx ON public.video_jobs USING btree (content_id, created_at DESC);
 CREATE INDEX video_jobs_heygen_video_id_idx ON public.video_jobs USING btree (heygen_video_id) WHERE (heygen_video_id IS NOT NULL);
-CREATE UNIQUE INDEX video_jobs_one_active_per_content ON public.video_jobs USING btree (content_id) WHERE video_jobs_is_active(status);
+CREATE UNIQUE INDEX video_jobs_one_active_per_content ON public.video_jobs USING btree (content_id) WHERE (video_jobs_is_active(status) AND (kind = 'avatar'::text));
+CREATE UNIQUE INDEX video_jobs_one_active_translation ON public.video_jobs USING btree (source_job_id, output_language) WHERE (video_jobs_is_active(status) AND (source_job_id IS NOT NULL));
+CREATE INDEX video_jobs_source_idx ON public.video_jobs USING btree (source_job_id, created_at DESC) WHERE (source_job_id IS NOT NULL);
 
 create table vault.secrets (
   id uuid default gen_random_uuid() not null,
@@ -610,6 +637,35 @@ begin
   end if;
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION public.heygen_languages_replace(p_names text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  n int;
+  bad text;
+begin
+  -- An empty or failed read never empties the list: that would switch the insert check off.
+  if coalesce(cardinality(p_names), 0) = 0 then
+    raise exception 'heygen_languages_replace: the list is empty; the current list is kept' using errcode = 'invalid_parameter_value';
+  end if;
+  select x into bad from unnest(p_names) x where x is null or length(x) not between 1 and 100 or x ~ '[[:cntrl:]]' limit 1;
+  if found then
+    raise exception 'heygen_languages_replace: "%" is not a language name (1 to 100 characters, no control characters)', left(bad, 100)
+      using errcode = 'invalid_parameter_value';
+  end if;
+  delete from heygen_languages where name <> all (p_names);
+  insert into heygen_languages as l (name, refreshed_at)
+  select distinct x, now() from unnest(p_names) x
+  on conflict (name) do update set refreshed_at = excluded.refreshed_at;
+  select count(*)::int into n from heygen_languages;
+  return n;
+end
+$function$;
+grant execute on function public.heygen_languages_replace(text[]) to service_role;
 
 CREATE OR REPLACE FUNCTION public.heygen_webhook_forget(p_business_id uuid)
  RETURNS void
@@ -986,7 +1042,8 @@ begin
   with ev as (
     insert into video_job_events (job_id, business_id, content_id, from_status, to_status, detail, actor)
     select n.id, n.business_id, n.content_id, null, n.status,
-           jsonb_strip_nulls(jsonb_build_object('attempt', n.attempt, 'idempotency_key', n.idempotency_key)),
+           jsonb_strip_nulls(jsonb_build_object('attempt', n.attempt, 'idempotency_key', n.idempotency_key,
+             'kind', nullif(n.kind, 'avatar'), 'source_job_id', n.source_job_id, 'output_language', n.output_language)),
            v_actor
     from new_rows n
     returning id, job_id, business_id, content_id, to_status
@@ -997,15 +1054,15 @@ begin
   into notified from ev;
 
   -- What video_jobs_sync_content writes for these rows. Every new job is active, so the unique
-  -- index leaves at most one per content, and none has a video yet (the before-insert trigger
-  -- refuses those columns): video_long_url keeps the last stored video.
+  -- index leaves at most one avatar job per content, and none has a video yet (the before-insert
+  -- trigger refuses those columns): video_long_url keeps the last stored video.
   update content c set
     heygen_video_id = n.heygen_video_id,
     heygen_status = n.status::text,
     heygen_url = n.heygen_url,
     video_long_url = coalesce(n.video_url, c.video_long_url)
   from new_rows n
-  where c.id = n.content_id;
+  where c.id = n.content_id and n.kind = 'avatar';
 
   perform pgboss_enqueue_many(video_jobs_step_queue('queued'),
     array(select jsonb_build_object('jobId', n.id) from new_rows n order by n.id),
@@ -1199,32 +1256,72 @@ declare
   active_id uuid;
   active_status video_job_status;
   bad text;
+  v_translation boolean := new.kind = 'translation';
+  v_source_content uuid;
+  v_source_status video_job_status;
 begin
-  if new.content_id is null then
-    raise exception 'video_jobs.content_id is required' using errcode = 'not_null_violation', detail = 'content_required';
-  end if;
-  -- content.business_id references businesses, so the join finds the business whenever the
-  -- content exists. The active job is read here and reported last.
-  select c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id, b.heygen_secret_id is not null, a.id, a.status
-    into v_business, v_body, v_avatar, v_voice, v_has_key, active_id, active_status
-  from content c
-  join businesses b on b.id = c.business_id
-  left join lateral (
-    -- A retried request with the same idempotency key is left to ON CONFLICT (idempotency_key).
-    select v.id, v.status from video_jobs v
-    where v.content_id = c.id and video_jobs_is_active(v.status)
-      and (new.idempotency_key is null or v.idempotency_key is distinct from new.idempotency_key)
-    limit 1
-  ) a on true
-  where c.id = new.content_id;
-  if not found then
-    raise exception 'video_jobs.content_id %: no such content', new.content_id using errcode = 'foreign_key_violation', detail = 'content_not_found';
-  end if;
-  if new.business_id is null then
+  if v_translation then
+    if new.source_job_id is null then
+      raise exception 'video_jobs.source_job_id is required for a translation: the completed job whose video is translated'
+        using errcode = 'not_null_violation', detail = 'source_required', column = 'source_job_id';
+    end if;
+    -- The source, its business and the active translation into the same language in one lookup;
+    -- the active one is reported last, as for avatar jobs.
+    select s.business_id, s.content_id, s.status, b.heygen_secret_id is not null, a.id, a.status
+      into v_business, v_source_content, v_source_status, v_has_key, active_id, active_status
+    from video_jobs s
+    join businesses b on b.id = s.business_id
+    left join lateral (
+      select v.id, v.status from video_jobs v
+      where v.source_job_id = s.id and v.output_language = new.output_language and video_jobs_is_active(v.status)
+        and (new.idempotency_key is null or v.idempotency_key is distinct from new.idempotency_key)
+      limit 1
+    ) a on true
+    where s.id = new.source_job_id;
+    if not found then
+      raise exception 'video_jobs.source_job_id %: no such video job', new.source_job_id
+        using errcode = 'foreign_key_violation', detail = 'source_not_found', column = 'source_job_id';
+    end if;
+    if new.business_id is not null and new.business_id <> v_business then
+      raise exception 'video_jobs: source job % belongs to another business, not %', new.source_job_id, new.business_id
+        using errcode = 'foreign_key_violation', detail = 'source_other_business', column = 'source_job_id';
+    end if;
+    if new.content_id is not null and new.content_id <> v_source_content then
+      raise exception 'video_jobs: a translation belongs to its source''s content %, not %', v_source_content, new.content_id
+        using errcode = 'check_violation', detail = 'source_other_content', column = 'content_id', hint = 'Leave content_id out.';
+    end if;
     new.business_id := v_business;
-  elsif new.business_id <> v_business then
-    raise exception 'video_jobs: content % belongs to another business, not %', new.content_id, new.business_id
-      using errcode = 'foreign_key_violation', detail = 'content_other_business';
+    new.content_id := v_source_content;
+  elsif new.kind is distinct from 'avatar' then
+    raise exception 'video_jobs.kind must be avatar or translation, got %', coalesce(new.kind, 'null')
+      using errcode = 'check_violation', detail = 'kind_invalid', column = 'kind';
+  else
+    if new.content_id is null then
+      raise exception 'video_jobs.content_id is required' using errcode = 'not_null_violation', detail = 'content_required';
+    end if;
+    -- content.business_id references businesses, so the join finds the business whenever the
+    -- content exists. The active job is read here and reported last.
+    select c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id, b.heygen_secret_id is not null, a.id, a.status
+      into v_business, v_body, v_avatar, v_voice, v_has_key, active_id, active_status
+    from content c
+    join businesses b on b.id = c.business_id
+    left join lateral (
+      -- A retried request with the same idempotency key is left to ON CONFLICT (idempotency_key).
+      select v.id, v.status from video_jobs v
+      where v.content_id = c.id and video_jobs_is_active(v.status) and v.kind = 'avatar'
+        and (new.idempotency_key is null or v.idempotency_key is distinct from new.idempotency_key)
+      limit 1
+    ) a on true
+    where c.id = new.content_id;
+    if not found then
+      raise exception 'video_jobs.content_id %: no such content', new.content_id using errcode = 'foreign_key_violation', detail = 'content_not_found';
+    end if;
+    if new.business_id is null then
+      new.business_id := v_business;
+    elsif new.business_id <> v_business then
+      raise exception 'video_jobs: content % belongs to another business, not %', new.content_id, new.business_id
+        using errcode = 'foreign_key_violation', detail = 'content_other_business';
+    end if;
   end if;
 
   if new.status is distinct from 'queued' then
@@ -1239,49 +1336,79 @@ begin
       using errcode = 'check_violation', detail = 'progress_columns_set';
   end if;
 
-  if new.script is not null and btrim(new.script, E' \t\r\n') = '' then
-    raise exception 'video_jobs.script is empty; leave it out to use the content''s body'
-      using errcode = 'check_violation', detail = 'script_blank', column = 'script';
-  end if;
-  new.script := btrim(coalesce(new.script, v_body), E' \t\r\n');
-  if new.script = '' then
-    raise exception 'video_jobs.script is empty: content % has no body and no script was given', new.content_id
-      using errcode = 'check_violation', detail = 'script_empty', column = 'script';
-  end if;
-  if length(new.script) > 5000 then
-    raise exception 'video_jobs.script is % characters; HeyGen accepts at most 5000 per video', length(new.script)
-      using errcode = 'check_violation', detail = 'script_too_long';
-  end if;
+  if v_translation then
+    bad := case when new.script is not null then 'script' when new.avatar_id is not null then 'avatar_id'
+                when new.voice_id is not null then 'voice_id' end;
+    if bad is not null then
+      raise exception 'video_jobs.%: a translation keeps the source video''s words, avatar and voice; leave % out', bad, bad
+        using errcode = 'check_violation', detail = 'translation_' || bad || '_given', column = bad;
+    end if;
+    if v_source_status <> 'completed' then
+      raise exception 'video_jobs.source_job_id %: the source job is %; only a completed video can be translated', new.source_job_id, v_source_status
+        using errcode = 'check_violation', detail = 'source_not_completed', column = 'source_job_id';
+    end if;
+    if new.output_language is null then
+      raise exception 'video_jobs.output_language is required for a translation (one of HeyGen''s language names, e.g. Spanish (Spain))'
+        using errcode = 'not_null_violation', detail = 'language_required', column = 'output_language',
+              hint = 'select name from heygen_languages order by name';
+    end if;
+    if length(new.output_language) not between 1 and 100 or new.output_language ~ '[[:cntrl:]]'
+       or (not exists (select 1 from heygen_languages where name = new.output_language) and exists (select 1 from heygen_languages)) then
+      raise exception 'video_jobs.output_language "%" is not one of HeyGen''s language names', left(new.output_language, 100)
+        using errcode = 'check_violation', detail = 'language_unknown', column = 'output_language',
+              hint = 'select name from heygen_languages order by name';
+    end if;
+  else
+    if new.script is not null and btrim(new.script, E' \t\r\n') = '' then
+      raise exception 'video_jobs.script is empty; leave it out to use the content''s body'
+        using errcode = 'check_violation', detail = 'script_blank', column = 'script';
+    end if;
+    new.script := btrim(coalesce(new.script, v_body), E' \t\r\n');
+    if new.script = '' then
+      raise exception 'video_jobs.script is empty: content % has no body and no script was given', new.content_id
+        using errcode = 'check_violation', detail = 'script_empty', column = 'script';
+    end if;
+    if length(new.script) > 5000 then
+      raise exception 'video_jobs.script is % characters; HeyGen accepts at most 5000 per video', length(new.script)
+        using errcode = 'check_violation', detail = 'script_too_long';
+    end if;
 
-  new.avatar_id := nullif(btrim(new.avatar_id), '');
-  if new.avatar_id is null then
-    new.avatar_id := v_avatar;
+    new.avatar_id := nullif(btrim(new.avatar_id), '');
     if new.avatar_id is null then
-      raise exception 'video_jobs.avatar_id: business % has no HeyGen avatar configured and none was given', v_business
-        using errcode = 'check_violation', detail = 'avatar_missing', hint = 'Set businesses.heygen_avatar_id or pass avatar_id.';
+      new.avatar_id := v_avatar;
+      if new.avatar_id is null then
+        raise exception 'video_jobs.avatar_id: business % has no HeyGen avatar configured and none was given', v_business
+          using errcode = 'check_violation', detail = 'avatar_missing', hint = 'Set businesses.heygen_avatar_id or pass avatar_id.';
+      end if;
+    elsif length(new.avatar_id) > 200 or new.avatar_id ~ '[^A-Za-z0-9_.:-]' then
+      raise exception 'video_jobs.avatar_id "%" is not a valid HeyGen avatar id', left(new.avatar_id, 80) using errcode = 'check_violation', detail = 'avatar_id_invalid';
     end if;
-  elsif length(new.avatar_id) > 200 or new.avatar_id ~ '[^A-Za-z0-9_.:-]' then
-    raise exception 'video_jobs.avatar_id "%" is not a valid HeyGen avatar id', left(new.avatar_id, 80) using errcode = 'check_violation', detail = 'avatar_id_invalid';
-  end if;
-  new.voice_id := nullif(btrim(new.voice_id), '');
-  if new.voice_id is null then
-    new.voice_id := v_voice;
+    new.voice_id := nullif(btrim(new.voice_id), '');
     if new.voice_id is null then
-      raise exception 'video_jobs.voice_id: business % has no HeyGen voice configured and none was given', v_business
-        using errcode = 'check_violation', detail = 'voice_missing', hint = 'Set businesses.heygen_voice_id or pass voice_id.';
+      new.voice_id := v_voice;
+      if new.voice_id is null then
+        raise exception 'video_jobs.voice_id: business % has no HeyGen voice configured and none was given', v_business
+          using errcode = 'check_violation', detail = 'voice_missing', hint = 'Set businesses.heygen_voice_id or pass voice_id.';
+      end if;
+    elsif length(new.voice_id) > 200 or new.voice_id ~ '[^A-Za-z0-9_.:-]' then
+      raise exception 'video_jobs.voice_id "%" is not a valid HeyGen voice id', left(new.voice_id, 80) using errcode = 'check_violation', detail = 'voice_id_invalid';
     end if;
-  elsif length(new.voice_id) > 200 or new.voice_id ~ '[^A-Za-z0-9_.:-]' then
-    raise exception 'video_jobs.voice_id "%" is not a valid HeyGen voice id', left(new.voice_id, 80) using errcode = 'check_violation', detail = 'voice_id_invalid';
   end if;
   if not v_has_key then
     raise exception 'video_jobs: business % has no HeyGen API key', v_business
       using errcode = 'check_violation', detail = 'api_key_missing', hint = 'Save one with select set_heygen_key(business_id, key).';
   end if;
 
+  if v_translation then
+    -- The kind's defaults (captions: true), overlaid with what was given.
+    new.options := coalesce((select jsonb_object_agg(key, default_value) from video_job_option_specs
+                             where job_kind = 'translation' and default_value is not null), '{}'::jsonb)
+                   || coalesce(new.options, '{}'::jsonb);
+  end if;
   if new.options is null then
     new.options := '{}'::jsonb;
   elsif new.options <> '{}'::jsonb then
-    perform video_jobs_check_options(new.options);
+    perform video_jobs_check_options(new.options, new.kind);
   end if;
 
   if new.deadline is null then
@@ -1293,14 +1420,18 @@ begin
   new.created_at := now();
   new.updated_at := now();
 
-  if active_id is not null then
+  if active_id is not null and v_translation then
+    raise exception 'video_jobs: source job % already has an active translation into % (job %, %)', new.source_job_id, new.output_language, active_id, active_status
+      using errcode = 'unique_violation', detail = 'active_translation_exists', constraint = 'video_jobs_one_active_translation',
+            column = 'output_language', hint = 'Wait for it to finish or cancel it with select cancel_video_job(id).';
+  elsif active_id is not null then
     raise exception 'video_jobs: content % already has an active video job % (%)', new.content_id, active_id, active_status
       using errcode = 'unique_violation', detail = 'active_job_exists', constraint = 'video_jobs_one_active_per_content', hint = 'Wait for it to finish or cancel it with select cancel_video_job(id).';
   end if;
 
   if new.heygen_idempotency_key is not null or new.heygen_submitted_at is not null or new.heygen_completed_at is not null
-     or new.thumbnail_path is not null or new.subtitles_path is not null then
-    raise exception 'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path) are set by the worker; leave them out of the insert'
+     or new.thumbnail_path is not null or new.subtitles_path is not null or new.vtt_path is not null then
+    raise exception 'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path, vtt_path) are set by the worker; leave them out of the insert'
       using errcode = 'check_violation';
   end if;
 
@@ -1311,6 +1442,9 @@ begin
   if new.deadline > now() + interval '7 days' then
     raise exception 'video_jobs.deadline % is more than 7 days away; give a time within 7 days', new.deadline
       using errcode = 'check_violation', detail = 'deadline_too_far';
+  end if;
+  if v_translation then
+    return new;
   end if;
   -- Windows line ends are fine; a lone carriage return is a control character like any other.
   new.script := replace(new.script, E'\r\n', E'\n');
@@ -1347,11 +1481,14 @@ declare
   v_kind text;
 begin
   if new.id <> old.id or new.business_id <> old.business_id or new.content_id <> old.content_id
-     or new.script <> old.script or new.avatar_id <> old.avatar_id or new.voice_id <> old.voice_id
+     or new.script is distinct from old.script or new.avatar_id is distinct from old.avatar_id
+     or new.voice_id is distinct from old.voice_id
+     or new.kind <> old.kind or new.source_job_id is distinct from old.source_job_id
+     or new.output_language is distinct from old.output_language
      or new.options <> old.options or new.created_at <> old.created_at
      or new.requested_by is distinct from old.requested_by
      or new.idempotency_key is distinct from old.idempotency_key then
-    raise exception 'video_jobs %: id, business, content, script, avatar, voice, options, requester and idempotency key are fixed when the job is created', old.id
+    raise exception 'video_jobs %: id, business, content, kind, source, language, script, avatar, voice, options, requester and idempotency key are fixed when the job is created', old.id
       using errcode = 'check_violation', hint = 'Insert a new job instead.';
   end if;
 
@@ -1390,7 +1527,7 @@ begin
       new.started_at := null; new.completed_at := null;
       new.submit_count := 0; new.poll_count := 0; new.transfer_count := 0;
       new.heygen_idempotency_key := null; new.heygen_submitted_at := null; new.heygen_completed_at := null;
-      new.thumbnail_path := null; new.subtitles_path := null;
+      new.thumbnail_path := null; new.subtitles_path := null; new.vtt_path := null;
       if new.deadline is not distinct from old.deadline or new.deadline <= now() then
         new.deadline := now() + interval '60 minutes';
       end if;
@@ -1418,11 +1555,11 @@ end
 $function$;
 grant execute on function public.video_jobs_before_update() to public;
 
-CREATE OR REPLACE FUNCTION public.video_jobs_check_options(o jsonb)
+CREATE OR REPLACE FUNCTION public.video_jobs_check_options(o jsonb, p_job_kind text)
  RETURNS void
  LANGUAGE plpgsql
  STABLE
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 declare
   k text;
@@ -1432,31 +1569,35 @@ declare
 begin
   if o is null or jsonb_typeof(o) <> 'object' then
     raise exception 'video_jobs.options must be a JSON object, got %', coalesce(jsonb_typeof(o), 'null')
-      using errcode = 'check_violation';
+      using errcode = 'check_violation', column = 'options';
   end if;
   for k, v in select * from jsonb_each(o) loop
-    select * into s from video_job_option_specs where key = k;
+    select * into s from video_job_option_specs where job_kind = p_job_kind and key = k;
     if not found then
-      select string_agg(key, ', ' order by position) into allowed from video_job_option_specs where kind <> 'retired';
-      raise exception 'video_jobs.options has unknown key "%"; allowed keys: %', k, allowed
-        using errcode = 'check_violation';
+      select string_agg(key, ', ' order by position) into allowed from video_job_option_specs where job_kind = p_job_kind and kind <> 'retired';
+      -- Avatar jobs keep the message they always had.
+      raise exception 'video_jobs.options has unknown key "%"%; allowed keys: %', k,
+        case when p_job_kind <> 'avatar' then ' for a ' || p_job_kind else '' end, allowed
+        using errcode = 'check_violation', column = 'options';
     end if;
     if s.kind = 'retired' then
       raise exception 'video_jobs.options.% is a HeyGen v1/v2 option that v3 does not have: %', k, s.hint
-        using errcode = 'check_violation';
+        using errcode = 'check_violation', column = 'options';
     elsif s.kind = 'boolean' and jsonb_typeof(v) <> 'boolean' then
-      raise exception 'video_jobs.options.% must be true or false, got %', k, v using errcode = 'check_violation';
+      raise exception 'video_jobs.options.% must be true or false, got %', k, v using errcode = 'check_violation', column = 'options';
     elsif s.kind = 'enum' and not (jsonb_typeof(v) = 'string' and (v #>> '{}') = any (s.enum_values)) then
-      raise exception 'video_jobs.options.% must be one of %, got %', k, array_to_string(s.enum_values, ', '), v using errcode = 'check_violation';
+      raise exception 'video_jobs.options.% must be one of %, got %', k, array_to_string(s.enum_values, ', '), v
+        using errcode = 'check_violation', column = 'options';
     elsif s.kind = 'number' and not (jsonb_typeof(v) = 'number' and (v #>> '{}')::numeric between s.min and s.max) then
-      raise exception 'video_jobs.options.% must be a number from % to %, got %', k, s.min, s.max, v using errcode = 'check_violation';
+      raise exception 'video_jobs.options.% must be a number from % to %, got %', k, s.min, s.max, v
+        using errcode = 'check_violation', column = 'options';
     elsif s.kind = 'string' and not (jsonb_typeof(v) = 'string' and length(v #>> '{}') <= s.max_length and (v #>> '{}') ~ s.pattern) then
-      raise exception 'video_jobs.options.% must be %, got %', k, s.hint, left(v::text, 80) using errcode = 'check_violation';
+      raise exception 'video_jobs.options.% must be %, got %', k, s.hint, left(v::text, 80) using errcode = 'check_violation', column = 'options';
     end if;
   end loop;
 end
 $function$;
-grant execute on function public.video_jobs_check_options(jsonb) to public;
+grant execute on function public.video_jobs_check_options(jsonb,text) to public;
 
 CREATE OR REPLACE FUNCTION public.video_jobs_claim_submit(p_id uuid, p_wait_seconds double precision, p_actor text)
  RETURNS SETOF video_jobs
@@ -1590,7 +1731,7 @@ begin
     heygen_url = j.heygen_url,
     -- Keep the last stored video playable while a newer one renders or after it fails.
     video_long_url = coalesce(j.video_url, c.video_long_url)
-  from (select distinct on (content_id) * from unnest(jobs) order by content_id, updated_at desc) j
+  from (select distinct on (content_id) * from unnest(jobs) where kind = 'avatar' order by content_id, updated_at desc) j
   where c.id = j.content_id;
 end
 $function$;

@@ -137,6 +137,11 @@ export interface HeygenEndpointRetirements {
   reason: string;
 }
 
+export interface HeygenLanguages {
+  name: string;
+  refreshed_at: Generated<Timestamp>;
+}
+
 export interface HeygenWebhookEvents {
   business_id: string;
   event_id: string;
@@ -171,8 +176,10 @@ export interface VideoJobFailureCounts {
 }
 
 export interface VideoJobOptionSpecs {
+  default_value: Json | null;
   enum_values: string[] | null;
   hint: string | null;
+  job_kind: Generated<string>;
   key: string;
   kind: string;
   max: Numeric | null;
@@ -184,7 +191,7 @@ export interface VideoJobOptionSpecs {
 
 export interface VideoJobs {
   attempt: Generated<number>;
-  avatar_id: string;
+  avatar_id: string | null;
   business_id: string;
   completed_at: Timestamp | null;
   content_id: string;
@@ -200,13 +207,25 @@ export interface VideoJobs {
   heygen_video_id: string | null;
   id: Generated<string>;
   idempotency_key: string | null;
+  /**
+   * avatar (a HeyGen render of a script) or translation (HeyGen's translation of source_job_id's video into output_language).
+   */
+  kind: Generated<string>;
   last_error: string | null;
   last_heygen_status: string | null;
   options: Generated<Json>;
+  /**
+   * Translations: one of HeyGen's language names (heygen_languages), e.g. Spanish (Spain).
+   */
+  output_language: string | null;
   poll_count: Generated<number>;
   requested_by: string | null;
-  script: string;
+  script: string | null;
   size_bytes: number | null;
+  /**
+   * Translations: the completed job whose video is translated; content and business are its.
+   */
+  source_job_id: string | null;
   started_at: Timestamp | null;
   status: Generated<VideoJobStatus>;
   storage_path: string | null;
@@ -217,7 +236,11 @@ export interface VideoJobs {
   transfer_count: Generated<number>;
   updated_at: Generated<Timestamp>;
   video_url: string | null;
-  voice_id: string;
+  voice_id: string | null;
+  /**
+   * WebVTT captions stored beside the video (translations with captions); subtitles_path is the SRT.
+   */
+  vtt_path: string | null;
 }
 
 export interface VideoJobStates {
@@ -259,6 +282,7 @@ export interface DB {
   businesses: Businesses;
   content: Content;
   heygen_endpoint_retirements: HeygenEndpointRetirements;
+  heygen_languages: HeygenLanguages;
   heygen_webhook_events: HeygenWebhookEvents;
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;

@@ -14,6 +14,7 @@ import { safeSaid } from './heygen-said.ts';
 import { containsSecret } from './secret-forms.ts';
 import { MAX_SCRIPT_CHARS, videoOptionsSchema } from './options.ts';
 import { createTransport, type HeyGenCall } from './transport.ts';
+import { translationMethods } from './translations.ts';
 import type { Account, Avatar, BulkVideoStatus, Credits, GenerateVideoRequest, HeyGenClient, HeyGenClientOptions, Voice } from './types.ts';
 
 /** Pages followed at most per list, so a server that always answers has_more cannot loop us forever. */
@@ -180,6 +181,7 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 	}
 
 	return {
+		...translationMethods(call, apiKey, kept),
 		async generateVideo(req) {
 			const endpoint = 'POST /v3/videos';
 			const opt = videoOptionsSchema.safeParse(req.options ?? {});

@@ -33,6 +33,24 @@ export const OPTION_SPECS = [
 	{ key: 'engine', kind: 'enum', values: ENGINES }
 ] as const satisfies readonly OptionSpec[];
 
+/** HeyGen's translation modes: `speed` (its default) or `precision` (slower, higher quality). */
+export const TRANSLATION_MODES = ['speed', 'precision'] as const;
+
+/**
+ * The options of a translation job (`kind = 'translation'`), with their defaults: the database
+ * fills a default into the stored options when the insert leaves the key out. Rows of
+ * `video_job_option_specs` with `job_kind = 'translation'` (migration 0023).
+ */
+export const TRANSLATION_OPTION_SPECS = [
+	{ key: 'mode', kind: 'enum', values: TRANSLATION_MODES },
+	// A translated video is watched with subtitles.
+	{ key: 'captions', kind: 'boolean', default: true },
+	{ key: 'audio_only', kind: 'boolean' },
+	{ key: 'speech_enhancement', kind: 'boolean' },
+	{ key: 'remove_music', kind: 'boolean' },
+	{ key: 'title', kind: 'string', pattern: '^.+$', maxLength: 200, hint: 'a string of 1 to 200 characters' }
+] as const satisfies readonly (OptionSpec & { default?: unknown })[];
+
 /** Keys of the retired v1/v2 options and what replaces each; a new job carrying one is refused. */
 export const RETIRED_OPTIONS = {
 	dimension: 'use "resolution" (4k, 1080p, 720p) and "aspect_ratio" (16:9, 9:16, 4:5, 5:4, 1:1) instead',
@@ -52,6 +70,10 @@ type ValueOf<S> = S extends { kind: 'boolean' }
 
 /** Exactly the JSON stored in `video_jobs.options`. */
 export type VideoOptions = { [K in (typeof OPTION_SPECS)[number]['key']]?: ValueOf<SpecFor<K>> };
+
+type TranslationSpecFor<K> = Extract<(typeof TRANSLATION_OPTION_SPECS)[number], { key: K }>;
+/** The JSON stored in `video_jobs.options` of a translation job. */
+export type TranslationOptions = { [K in (typeof TRANSLATION_OPTION_SPECS)[number]['key']]?: ValueOf<TranslationSpecFor<K>> };
 
 function zodFor(spec: OptionSpec): z.ZodType {
 	switch (spec.kind) {
@@ -78,6 +100,22 @@ export const videoOptionsSchema = z
 				ctx.addIssue({ code: 'custom', path: [key], message: RETIRED_OPTIONS[key as keyof typeof RETIRED_OPTIONS] });
 		}
 	}) as unknown as z.ZodType<VideoOptions>;
+
+/** What a form or another service submits for a translation: strict, like videoOptionsSchema. */
+export const translationOptionsSchema = z.strictObject(
+	Object.fromEntries(TRANSLATION_OPTION_SPECS.map((s) => [s.key, zodFor(s).optional()]))
+) as unknown as z.ZodType<TranslationOptions>;
+
+/** A translation job's stored options, read for a HeyGen call (unknown keys dropped, defaults applied). */
+export function translationOptions(stored: unknown): TranslationOptions {
+	const o = (typeof stored === 'object' && stored !== null ? stored : {}) as Record<string, unknown>;
+	const out: Record<string, unknown> = {};
+	for (const s of TRANSLATION_OPTION_SPECS) {
+		const v = o[s.key] ?? ('default' in s ? s.default : undefined);
+		if (v !== undefined) out[s.key] = v;
+	}
+	return translationOptionsSchema.parse(out);
+}
 
 /**
  * Options as stored on a job, read for a HeyGen call. Rows written before v3 may still carry the

@@ -39,6 +39,8 @@ export interface HeyGenCall {
 	params?: Record<string, string>;
 	query?: Record<string, string>;
 	body?: unknown;
+	/** A multipart body instead of JSON (`POST /v3/assets`); fetch sets its content type and boundary. */
+	form?: FormData;
 	headers?: Record<string, string>;
 	/** What the call is about, so an error can name it. */
 	context?: ErrorContext;
@@ -72,7 +74,9 @@ function buildRequest(
 	const q = call.query && Object.keys(call.query).length ? `?${new URLSearchParams(call.query).toString()}` : '';
 	const headers: Record<string, string> = { 'x-api-key': opts.apiKey, accept: 'application/json', ...call.headers };
 	const init: RequestInit & { headers: Record<string, string> } = { method: call.method, headers, redirect: 'error' };
-	if (call.body !== undefined) {
+	if (call.form !== undefined) {
+		init.body = call.form;
+	} else if (call.body !== undefined) {
 		headers['content-type'] = 'application/json';
 		init.body = JSON.stringify(call.body);
 	}

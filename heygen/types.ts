@@ -2,8 +2,8 @@
  * Provider-neutral types for the HeyGen v3 client. The worker and the web app talk only to
  * `HeyGenClient`.
  */
-export type { VideoOptions } from './options.ts';
-import type { VideoOptions } from './options.ts';
+export type { VideoOptions, TranslationOptions } from './options.ts';
+import type { TranslationOptions, VideoOptions } from './options.ts';
 
 export interface GenerateVideoRequest {
 	script: string;
@@ -77,7 +77,7 @@ export interface Account {
 	credits: Credits;
 }
 
-export interface HeyGenClient {
+export interface HeyGenClient extends TranslationClient {
 	generateVideo(req: GenerateVideoRequest): Promise<{ videoId: string }>;
 	getVideoStatus(videoId: string): Promise<VideoStatus>;
 	/**
@@ -103,4 +103,52 @@ export interface HeyGenClientOptions {
 	maxBodyBytes?: number;
 	/** Defaults to global `fetch`. */
 	fetch?: typeof fetch;
+}
+
+/** Where HeyGen takes the video to translate from: a fresh presigned URL, or an uploaded asset. */
+export type TranslationSource = { type: 'url'; url: string } | { type: 'asset_id'; assetId: string };
+
+export interface CreateTranslationRequest {
+	source: TranslationSource;
+	/** One of HeyGen's language names (`listTranslationLanguages`). */
+	outputLanguage: string;
+	options: TranslationOptions;
+	/** Our job id; HeyGen echoes it on the translation and in webhooks. */
+	callbackId: string;
+	/** Sent as `Idempotency-Key` on the batch create: a repeat within 24 h returns the same batch. */
+	idempotencyKey: string;
+}
+
+export interface TranslationStatus {
+	id: string;
+	status: VideoStatusValue;
+	/** Presigned, expiring URLs; fresh on every call. */
+	videoUrl: string | null;
+	srtUrl: string | null;
+	vttUrl: string | null;
+	duration: number | null;
+	/** Our sentence for a failed translation (never HeyGen's text as it came). */
+	error: { code: string; message: string } | null;
+}
+
+export interface TranslationClient {
+	/**
+	 * `POST /v3/video-translations/batches` with one item and the Idempotency-Key (the same key
+	 * returns the same batch, so a lost reply is repeated safely), then the batch's item for its
+	 * translation id. A batch whose item has no id yet is a retryable `request_in_progress`.
+	 */
+	createTranslation(req: CreateTranslationRequest): Promise<{ translationId: string; batchId: string }>;
+	/**
+	 * The translation made for `callbackId`, from `GET /v3/video-translations` (the newest
+	 * TRANSLATION_LIST_PAGES pages), or null: how a resumed submit finds what an earlier one made.
+	 */
+	findTranslation(callbackId: string): Promise<string | null>;
+	/** `GET /v3/video-translations/{id}`. */
+	getTranslation(id: string): Promise<TranslationStatus>;
+	/** `GET /v3/video-translations/statuses` for up to BULK_STATUS_MAX_IDS ids; no URLs. */
+	getTranslationStatuses(ids: readonly string[]): Promise<Map<string, BulkVideoStatus>>;
+	/** `GET /v3/video-translations/languages`: the names `output_language` takes. */
+	listTranslationLanguages(): Promise<string[]>;
+	/** `POST /v3/assets` (multipart, at most ASSET_MAX_BYTES): an uploaded MP4's asset id. */
+	uploadAsset(file: Uint8Array, fileName: string, contentType: string): Promise<{ assetId: string }>;
 }

@@ -10,8 +10,19 @@ import { z } from 'zod';
 import { isHeyGenError } from './errors.ts';
 import { createTransport, type TransportOptions } from './transport.ts';
 
-/** The events this product listens to. */
-export const WEBHOOK_EVENTS = ['avatar_video.success', 'avatar_video.fail'] as const;
+/**
+ * The events this product listens to: a render's and a translation's end. Each only wakes the job's
+ * poll, which asks HeyGen for the status itself. An endpoint registered before translations existed
+ * is re-registered with these (worker/webhook-registration.ts).
+ */
+export const WEBHOOK_EVENTS = [
+	'avatar_video.success',
+	'avatar_video.fail',
+	'video_translate.success',
+	'video_translate.fail',
+	'video_translate.preflight.download_failed',
+	'video_translate.preflight.validation_failed'
+] as const;
 
 /** Deliveries older (or further in the future) than this are refused. */
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
@@ -116,14 +127,32 @@ export function webhookTimestampFresh(
 	return Math.abs(nowMs / 1000 - Number(header.trim())) <= toleranceSeconds;
 }
 
-/** The delivery body (avatar_video.success|fail); lenient on fields this product does not read. */
+const heygenId = z.string().min(1).max(200);
+
+/**
+ * The delivery body (avatar_video.*, video_translate.*); lenient on fields this product does not
+ * read. A translation's event names its translation `video_translate_id` (or
+ * `video_translation_id`): it comes out as `event_data.video_id`, the id the job keeps in
+ * heygen_video_id, so the receiver handles both kinds alike.
+ */
 export const webhookPayload = z.object({
 	event_type: z.string().min(1).max(100),
 	event_id: z.string().min(1).max(200).nullish(),
-	event_data: z.object({
-		video_id: z.string().min(1).max(200),
-		callback_id: z.string().max(200).nullish(),
-		url: z.string().nullish(),
-		msg: z.string().nullish()
-	})
+	event_data: z
+		.object({
+			video_id: heygenId.nullish(),
+			video_translate_id: heygenId.nullish(),
+			video_translation_id: heygenId.nullish(),
+			callback_id: z.string().max(200).nullish(),
+			url: z.string().nullish(),
+			msg: z.string().nullish()
+		})
+		.transform((d, ctx) => {
+			const videoId = d.video_id ?? d.video_translate_id ?? d.video_translation_id;
+			if (!videoId) {
+				ctx.addIssue({ code: 'custom', message: 'no video_id or video_translate_id' });
+				return z.NEVER;
+			}
+			return { ...d, video_id: videoId };
+		})
 });

@@ -1,7 +1,7 @@
 // npm run demo: the whole product against the bundled HeyGen simulator. Starts Postgres (data in
 // .data/demo), the simulator, the worker and the web app, seeds a business with a simulator key,
-// renders one video end to end while printing each status change, then keeps running so you can
-// try the web app in a browser.
+// renders one video end to end while printing each status change, translates it into Spanish the
+// same way, then keeps running so you can try the web app in a browser.
 import pg from 'pg';
 import { resolveVaultRootKey } from '../config/index.ts';
 import { connectionConfig } from '../db/client.ts';
@@ -82,18 +82,36 @@ for (const j of stale.rows) {
 }
 await db.query('listen video_jobs');
 const started = Date.now();
-const done = new Promise<{ status: string }>((resolve) => {
-	db.on('notification', async (n) => {
-		const e = JSON.parse(n.payload ?? '{}');
-		if (e.content_id !== contentId) return;
-		say(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${e.status}`);
-		if (['completed', 'failed', 'canceled'].includes(e.status)) resolve(e);
+interface JobEvent {
+	id: string;
+	content_id: string;
+	status: string;
+}
+/** Prints each status change of the job `mine` picks (`print`) until it ends; resolves with the last one. */
+const follow = (mine: (e: JobEvent) => boolean, print: (e: JobEvent, seconds: string) => void) =>
+	new Promise<JobEvent>((resolve) => {
+		const seen = (n: pg.Notification) => {
+			const e = JSON.parse(n.payload ?? '{}') as JobEvent;
+			if (!mine(e)) return;
+			print(e, ((Date.now() - started) / 1000).toFixed(1));
+			if (['completed', 'failed', 'canceled'].includes(e.status)) {
+				db.off('notification', seen);
+				resolve(e);
+			}
+		};
+		db.on('notification', seen);
 	});
-});
+// A job's first event arrives before its insert returns its id: until then it is the content's.
+let jobIdSeen: string | undefined = undefined;
+const done = follow(
+	(e) => e.content_id === contentId && (jobIdSeen === undefined || e.id === jobIdSeen),
+	(e, s) => say(`${s.padStart(5)} s  ${e.status}`)
+);
 console.log(`\n  insert into video_jobs (content_id, options) values ('${contentId}', '{"captions": true}');\n`);
 const jobId = (
 	await db.query<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"captions": true}') returning id`, [contentId])
 ).rows[0]!.id;
+jobIdSeen = jobId;
 const final = await done;
 const row = (await db.query('select * from video_jobs where id = $1', [jobId])).rows[0];
 if (final.status === 'completed') {
@@ -105,12 +123,41 @@ if (final.status === 'completed') {
 } else {
 	console.log(`\n  The job ended ${final.status}: ${row.error_code}: ${row.error_message}`);
 }
+if (final.status === 'completed') await translateDemo(jobId);
 console.log(`  Watch it:     ${pageUrl}`);
 const login = await demoLogin(businessId);
 await closeDb();
 console.log(`\n  Web app: ${app.url}`);
 if (login) console.log(`  Log in as ${login.email} / ${login.password} to see Demo Co and its video, or sign up as yourself`);
 console.log(`  (for your own business, use the simulator key ${DEFAULT_SIM_KEY}). Press Ctrl-C to stop.\n`);
+
+/** One more language: the SQL contract's translation insert, followed like the render. */
+async function translateDemo(sourceJobId: string): Promise<void> {
+	const language = 'Spanish (Spain)';
+	console.log(
+		`\n  insert into video_jobs (kind, source_job_id, output_language) select 'translation', '${sourceJobId}', unnest('{"${language}"}'::text[]);\n`
+	);
+	let id: string | undefined = undefined;
+	const ended = follow(
+		(e) => e.content_id === contentId && e.id !== sourceJobId && (id === undefined || e.id === id),
+		(e, s) => say(`${language}: ${e.status} (${s} s)`)
+	);
+	id = (
+		await db.query<{ id: string }>(
+			`insert into video_jobs (kind, source_job_id, output_language) select 'translation', $1, unnest($2::text[]) returning id`,
+			[sourceJobId, [language]]
+		)
+	).rows[0]!.id;
+	const end = await ended;
+	const t = (await db.query('select * from video_jobs where id = $1', [id])).rows[0];
+	const at = (p: string) => `${app.config.storageDir}/${p.replace(/^videos\//, '')}`;
+	if (end.status !== 'completed') {
+		console.log(`\n  The translation ended ${end.status}: ${t.error_code}: ${t.error_message}`);
+		return;
+	}
+	console.log(`\n  Translated:   ${at(t.storage_path)} (${language}, ${t.size_bytes} bytes)`);
+	if (t.vtt_path) console.log(`  Captions:     ${at(t.vtt_path)} (WebVTT, the player's ${language} track)`);
+}
 
 /** A demo account that owns Demo Co, created through the app's own sign-up form. */
 async function demoLogin(business: string): Promise<{ email: string; password: string } | null> {

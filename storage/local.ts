@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { abortedError, byteChunks, discardBody, errorText, sizeMismatch } from './body.ts';
 import { nodeDisk, type Disk } from './disk.ts';
@@ -164,13 +164,27 @@ export function createLocalStorage(options: LocalStorageOptions): LocalVideoStor
 		}
 	}
 
+	async function read(path: string, maxBytes: number): Promise<Uint8Array> {
+		const file = resolveLocalPath(dir, path);
+		try {
+			const { size } = await stat(file);
+			if (size > maxBytes) throw new StorageError('too_large', `${JSON.stringify(path)} is ${size} bytes, more than ${maxBytes}`, { path });
+			return await readFile(file);
+		} catch (err) {
+			if (err instanceof StorageError) throw err;
+			if (isNotFound(err)) throw new StorageError('not_found', `nothing is stored at ${JSON.stringify(path)}`, { path });
+			throw new StorageError('io', `reading ${JSON.stringify(path)} failed: ${errorText(err)}`, { path, cause: err });
+		}
+	}
+
 	return {
 		kind: 'local',
 		dir,
 		resolve: (path: string) => resolveLocalPath(dir, path),
 		put,
 		url,
-		remove
+		remove,
+		read
 	};
 }
 

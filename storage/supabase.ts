@@ -214,5 +214,23 @@ export function createSupabaseStorage(options: SupabaseStorageOptions): Supabase
 		}
 	}
 
-	return { kind: 'supabase', bucket, put, url, remove, signedUrl };
+	async function read(path: string, maxBytes: number): Promise<Uint8Array> {
+		let blob: Blob;
+		try {
+			validateStoragePath(path);
+			const { data, error } = await objects().download(path);
+			if (error) throw error;
+			blob = data;
+		} catch (err) {
+			if (err instanceof StorageError) throw sanitize(err, path, 'io');
+			const extra = statusOf(err);
+			if (extra.status === 404 || extra.status === 400)
+				throw fail('not_found', `nothing is stored at ${JSON.stringify(path)}`, path, extra);
+			throw fail('io', `Supabase Storage download(${JSON.stringify(path)}) failed: ${errorText(err)}`, path, extra);
+		}
+		if (blob.size > maxBytes) throw fail('too_large', `${JSON.stringify(path)} is ${blob.size} bytes, more than ${maxBytes}`, path);
+		return new Uint8Array(await blob.arrayBuffer());
+	}
+
+	return { kind: 'supabase', bucket, put, url, remove, signedUrl, read };
 }

@@ -38,9 +38,14 @@ export interface VideoStorage {
 	put(path: string, body: PutBody, opts: PutOptions): Promise<StoredObject>;
 	url(path: string): string;
 	remove(path: string): Promise<void>;
+	/**
+	 * The whole object at `path` (a translation whose source HeyGen no longer has uploads the stored
+	 * MP4, at most 32 MB). Refuses (`too_large`) an object over `maxBytes` without reading it all.
+	 */
+	read(path: string, maxBytes: number): Promise<Uint8Array>;
 }
 
-export type StorageErrorCode = 'size_mismatch' | 'aborted' | 'io' | 'bad_path' | 'upload_failed';
+export type StorageErrorCode = 'size_mismatch' | 'aborted' | 'io' | 'bad_path' | 'upload_failed' | 'not_found' | 'too_large';
 
 export interface StorageErrorOptions {
 	/** The storage path concerned, when there is one. */

@@ -6,6 +6,7 @@ import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
 import { retirementRunner } from './endpoint-retirements.ts';
+import { languageRefresher } from './languages.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { STEP_LIST, workOptions, type StepDefinition } from './steps/registry.ts';
@@ -104,7 +105,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	// A key replaced or removed from SQL leaves its old account's webhook endpoint to retire: the
 	// same NOTIFY that drops the cached key wakes that (and so does the sweep, for retries).
 	const retirements = retirementRunner(ctx);
-	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, () => retirements.wake());
+	// The same NOTIFY refreshes HeyGen's translation languages with the saved key (and the sweep
+	// keeps them a day fresh).
+	const languages = languageRefresher(ctx);
+	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, (businessId) => {
+		retirements.wake();
+		languages.wake(businessId);
+	});
 	let stopping: Promise<void> | null = null;
 	boss.on('error', (err) => {
 		// pg-boss can still be closing a connection when Postgres stops right after it: once we are
@@ -169,6 +176,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
 	const sweep = async () => {
 		retirements.wake();
+		languages.wake(null);
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 		} catch (err) {
@@ -191,6 +199,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_SECONDS * 1000 });
 				await keyChanges.stop();
 				await retirements.idle();
+				await languages.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())

@@ -10,6 +10,7 @@ export type VideoJob = Selectable<VideoJobs>;
 export const POLL_COLUMNS = [
 	'id',
 	'business_id',
+	'kind',
 	'status',
 	'heygen_video_id',
 	'deadline',

@@ -10,8 +10,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** Routes the product calls today (heygen/client.ts, heygen/webhooks.ts). */
+/** Routes the product calls today (heygen/client.ts, heygen/translations.ts, heygen/webhooks.ts). */
 export const USED_ROUTES = [
+	'POST /v3/video-translations/batches',
+	'GET /v3/video-translations/batches/{batch_id}',
+	'GET /v3/video-translations/{video_translation_id}',
+	'GET /v3/video-translations/statuses',
+	'GET /v3/video-translations/languages',
+	'GET /v3/video-translations',
+	'POST /v3/assets',
 	'POST /v3/videos',
 	'GET /v3/videos/{video_id}',
 	'GET /v3/videos/statuses',

@@ -31,7 +31,7 @@ export function createFiles(st: SimState) {
 
 	async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
 		const path = url.pathname;
-		const m = /^\/files\/([A-Za-z0-9_-]+)\.(mp4|jpg|srt)$/.exec(path);
+		const m = /^\/files\/([A-Za-z0-9_-]+)\.(mp4|jpg|srt|vtt)$/.exec(path);
 		if (!m) {
 			res.writeHead(404, { 'content-type': 'application/xml' });
 			res.end(s3Error('NoSuchKey', 'The specified key does not exist.'));
@@ -48,7 +48,7 @@ export function createFiles(st: SimState) {
 			return;
 		}
 		const v = st.sim.videos.get(m[1]!);
-		if (!v || v.status !== 'completed' || (m[2] === 'srt' && !v.caption)) {
+		if (!v || v.status !== 'completed' || ((m[2] === 'srt' || m[2] === 'vtt') && !v.caption) || (m[2] === 'vtt' && !v.translation)) {
 			res.writeHead(404, { 'content-type': 'application/xml' });
 			res.end(s3Error('NoSuchKey', 'The specified key does not exist.'));
 			return;
@@ -58,9 +58,12 @@ export function createFiles(st: SimState) {
 			await delay(slow.ms);
 			if (res.destroyed || st.closed) return;
 		}
-		if (m[2] === 'jpg' || m[2] === 'srt') {
-			const body = m[2] === 'jpg' ? thumbnail : Buffer.from(st.sim.subtitlesFor(v));
-			res.writeHead(200, { 'content-type': m[2] === 'jpg' ? 'image/jpeg' : 'application/x-subrip', 'content-length': body.length });
+		if (m[2] === 'jpg' || m[2] === 'srt' || m[2] === 'vtt') {
+			const srt = st.sim.subtitlesFor(v);
+			const vtt = () => `WEBVTT\n\n${srt.replace(/(\d\d:\d\d:\d\d),(\d{3})/g, '$1.$2')}`;
+			const body = m[2] === 'jpg' ? thumbnail : Buffer.from(m[2] === 'vtt' ? vtt() : srt);
+			const type = { jpg: 'image/jpeg', srt: 'application/x-subrip', vtt: 'text/vtt' }[m[2]];
+			res.writeHead(200, { 'content-type': type, 'content-length': body.length });
 			res.end(req.method === 'HEAD' ? undefined : body);
 			return;
 		}

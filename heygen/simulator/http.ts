@@ -34,6 +34,13 @@ export function endpointOf(method: string, path: string): SimEndpoint | null {
 	if (method === 'GET' && path === '/v3/avatars/looks') return 'avatars';
 	if (method === 'GET' && path === '/v3/voices') return 'voices';
 	if (method === 'GET' && path === '/v3/users/me') return 'account';
+	if (method === 'POST' && path === '/v3/video-translations/batches') return 'translate';
+	if (method === 'GET' && /^\/v3\/video-translations\/batches\/[^/]+$/.test(path)) return 'translationBatch';
+	if (method === 'GET' && path === '/v3/video-translations/statuses') return 'translationStatuses';
+	if (method === 'GET' && path === '/v3/video-translations/languages') return 'languages';
+	if (method === 'GET' && path === '/v3/video-translations') return 'translationList';
+	if (method === 'GET' && /^\/v3\/video-translations\/[^/]+$/.test(path)) return 'translation';
+	if (method === 'POST' && path === '/v3/assets') return 'assets';
 	if ((method === 'GET' || method === 'HEAD') && path.startsWith('/files/')) return 'files';
 	if (/^\/v[12]\//.test(path)) return 'retired';
 	return null;

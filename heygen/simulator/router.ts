@@ -6,10 +6,11 @@ import { bulkStatusReply, BulkStatusError } from './bulk-status.ts';
 import { apiError, HttpFail, readBody, sendJson } from './http.ts';
 import { echoedError } from './key-echo.ts';
 import type { SimState } from './state.ts';
+import type { createTranslations } from './translations.ts';
 import type { createVideos } from './videos.ts';
 import { CHUNK, SIM_LOOKS, SIM_VOICE_LIST, type SimEndpoint, type SimRequest } from './types.ts';
 
-export function createApi(st: SimState, videos: ReturnType<typeof createVideos>) {
+export function createApi(st: SimState, videos: ReturnType<typeof createVideos>, translations: ReturnType<typeof createTranslations>) {
 	const { validKeys, idempotency, pageSize, delay, take } = st;
 	const { advance, statusData, createVideo } = videos;
 
@@ -107,7 +108,8 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 		const badShape = take('badShape', endpoint);
 
 		switch (endpoint) {
-			case 'generate': {
+			case 'generate':
+			case 'translate': {
 				const idemHeader = req.headers['idempotency-key'];
 				const idemKey = typeof idemHeader === 'string' ? idemHeader : null;
 				record.idempotencyKey = idemKey;
@@ -118,10 +120,10 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 					);
 				}
 				if (badShape) {
-					sendJson(res, 200, { data: { video_id: 12345 } });
+					sendJson(res, 200, { data: endpoint === 'generate' ? { video_id: 12345 } : { batch: null } });
 					return;
 				}
-				if (take('inProgress', 'generate')) {
+				if (take('inProgress', endpoint)) {
 					throw new HttpFail(409, apiError('request_in_progress', 'A request with this Idempotency-Key is still in progress'));
 				}
 				if (idemKey !== null) {
@@ -137,7 +139,8 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 					idempotency.set(idemKey, { state: 'in_flight', status: 0, body: null });
 				}
 				try {
-					await createVideo(req, res, idemKey);
+					if (endpoint === 'generate') await createVideo(req, res, idemKey);
+					else await translations.createBatch(req, res, idemKey);
 				} catch (err) {
 					// A request that created nothing may be repeated with the same key.
 					if (idemKey !== null && idempotency.get(idemKey)?.state === 'in_flight') idempotency.delete(idemKey);
@@ -198,6 +201,29 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>)
 				sendJson(res, 200, listPage(voices, url, 100));
 				return;
 			}
+			case 'translationBatch': {
+				const data = translations.batchData(decodeURIComponent(url.pathname.slice('/v3/video-translations/batches/'.length)));
+				sendJson(res, 200, { data: badShape ? { ...data, items: null } : data });
+				return;
+			}
+			case 'translation': {
+				const data = translations.getTranslation(decodeURIComponent(url.pathname.slice('/v3/video-translations/'.length)));
+				if (badShape) delete data['id'];
+				sendJson(res, 200, { data });
+				return;
+			}
+			case 'translationList':
+				sendJson(res, 200, listPage(translations.list(), url, 100));
+				return;
+			case 'translationStatuses':
+				sendJson(res, 200, translations.statuses(url));
+				return;
+			case 'languages':
+				sendJson(res, 200, { data: badShape ? {} : translations.languages() });
+				return;
+			case 'assets':
+				sendJson(res, 200, { data: await translations.uploadAsset(req) });
+				return;
 			case 'account': {
 				const data = { username: 'sim-user', email: 'sim@example.com', first_name: 'Sim', last_name: 'User', ...st.sim.billing };
 				sendJson(res, 200, { data: badShape ? { ...data, wallet: 'lots' } : data });

@@ -13,6 +13,19 @@
  *   GET  /v3/avatars/looks       → {data:[look…], has_more, next_token}   (?limit, ?token)
  *   GET  /v3/voices              → {data:[voice…], has_more, next_token}  (?limit, ?token, ?language)
  *   GET  /v3/users/me            → {data:{username, email, billing_type, wallet|subscription|usage_based}}
+ *   POST /v3/video-translations/batches {video_translations:[{video:{type:url|asset_id,…}, output_languages, …}]}
+ *                                → 202 {data:{batch_id, status, total_items}}; Idempotency-Key as for POST /v3/videos
+ *   GET  /v3/video-translations/batches/{id} → {data:{batch_id, status, items:[{item_index, status, video_id, error}], …}}
+ *   GET  /v3/video-translations/{id} → {data:{id, status pending|running|completed|failed, video_url, srt_caption_url,
+ *                                vtt_caption_url, failure_message, callback_id, output_language, …}}
+ *   GET  /v3/video-translations/statuses?video_translation_ids=a,b → {data:[{video_id, status, error}], …}
+ *   GET  /v3/video-translations  → the account's translations, newest first, paged
+ *   GET  /v3/video-translations/languages → {data:{languages: SIM_LANGUAGES}}
+ *   POST /v3/assets              multipart `file` (≤ 32 MB) → {data:{asset_id, url, mime_type, size_bytes}}
+ * A translation (./translations.ts) is a video with `translation` set: same render timer, same
+ * concurrency limit, same faults (replyLost, slowReply, serverError, rateLimit, renderFails → a failed
+ * translation with that failure_message, …, with endpoint 'translate' for the create), files served
+ * with a .vtt too, and video_translate.success|fail delivered to registered endpoints.
  * Errors: `{error:{code, message, param?, doc_url}}` — 401 unauthorized, 402 insufficient_credit,
  * 404 not_found (param avatar_id / voice_id), 400 invalid_parameter (param), 409 request_in_progress,
  * 429 rate_limit_exceeded with Retry-After (also past `concurrencyLimit` renders at once), 5xx.
@@ -73,6 +86,7 @@ import {
 	type SimRequest,
 	type SimVideo
 } from './types.ts';
+import { createTranslations } from './translations.ts';
 import { createVideos } from './videos.ts';
 
 export { parseTitleBehaviour } from './create-request.ts';
@@ -84,7 +98,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 	const { host, validKeys, mp4, thumbnail, changes, timers, webhookAborts, behaviours, idempotency, changed, hooks } = st;
 	const files = createFiles(st);
 	const videos = createVideos(st, files);
-	const { handleApi } = createApi(st, videos);
+	const { handleApi } = createApi(st, videos, createTranslations(st, files, videos));
 	const { signedUrl, handleFile, handlePreview } = files;
 	const { notifyCallbackUrl } = videos;
 
@@ -149,6 +163,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		billing: opts.billing ?? { billing_type: 'wallet', wallet: { currency: 'usd', remaining_balance: 120.5 } },
 		videos: new Map(),
 		submits: [],
+		assets: new Map(),
 		requests: [],
 		webhooks: [],
 		events: new EventEmitter(),
@@ -220,6 +235,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		reset() {
 			sim.videos.clear();
 			sim.submits.length = 0;
+			sim.assets.clear();
 			sim.requests.length = 0;
 			sim.webhooks.length = 0;
 			sim.maxConcurrentRenders = 0;
@@ -253,7 +269,8 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			callbackId: v.callbackId,
 			status: v.status === 'failed' ? 'failed' : 'completed',
 			videoUrl: v.status === 'completed' ? signedUrl(`/files/${v.id}.mp4`) : null,
-			message: v.failWith?.message ?? null
+			message: v.failWith?.message ?? null,
+			...(v.translation && { outputLanguage: v.translation.outputLanguage })
 		})
 	);
 	return sim;

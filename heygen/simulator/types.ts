@@ -25,7 +25,34 @@ export const SIM_VOICE_LIST = [
 export const SIM_AVATARS = SIM_LOOKS.map((l) => l.id);
 export const SIM_VOICES = SIM_VOICE_LIST.map((v) => v.voice_id);
 
-export type SimEndpoint = 'generate' | 'status' | 'statuses' | 'avatars' | 'voices' | 'account' | 'files' | 'retired';
+export type SimEndpoint =
+	| 'generate'
+	| 'status'
+	| 'statuses'
+	| 'avatars'
+	| 'voices'
+	| 'account'
+	| 'files'
+	| 'retired'
+	| 'translate'
+	| 'translationList'
+	| 'translation'
+	| 'translationBatch'
+	| 'translationStatuses'
+	| 'languages'
+	| 'assets';
+
+/** The names GET /v3/video-translations/languages lists (a few of HeyGen's, spelled as HeyGen does). */
+export const SIM_LANGUAGES = [
+	'English',
+	'Spanish (Spain)',
+	'Spanish (Mexico)',
+	'German',
+	'French (France)',
+	'Japanese',
+	'Portuguese (Brazil)',
+	'Chinese (Mandarin, Simplified)'
+] as const;
 
 export interface FaultSpec {
 	/** How many times the fault fires; default Infinity. */
@@ -95,6 +122,8 @@ export interface SimVideo {
 	completedAt: number | null;
 	statusCalls: number;
 	downloads: number;
+	/** Set for a video translation (./translations.ts): its language and what it was made from. */
+	translation?: { outputLanguage: string; source: string };
 }
 
 export interface SimSubmit {
@@ -158,7 +187,9 @@ export interface HeyGenSimulator {
 	readonly faults: Readonly<Partial<Faults>>;
 	setVideoBehaviour(callbackId: string, b: VideoBehaviour | null): void;
 	videos: Map<string, SimVideo>;
-	/** Videos created (one per successful, non-replayed generate). */
+	/** Uploaded assets (POST /v3/assets) by asset id. */
+	assets: Map<string, Buffer>;
+	/** Videos and translations created (one per successful, non-replayed create). */
 	submits: SimSubmit[];
 	/** How many videos HeyGen made for this callback_id (our job id). */
 	submitsFor(callbackId: string): number;

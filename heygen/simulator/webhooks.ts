@@ -23,6 +23,10 @@ export const SIM_WEBHOOK_EVENTS = [
 	'avatar_video_gif.fail',
 	'avatar_video_caption.success',
 	'avatar_video_caption.fail',
+	'video_translate.success',
+	'video_translate.fail',
+	'video_translate.preflight.download_failed',
+	'video_translate.preflight.validation_failed',
 	'batch.finished'
 ] as const;
 
@@ -74,6 +78,8 @@ export interface FinishedVideo {
 	status: 'completed' | 'failed';
 	videoUrl?: string | null;
 	message?: string | null;
+	/** Set for a translation: its deliveries are video_translate.* with video_translate_id. */
+	outputLanguage?: string;
 }
 
 export interface SimWebhookRegistry {
@@ -232,8 +238,12 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 		videoFinished(v) {
 			const apiKey = keyOfVideo.get(v.id);
 			if (!apiKey || closed || options.paused) return;
-			const type = v.status === 'completed' ? 'avatar_video.success' : 'avatar_video.fail';
-			const data: Record<string, unknown> = { video_id: v.id, callback_id: v.callbackId };
+			const prefix = v.outputLanguage === undefined ? 'avatar_video' : 'video_translate';
+			const type = `${prefix}.${v.status === 'completed' ? 'success' : 'fail'}`;
+			const data: Record<string, unknown> =
+				v.outputLanguage === undefined
+					? { video_id: v.id, callback_id: v.callbackId }
+					: { video_translate_id: v.id, callback_id: v.callbackId, output_language: v.outputLanguage };
 			if (v.status === 'completed') data['url'] = v.videoUrl ?? null;
 			else data['msg'] = v.message ?? 'failed';
 			const o = options;
@@ -264,13 +274,13 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 					'Heygen-Event-Id': eventId
 				};
 				const ev = (payload as { event_type?: unknown }).event_type;
-				const data = (payload as { event_data?: { video_id?: unknown } }).event_data;
+				const data = (payload as { event_data?: { video_id?: unknown; video_translate_id?: unknown } }).event_data;
 				record = {
 					endpointId: e.id,
 					url: e.url,
 					eventId,
 					eventType: String(ev),
-					videoId: String(data?.video_id ?? ''),
+					videoId: String(data?.video_id ?? data?.video_translate_id ?? ''),
 					kind,
 					body,
 					headers,

@@ -25,6 +25,12 @@ describe('npm run demo', () => {
 		const subs = /Subtitles: {4}(\S+\.srt)/.exec(out);
 		expect(thumb && existsSync(thumb[1]!), out).toBe(true);
 		expect(subs && existsSync(subs[1]!), out).toBe(true);
+		// ...and translated into Spanish by the SQL contract's insert, with its captions.
+		const spanish = [...out.matchAll(/Spanish \(Spain\): (\w+) \(/g)].map((m) => m[1]);
+		expect(spanish, out).toEqual(['queued', 'submitting', 'rendering', 'transferring', 'completed']);
+		const translated = /Translated: {3}(\S+\.mp4) \(Spanish \(Spain\)/.exec(out);
+		const vtt = /Captions: {5}(\S+\.vtt)/.exec(out);
+		expect(translated && existsSync(translated[1]!) && vtt && existsSync(vtt[1]!), out).toBe(true);
 		expect(out).toMatch(/Log in as demo@example\.com/);
 		run.child.kill('SIGINT');
 		expect(await run.exited).toEqual({ code: 0, signal: null });

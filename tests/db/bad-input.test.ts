@@ -313,7 +313,7 @@ const JOB_CASES: Case[] = [
 		'heygen_idempotency_key',
 		'video-job:forged:attempt-1',
 		'23514',
-		'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path) are set by the worker; leave them out of the insert'
+		'video_jobs: progress columns (heygen_idempotency_key, heygen_submitted_at, heygen_completed_at, thumbnail_path, subtitles_path, vtt_path) are set by the worker; leave them out of the insert'
 	),
 	badColumn(
 		'avatar_id of 201 otherwise valid characters',

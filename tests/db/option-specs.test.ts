@@ -1,13 +1,22 @@
 import { describe, expect } from 'vitest';
-import { OPTION_SPECS, RETIRED_OPTIONS, v3Options, videoOptionsSchema } from '../../heygen/options.ts';
+import {
+	OPTION_SPECS,
+	RETIRED_OPTIONS,
+	TRANSLATION_MODES,
+	TRANSLATION_OPTION_SPECS,
+	translationOptionsSchema,
+	v3Options,
+	videoOptionsSchema
+} from '../../heygen/options.ts';
 import { pgError } from '../helpers/db.ts';
-import { dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
+import { completedJob, dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 
 /** One definition of the allowed options: the database's table and heygen/options.ts agree. */
 describe('video option specs', () => {
 	it('video_job_option_specs holds exactly OPTION_SPECS and RETIRED_OPTIONS (edit both in a new migration)', async ({ db }) => {
 		const { rows } = await db.sql(
-			`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs order by position`
+			`select key, kind, enum_values, min::float8 as min, max::float8 as max, pattern, max_length, hint from video_job_option_specs
+			 where job_kind = 'avatar' order by position`
 		);
 		const fromTs = [
 			...OPTION_SPECS.map((s) => ({
@@ -32,6 +41,48 @@ describe('video option specs', () => {
 			}))
 		];
 		expect(rows).toEqual(fromTs);
+	});
+
+	it('the translation rows hold exactly TRANSLATION_OPTION_SPECS, defaults included', async ({ db }) => {
+		const { rows } = await db.sql(
+			`select key, kind, enum_values, pattern, max_length, hint, default_value from video_job_option_specs
+			 where job_kind = 'translation' order by position`
+		);
+		expect(rows).toEqual(
+			TRANSLATION_OPTION_SPECS.map((s) => ({
+				key: s.key,
+				kind: s.kind,
+				enum_values: 'values' in s ? [...s.values] : null,
+				pattern: 'pattern' in s ? s.pattern : null,
+				max_length: 'maxLength' in s ? s.maxLength : null,
+				hint: 'hint' in s ? s.hint : null,
+				default_value: 'default' in s ? s.default : null
+			}))
+		);
+	});
+
+	it('the app schema and the database accept and refuse the same translation options', async ({ db }) => {
+		const { contentId } = await seedBusiness(db, { name: 'Translating Co' });
+		const source = await completedJob(db, contentId);
+		const cases: Array<[Record<string, unknown>, boolean]> = [
+			[
+				{ mode: TRANSLATION_MODES[1], captions: false, audio_only: true, speech_enhancement: true, remove_music: true, title: 'Hola' },
+				true
+			],
+			[{ mode: 'fast' }, false],
+			[{ captions: 'yes' }, false],
+			[{ resolution: '4k' }, false],
+			[{ title: '' }, false]
+		];
+		for (const [i, [options, ok]] of cases.entries()) {
+			expect(translationOptionsSchema.safeParse(options).success, JSON.stringify(options)).toBe(ok);
+			const insert = db.sql(
+				`insert into video_jobs (kind, source_job_id, output_language, options) values ('translation', $1, $2, $3) returning id`,
+				[source, `Language ${i}`, JSON.stringify(options)]
+			);
+			if (ok) await insert;
+			else expect((await pgError(insert)).column, JSON.stringify(options)).toBe('options');
+		}
 	});
 
 	it('the app schema and the database accept and refuse the same values', async ({ db }) => {

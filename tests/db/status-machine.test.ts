@@ -232,7 +232,7 @@ describe('video job status machine', () => {
 			);
 			expect(err.code).toBe('23514');
 			expect(err.message).toBe(
-				`video_jobs ${jobId}: id, business, content, script, avatar, voice, options, requester and idempotency key are fixed when the job is created`
+				`video_jobs ${jobId}: id, business, content, kind, source, language, script, avatar, voice, options, requester and idempotency key are fixed when the job is created`
 			);
 			expect((await job(jobId))[col]).toEqual(before[col]);
 		});

@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { vaultEnv } from './db.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { createTestDatabase, vaultEnv, type TestDatabase } from './db.ts';
 
 export interface WorkerProcess {
 	child: ChildProcess;
@@ -55,4 +59,27 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 			return exited;
 		}
 	};
+}
+
+/** A database, a simulator and a storage folder for worker processes; all torn down after the suite. */
+export function workerProcessRig(renderMs: number) {
+	const rig = {} as { db: TestDatabase; sim: HeyGenSimulator; storageDir: string; start(env?: Record<string, string>): WorkerProcess };
+	const workers: WorkerProcess[] = [];
+	beforeAll(async () => {
+		rig.db = await createTestDatabase();
+		rig.sim = await startHeyGenSimulator({ renderMs });
+		rig.storageDir = mkdtempSync(path.join(tmpdir(), 'hvj-workers-'));
+	});
+	afterAll(async () => {
+		for (const w of workers) await w.kill();
+		await rig.sim?.close();
+		await rig.db?.drop();
+		rmSync(rig.storageDir, { recursive: true, force: true });
+	});
+	rig.start = (env = {}) => {
+		const w = spawnWorker({ DATABASE_URL: rig.db.url, HEYGEN_API_URL: rig.sim.url, STORAGE_DIR: rig.storageDir, ...env });
+		workers.push(w);
+		return w;
+	};
+	return rig;
 }

@@ -188,7 +188,13 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 			path: url.pathname,
 			query: [...url.searchParams.keys()],
 			route: routeOf(method, url.pathname),
-			body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+			// A multipart upload is checked as the schema describes it: one `file` field.
+			body:
+				typeof init?.body === 'string'
+					? JSON.parse(init.body)
+					: init?.body instanceof FormData
+						? Object.fromEntries([...init.body.keys()].map((k) => [k, 'binary']))
+						: undefined,
 			status: res.status,
 			reply
 		});
@@ -315,6 +321,61 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		expect(bad!.status).toBe(400);
 	});
 
+	it('video translations: languages, asset upload, batch create (URL and asset sources, every option), get, statuses and list in every state', async () => {
+		const [langs] = await checked(() => client.listTranslationLanguages());
+		expect((langs!.reply as Json)['data']['languages']).toContain('German');
+		const src = (await generate({})).videoId;
+		finishRender(sim, src);
+		const url = (await client.getVideoStatus(src)).videoUrl!;
+		let assetId = '';
+		await checked(async () => ({ assetId } = await client.uploadAsset(sim.mp4, 'source.mp4', 'video/mp4')));
+		const ids: Record<string, string> = {};
+		const every = {
+			mode: 'precision',
+			captions: true,
+			audio_only: false,
+			speech_enhancement: true,
+			remove_music: true,
+			title: 'T'
+		} as const;
+		for (const [state, source, options] of [
+			['pending', { type: 'url', url }, {}],
+			['processing', { type: 'asset_id', assetId }, { mode: 'speed' }],
+			['completed', { type: 'url', url }, every],
+			['failed', { type: 'asset_id', assetId }, { captions: false }]
+		] as const) {
+			const made = await checked(() =>
+				client
+					.createTranslation({
+						source,
+						outputLanguage: 'German',
+						options,
+						callbackId: `contract-${state}`,
+						idempotencyKey: `contract-t-${state}`
+					})
+					.then((r) => (ids[state] = r.translationId))
+			);
+			expect(made.map((x) => `${x.method} ${x.route} ${x.status}`)).toEqual([
+				'POST POST /v3/video-translations/batches 202',
+				'GET GET /v3/video-translations/batches/{batch_id} 200'
+			]);
+		}
+		sim.videos.get(ids['processing']!)!.createdAt = Date.now() - 300_000;
+		finishRender(sim, ids['completed']!);
+		const failed = sim.videos.get(ids['failed']!)!;
+		failed.failWith = { code: '', message: 'Could not download the source video.' };
+		finishRender(sim, failed.id);
+		for (const [state, id] of Object.entries(ids)) {
+			const [x] = await checked(() => client.getTranslation(id));
+			expect((x!.reply as Json)['data']['status']).toBe(state === 'processing' ? 'running' : state);
+		}
+		const [bulk] = await checked(() => client.getTranslationStatuses([...Object.values(ids), 'no-such-translation']));
+		expect(new Set((bulk!.reply as Json)['data'].map((d: Json) => d['status']))).toEqual(
+			new Set(['queued', 'processing', 'completed', 'failed', 'not_found'])
+		);
+		await checked(() => client.findTranslation('contract-pending'));
+	});
+
 	const faults: Array<[string, () => void, () => Promise<unknown>, number]> = [
 		['401 unauthorized', () => sim.setFaults({ badKey: { times: 1 } }), () => client.account(), 401],
 		['402 insufficient_credit', () => sim.setFaults({ noCredit: { times: 1 } }), () => generate({}), 402],
@@ -322,6 +383,39 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		['404 unknown avatar', () => {}, () => generate({}, { avatarId: 'nope' }), 404],
 		['404 unknown voice', () => {}, () => generate({}, { voiceId: 'nope' }), 404],
 		['404 unknown video', () => {}, () => client.getVideoStatus('nope'), 404],
+		['404 unknown translation', () => {}, () => client.getTranslation('nope'), 404],
+		[
+			'500 on a translation create',
+			() => sim.setFaults({ serverError: { status: 500, endpoint: 'translate', times: 1 } }),
+			() =>
+				client.createTranslation({
+					source: { type: 'url', url: 'https://example.com/v.mp4' },
+					outputLanguage: 'German',
+					options: {},
+					callbackId: 'contract-500',
+					idempotencyKey: 'contract-500'
+				}),
+			500
+		],
+		[
+			'400 unknown language',
+			() => {},
+			() =>
+				client.createTranslation({
+					source: { type: 'url', url: 'https://example.com/v.mp4' },
+					outputLanguage: 'Klingon',
+					options: {},
+					callbackId: 'contract-400',
+					idempotencyKey: 'contract-400'
+				}),
+			400
+		],
+		[
+			'429 on translation statuses',
+			() => sim.setFaults({ rateLimit: { retryAfter: 1, endpoint: 'translationStatuses', times: 1 } }),
+			() => client.getTranslationStatuses(['a']),
+			429
+		],
 		[
 			'404 bulk route missing',
 			() => sim.setFaults({ routeMissing: { endpoint: 'statuses', times: 1 } }),

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isHeyGenError } from '../../heygen/errors.ts';
-import { createWebhookApi, verifyWebhookSignature, webhookTimestampFresh } from '../../heygen/webhooks.ts';
+import { createWebhookApi, verifyWebhookSignature, WEBHOOK_EVENTS, webhookTimestampFresh } from '../../heygen/webhooks.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
 let sim: HeyGenSimulator;
@@ -50,7 +50,8 @@ async function heygenError(p: Promise<unknown>) {
 describe('endpoint API', () => {
 	test('create returns a whsec_ secret once; list shows it without; each account sees only its own', async () => {
 		const ep = await apiA().createEndpoint(receiverUrl);
-		expect(ep).toMatchObject({ url: receiverUrl, events: ['avatar_video.success', 'avatar_video.fail'], status: 'enabled' });
+		expect(ep).toMatchObject({ url: receiverUrl, events: [...WEBHOOK_EVENTS], status: 'enabled' });
+		expect(WEBHOOK_EVENTS).toEqual(expect.arrayContaining(['avatar_video.success', 'avatar_video.fail', 'video_translate.success']));
 		expect(ep.secret).toMatch(/^whsec_/);
 		const listed = await apiA().listEndpoints();
 		expect(listed.map((e) => e.id)).toContain(ep.id);

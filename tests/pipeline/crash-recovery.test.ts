@@ -1,41 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { describe, expect, it } from 'vitest';
 import { addContent, insertJob, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.ts';
+import { workerProcessRig } from '../helpers/worker-process.ts';
 
 /**
  * SIGKILL a real worker process while jobs sit in each phase, start a new one, and check that every
  * job finishes with exactly one HeyGen video, also the job killed between HeyGen's reply and the
  * commit that saves the video id (its retry sends the same Idempotency-Key).
  */
-/** A database, a simulator and a storage folder for worker processes; all torn down after the suite. */
-function workerProcessRig(renderMs: number) {
-	const rig = {} as { db: TestDatabase; sim: HeyGenSimulator; storageDir: string; start(env?: Record<string, string>): WorkerProcess };
-	const workers: WorkerProcess[] = [];
-	beforeAll(async () => {
-		rig.db = await createTestDatabase();
-		rig.sim = await startHeyGenSimulator({ renderMs });
-		rig.storageDir = mkdtempSync(path.join(tmpdir(), 'hvj-workers-'));
-	});
-	afterAll(async () => {
-		for (const w of workers) await w.kill();
-		await rig.sim?.close();
-		await rig.db?.drop();
-		rmSync(rig.storageDir, { recursive: true, force: true });
-	});
-	rig.start = (env = {}) => {
-		const w = spawnWorker({ DATABASE_URL: rig.db.url, HEYGEN_API_URL: rig.sim.url, STORAGE_DIR: rig.storageDir, ...env });
-		workers.push(w);
-		return w;
-	};
-	return rig;
-}
-
 describe('worker killed mid-flight', () => {
 	const rig = workerProcessRig(0);
 

@@ -237,6 +237,14 @@ export async function startFakeStorage(key: string): Promise<FakeStorageServer> 
 				for (const p of body.prefixes) if (state.objects.delete(`${rest}/${p}`)) removed.push({ name: p });
 				return json(res, 200, removed);
 			}
+			// Authenticated download (supabase-js `download`).
+			if (method === 'GET') {
+				const object = state.objects.get(rest);
+				if (!object) return json(res, 400, { statusCode: '404', code: 'NoSuchKey', error: 'not_found', message: 'Object not found' });
+				res.writeHead(200, { 'content-type': object.contentType ?? 'application/octet-stream', 'content-length': object.bytes.byteLength });
+				res.end(object.bytes);
+				return;
+			}
 			if (method === 'POST' || method === 'PUT') {
 				const body = await readBody(req);
 				record.bodyBytes = body.byteLength;

@@ -345,3 +345,15 @@ describe('sweepPartials', () => {
 		expect(await sweepPartials(nodePath.join(dir, 'nope'), 0)).toEqual([]);
 	});
 });
+
+describe('local storage: read (a stored source uploaded to HeyGen for a translation)', () => {
+	it('returns what was stored, refuses a larger object and names a missing one', async () => {
+		const bytes = Buffer.alloc(4096, 7);
+		await storage.put(PATH, Readable.from([bytes]), MP4);
+		expect(Buffer.from(await storage.read(PATH, 4096)).equals(bytes)).toBe(true);
+		const big = await expectStorageError(storage.read(PATH, 4095), 'too_large');
+		expect(big.message).toContain('4096 bytes, more than 4095');
+		await expectStorageError(storage.read(PATH.replace('job-1', 'job-2'), 4096), 'not_found');
+		await expectStorageError(storage.read('../etc/passwd', 4096), 'bad_path');
+	});
+});

@@ -386,6 +386,14 @@ describe('supabase storage: other operations', () => {
 		expect(server.objects.size).toBe(0);
 	});
 
+	it('read returns the object, refuses a larger one and names a missing one, without the key', async () => {
+		await storage.put(PATH, Readable.from([Buffer.from('abcdef')]), { ...MP4, expectedBytes: 6 });
+		expect(Buffer.from(await storage.read(PATH, 6)).toString()).toBe('abcdef');
+		expectNoKey(await expectStorageError(storage.read(PATH, 5), 'too_large'));
+		expectNoKey(await expectStorageError(storage.read('videos/none.mp4', 6), 'not_found'));
+		await storage.remove(PATH);
+	});
+
 	it('signedUrl of a missing object fails with io and no key', async () => {
 		const err = await expectStorageError(storage.signedUrl('videos/none.mp4', 60), 'io');
 		expect(err.message).toContain('Object not found');

@@ -4,6 +4,7 @@ import { backoffMs, QUEUES } from '../queues.ts';
 import { DownloadError, handleStepError } from './errors.ts';
 import { BULK_STATUS_MAX_IDS, isHeyGenError, type BulkVideoStatus, type VideoStatus } from '../../heygen/index.ts';
 import type { JobPatch, NextStep, PollJob } from '../job-store.ts';
+import { kindOf } from '../kinds/index.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
 const AT = STEP_STATUS[QUEUES.poll];
@@ -50,13 +51,15 @@ export async function pollVideos(ctx: PipelineContext, jobIds: readonly string[]
 		// Counted before the call so that errors count as attempts too; the increment rides on the
 		// update that records the outcome.
 		const job = { ...current, poll_count: current.poll_count + 1 };
-		let group = byBusiness.get(job.business_id);
-		if (!group) byBusiness.set(job.business_id, (group = []));
+		// One bulk call per account and kind (videos and translations have their own status routes).
+		const groupKey = `${job.business_id} ${job.kind}`;
+		let group = byBusiness.get(groupKey);
+		if (!group) byBusiness.set(groupKey, (group = []));
 		group.push(job);
 	}
 	// Every account is asked first; then the whole batch's state changes are written in one
 	// statement (jobs of many accounts are usually due together, a few of each).
-	const checked = await Promise.all([...byBusiness].map(([businessId, jobs]) => checkAccount(ctx, businessId, jobs)));
+	const checked = await Promise.all([...byBusiness.values()].map((jobs) => checkAccount(ctx, jobs[0]!.business_id, jobs)));
 	const decisions = checked.flatMap((c) => c.decisions);
 	const written = ctx.store
 		.updateMany(decisions.map((d) => ({ jobId: d.jobId, from: [AT] as const, patch: d.patch, ...(d.next && { next: d.next }) })))
@@ -128,7 +131,10 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Poll
 		// completed render needs (a webhook wake-up is usually this case).
 		if (chunk.length > 1) {
 			try {
-				statuses = await ctx.heygen(key).getVideoStatuses(chunk.map((j) => j.heygen_video_id!));
+				statuses = await kindOf(chunk[0]!).statuses(
+					ctx.heygen(key),
+					chunk.map((j) => j.heygen_video_id!)
+				);
 			} catch (err) {
 				if (accountWide(err)) {
 					// An answer about the account (its key, its rate limit): every job in the call records
@@ -168,7 +174,7 @@ async function checkAccount(ctx: PipelineContext, businessId: string, jobs: Poll
 async function pollAlone(ctx: PipelineContext, job: PollJob, key: string): Promise<Decision | null> {
 	let status: VideoStatus;
 	try {
-		status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
+		status = await kindOf(job).status(ctx.heygen(key), job.heygen_video_id!);
 	} catch (err) {
 		await handleStepError(ctx, QUEUES.poll, job, err, Number.POSITIVE_INFINITY);
 		return null;
@@ -220,8 +226,8 @@ async function decide(
 			...counted,
 			status: 'failed',
 			last_heygen_status: 'failed',
-			error_code: e?.code ?? 'render_failed',
-			error_message: said ? `HeyGen could not render the video: ${said}` : 'HeyGen reported the render as failed without giving a reason.'
+			error_code: e?.code ?? (job.kind === 'translation' ? 'translation_failed' : 'render_failed'),
+			error_message: kindOf(job).failed(said)
 		},
 		done: () => ctx.log.warn({ jobId, code: e?.code }, 'render failed at HeyGen')
 	};

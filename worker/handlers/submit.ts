@@ -3,7 +3,7 @@ import type { PipelineContext } from '../context.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
 import { ensureWebhook } from '../webhook-registration.ts';
-import { v3Options } from '../../heygen/index.ts';
+import { kindOf } from '../kinds/index.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
 const AT = STEP_STATUS[QUEUES.submit];
@@ -12,7 +12,8 @@ const AT = STEP_STATUS[QUEUES.submit];
 const KEY_SAFE_FOR_MS = 23 * 3600_000;
 
 /**
- * queued → submitting → rendering, making at most one HeyGen video per attempt of the job.
+ * queued → submitting → rendering, making at most one HeyGen video (or translation: the job's kind,
+ * worker/kinds/) per attempt of the job.
  *
  * The attempt's Idempotency-Key is saved with the move to `submitting`, and that transaction
  * commits before HeyGen is called. Whatever happens next — the reply is lost, the worker is
@@ -78,14 +79,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	await ensureWebhook(ctx, job.business_id, key);
 	let videoId: string;
 	try {
-		({ videoId } = await ctx.heygen(key).generateVideo({
-			script: job.script,
-			avatarId: job.avatar_id,
-			voiceId: job.voice_id,
-			options: v3Options(job.options),
-			callbackId: job.id,
-			idempotencyKey: job.heygen_idempotency_key!
-		}));
+		videoId = await kindOf(job).create(ctx, job, ctx.heygen(key));
 	} catch (err) {
 		await handleStepError(ctx, QUEUES.submit, job, err, ctx.settings.maxSubmits);
 		return;

@@ -3,23 +3,27 @@ import type { PipelineContext } from '../context.ts';
 import { openDownload, type Expect } from '../download.ts';
 import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
-import { v3Options } from '../../heygen/index.ts';
+import { kindOf } from '../kinds/index.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
 const AT = STEP_STATUS[QUEUES.transfer];
 
-const SIDE_FILE_MAX_BYTES = { image: 20 * 1024 * 1024, srt: 2 * 1024 * 1024 } as const;
+const SIDE_FILE_MAX_BYTES = { image: 20 * 1024 * 1024, srt: 2 * 1024 * 1024, vtt: 2 * 1024 * 1024 } as const;
 
 /** Where a job's video lives in storage, relative to the videos bucket/folder. */
-export function objectPathFor(job: { business_id: string; content_id: string; id: string }, ext: 'mp4' | 'jpg' | 'srt' = 'mp4'): string {
+export function objectPathFor(
+	job: { business_id: string; content_id: string; id: string },
+	ext: 'mp4' | 'jpg' | 'srt' | 'vtt' = 'mp4'
+): string {
 	return `${job.business_id}/${job.content_id}/${job.id}.${ext}`;
 }
 
 /**
- * transferring → completed: streams HeyGen's files into storage: the subtitles first when captions
- * were asked for (small, and a job that asked for them should not end without them), then the
- * MP4, then the thumbnail (best effort: a video is not failed for its poster). Each retry asks
- * HeyGen for fresh signed URLs first, since the ones saved at completion may have expired.
+ * transferring → completed: streams HeyGen's files into storage: the captions first when they
+ * were asked for (small, and a job that asked for them should not end without them: SRT, and for
+ * a translation HeyGen's WebVTT too), then the MP4, then the thumbnail (best effort: a video is not
+ * failed for its poster). Each retry asks HeyGen for fresh signed URLs first (the job's kind says
+ * how, worker/kinds/), since the ones saved at completion may have expired.
  */
 export async function transferVideo(ctx: PipelineContext, jobId: string): Promise<void> {
 	const job = await ctx.store.countTry(jobId, [AT], 'transfer_count');
@@ -33,7 +37,8 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		);
 		return;
 	}
-	const captions = v3Options(job.options).captions === true;
+	const kind = kindOf(job);
+	const captions = kind.captions(job);
 	const objectPath = objectPathFor(job);
 	const stored: string[] = [];
 	const download = (url: string, expect: Expect) =>
@@ -47,7 +52,8 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		let url = job.heygen_url;
 		let thumbnailUrl = job.thumbnail_url;
 		let subtitleUrl: string | null = null;
-		if (job.transfer_count > 1 || !url || captions) {
+		let vttUrl: string | null = null;
+		if (job.transfer_count > 1 || !url || kind.alwaysFreshUrls(job)) {
 			const key = await ctx.store.apiKey(job.business_id);
 			if (!key) {
 				await ctx.store.fail(
@@ -58,8 +64,9 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 				);
 				return;
 			}
-			const status = await ctx.heygen(key).getVideoStatus(job.heygen_video_id!);
-			subtitleUrl = status.subtitleUrl;
+			const status = await kind.files(ctx.heygen(key), job);
+			subtitleUrl = status.srtUrl;
+			vttUrl = status.vttUrl;
 			thumbnailUrl = status.thumbnailUrl ?? thumbnailUrl;
 			if (status.videoUrl && status.videoUrl !== url) {
 				url = status.videoUrl;
@@ -68,18 +75,19 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 		}
 		if (!url) throw new Error('no video URL');
 
-		let subtitlesPath: string | null = null;
-		if (captions && subtitleUrl) {
-			const srt = await download(subtitleUrl, 'srt');
-			await ctx.storage.put(objectPathFor(job, 'srt'), srt.body, {
-				contentType: 'application/x-subrip',
-				...(srt.bytes !== undefined && { expectedBytes: srt.bytes })
+		/** Stores one captions file; returns its storage path. */
+		const storeCaptions = async (from: string, ext: 'srt' | 'vtt') => {
+			const file = await download(from, 'srt');
+			await ctx.storage.put(objectPathFor(job, ext), file.body, {
+				contentType: ext === 'srt' ? 'application/x-subrip' : 'text/vtt',
+				...(file.bytes !== undefined && { expectedBytes: file.bytes })
 			});
-			stored.push(objectPathFor(job, 'srt'));
-			subtitlesPath = `videos/${objectPathFor(job, 'srt')}`;
-		} else if (captions) {
-			ctx.log.warn({ jobId }, 'captions were asked for but HeyGen gave no subtitle_url');
-		}
+			stored.push(objectPathFor(job, ext));
+			return `videos/${objectPathFor(job, ext)}`;
+		};
+		const subtitlesPath = captions && subtitleUrl ? await storeCaptions(subtitleUrl, 'srt') : null;
+		const vttPath = captions && vttUrl ? await storeCaptions(vttUrl, 'vtt') : null;
+		if (captions && !subtitleUrl && !vttUrl) ctx.log.warn({ jobId }, 'captions were asked for but HeyGen gave no captions URL');
 
 		// The thumbnail is fetched alongside the MP4; it is best effort (a video is not failed for its poster).
 		const thumbJob = thumbnailUrl
@@ -116,6 +124,7 @@ export async function transferVideo(ctx: PipelineContext, jobId: string): Promis
 			size_bytes: mp4.bytes,
 			thumbnail_path: thumbnailPath,
 			subtitles_path: subtitlesPath,
+			vtt_path: vttPath,
 			last_error: null
 		});
 		if (!done) for (const p of stored) await ctx.storage.remove(p).catch(() => {});

@@ -3,7 +3,9 @@
  * expiry, metric and what it does. The worker registers its queues from this list
  * (worker/index.ts); tests/worker/step-registry.test.ts checks it against the queues the SQL
  * enqueues to and their settings. A new step is a handler file, an entry here, and its SQL
- * (the queue in pgboss.queue with the settings below, and whatever enqueues to it).
+ * (the queue in pgboss.queue with the settings below, and whatever enqueues to it). Every job kind
+ * (avatar, translation) goes through the same steps; what a step does at HeyGen for a kind is that
+ * kind's entry in worker/kinds/index.ts, so a new kind needs no new step.
  *
  * Queue names come from db/job-states.ts, which `npm run db:types` generates from SQL; the
  * `satisfies` below makes a queue without an entry (or an entry without a queue) a type error.
@@ -76,7 +78,8 @@ function lazy(load: () => Promise<StepHandler>): StepHandler {
 export const STEPS = {
 	'video.submit': {
 		queue: 'video.submit',
-		description: 'Sends the script to HeyGen (POST /v3/videos, one Idempotency-Key per attempt) once a render slot is free.',
+		description:
+			'Sends the job to HeyGen once a render slot is free (POST /v3/videos, or a translation batch of one), one Idempotency-Key per attempt.',
 		handler: lazy(async () => eachJob((await import('../handlers/submit.ts')).submitVideo)),
 		payload: jobPayload,
 		retry: { limit: 8, delaySeconds: 5, backoff: true, delayMaxSeconds: 300 },
@@ -88,7 +91,7 @@ export const STEPS = {
 	},
 	'video.poll': {
 		queue: 'video.poll',
-		description: 'Checks render status at HeyGen, one bulk call per account and 100 videos, until the video is ready or failed.',
+		description: 'Checks render status at HeyGen, one bulk call per account, kind and 100 videos, until the video is ready or failed.',
 		// The whole batch in one call: one bulk status call per account (handlers/poll.ts).
 		handler: lazy(async () => (await import('../handlers/poll.ts')).pollVideos),
 		payload: jobPayload,
@@ -106,7 +109,7 @@ export const STEPS = {
 	},
 	'video.transfer': {
 		queue: 'video.transfer',
-		description: 'Streams the finished MP4, its thumbnail and captions from HeyGen into storage.',
+		description: 'Streams the finished MP4, its thumbnail and captions (SRT, and WebVTT for translations) from HeyGen into storage.',
 		handler: lazy(async () => eachJob((await import('../handlers/transfer.ts')).transferVideo)),
 		payload: jobPayload,
 		retry: { limit: 10, delaySeconds: 10, backoff: true, delayMaxSeconds: 300 },
