@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Database } from './client.ts';
 
 /**
@@ -7,6 +6,8 @@ import type { Database } from './client.ts';
  * a job payload, an error or a page.
  */
 export async function readHeyGenKey(db: Database, businessId: string): Promise<string | null> {
-	const { rows } = await sql<{ key: string | null }>`select get_heygen_key(${businessId}) as key`.execute(db);
-	return rows[0]?.key ?? null;
+	const { key } = await db
+		.selectNoFrom((eb) => eb.fn<string | null>('get_heygen_key', [eb.val(businessId)]).as('key'))
+		.executeTakeFirstOrThrow();
+	return key;
 }

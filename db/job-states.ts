@@ -2,7 +2,7 @@
 import type { VideoJobStatus } from './types.ts';
 
 /** Every job status in pipeline order. */
-export const JOB_STATUSES = ['queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'] as const satisfies readonly VideoJobStatus[];
+export const JOB_STATUSES = ['awaiting_approval', 'queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'] as const satisfies readonly VideoJobStatus[];
 
 /** Statuses of a job that is still moving (SQL: video_jobs_is_active). */
 export const ACTIVE_STATUSES = ['queued', 'submitting', 'rendering', 'transferring'] as const satisfies readonly VideoJobStatus[];
@@ -32,9 +32,12 @@ export const STEP_STATUS = {
 
 /** Every status change the database allows (SQL: video_job_transitions); anything else raises. */
 export const TRANSITIONS = [
+	{ from: 'awaiting_approval', to: 'queued', kind: 'step' },
+	{ from: 'awaiting_approval', to: 'canceled', kind: 'stop' },
 	{ from: 'queued', to: 'submitting', kind: 'step' },
 	{ from: 'queued', to: 'failed', kind: 'stop' },
 	{ from: 'queued', to: 'canceled', kind: 'stop' },
+	{ from: 'submitting', to: 'queued', kind: 'step' },
 	{ from: 'submitting', to: 'rendering', kind: 'step' },
 	{ from: 'submitting', to: 'failed', kind: 'stop' },
 	{ from: 'submitting', to: 'canceled', kind: 'stop' },

@@ -13,6 +13,13 @@ import { connectionConfig } from './client.ts';
  */
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/**
+ * A line `-- migrate:commit` commits what came before it in a transaction of its own, for the few
+ * statements Postgres lets nothing in the same transaction use (`alter type … add value`: the new
+ * value is usable only after a commit). What comes before must be idempotent (`if not exists`): a
+ * failure later in the file rolls back only the rest, and the next run repeats the whole file.
+ */
+const COMMIT_MARKER = /^-- migrate:commit$/m;
 // Any fixed number works; it only has to be the same for every process migrating this database.
 const LOCK_KEY = 7_341_902_118;
 
@@ -175,7 +182,14 @@ export async function migrate(connectionString: string, opts: MigrateOptions = {
 					await client.query('commit');
 					continue;
 				}
-				await client.query(file.sql);
+				const parts = file.sql.split(COMMIT_MARKER);
+				for (const part of parts.slice(0, -1)) {
+					await client.query(part);
+					await client.query('commit');
+					await client.query('begin');
+					await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+				}
+				await client.query(parts.at(-1)!);
 				await client.query('insert into public.schema_migrations (version, name, checksum) values ($1, $2, $3)', [
 					file.version,
 					file.name,

@@ -10,7 +10,7 @@ grant usage on schema vault_internal to service_role;
 create extension pgcrypto with schema public;
 
 -- Types -------------------------------------------------------------------------------------------
-create type public.video_job_status as enum ('queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled');
+create type public.video_job_status as enum ('awaiting_approval', 'queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled');
 
 -- Tables ------------------------------------------------------------------------------------------
 create table public.auth_accounts (
@@ -71,6 +71,23 @@ create table public.auth_verifications (
 );
 CREATE INDEX auth_verifications_identifier_idx ON public.auth_verifications USING btree (identifier);
 
+create table public.business_heygen_events (
+  id bigint generated always as identity not null,
+  business_id uuid not null,
+  event text not null,
+  reason text not null,
+  job_id uuid,
+  actor text not null,
+  at timestamp with time zone default clock_timestamp() not null,
+  constraint business_heygen_events_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id) ON DELETE CASCADE,
+  constraint business_heygen_events_event_check CHECK ((event = ANY (ARRAY['paused'::text, 'resumed'::text]))),
+  constraint business_heygen_events_pkey PRIMARY KEY (id),
+  constraint business_heygen_events_reason_check CHECK ((reason = ANY (ARRAY['insufficient_credit'::text, 'key_rejected'::text, 'credits_back'::text, 'by_hand'::text, 'key_saved'::text])))
+);
+alter table public.business_heygen_events enable row level security;
+comment on table public.business_heygen_events is 'Each pause (HeyGen refused a submit: insufficient_credit, key_rejected; job_id is the job it refused) and resume (credits_back: the worker saw credits at /v3/users/me; by_hand: resume_heygen; key_saved: set_heygen_key) of a business.';
+CREATE INDEX business_heygen_events_business_idx ON public.business_heygen_events USING btree (business_id, id);
+
 create table public.business_invitations (
   id uuid default gen_random_uuid() not null,
   business_id uuid not null,
@@ -114,15 +131,25 @@ create table public.businesses (
   heygen_webhook_registered_at timestamp with time zone,
   heygen_webhook_last_delivery_at timestamp with time zone,
   heygen_webhook_error text,
+  require_approval boolean default false not null,
+  monthly_video_seconds_limit integer,
+  heygen_paused_reason text,
+  heygen_paused_at timestamp with time zone,
   constraint businesses_heygen_avatar_id_check CHECK (((heygen_avatar_id IS NULL) OR (((length(heygen_avatar_id) >= 1) AND (length(heygen_avatar_id) <= 200)) AND (heygen_avatar_id !~ '[^A-Za-z0-9_.:-]'::text)))),
   constraint businesses_heygen_concurrency_check CHECK (((heygen_concurrency >= 1) AND (heygen_concurrency <= 100))),
+  constraint businesses_heygen_paused_complete CHECK (((heygen_paused_reason IS NULL) = (heygen_paused_at IS NULL))),
+  constraint businesses_heygen_paused_reason_check CHECK ((heygen_paused_reason = ANY (ARRAY['insufficient_credit'::text, 'key_rejected'::text]))),
   constraint businesses_heygen_voice_id_check CHECK (((heygen_voice_id IS NULL) OR (((length(heygen_voice_id) >= 1) AND (length(heygen_voice_id) <= 200)) AND (heygen_voice_id !~ '[^A-Za-z0-9_.:-]'::text)))),
   constraint businesses_heygen_webhook_complete CHECK ((((heygen_webhook_endpoint_id IS NULL) = (heygen_webhook_registered_at IS NULL)) AND ((heygen_webhook_endpoint_id IS NULL) = (heygen_webhook_url IS NULL)))),
   constraint businesses_heygen_webhook_error_length CHECK ((length(heygen_webhook_error) <= 500)),
+  constraint businesses_monthly_video_seconds_limit_check CHECK ((monthly_video_seconds_limit > 0)),
   constraint businesses_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
   constraint businesses_pkey PRIMARY KEY (id)
 );
 comment on column public.businesses.heygen_concurrency is 'Videos HeyGen renders at once for this account (10 on pay-as-you-go). The worker never has more of this business''s jobs submitting or rendering; the rest wait in queued.';
+comment on column public.businesses.require_approval is 'Every new job starts in awaiting_approval until approve_video_job (or reject_video_job).';
+comment on column public.businesses.monthly_video_seconds_limit is 'Seconds of video a calendar month (UTC) may use; a job that would go over is held in awaiting_approval (over_budget). Null: no limit.';
+comment on column public.businesses.heygen_paused_reason is 'Set while HeyGen refuses this business''s submits (402: insufficient_credit, 401: key_rejected); no job is submitted until resume_heygen.';
 
 create table public.content (
   id uuid default gen_random_uuid() not null,
@@ -319,11 +346,14 @@ create table public.video_jobs (
   source_job_id uuid,
   output_language text,
   vtt_path text,
+  estimated_seconds numeric,
+  hold_reason text,
   constraint video_jobs_completed_has_file CHECK (((status <> 'completed'::video_job_status) OR ((storage_path IS NOT NULL) AND (video_url IS NOT NULL)))),
   constraint video_jobs_content_fk FOREIGN KEY (business_id, content_id) REFERENCES content(business_id, id) ON DELETE CASCADE,
   constraint video_jobs_counts_check CHECK (((attempt >= 1) AND (submit_count >= 0) AND (poll_count >= 0) AND (transfer_count >= 0))),
   constraint video_jobs_failed_has_reason CHECK (((status <> 'failed'::video_job_status) OR ((error_code IS NOT NULL) AND (error_message IS NOT NULL)))),
   constraint video_jobs_heygen_idempotency_key_check CHECK (((heygen_idempotency_key IS NULL) OR (((length(heygen_idempotency_key) >= 1) AND (length(heygen_idempotency_key) <= 255)) AND (heygen_idempotency_key !~ '[^A-Za-z0-9_:.-]'::text)))),
+  constraint video_jobs_hold_reason_check CHECK ((hold_reason = ANY (ARRAY['approval_required'::text, 'over_budget'::text]))),
   constraint video_jobs_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
   constraint video_jobs_idempotency_key_key UNIQUE (idempotency_key),
   constraint video_jobs_kind_check CHECK ((kind = ANY (ARRAY['avatar'::text, 'translation'::text]))),
@@ -336,6 +366,8 @@ comment on column public.video_jobs.kind is 'avatar (a HeyGen render of a script
 comment on column public.video_jobs.source_job_id is 'Translations: the completed job whose video is translated; content and business are its.';
 comment on column public.video_jobs.output_language is 'Translations: one of HeyGen''s language names (heygen_languages), e.g. Spanish (Spain).';
 comment on column public.video_jobs.vtt_path is 'WebVTT captions stored beside the video (translations with captions); subtitles_path is the SRT.';
+comment on column public.video_jobs.estimated_seconds is 'Seconds of video expected, set at insert: script words / (2.5 * voice_speed) for avatar jobs, the source''s duration for translations.';
+comment on column public.video_jobs.hold_reason is 'Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.';
 CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC);
 CREATE INDEX video_jobs_business_in_flight_idx ON public.video_jobs USING btree (business_id) WHERE video_jobs_holds_render_slot(status);
 CREATE INDEX video_jobs_business_queued_idx ON public.video_jobs USING btree (business_id, created_at, id) WHERE (status = 'queued'::video_job_status);
@@ -368,6 +400,59 @@ create table vault_internal.root_key_check (
 );
 
 -- Views -------------------------------------------------------------------------------------------
+create view public.business_video_usage as
+ WITH jobs AS (
+         SELECT v.business_id,
+            date_trunc('month'::text, v.created_at, 'UTC'::text) AS month,
+            v.status,
+            v.error_code,
+            v.estimated_seconds,
+            v.duration_seconds,
+                CASE
+                    WHEN v.status = 'completed'::video_job_status OR video_jobs_is_active(v.status) THEN COALESCE(v.duration_seconds, v.estimated_seconds)
+                    ELSE NULL::numeric
+                END AS used
+           FROM video_jobs v
+        ), by_status AS (
+         SELECT s_1.business_id,
+            s_1.month,
+            jsonb_object_agg(s_1.status, s_1.n) AS jobs_by_status
+           FROM ( SELECT jobs.business_id,
+                    jobs.month,
+                    jobs.status,
+                    count(*) AS n
+                   FROM jobs
+                  GROUP BY jobs.business_id, jobs.month, jobs.status) s_1
+          GROUP BY s_1.business_id, s_1.month
+        ), failures AS (
+         SELECT f_1.business_id,
+            f_1.month,
+            jsonb_object_agg(f_1.error_code, f_1.n) AS failures_by_error_code
+           FROM ( SELECT jobs.business_id,
+                    jobs.month,
+                    jobs.error_code,
+                    count(*) AS n
+                   FROM jobs
+                  WHERE jobs.status = 'failed'::video_job_status
+                  GROUP BY jobs.business_id, jobs.month, jobs.error_code) f_1
+          GROUP BY f_1.business_id, f_1.month
+        )
+ SELECT j.business_id,
+    (j.month AT TIME ZONE 'UTC'::text)::date AS month,
+    count(*)::integer AS jobs,
+    s.jobs_by_status,
+    COALESCE(sum(j.estimated_seconds), 0::numeric) AS estimated_seconds,
+    COALESCE(sum(j.duration_seconds), 0::numeric) AS actual_seconds,
+    COALESCE(sum(j.used), 0::numeric) AS used_seconds,
+    b.monthly_video_seconds_limit AS limit_seconds,
+    COALESCE(f.failures_by_error_code, '{}'::jsonb) AS failures_by_error_code
+   FROM jobs j
+     JOIN businesses b ON b.id = j.business_id
+     JOIN by_status s USING (business_id, month)
+     LEFT JOIN failures f USING (business_id, month)
+  GROUP BY j.business_id, j.month, s.jobs_by_status, b.monthly_video_seconds_limit, f.failures_by_error_code;
+comment on view public.business_video_usage is 'Per business and calendar month (UTC, by created_at): jobs, jobs by status, estimated and actual seconds, used_seconds (what the monthly limit counts: completed and active jobs), the limit, and failures by error code.';
+
 create view public.video_job_states as
  SELECT status,
     "position",
@@ -409,6 +494,68 @@ begin
   return inv.business_id;
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION public.approve_video_job(p_job_id uuid)
+ RETURNS video_jobs
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare j video_jobs;
+begin
+  select * into j from video_jobs where id = p_job_id for update;
+  if not found then
+    raise exception 'approve_video_job: no video job %', p_job_id using errcode = 'no_data_found', detail = 'job_not_found';
+  end if;
+  perform business_check_manager(j.business_id, 'approve video jobs');
+  if j.status <> 'awaiting_approval' then
+    raise exception 'approve_video_job: job % is %; only a job awaiting approval can be approved', p_job_id, j.status
+      using errcode = 'check_violation', detail = 'job_not_awaiting_approval';
+  end if;
+  -- The deadline window starts when it is approved, not when it was asked for.
+  update video_jobs set status = 'queued', deadline = greatest(deadline, now() + (deadline - created_at))
+  where id = p_job_id returning * into j;
+  return j;
+end
+$function$;
+grant execute on function public.approve_video_job(uuid) to public;
+
+CREATE OR REPLACE FUNCTION public.business_check_manager(p_business_id uuid, p_what text)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare uid text;
+begin
+  if to_regprocedure('auth.uid()') is null then
+    return;
+  end if;
+  execute 'select auth.uid()::text' into uid;
+  if uid is not null and not exists (
+    select 1 from business_members where business_id = p_business_id and user_id = uid and role in ('owner', 'admin')
+  ) then
+    raise exception 'not allowed to % for business %: only its owners and admins may', p_what, p_business_id
+      using errcode = 'insufficient_privilege';
+  end if;
+end
+$function$;
+grant execute on function public.business_check_manager(uuid,text) to public;
+
+CREATE OR REPLACE FUNCTION public.business_video_seconds_used(p_business_id uuid, p_at timestamp with time zone DEFAULT now())
+ RETURNS numeric
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select coalesce(sum(coalesce(v.duration_seconds, v.estimated_seconds)), 0)
+  from video_jobs v
+  where v.business_id = p_business_id
+    and v.created_at >= date_trunc('month', p_at, 'UTC')
+    and v.created_at < date_trunc('month', p_at, 'UTC') + interval '1 month'
+    and (v.status = 'completed' or video_jobs_is_active(v.status))
+$function$;
+comment on function public.business_video_seconds_used(uuid,timestamp with time zone) is 'Seconds of video the business used in the calendar month (UTC) of p_at: completed jobs (duration_seconds, else the estimate) and active jobs (their estimate). Held, failed and canceled jobs do not count.';
+grant execute on function public.business_video_seconds_used(uuid,timestamp with time zone) to public;
 
 CREATE OR REPLACE FUNCTION public.cancel_video_job(p_job_id uuid, p_reason text DEFAULT NULL::text)
  RETURNS video_jobs
@@ -667,6 +814,36 @@ end
 $function$;
 grant execute on function public.heygen_languages_replace(text[]) to service_role;
 
+CREATE OR REPLACE FUNCTION public.heygen_pause_business(p_job_id uuid, p_reason text, p_message text, p_actor text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare j video_jobs;
+begin
+  if p_reason is null or p_reason not in ('insufficient_credit', 'key_rejected') then
+    raise exception 'heygen_pause_business: the reason must be insufficient_credit or key_rejected, got %', coalesce(p_reason, 'null')
+      using errcode = 'check_violation';
+  end if;
+  perform set_config('video_jobs.actor', p_actor, true);
+  select * into j from video_jobs where id = p_job_id for update;
+  if not found or j.status <> 'submitting' then
+    return false;
+  end if;
+  update businesses set heygen_paused_reason = p_reason, heygen_paused_at = now()
+  where id = j.business_id and heygen_paused_reason is null;
+  if found then
+    insert into business_heygen_events (business_id, event, reason, job_id, actor)
+    values (j.business_id, 'paused', p_reason, p_job_id, p_actor);
+  end if;
+  update video_jobs set status = 'queued', submit_count = greatest(j.submit_count - 1, 0), last_error = left(p_message, 2000)
+  where id = p_job_id;
+  return true;
+end
+$function$;
+grant execute on function public.heygen_pause_business(uuid,text,text,text) to public;
+grant execute on function public.heygen_pause_business(uuid,text,text,text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.heygen_webhook_forget(p_business_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -805,6 +982,72 @@ end
 $function$;
 grant execute on function public.pgboss_enqueue_many(text,jsonb[],text[],timestamp with time zone,integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.reject_video_job(p_job_id uuid, p_reason text)
+ RETURNS video_jobs
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare j video_jobs;
+begin
+  select * into j from video_jobs where id = p_job_id for update;
+  if not found then
+    raise exception 'reject_video_job: no video job %', p_job_id using errcode = 'no_data_found', detail = 'job_not_found';
+  end if;
+  perform business_check_manager(j.business_id, 'reject video jobs');
+  if j.status <> 'awaiting_approval' then
+    raise exception 'reject_video_job: job % is %; only a job awaiting approval can be rejected', p_job_id, j.status
+      using errcode = 'check_violation', detail = 'job_not_awaiting_approval', hint = 'Cancel an active job with select cancel_video_job(id).';
+  end if;
+  if length(p_reason) > 2000 then
+    raise exception 'reject_video_job: the reason is % characters; at most 2000', length(p_reason)
+      using errcode = 'check_violation', detail = 'reason_too_long';
+  end if;
+  update video_jobs set status = 'canceled', error_code = 'rejected',
+    error_message = coalesce(nullif(btrim(p_reason), ''), 'Rejected by ' || video_jobs_actor())
+  where id = p_job_id returning * into j;
+  return j;
+end
+$function$;
+grant execute on function public.reject_video_job(uuid,text) to public;
+
+CREATE OR REPLACE FUNCTION public.resume_heygen(p_business_id uuid, p_reason text DEFAULT 'by_hand'::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  n int;
+  v_queue text := video_jobs_step_queue('queued');
+begin
+  if p_reason is null or p_reason not in ('credits_back', 'by_hand', 'key_saved') then
+    raise exception 'resume_heygen: the reason must be credits_back, by_hand or key_saved, got %', coalesce(p_reason, 'null')
+      using errcode = 'check_violation';
+  end if;
+  perform 1 from businesses where id = p_business_id for update;
+  if not found then
+    raise exception 'resume_heygen: no business %', p_business_id using errcode = 'no_data_found', detail = 'business_not_found';
+  end if;
+  perform business_check_manager(p_business_id, 'resume HeyGen');
+  update businesses set heygen_paused_reason = null, heygen_paused_at = null
+  where id = p_business_id and heygen_paused_reason is not null;
+  if not found then
+    return false; -- not paused
+  end if;
+  insert into business_heygen_events (business_id, event, reason, actor) values (p_business_id, 'resumed', p_reason, video_jobs_actor());
+  -- The held jobs wait on a delayed video.submit: run them now.
+  update pgboss.job b set start_after = now()
+  where b.name = v_queue and b.state in ('created', 'retry') and b.start_after > now()
+    and b.singleton_key in (select v.id::text from video_jobs v where v.business_id = p_business_id and v.status = 'queued');
+  get diagnostics n = row_count;
+  if n > 0 then
+    perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), v_queue);
+  end if;
+  return true;
+end
+$function$;
+grant execute on function public.resume_heygen(uuid,text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.retry_video_job(p_job_id uuid)
  RETURNS video_jobs
  LANGUAGE plpgsql
@@ -912,6 +1155,8 @@ begin
     update businesses set heygen_secret_id = v_secret where id = p_business_id;
   end if;
   perform pg_notify('heygen_key_changed', p_business_id::text);
+  -- A new key is the fix for key_rejected, and may be a funded account: try again at once.
+  perform resume_heygen(p_business_id, 'key_saved');
 end
 $function$;
 grant execute on function public.set_heygen_key(uuid,text) to service_role;
@@ -1043,7 +1288,13 @@ begin
     insert into video_job_events (job_id, business_id, content_id, from_status, to_status, detail, actor)
     select n.id, n.business_id, n.content_id, null, n.status,
            jsonb_strip_nulls(jsonb_build_object('attempt', n.attempt, 'idempotency_key', n.idempotency_key,
-             'kind', nullif(n.kind, 'avatar'), 'source_job_id', n.source_job_id, 'output_language', n.output_language)),
+             'kind', nullif(n.kind, 'avatar'), 'source_job_id', n.source_job_id, 'output_language', n.output_language,
+             'estimated_seconds', n.estimated_seconds, 'hold_reason', n.hold_reason))
+           -- An over-budget hold names the month's use and the limit it would pass.
+           || case when n.hold_reason = 'over_budget' then jsonb_build_object(
+                'used_seconds', business_video_seconds_used(n.business_id),
+                'limit_seconds', (select b.monthly_video_seconds_limit from businesses b where b.id = n.business_id))
+              else '{}'::jsonb end,
            v_actor
     from new_rows n
     returning id, job_id, business_id, content_id, to_status
@@ -1053,9 +1304,10 @@ begin
            'business_id', ev.business_id, 'status', ev.to_status)::text))
   into notified from ev;
 
-  -- What video_jobs_sync_content writes for these rows. Every new job is active, so the unique
-  -- index leaves at most one avatar job per content, and none has a video yet (the before-insert
-  -- trigger refuses those columns): video_long_url keeps the last stored video.
+  -- What video_jobs_sync_content writes for these rows. A new job is active or held, the unique
+  -- index and the before-insert trigger leave at most one per content in a statement, and none has
+  -- a video yet (the before-insert trigger refuses those columns): video_long_url keeps the last
+  -- stored video.
   update content c set
     heygen_video_id = n.heygen_video_id,
     heygen_status = n.status::text,
@@ -1065,8 +1317,8 @@ begin
   where c.id = n.content_id and n.kind = 'avatar';
 
   perform pgboss_enqueue_many(video_jobs_step_queue('queued'),
-    array(select jsonb_build_object('jobId', n.id) from new_rows n order by n.id),
-    array(select n.id::text from new_rows n order by n.id));
+    array(select jsonb_build_object('jobId', n.id) from new_rows n where n.status = 'queued' order by n.id),
+    array(select n.id::text from new_rows n where n.status = 'queued' order by n.id));
   return null;
 end
 $function$;
@@ -1259,6 +1511,10 @@ declare
   v_translation boolean := new.kind = 'translation';
   v_source_content uuid;
   v_source_status video_job_status;
+  v_source_seconds numeric;
+  v_require_approval boolean;
+  v_limit int;
+  v_used numeric;
 begin
   if v_translation then
     if new.source_job_id is null then
@@ -1267,8 +1523,10 @@ begin
     end if;
     -- The source, its business and the active translation into the same language in one lookup;
     -- the active one is reported last, as for avatar jobs.
-    select s.business_id, s.content_id, s.status, b.heygen_secret_id is not null, a.id, a.status
-      into v_business, v_source_content, v_source_status, v_has_key, active_id, active_status
+    select s.business_id, s.content_id, s.status, b.heygen_secret_id is not null, a.id, a.status,
+           coalesce(s.duration_seconds, s.estimated_seconds), b.require_approval, b.monthly_video_seconds_limit
+      into v_business, v_source_content, v_source_status, v_has_key, active_id, active_status,
+           v_source_seconds, v_require_approval, v_limit
     from video_jobs s
     join businesses b on b.id = s.business_id
     left join lateral (
@@ -1301,8 +1559,9 @@ begin
     end if;
     -- content.business_id references businesses, so the join finds the business whenever the
     -- content exists. The active job is read here and reported last.
-    select c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id, b.heygen_secret_id is not null, a.id, a.status
-      into v_business, v_body, v_avatar, v_voice, v_has_key, active_id, active_status
+    select c.business_id, c.body, b.heygen_avatar_id, b.heygen_voice_id, b.heygen_secret_id is not null, a.id, a.status,
+           b.require_approval, b.monthly_video_seconds_limit
+      into v_business, v_body, v_avatar, v_voice, v_has_key, active_id, active_status, v_require_approval, v_limit
     from content c
     join businesses b on b.id = c.business_id
     left join lateral (
@@ -1443,6 +1702,30 @@ begin
     raise exception 'video_jobs.deadline % is more than 7 days away; give a time within 7 days', new.deadline
       using errcode = 'check_violation', detail = 'deadline_too_far';
   end if;
+
+  -- Spend guard (0024): the estimate, then held for approval or for the monthly budget. Held, not
+  -- refused: an auto-generated job must never roll back the content edit that made it.
+  new.hold_reason := null;
+  if v_translation then
+    new.estimated_seconds := v_source_seconds;
+  else
+    new.estimated_seconds := round(cardinality(regexp_split_to_array(btrim(new.script), '\s+'))
+                                   / (2.5 * coalesce((new.options ->> 'voice_speed')::numeric, 1)), 1);
+  end if;
+  if v_require_approval then
+    new.hold_reason := 'approval_required';
+  elsif v_limit is not null then
+    -- One budget check at a time per business, so two inserts cannot both take the last seconds.
+    perform 1 from businesses where id = new.business_id for no key update;
+    v_used := business_video_seconds_used(new.business_id);
+    if v_used + coalesce(new.estimated_seconds, 0) > v_limit then
+      new.hold_reason := 'over_budget';
+    end if;
+  end if;
+  if new.hold_reason is not null then
+    new.status := 'awaiting_approval';
+  end if;
+
   if v_translation then
     return new;
   end if;
@@ -1608,6 +1891,7 @@ declare
   done video_jobs;
   v_limit int;
   v_in_flight int;
+  v_paused text;
   v_queue text := video_jobs_step_queue('queued');
 begin
   perform set_config('video_jobs.actor', p_actor, true);
@@ -1621,15 +1905,17 @@ begin
   perform set_config('synchronous_commit', 'off', true);
   if cur.status = 'queued' then
     perform 1 from businesses where id = cur.business_id for no key update;
-    select b.heygen_concurrency,
+    select b.heygen_concurrency, b.heygen_paused_reason,
            (select count(*)::int from video_jobs v where v.business_id = b.id and video_jobs_holds_render_slot(v.status))
-      into v_limit, v_in_flight
+      into v_limit, v_paused, v_in_flight
       from businesses b where b.id = cur.business_id;
-    if v_limit is not null and v_in_flight >= v_limit then
+    -- A paused business's jobs wait like jobs without a free slot (resume_heygen wakes them).
+    if v_paused is not null or (v_limit is not null and v_in_flight >= v_limit) then
       perform pgboss_cancel_for_video_jobs(array[p_id], array[v_queue]);
       perform pgboss_enqueue(v_queue, jsonb_build_object('jobId', p_id),
         case when p_wait_seconds > 0 then now() + make_interval(secs => p_wait_seconds) end, p_id::text);
-      perform set_config('video_jobs.claim', format('wait:%s:%s', v_in_flight, v_limit), true);
+      perform set_config('video_jobs.claim',
+        case when v_paused is not null then 'paused:' || v_paused else format('wait:%s:%s', v_in_flight, v_limit) end, true);
       return next cur;
       return;
     end if;

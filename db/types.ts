@@ -25,7 +25,7 @@ export type Numeric = ColumnType<string, number | string, number | string>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
-export type VideoJobStatus = "canceled" | "completed" | "failed" | "queued" | "rendering" | "submitting" | "transferring";
+export type VideoJobStatus = "awaiting_approval" | "canceled" | "completed" | "failed" | "queued" | "rendering" | "submitting" | "transferring";
 
 export interface AuthAccounts {
   access_token: string | null;
@@ -80,6 +80,11 @@ export interface Businesses {
    * Videos HeyGen renders at once for this account (10 on pay-as-you-go). The worker never has more of this business's jobs submitting or rendering; the rest wait in queued.
    */
   heygen_concurrency: Generated<number>;
+  heygen_paused_at: Timestamp | null;
+  /**
+   * Set while HeyGen refuses this business's submits (402: insufficient_credit, 401: key_rejected); no job is submitted until resume_heygen.
+   */
+  heygen_paused_reason: string | null;
   heygen_secret_id: string | null;
   heygen_voice_id: string | null;
   heygen_webhook_endpoint_id: string | null;
@@ -89,8 +94,26 @@ export interface Businesses {
   heygen_webhook_secret_id: string | null;
   heygen_webhook_url: string | null;
   id: Generated<string>;
+  /**
+   * Seconds of video a calendar month (UTC) may use; a job that would go over is held in awaiting_approval (over_budget). Null: no limit.
+   */
+  monthly_video_seconds_limit: number | null;
   name: string;
+  /**
+   * Every new job starts in awaiting_approval until approve_video_job (or reject_video_job).
+   */
+  require_approval: Generated<boolean>;
   updated_at: Generated<Timestamp>;
+}
+
+export interface BusinessHeygenEvents {
+  actor: string;
+  at: Generated<Timestamp>;
+  business_id: string;
+  event: string;
+  id: Generated<number>;
+  job_id: string | null;
+  reason: string;
 }
 
 export interface BusinessInvitations {
@@ -108,6 +131,18 @@ export interface BusinessMembers {
   created_at: Generated<Timestamp>;
   role: Generated<string>;
   user_id: string;
+}
+
+export interface BusinessVideoUsage {
+  actual_seconds: Numeric | null;
+  business_id: string | null;
+  estimated_seconds: Numeric | null;
+  failures_by_error_code: Json | null;
+  jobs: number | null;
+  jobs_by_status: Json | null;
+  limit_seconds: number | null;
+  month: Timestamp | null;
+  used_seconds: Numeric | null;
 }
 
 export interface Content {
@@ -200,11 +235,19 @@ export interface VideoJobs {
   duration_seconds: Numeric | null;
   error_code: string | null;
   error_message: string | null;
+  /**
+   * Seconds of video expected, set at insert: script words / (2.5 * voice_speed) for avatar jobs, the source's duration for translations.
+   */
+  estimated_seconds: Numeric | null;
   heygen_completed_at: Timestamp | null;
   heygen_idempotency_key: string | null;
   heygen_submitted_at: Timestamp | null;
   heygen_url: string | null;
   heygen_video_id: string | null;
+  /**
+   * Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.
+   */
+  hold_reason: string | null;
   id: Generated<string>;
   idempotency_key: string | null;
   /**
@@ -277,8 +320,10 @@ export interface DB {
   auth_sessions: AuthSessions;
   auth_users: AuthUsers;
   auth_verifications: AuthVerifications;
+  business_heygen_events: BusinessHeygenEvents;
   business_invitations: BusinessInvitations;
   business_members: BusinessMembers;
+  business_video_usage: BusinessVideoUsage;
   businesses: Businesses;
   content: Content;
   heygen_endpoint_retirements: HeygenEndpointRetirements;

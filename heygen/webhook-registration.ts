@@ -9,8 +9,12 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../db/client.ts';
+import type { Businesses } from '../db/types.ts';
 import { isHeyGenError } from './errors.ts';
 import { createWebhookApi, type WebhookApi } from './webhooks.ts';
+
+/** What save_heygen_webhook returns (a set-returning SQL function, so the query stays raw). */
+type SavedWebhook = { saved: boolean; previous_endpoint_id: Businesses['heygen_webhook_endpoint_id'] };
 
 export interface WebhookApiFactoryOptions {
 	baseUrl: string;
@@ -67,11 +71,11 @@ export async function registerWebhook(
 		await sql`update businesses set heygen_webhook_error = ${message.slice(0, 500)} where id = ${businessId}`.execute(db);
 		return { ok: false, reason: 'heygen_refused', message };
 	}
-	let saved: { saved: boolean; previous_endpoint_id: string | null } | undefined;
+	let saved: SavedWebhook | undefined;
 	try {
 		({
 			rows: [saved]
-		} = await sql<{ saved: boolean; previous_endpoint_id: string | null }>`
+		} = await sql<SavedWebhook>`
 			select * from save_heygen_webhook(${businessId}, ${apiKey}, ${created.id}, ${url}, ${created.secret})`.execute(db));
 	} catch (err) {
 		await heygen.deleteEndpoint(created.id).catch(() => {});

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, stat, unlink, utimes, type FileHandle } from 
 import nodePath from 'node:path';
 import { abortedError, byteChunks, discardBody, errorText, sizeMismatch } from './body.ts';
 import { nodeDisk, type Disk } from './disk.ts';
+import { TickingSet } from './ticking-set.ts';
 import { validateStoragePath } from './path.ts';
 import { StorageError, type PutBody, type PutOptions, type StoredObject, type VideoStorage } from './types.ts';
 
@@ -34,26 +35,15 @@ export const PARTIAL_TOUCH_MS = 10_000;
 /** Age after which a `.partial` no live write in this process owns is a leftover. */
 export const PARTIAL_MAX_AGE_MS = 30_000;
 
-/** Temp files being written by this process right now. */
-const liveTemps = new Set<string>();
-let touchTimer: NodeJS.Timeout | null = null;
+/** Temp files being written by this process right now, touched while they are. */
+const liveTemps = new TickingSet<string>(PARTIAL_TOUCH_MS, () => {
+	const now = new Date();
+	for (const f of liveTemps) void utimes(f, now, now).catch(() => {});
+});
 
 function trackTemp(file: string): () => void {
 	liveTemps.add(file);
-	if (!touchTimer) {
-		touchTimer = setInterval(() => {
-			const now = new Date();
-			for (const f of liveTemps) void utimes(f, now, now).catch(() => {});
-		}, PARTIAL_TOUCH_MS);
-		touchTimer.unref();
-	}
-	return () => {
-		liveTemps.delete(file);
-		if (liveTemps.size === 0 && touchTimer) {
-			clearInterval(touchTimer);
-			touchTimer = null;
-		}
-	};
+	return () => liveTemps.delete(file);
 }
 
 /**

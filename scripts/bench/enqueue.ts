@@ -8,7 +8,7 @@
 // Runs on its own throwaway embedded Postgres; prints a summary table at the end.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { PgBoss, type Job } from 'pg-boss';
+import type { Job } from 'pg-boss';
 import {
 	fmt,
 	median,
@@ -19,6 +19,7 @@ import {
 	section,
 	seedBusiness,
 	seedContents,
+	startBenchBoss,
 	startBenchDatabase,
 	waitUntil
 } from './common.ts';
@@ -58,18 +59,7 @@ await runBench('bench:enqueue', async () => {
 	await pool.query('analyze');
 
 	// ---- a LISTEN-ing pg-boss worker on video.submit and on a raw notify queue -------------
-	const boss = new PgBoss({
-		connectionString: db.url,
-		max: 4,
-		application_name: 'bench-boss',
-		useListenNotify: true,
-		supervise: false,
-		schedule: false,
-		openTelemetry: { enabled: false }
-	});
-	boss.on('error', (err) => console.error('pg-boss error:', err.message));
-	await boss.start();
-	onCleanup('stop pg-boss', () => boss.stop({ graceful: false }));
+	const { boss, stop: stopBoss } = await startBenchBoss(db, 'bench-boss', { max: 4, supervise: false });
 	await boss.createQueue(RAW_QUEUE, { notify: true });
 
 	const received = new Map<string, number>();
@@ -143,7 +133,7 @@ await runBench('bench:enqueue', async () => {
 		`select count(*)::int as n from pgboss.job where name = 'video.submit' and state = 'completed'`
 	);
 	console.log(`video.submit jobs completed by the bench handler: ${queuedRows[0]!.n} (expected ${WARMUP + LATENCY_N})`);
-	await boss.stop({ graceful: true, timeout: 5_000 });
+	await stopBoss();
 
 	// ---- trigger cost -----------------------------------------------------------------------
 	section(
@@ -249,15 +239,14 @@ await runBench('bench:enqueue', async () => {
 	const tOn = med('trigger');
 	const tOnExplicit = med('trigger-explicit');
 	const tOff = med('none');
+	/** Every run's time, rounded to a millisecond. */
+	const eachRun = (ms: number[]) => ms.map((t) => fmt(t, 0)).join(' / ');
 	printTable(`${BULK_N}-row insert, ms`, [
 		['variant', 'median', 'runs', 'per row µs', 'pg-boss jobs'],
 		...variants.map((v) => [
 			v.label,
 			fmt(med(v.key)),
-			times
-				.get(v.key)!
-				.map((t) => fmt(t, 0))
-				.join(' / '),
+			eachRun(times.get(v.key)!),
 			fmt((med(v.key) / BULK_N) * 1000),
 			v.disable ? '0' : String(BULK_N)
 		])
@@ -267,14 +256,7 @@ await runBench('bench:enqueue', async () => {
 	);
 	printTable(`floor: the same ${BULK_N} rows and the writes the triggers make for them, as plain statements, ms`, [
 		['step', 'median', 'runs'],
-		...floorSteps.map((f) => [
-			f.label,
-			fmt(floorMed(f.key)),
-			floorTimes
-				.get(f.key)!
-				.map((t) => fmt(t, 0))
-				.join(' / ')
-		]),
+		...floorSteps.map((f) => [f.label, fmt(floorMed(f.key)), eachRun(floorTimes.get(f.key)!)]),
 		['sum (floor)', fmt(tFloor), '']
 	]);
 	console.log(

@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PgBoss, type Job, type WorkOptions } from 'pg-boss';
+import type { Job, WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
 import { completionLatency, POLL_ONLY_KEY } from './completion-latency.ts';
@@ -28,6 +28,7 @@ import {
 	seedBusiness,
 	seedContents,
 	spawnWorker,
+	startBenchBoss,
 	startBenchDatabase,
 	waitUntil,
 	withTimeout,
@@ -154,18 +155,7 @@ async function rawBaseline(
 	label: string,
 	chained = false
 ): Promise<{ rate: number; cpuMsPerVideo: number }> {
-	const boss = new PgBoss({
-		connectionString: db.url,
-		max: 10,
-		application_name: 'bench-baseline',
-		useListenNotify: true,
-		supervise: true,
-		schedule: false,
-		openTelemetry: { enabled: false }
-	});
-	boss.on('error', (err) => console.error('pg-boss error:', err.message));
-	await boss.start();
-	const stopBoss = onCleanup('stop baseline pg-boss', () => boss.stop({ graceful: false }));
+	const { boss, stop: stopBoss } = await startBenchBoss(db, 'bench-baseline', { max: 10, supervise: true });
 	const queues = options.map((_, i) => `${prefix}.step${i + 1}`);
 	for (const q of queues) await boss.createQueue(q, { notify: true });
 	let handled = 0;
@@ -220,8 +210,7 @@ async function rawBaseline(
 		`${label}: ${done} jobs in ${fmt(secs, 2)} s = ${fmt(rate)} jobs/s = ${fmt(rate / 3)} videos/s equivalent; CPU ${fmt(cpuMsPerVideo, 2)} ms per video (pg-boss process + postgres)`
 	);
 	console.log(`  per queue (first created → last completed): ${perQueue.rows.map((r) => `${r.name} ${fmt(r.s, 2)} s`).join(', ')}`);
-	await boss.stop({ graceful: true, timeout: 5_000 });
-	stopBoss();
+	await stopBoss();
 	return { rate, cpuMsPerVideo };
 }
 
@@ -238,6 +227,18 @@ await runBench('bench:pipeline', async () => {
 		STORAGE_DIR: storageDir,
 		DATA_DIR: path.join(db.dir, 'unused-data-dir')
 	};
+	/** One job for every content of these businesses, in one statement. */
+	const enqueueAll = (businessIds: string[]) =>
+		db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [businessIds]);
+	/** Resolves once `n` jobs the tracker follows have finished. */
+	const finished = (t: Tracker, n: number, timeoutMs: number) =>
+		waitUntil(
+			t,
+			'change',
+			() => t.finished >= n,
+			timeoutMs,
+			() => t.describe()
+		);
 	const track = (businessIds: string[]) => {
 		const t = new Tracker(businessIds);
 		listener.events.on('event', (e: JobEvent) => t.add(e));
@@ -263,28 +264,16 @@ await runBench('bench:pipeline', async () => {
 		const warmBiz = await seedGroup(db, 'Bench warm-up', WARMUP_N);
 		const warm = track(warmBiz);
 		const tw = performance.now();
-		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [warmBiz]);
-		await waitUntil(
-			warm,
-			'change',
-			() => warm.finished >= WARMUP_N,
-			60_000,
-			() => warm.describe()
-		);
+		await enqueueAll(warmBiz);
+		await finished(warm, WARMUP_N, 60_000);
 		console.log(`warm-up: ${WARMUP_N} videos in ${fmt((performance.now() - tw) / 1000, 2)} s (not counted)`);
 		await printProfile(db.pool, 'setup (discarded)', 0);
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = PROFILE ? sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 20) : null;
 		const t0 = performance.now();
-		await db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [biz]);
+		await enqueueAll(biz);
 		const tInserted = performance.now();
-		await waitUntil(
-			tracker,
-			'change',
-			() => tracker.finished >= N,
-			150_000,
-			() => tracker.describe()
-		).catch(async (err) => {
+		await finished(tracker, N, 150_000).catch(async (err) => {
 			throw new Error(
 				`${(err as Error).message}; db: ${await statusCounts(db, biz)}; worker log tail:\n${worker.tail.slice(-5).join('\n')}`
 			);

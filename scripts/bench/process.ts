@@ -163,12 +163,7 @@ export function spawnWorker(label: string, env: Record<string, string>): WorkerC
 	if (pid === undefined) throw new Error(`worker ${label} did not start`);
 	const messages = new Map<string, number>();
 	const tail: string[] = [];
-	let onReady: () => void = () => {};
-	let onFail: (e: Error) => void = () => {};
-	const ready = new Promise<void>((resolve, reject) => {
-		onReady = resolve;
-		onFail = reject;
-	});
+	const { promise: ready, resolve: onReady, reject: onFail } = Promise.withResolvers<void>();
 	// For experiments: BENCH_ECHO_WORKER=<regex> prints the worker's matching output lines.
 	const echo = process.env.BENCH_ECHO_WORKER ? new RegExp(process.env.BENCH_ECHO_WORKER) : null;
 	let partial = '';

@@ -20,6 +20,19 @@ async function expectPostgresGone(dataDir: string): Promise<void> {
 	expect(postgresProcessesFor(dataDir)).toEqual([]);
 }
 
+/** Ctrl-C to `run`: it stops cleanly, logs no error and leaves no Postgres of `dataDir` running. */
+async function expectCleanStop(run: Parameters<typeof ctrlC>[0], dataDir: string): Promise<{ ms: number; out: string }> {
+	const { clean, ms } = await ctrlC(run);
+	const out = run.output();
+	expect(clean, out).toBe(true);
+	expect(
+		out.split('\n').filter((l) => ERROR_LINE.test(l)),
+		out
+	).toEqual([]);
+	await expectPostgresGone(dataDir);
+	return { ms, out };
+}
+
 describe('Ctrl-C', () => {
 	const dirs: string[] = [];
 	const dataDir = () => {
@@ -36,17 +49,10 @@ describe('Ctrl-C', () => {
 		const url = (await waitFor(run, /App running at (http:\/\/\S+)/, 60_000))[1]!;
 		expect((await fetch(`${url}/login`)).status).toBe(200);
 		expect((await fetch(`${url}/healthz`)).status).toBe(200);
-		const { clean, ms } = await ctrlC(run);
-		const out = run.output();
-		expect(clean, out).toBe(true);
+		const { ms, out } = await expectCleanStop(run, dir);
 		expect(ms).toBeLessThan(10_000);
 		expect(out).toMatch(/shutting down/);
 		expect(out).toMatch(/worker stopped/);
-		expect(
-			out.split('\n').filter((l) => ERROR_LINE.test(l)),
-			out
-		).toEqual([]);
-		await expectPostgresGone(dir);
 	}, 90_000);
 
 	it('npm run demo: Ctrl-C while a video renders stops cleanly within 10 s; a rerun reuses the demo content', async () => {
@@ -55,16 +61,7 @@ describe('Ctrl-C', () => {
 		const first = npm(['run', 'demo'], env);
 		const content = (await waitFor(first, /insert into video_jobs \(content_id, options\) values \('([0-9a-f-]{36})'/, 60_000))[1];
 		await waitFor(first, /\d s {2}rendering/, 60_000);
-		const stop = await ctrlC(first);
-		expect(stop.clean, first.output()).toBe(true);
-		expect(
-			first
-				.output()
-				.split('\n')
-				.filter((l) => ERROR_LINE.test(l)),
-			first.output()
-		).toEqual([]);
-		await expectPostgresGone(dir);
+		await expectCleanStop(first, dir);
 
 		// The rerun renders the same content item again. The job the first run left rendering ends
 		// either way scripts/demo.ts allows: the demo cancels it, or the new worker fails it first
@@ -76,15 +73,6 @@ describe('Ctrl-C', () => {
 		expect(out).toContain(`insert into video_jobs (content_id, options) values ('${content}'`);
 		expect(out).toMatch(/\d s {2}completed/);
 		expect(out).toMatch(new RegExp(`Watch it: +http://127\\.0\\.0\\.1:\\d+/b/[0-9a-f-]{36}/content/${content}`));
-		const again = await ctrlC(second);
-		expect(again.clean, second.output()).toBe(true);
-		expect(
-			second
-				.output()
-				.split('\n')
-				.filter((l) => ERROR_LINE.test(l)),
-			second.output()
-		).toEqual([]);
-		await expectPostgresGone(dir);
+		await expectCleanStop(second, dir);
 	}, 180_000);
 });

@@ -2,9 +2,9 @@
 // copies the queue's settings, and wakes LISTEN-ing workers only when the transaction commits.
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
-import { addContent, pgbossJobs, seedBusiness, TEST_KEY, type Seeded } from '../helpers/fixtures.ts';
+import { describe, expect } from 'vitest';
+import { pgError, type TestDatabase } from '../helpers/db.ts';
+import { addContent, dbTest, pgbossJobs, TEST_KEY } from '../helpers/fixtures.ts';
 
 const PGBOSS_CHANNEL_SQL = `select 'pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24) as channel`;
 
@@ -73,29 +73,25 @@ async function counts(db: TestDatabase) {
 	return rows[0]!;
 }
 
+/** The channel pg-boss LISTENs on for new jobs, as its own code names it. */
+const it = dbTest.extend(
+	'pgbossChannel',
+	{ scope: 'file' },
+	async ({ db }) => (await db.sql(PGBOSS_CHANNEL_SQL)).rows[0].channel as string
+);
+
 describe('enqueue from SQL', () => {
-	let db: TestDatabase;
-	let seeded: Seeded;
-	let pgbossChannel: string;
-
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		seeded = await seedBusiness(db, { body: '  Hello from the enqueue tests.\n' });
-		pgbossChannel = (await db.sql(PGBOSS_CHANNEL_SQL)).rows[0].channel;
-	});
-	afterAll(async () => {
-		await db?.drop();
-	});
-
-	it('a plain INSERT creates exactly one pg-boss job { jobId } with the queue settings copied', async () => {
+	it('a plain INSERT creates exactly one pg-boss job { jobId } with the queue settings copied', async ({ db, business }) => {
 		const before = await counts(db);
-		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning *`, [seeded.contentId]);
+		// Surrounding whitespace in the content is trimmed from the job's script.
+		const contentId = await addContent(db, business.businessId, '  Hello from the enqueue tests.\n');
+		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning *`, [contentId]);
 		expect(rows).toHaveLength(1);
 		const job = rows[0];
 		// Defaults resolved from the content and the business, then frozen on the row.
 		expect(job).toMatchObject({
-			business_id: seeded.businessId,
-			content_id: seeded.contentId,
+			business_id: business.businessId,
+			content_id: contentId,
 			script: 'Hello from the enqueue tests.',
 			avatar_id: 'sim-avatar-anna',
 			voice_id: 'sim-voice-en-1',
@@ -167,8 +163,8 @@ describe('enqueue from SQL', () => {
 		await db.sql(`select cancel_video_job($1, 'test cleanup')`, [job.id]);
 	});
 
-	it('pg-boss itself can fetch the job the trigger enqueued', async () => {
-		const contentId = await addContent(db, seeded.businessId, 'Fetched by pg-boss.');
+	it('pg-boss itself can fetch the job the trigger enqueued', async ({ db, business }) => {
+		const contentId = await addContent(db, business.businessId, 'Fetched by pg-boss.');
 		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId]);
 		const boss = new PgBoss({
 			connectionString: db.url,
@@ -194,8 +190,12 @@ describe('enqueue from SQL', () => {
 		await db.sql(`select cancel_video_job($1, 'test cleanup')`, [rows[0].id]);
 	});
 
-	it('BEGIN; INSERT; ROLLBACK leaves no job, no video_jobs row, no event and sends no notification', async () => {
-		const contentId = await addContent(db, seeded.businessId, 'Rolled back.');
+	it('BEGIN; INSERT; ROLLBACK leaves no job, no video_jobs row, no event and sends no notification', async ({
+		db,
+		business,
+		pgbossChannel
+	}) => {
+		const contentId = await addContent(db, business.businessId, 'Rolled back.');
 		const l = await listen(db, [pgbossChannel, 'video_jobs']);
 		const before = await counts(db);
 		const c = await db.pool.connect();
@@ -224,9 +224,13 @@ describe('enqueue from SQL', () => {
 		await l.close();
 	});
 
-	it('LISTEN-ing clients are notified only after COMMIT, on the pg-boss channel and on video_jobs', async () => {
+	it('LISTEN-ing clients are notified only after COMMIT, on the pg-boss channel and on video_jobs', async ({
+		db,
+		business,
+		pgbossChannel
+	}) => {
 		expect(pgbossChannel).toMatch(/^pgboss_[0-9a-f]{24}$/);
-		const contentId = await addContent(db, seeded.businessId, 'Notify me.');
+		const contentId = await addContent(db, business.businessId, 'Notify me.');
 		const l = await listen(db, [pgbossChannel, 'video_jobs']);
 		const c = await db.pool.connect();
 		let jobId: string;
@@ -251,7 +255,7 @@ describe('enqueue from SQL', () => {
 			event_id: ev[0].id,
 			id: jobId,
 			content_id: contentId,
-			business_id: seeded.businessId,
+			business_id: business.businessId,
 			status: 'queued'
 		});
 		await l.barrier();
@@ -261,17 +265,20 @@ describe('enqueue from SQL', () => {
 		await db.sql(`select cancel_video_job($1, 'test cleanup')`, [jobId]);
 	});
 
-	it('a 5,000-row INSERT … SELECT in one statement creates 5,000 jobs, 5,000 pg-boss jobs and 5,000 events', async () => {
-		const bulk = await seedBusiness(db, { name: 'Bulk Inc' });
+	it('a 5,000-row INSERT … SELECT in one statement creates 5,000 jobs, 5,000 pg-boss jobs and 5,000 events', async ({
+		db,
+		business,
+		pgbossChannel
+	}) => {
 		await db.sql(
 			`insert into content (business_id, title, body)
 			 select $1, 'Bulk ' || g, 'Bulk script number ' || g from generate_series(1, 5000) g`,
-			[bulk.businessId]
+			[business.businessId]
 		);
 		const before = await counts(db);
 		const l = await listen(db, [pgbossChannel]);
 		const res = await db.sql(`insert into video_jobs (content_id) select id from content where business_id = $1 and title like 'Bulk %'`, [
-			bulk.businessId
+			business.businessId
 		]);
 		expect(res.rowCount).toBe(5000);
 
@@ -287,7 +294,7 @@ describe('enqueue from SQL', () => {
 		}>(
 			`select j.id, j.content_id, j.status, j.script, c.body, c.heygen_status
 			   from video_jobs j join content c on c.id = j.content_id where j.business_id = $1`,
-			[bulk.businessId]
+			[business.businessId]
 		);
 		expect(jobs).toHaveLength(5000);
 		expect(new Set(jobs.map((j) => j.content_id)).size).toBe(5000);
@@ -318,8 +325,8 @@ describe('enqueue from SQL', () => {
 		await l.close();
 	});
 
-	it('ON CONFLICT (idempotency_key) DO NOTHING with a repeated key creates no second job or pg-boss job', async () => {
-		const contentId = await addContent(db, seeded.businessId, 'Idempotent.');
+	it('ON CONFLICT (idempotency_key) DO NOTHING with a repeated key creates no second job or pg-boss job', async ({ db, business }) => {
+		const contentId = await addContent(db, business.businessId, 'Idempotent.');
 		const sql = `insert into video_jobs (content_id, idempotency_key) values ($1, $2)
 		             on conflict (idempotency_key) do nothing returning id`;
 		const first = await db.sql(sql, [contentId, 'order-42']);
@@ -348,8 +355,8 @@ describe('enqueue from SQL', () => {
 		expect(await counts(db)).toEqual(before2);
 	});
 
-	it('a different idempotency key for content that already has an active job is refused', async () => {
-		const contentId = await addContent(db, seeded.businessId, 'Busy.');
+	it('a different idempotency key for content that already has an active job is refused', async ({ db, business }) => {
+		const contentId = await addContent(db, business.businessId, 'Busy.');
 		const sql = `insert into video_jobs (content_id, idempotency_key) values ($1, $2)
 		             on conflict (idempotency_key) do nothing returning id`;
 		const first = await db.sql(sql, [contentId, 'busy-1']);
@@ -361,7 +368,7 @@ describe('enqueue from SQL', () => {
 		await db.sql(`select cancel_video_job($1)`, [first.rows[0].id]);
 	});
 
-	it('pgboss_enqueue on an unknown queue fails clearly and inserts nothing', async () => {
+	it('pgboss_enqueue on an unknown queue fails clearly and inserts nothing', async ({ db }) => {
 		const before = await counts(db);
 		const total = async () => (await db.sql(`select count(*)::int as n from pgboss.job`)).rows[0].n;
 		const n = await total();
@@ -372,7 +379,10 @@ describe('enqueue from SQL', () => {
 		expect(await counts(db)).toEqual(before);
 	});
 
-	it('pgboss_enqueue honours start_after, singleton_key and priority, and does not wake workers for a delayed job', async () => {
+	it('pgboss_enqueue honours start_after, singleton_key and priority, and does not wake workers for a delayed job', async ({
+		db,
+		pgbossChannel
+	}) => {
 		const l = await listen(db, [pgbossChannel]);
 		const { rows } = await db.sql(
 			`select pgboss_enqueue('video.poll', '{"jobId":"00000000-0000-0000-0000-000000000001"}', now() + interval '30 seconds', 'poll-1', 3) as id`
@@ -403,7 +413,7 @@ describe('enqueue from SQL', () => {
 		await db.sql(`delete from pgboss.job where data->>'jobId' like '00000000-0000-0000-0000-00000000000%'`);
 	});
 
-	it('pgboss_enqueue_at gives each job its own start time, and refuses arrays of different lengths', async () => {
+	it('pgboss_enqueue_at gives each job its own start time, and refuses arrays of different lengths', async ({ db }) => {
 		const ids = await db.sql(
 			`select pgboss_enqueue_at('video.poll',
 			   array['{"jobId":"00000000-0000-0000-0000-000000000003"}', '{"jobId":"00000000-0000-0000-0000-000000000004"}']::jsonb[],

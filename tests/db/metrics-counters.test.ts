@@ -1,39 +1,35 @@
 // /metrics reads counters a trigger keeps on video_job_events (0015) instead of scanning every event:
 // the counters must agree with what the audit trail says, and the lookups the app makes use indexes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { addContent, seedBusiness, type Seeded } from '../helpers/fixtures.ts';
+import { describe, expect } from 'vitest';
+import type { TestDatabase } from '../helpers/db.ts';
+import { addContent, dbTest as it } from '../helpers/fixtures.ts';
+
+/** Jobs of `businessId` moved through the pipeline's statuses by plain SQL. */
+function jobs(db: TestDatabase, businessId: string) {
+	return {
+		async job(): Promise<string> {
+			const contentId = await addContent(db, businessId, 'Counted script.');
+			return (await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0].id;
+		},
+		render: (id: string) =>
+			db
+				.sql(`update video_jobs set status = 'submitting', submit_count = 1 where id = $1;`, [id])
+				.then(() => db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [id])),
+		transfer: (id: string) =>
+			db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v.mp4' where id = $1`, [id]),
+		complete: (id: string) =>
+			db.sql(
+				`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://cdn.example/x.mp4' where id = $1`,
+				[id]
+			),
+		fail: (id: string, code: string) =>
+			db.sql(`update video_jobs set status = 'failed', error_code = $2, error_message = 'no' where id = $1`, [id, code])
+	};
+}
 
 describe('metrics counters and indexes', () => {
-	let db: TestDatabase;
-	let seeded: Seeded;
-
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		seeded = await seedBusiness(db);
-	});
-	afterAll(async () => db?.drop());
-
-	async function job(): Promise<string> {
-		const contentId = await addContent(db, seeded.businessId, 'Counted script.');
-		return (await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId])).rows[0].id;
-	}
-	const render = (id: string) =>
-		db
-			.sql(`update video_jobs set status = 'submitting', submit_count = 1 where id = $1;`, [id])
-			.then(() => db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [id]));
-	const transfer = (id: string) =>
-		db.sql(`update video_jobs set status = 'transferring', heygen_url = 'https://heygen.example/v.mp4' where id = $1`, [id]);
-	const complete = (id: string) =>
-		db.sql(
-			`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://cdn.example/x.mp4' where id = $1`,
-			[id]
-		);
-	const fail = (id: string, code: string) =>
-		db.sql(`update video_jobs set status = 'failed', error_code = $2, error_message = 'no' where id = $1`, [id, code]);
-
 	/** The figures the old /metrics computed by reading every event. */
-	async function fromAuditTrail() {
+	async function fromAuditTrail(db: TestDatabase) {
 		const { rows } = await db.sql(`
 			select step, count(*)::int as n, sum(secs) as secs from (
 				select case when lag(to_status) over w = 'rendering' and to_status = 'transferring' then 'render'
@@ -44,7 +40,8 @@ describe('metrics counters and indexes', () => {
 		return rows.map((r) => ({ step: r.step, n: r.n, secs: Number(r.secs) }));
 	}
 
-	it('counts each finished render and transfer once, in the right bucket, matching the audit trail', async () => {
+	it('counts each finished render and transfer once, in the right bucket, matching the audit trail', async ({ db, business }) => {
+		const { job, render, transfer, complete } = jobs(db, business.businessId);
 		const a = await job();
 		const b = await job();
 		await render(a);
@@ -60,12 +57,13 @@ describe('metrics counters and indexes', () => {
 			['transfer', 5, 1]
 		]);
 		const totals = rows.map((r) => ({ step: r.step, n: r.n, secs: Number(r.seconds) }));
-		const expected = await fromAuditTrail();
+		const expected = await fromAuditTrail(db);
 		expect(totals.map((t) => [t.step, t.n])).toEqual(expected.map((e) => [e.step, e.n]));
 		for (const [i, t] of totals.entries()) expect(t.secs).toBeCloseTo(expected[i]!.secs, 6);
 	});
 
-	it('counts failures by error code', async () => {
+	it('counts failures by error code', async ({ db, business }) => {
+		const { job, render, fail } = jobs(db, business.businessId);
 		const before = async (code: string) =>
 			Number(
 				(await db.sql(`select sum(failures) as failures from video_job_failure_counts where error_code = $1`, [code])).rows[0]?.failures ??
@@ -83,7 +81,8 @@ describe('metrics counters and indexes', () => {
 
 	// 0015 kept one row per bucket, so every job finishing a step waited for the row lock of the one
 	// before it until that one committed: the pipeline moved one commit at a time.
-	it('does not make concurrent transitions wait on one another for a counter row', async () => {
+	it('does not make concurrent transitions wait on one another for a counter row', async ({ db, business }) => {
+		const { job, render } = jobs(db, business.businessId);
 		const [a, b, c, d] = [await job(), await job(), await job(), await job()];
 		for (const id of [a, b, c, d]) await render(id);
 		// Two backends whose counters share a shard still wait, by design; take two that don't.
@@ -115,14 +114,14 @@ describe('metrics counters and indexes', () => {
 		expect(rows[0]).toEqual({ failures: 2, transfers: 2 });
 	});
 
-	it('sorts a duration into the smallest bucket that holds it', async () => {
+	it('sorts a duration into the smallest bucket that holds it', async ({ db }) => {
 		const { rows } = await db.sql(
 			`select s, (select min(b) from unnest(video_job_duration_buckets()) b where b >= s) as le from unnest(array[0, 5, 5.01, 3599, 3601]::float8[]) s`
 		);
 		expect(rows.map((r) => r.le)).toEqual([5, 5, 15, 3600, Infinity]);
 	});
 
-	it('the webhook lookup by HeyGen video id and the content list use indexes', async () => {
+	it('the webhook lookup by HeyGen video id and the content list use indexes', async ({ db, business }) => {
 		const client = await db.pool.connect();
 		try {
 			await client.query('set enable_seqscan = off');
@@ -130,9 +129,9 @@ describe('metrics counters and indexes', () => {
 			expect(await plan(`select id from video_jobs where heygen_video_id = 'hv-1' order by created_at desc limit 1`)).toContain(
 				'video_jobs_heygen_video_id_idx'
 			);
-			expect(await plan(`select id from content where business_id = '${seeded.businessId}' order by updated_at desc limit 500`)).toContain(
-				'content_business_updated_idx'
-			);
+			expect(
+				await plan(`select id from content where business_id = '${business.businessId}' order by updated_at desc limit 500`)
+			).toContain('content_business_updated_idx');
 		} finally {
 			client.release();
 		}

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MIGRATIONS_DIR, migrate, migrationStatus, readMigrations } from '../../db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -21,6 +21,24 @@ describe('migration runner', () => {
 		await db.drop();
 		rmSync(dir, { recursive: true, force: true });
 	});
+
+	/** A copy of the migrations that `change` alters, for this test only (removed after it). */
+	function changedCopy(change: (copy: string) => void): string {
+		const copy = mkdtempSync(path.join(tmpdir(), 'migrations-changed-'));
+		onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
+		cpSync(dir, copy, { recursive: true });
+		change(copy);
+		return copy;
+	}
+
+	/** A refused or failed migration leaves neither its table nor its schema_migrations row. */
+	async function expectNotApplied(table: string, version: number): Promise<void> {
+		const { rows } = await db.sql(
+			`select to_regclass('public.' || $1) as t, (select count(*)::int from schema_migrations where version = $2) as n`,
+			[table, version]
+		);
+		expect(rows[0]).toEqual({ t: null, n: 0 });
+	}
 
 	it('applies every migration to a fresh database, in order, with checksums', async () => {
 		const files = await readMigrations();
@@ -62,50 +80,34 @@ describe('migration runner', () => {
 	});
 
 	it('refuses to run when an applied migration file is missing', async () => {
-		const other = mkdtempSync(path.join(tmpdir(), 'migrations-missing-'));
-		cpSync(dir, other, { recursive: true });
-		rmSync(path.join(other, '0003_pgboss_enqueue.sql'));
+		const other = changedCopy((copy) => rmSync(path.join(copy, '0003_pgboss_enqueue.sql')));
 		await expect(migrate(db.url, { dir: other })).rejects.toThrow(/0003_pgboss_enqueue is applied in the database but its file is missing/);
-		rmSync(other, { recursive: true, force: true });
 	});
 
 	it('rolls back a failing migration completely and names it', async () => {
-		const other = mkdtempSync(path.join(tmpdir(), 'migrations-bad-'));
-		cpSync(dir, other, { recursive: true });
-		writeFileSync(path.join(other, '0099_broken.sql'), 'create table half_done (id int);\nselect * from no_such_table;\n');
+		const other = changedCopy((copy) =>
+			writeFileSync(path.join(copy, '0099_broken.sql'), 'create table half_done (id int);\nselect * from no_such_table;\n')
+		);
 		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
 			/0099_broken\.sql failed and was rolled back: relation "no_such_table" does not exist/
 		);
-		const { rows } = await db.sql(
-			`select to_regclass('public.half_done') as t, (select count(*)::int from schema_migrations where version = 99) as n`
-		);
-		expect(rows[0]).toEqual({ t: null, n: 0 });
-		rmSync(other, { recursive: true, force: true });
+		await expectNotApplied('half_done', 99);
 	});
 
 	it('refuses a pending file numbered below the latest applied migration, naming it, and applies nothing', async () => {
-		const other = mkdtempSync(path.join(tmpdir(), 'migrations-late-'));
-		cpSync(dir, other, { recursive: true });
-		writeFileSync(path.join(other, '0007_merged_late.sql'), 'create table merged_late (id int);\n');
+		const other = changedCopy((copy) => writeFileSync(path.join(copy, '0007_merged_late.sql'), 'create table merged_late (id int);\n'));
 		const latest = (await readMigrations()).at(-1)!.file.replace('.', '\\.');
 		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
 			new RegExp(`Migration 0007_merged_late\\.sql is pending but numbered below ${latest}, the latest applied migration`)
 		);
-		const { rows } = await db.sql(
-			`select to_regclass('public.merged_late') as t, (select count(*)::int from schema_migrations where version = 7) as n`
-		);
-		expect(rows[0]).toEqual({ t: null, n: 0 });
-		rmSync(other, { recursive: true, force: true });
+		await expectNotApplied('merged_late', 7);
 	});
 
 	it('refuses two files with the same number, naming both', async () => {
-		const other = mkdtempSync(path.join(tmpdir(), 'migrations-dup-'));
-		cpSync(dir, other, { recursive: true });
-		writeFileSync(path.join(other, '0003_second_three.sql'), 'select 1;\n');
+		const other = changedCopy((copy) => writeFileSync(path.join(copy, '0003_second_three.sql'), 'select 1;\n'));
 		await expect(migrate(db.url, { dir: other })).rejects.toThrow(
 			/Migrations "0003_pgboss_enqueue\.sql" and "0003_second_three\.sql" share the number 0003/
 		);
-		rmSync(other, { recursive: true, force: true });
 	});
 
 	it('rejects badly named files', async () => {

@@ -16,23 +16,13 @@ import { loadConfig, resolveVaultRootKey } from '../../config/index.ts';
 import { connectionConfig, createDb } from '../../db/client.ts';
 import { MIGRATIONS_DIR, migrate } from '../../db/migrate.ts';
 import { withDatabase } from '../setup/global-postgres.ts';
-import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
+import { admin, createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
 import { seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { startPipeline, waitForStatus } from '../helpers/pipeline.ts';
 
 const run = promisify(execFile);
 const ROOT_KEY = () => inject('vaultRootKey');
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-	const c = new pg.Client(inject('pgAdminUrl'));
-	await c.connect();
-	try {
-		return await fn(c);
-	} finally {
-		await c.end();
-	}
-}
 
 /** A client on `name`, with the given root key (or none): how an app, a DBA or a thief connects. */
 async function connect(name: string, vaultRootKey?: string): Promise<pg.Client> {

@@ -14,7 +14,8 @@ export interface TestDatabase extends DbHandle {
 	drop(): Promise<void>;
 }
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection of the cluster's superuser (creating and dropping databases). */
+export async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 	const c = new pg.Client(inject('pgAdminUrl'));
 	await c.connect();
 	try {

@@ -3,7 +3,25 @@
  * created, how many status calls were answered, and the few ways tests steer a render. Keeping
  * these here means a change of HeyGen API version only has to be followed in this file.
  */
-import type { HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+
+/**
+ * One simulator for the tests of a file: started before them (handed to `started`), closed after
+ * them, and reset after each test (no faults, videos or requests left, renders instant).
+ */
+export function simulatorForFile(started: (sim: HeyGenSimulator) => void): void {
+	let sim: HeyGenSimulator | undefined;
+	beforeAll(async () => {
+		sim = await startHeyGenSimulator();
+		started(sim);
+	});
+	afterAll(() => sim?.close());
+	afterEach(() => {
+		sim?.reset();
+		if (sim) sim.renderMs = 0;
+	});
+}
 
 /** "Create video" calls HeyGen accepted: all of them, or for one job (our job id is the callback id). */
 export function countSubmits(sim: HeyGenSimulator, jobId?: string): number {

@@ -4,13 +4,25 @@
  * - `app`: the app of this file, on `db`, with the HeyGen simulator and the worker (file scope);
  *   override its options per file with `webTest.override({ appOptions: … })`;
  * - `owner`: a freshly signed-up user with a business of their own (test scope), so no test depends
- *   on an account or business an earlier test made.
+ *   on an account or business an earlier test made;
+ * - `studio`: an owner whose business has a HeyGen key (`studioKey`, default the simulator's test
+ *   key), avatar and voice saved, shared by the file's tests (file scope), for files whose tests
+ *   each make their own content and videos in one business.
  */
 import type { VideoJobStatus } from '../../db/types.ts';
 import type { TestDatabase } from './db.ts';
-import { dbTest } from './fixtures.ts';
+import { dbTest, stoppedOnCleanup, TEST_KEY } from './fixtures.ts';
 import { waitForStatus } from './pipeline.ts';
-import { type Client, createBusiness, createContent, generateVideo, signUp, startTestApp } from '../web/harness.ts';
+import {
+	type Client,
+	configureHeyGen,
+	createBusiness,
+	createContent,
+	generateVideo,
+	signUp,
+	startTestApp,
+	type TestApp
+} from '../web/harness.ts';
 
 export type AppOptions = Parameters<typeof startTestApp>[1];
 
@@ -26,16 +38,20 @@ let ownerSeq = 0;
 
 export const webTest = dbTest
 	.extend('appOptions', { scope: 'file' }, {} as AppOptions)
-	.extend('app', { scope: 'file' }, async ({ db, appOptions }, { onCleanup }) => {
-		const app = await startTestApp(db, appOptions);
-		onCleanup(() => app.stop());
-		return app;
-	})
-	.extend('owner', async ({ app }): Promise<Owner> => {
-		const name = `Owner ${++ownerSeq}`;
-		const { client, email, password } = await signUp(app, name);
-		return { client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) };
+	.extend('app', { scope: 'file' }, ({ db, appOptions }, { onCleanup }) => stoppedOnCleanup(startTestApp(db, appOptions), onCleanup))
+	.extend('owner', ({ app }) => newOwner(app))
+	.extend('studioKey', { scope: 'file' }, TEST_KEY as string)
+	.extend('studio', { scope: 'file' }, async ({ app, studioKey }) => {
+		const owner = await newOwner(app);
+		await configureHeyGen(owner.client, owner.businessId, studioKey);
+		return owner;
 	});
+
+async function newOwner(app: TestApp): Promise<Owner> {
+	const name = `Owner ${++ownerSeq}`;
+	const { client, email, password } = await signUp(app, name);
+	return { client, email, password, name, businessId: await createBusiness(client, `${name}'s business`) };
+}
 
 /** A piece of content of `owner`'s business whose video has been generated through the form and has finished. */
 export async function contentWithVideo(

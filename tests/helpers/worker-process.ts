@@ -40,12 +40,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 	live.add(child);
 	child.once('exit', () => live.delete(child));
 	const output: string[] = [];
-	let onReady: () => void = () => {};
-	let onFail: (e: Error) => void = () => {};
-	const ready = new Promise<void>((resolve, reject) => {
-		onReady = resolve;
-		onFail = reject;
-	});
+	const { promise: ready, resolve: onReady, reject: onFail } = Promise.withResolvers<void>();
 	const collect = (chunk: Buffer) => {
 		const text = String(chunk);
 		output.push(text);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildCreateBody, createHeyGenClient, HeyGenError, type GenerateVideoRequest, type HeyGenClient } from '../../heygen/index.ts';
-import { startHeyGenSimulator, SIM_LOOKS, SIM_VOICE_LIST, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { SIM_LOOKS, SIM_VOICE_LIST, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { simulatorForFile } from '../helpers/heygen-sim.ts';
 
 const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
@@ -28,16 +29,9 @@ async function heygenError(fn: () => Promise<unknown>): Promise<HeyGenError> {
 	throw new Error('expected a HeyGenError, but the call succeeded');
 }
 
-beforeAll(async () => {
-	sim = await startHeyGenSimulator();
+simulatorForFile((started) => {
+	sim = started;
 	client = createHeyGenClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 5000 });
-});
-afterAll(async () => {
-	await sim.close();
-});
-afterEach(() => {
-	sim.reset();
-	sim.renderMs = 0;
 });
 
 describe('v3 happy path', () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_SIM_KEY, parseTitleBehaviour, startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
+import { simulatorForFile } from '../helpers/heygen-sim.ts';
 
 const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
@@ -55,16 +56,7 @@ function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ re
 	});
 }
 
-beforeAll(async () => {
-	sim = await startHeyGenSimulator();
-});
-afterAll(async () => {
-	await sim.close();
-});
-afterEach(() => {
-	sim.reset();
-	sim.renderMs = 0;
-});
+simulatorForFile((started) => (sim = started));
 
 describe('API shapes and validation', () => {
 	it('binds to 127.0.0.1 on a random port', () => {

@@ -10,34 +10,17 @@
  * gate: the first insert then stops with its one-active entry written but no idempotency entry yet.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import type { Client } from './harness.ts';
-import {
-	configureHeyGen,
-	createBusiness,
-	createContent,
-	GENERATE_DEFAULTS,
-	generateFormKey,
-	signUp,
-	startTestApp,
-	type TestApp
-} from './harness.ts';
+import { expect } from 'vitest';
+import type { TestDatabase } from '../helpers/db.ts';
+import { type Owner, webTest as test } from '../helpers/web-fixtures.ts';
+import { createContent, GENERATE_DEFAULTS, generateFormKey } from './harness.ts';
 
 const GATE = 7_301_955;
 
-let db: TestDatabase;
-let app: TestApp;
-let c: Client;
-let b: string;
+// No worker: nothing but the two requests touches video_jobs.
+test.override({ appOptions: { worker: false } });
 
-beforeAll(async () => {
-	db = await createTestDatabase();
-	// No worker: nothing but the two requests touches video_jobs.
-	app = await startTestApp(db, { worker: false });
-	({ client: c } = await signUp(app, 'Clicker'));
-	b = await createBusiness(c, 'Double Clicks');
-	await configureHeyGen(c, b);
+test.beforeAll(async ({ db }) => {
 	await db.sql(`
 		create function test_insert_gate(id uuid) returns uuid language plpgsql immutable as $$
 		begin
@@ -47,14 +30,10 @@ beforeAll(async () => {
 	await db.sql('create index video_jobs_test_gate on video_jobs (test_insert_gate(id))');
 	await db.sql(`alter table video_jobs drop constraint video_jobs_idempotency_key_key,
 		add constraint video_jobs_idempotency_key_key unique (idempotency_key)`);
-}, 120_000);
-afterAll(async () => {
-	await app?.stop();
-	await db?.drop();
 });
 
 /** Re-reads pg_stat_activity until a backend of this database waits on `event` (a lock wait sends no NOTIFY). */
-async function backendWaitingOn(event: 'advisory' | 'spectoken', timeoutMs = 10_000): Promise<void> {
+async function backendWaitingOn(db: TestDatabase, event: 'advisory' | 'spectoken', timeoutMs = 10_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const { rows } = await db.sql(
@@ -73,52 +52,55 @@ async function backendWaitingOn(event: 'advisory' | 'spectoken', timeoutMs = 10_
 	}
 }
 
-test("the second click, stopped by the active-job index, shows the first click's job", async () => {
-	const content = await createContent(c, b, 'Clicked twice.', 'Twice');
-	const fields = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
+/**
+ * Posts `first` and then `second` to the content's Generate action, the first held inside its
+ * insert by the gate until the second waits on the first's active-job index entry; both answers.
+ */
+async function interleavedClicks(db: TestDatabase, owner: Owner, content: string, first: Fields, second: Fields) {
+	const { client: c, businessId: b } = owner;
 	const gate: pg.PoolClient = await db.pool.connect();
 	try {
 		await gate.query('select pg_advisory_lock($1)', [GATE]);
-		const first = c.action(`/b/${b}/content/${content}?/generate`, fields);
-		await backendWaitingOn('advisory');
-		const second = c.action(`/b/${b}/content/${content}?/generate`, fields);
+		const one = c.action(`/b/${b}/content/${content}?/generate`, first);
+		await backendWaitingOn(db, 'advisory');
+		const two = c.action(`/b/${b}/content/${content}?/generate`, second);
 		// The second insert found no idempotency entry to wait for; it waits on the first's active-job entry
 		// (still speculative: the first insert has not written all its index entries).
-		await backendWaitingOn('spectoken');
+		await backendWaitingOn(db, 'spectoken');
 		await gate.query('select pg_advisory_unlock($1)', [GATE]);
-		const [r1, r2] = await Promise.all([first, second]);
-		expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(['success', 'success']);
-		expect(r1.data.message).toBe('Video queued. Watch its progress below.');
-		expect(r2.data.message).toBe('This video was already started; showing its progress.');
-		expect(r2.data.jobId).toBe(r1.data.jobId);
+		return await Promise.all([one, two]);
 	} finally {
 		await gate.query('select pg_advisory_unlock_all()');
 		gate.release();
 	}
+}
+
+type Fields = Record<string, string>;
+const formFields = async ({ client, businessId }: Owner, content: string): Promise<Fields> => ({
+	...GENERATE_DEFAULTS,
+	idempotencyKey: await generateFormKey(client, businessId, content)
+});
+
+test("the second click, stopped by the active-job index, shows the first click's job", async ({ db, studio }) => {
+	const content = await createContent(studio.client, studio.businessId, 'Clicked twice.', 'Twice');
+	const fields = await formFields(studio, content);
+	const [r1, r2] = await interleavedClicks(db, studio, content, fields, fields);
+	expect([r1.type, r2.type], JSON.stringify([r1.data, r2.data])).toEqual(['success', 'success']);
+	expect(r1.data.message).toBe('Video queued. Watch its progress below.');
+	expect(r2.data.message).toBe('This video was already started; showing its progress.');
+	expect(r2.data.jobId).toBe(r1.data.jobId);
 	const { rows } = await db.sql('select id, idempotency_key from video_jobs where content_id = $1', [content]);
 	expect(rows).toEqual([{ id: expect.any(String), idempotency_key: fields.idempotencyKey }]);
 });
 
-test('a different form while the first insert is still open is refused as already in progress', async () => {
-	const content = await createContent(c, b, 'Two forms.', 'Two forms');
-	const one = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
-	const two = { ...GENERATE_DEFAULTS, idempotencyKey: await generateFormKey(c, b, content) };
-	const gate: pg.PoolClient = await db.pool.connect();
-	try {
-		await gate.query('select pg_advisory_lock($1)', [GATE]);
-		const first = c.action(`/b/${b}/content/${content}?/generate`, one);
-		await backendWaitingOn('advisory');
-		const second = c.action(`/b/${b}/content/${content}?/generate`, two);
-		await backendWaitingOn('spectoken');
-		await gate.query('select pg_advisory_unlock($1)', [GATE]);
-		const [r1, r2] = await Promise.all([first, second]);
-		expect(r1.type).toBe('success');
-		expect(r2).toMatchObject({ type: 'failure', status: 409 });
-		expect(r2.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
-	} finally {
-		await gate.query('select pg_advisory_unlock_all()');
-		gate.release();
-	}
+test('a different form while the first insert is still open is refused as already in progress', async ({ db, studio }) => {
+	const content = await createContent(studio.client, studio.businessId, 'Two forms.', 'Two forms');
+	const one = await formFields(studio, content);
+	const two = await formFields(studio, content);
+	const [r1, r2] = await interleavedClicks(db, studio, content, one, two);
+	expect(r1.type).toBe('success');
+	expect(r2).toMatchObject({ type: 'failure', status: 409 });
+	expect(r2.data.message).toBe('A video for this content is already in progress. Wait for it to finish or cancel it first.');
 	const { rows } = await db.sql('select idempotency_key from video_jobs where content_id = $1', [content]);
 	expect(rows).toEqual([{ idempotency_key: one.idempotencyKey }]);
 });

@@ -118,17 +118,22 @@ describe('bad bytes in forms are field errors (finding 5)', () => {
 });
 
 describe('accounts (finding 8)', () => {
+	/** A sign-up (with an email of its own) refused with `message` on `field`, that made no account. */
+	async function expectSignupRefused(fields: { name: string; password: string }, field: string, message: string | RegExp) {
+		const email = `refused${Date.now()}${Math.random().toString(36).slice(2, 6)}@example.com`;
+		const r = await new Client(app.url).action('/signup', { ...fields, email });
+		expect(r.type).toBe('failure');
+		expect(r.data.errors[field]).toEqual(typeof message === 'string' ? message : expect.stringMatching(message));
+		expect(await count('select count(*)::int as n from auth_users where email = $1', [email])).toBe(0);
+	}
+
 	test.each([
 		['password', 'Use at least 12 characters.'],
 		['        ', 'Use at least 12 characters.'],
 		['            ', 'A password cannot be only spaces.']
 		// Guessable passwords (zxcvbn): tests/web/passwords.test.ts.
 	])('the password %j is refused', async (password, message) => {
-		const email = `weak${Date.now()}${Math.random().toString(36).slice(2, 6)}@example.com`;
-		const r = await new Client(app.url).action('/signup', { name: 'Weak Walter', email, password });
-		expect(r.type).toBe('failure');
-		expect(r.data.errors.password).toBe(message);
-		expect(await count('select count(*)::int as n from auth_users where email = $1', [email])).toBe(0);
+		await expectSignupRefused({ name: 'Weak Walter', password }, 'password', message);
 	});
 
 	test.each([
@@ -136,11 +141,7 @@ describe('accounts (finding 8)', () => {
 		['a right-to-left override', 'Eve\u202Egnp.exe', /text-direction or separator characters \(found U\+202E\)/],
 		['only invisible characters', '\u200b\u00a0', /^Enter your name\.$/]
 	])('a name with %s is refused', async (_what, name, message) => {
-		const email = `name${Date.now()}${Math.random().toString(36).slice(2, 6)}@example.com`;
-		const r = await new Client(app.url).action('/signup', { name, email, password: 'a perfectly fine passphrase' });
-		expect(r.type).toBe('failure');
-		expect(r.data.errors.name).toMatch(message);
-		expect(await count('select count(*)::int as n from auth_users where email = $1', [email])).toBe(0);
+		await expectSignupRefused({ name, password: 'a perfectly fine passphrase' }, 'name', message);
 	});
 
 	test('a business name with a bidi override is refused', async () => {

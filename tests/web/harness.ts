@@ -5,20 +5,17 @@
  * actions the way the browser does (same Origin, `use:enhance` JSON results).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import * as devalue from 'devalue';
-import { loadConfig, provideConfig } from '../../config/index.ts';
-import { ensureBuilt } from '../../scripts/app.ts';
+import { loadConfig } from '../../config/index.ts';
+import { ensureBuilt, serveWeb } from '../../scripts/app.ts';
 import { startHeyGenSimulator, type HeyGenSimulator, type HeyGenSimulatorOptions } from '../../heygen/simulator/server.ts';
 import type { PipelineSettings } from '../../worker/context.ts';
 import { vaultEnv, type TestDatabase } from '../helpers/db.ts';
 import { FAST_SETTINGS, startPipeline, type Pipeline } from '../helpers/pipeline.ts';
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 export interface TestApp {
 	url: string;
@@ -72,26 +69,9 @@ export async function startTestApp(
 		}
 	});
 
-	// Listen first: adapter-node reads ORIGIN when the handler module loads, and without it assumes
-	// https, which would fail SvelteKit's same-origin check for every form post over http.
-	let handler: ((req: unknown, res: unknown, next: () => void) => void) | null = null;
-	const server = createServer((req, res) => {
-		if (!handler) {
-			res.statusCode = 503;
-			res.end('starting');
-			return;
-		}
-		handler(req, res, () => {
-			res.statusCode = 404;
-			res.end('Not found');
-		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const addr = server.address();
-	const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-	provideConfig({ ...config, ORIGIN: config.ORIGIN ?? url });
-	process.env.ORIGIN = url;
-	({ handler } = await import(/* @vite-ignore */ pathToFileURL(path.join(root, 'build', 'handler.js')).href));
+	// Served as `npm start` serves it (scripts/app.ts), on a random port of 127.0.0.1.
+	const web = await serveWeb({ ...config, HOST: '127.0.0.1', PORT: 0 });
+	const { url, server } = web;
 	return {
 		url,
 		sim,
@@ -101,8 +81,7 @@ export async function startTestApp(
 		server,
 		logs,
 		async stop() {
-			server.closeAllConnections();
-			await new Promise<void>((resolve) => server.close(() => resolve()));
+			await web.close();
 			await pipeline?.stop();
 			if (!pipeline) rmSync(storageDir, { recursive: true, force: true });
 			await sim.close();

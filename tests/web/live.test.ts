@@ -2,49 +2,22 @@
  * Live status over SSE (one LISTEN connection, fan-out, Last-Event-ID replay), the media route
  * (Range requests), /healthz and /metrics. HeyGen webhooks: webhooks.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { describe, expect } from 'vitest';
 import { HAPPY_TRAIL, waitForStatus } from '../helpers/pipeline.ts';
-import type { Client } from './harness.ts';
-import {
-	configureHeyGen,
-	createBusiness,
-	createContent,
-	generateVideo,
-	readEvents,
-	signUp,
-	startTestApp,
-	type TestApp
-} from './harness.ts';
+import { webTest as test } from '../helpers/web-fixtures.ts';
+import { createContent, generateVideo, readEvents } from './harness.ts';
 
-let db: TestDatabase;
-let app: TestApp;
-let c: Client;
-let b: string;
-
-beforeAll(async () => {
-	db = await createTestDatabase();
-	app = await startTestApp(db, { renderMs: 300 });
-	({ client: c } = await signUp(app, 'Live Viewer'));
-	b = await createBusiness(c, 'Live Co');
-	await configureHeyGen(c, b);
-}, 120_000);
-afterAll(async () => {
-	await app?.stop();
-	await db?.drop();
-});
-
-const generate = (contentId: string) => generateVideo(c, b, contentId);
+test.override({ appOptions: { renderMs: 300 } });
 
 describe('live status (SSE)', () => {
-	test('each step arrives as a job event, in order, with the video URL at the end', async () => {
+	test('each step arrives as a job event, in order, with the video URL at the end', async ({ studio: { client: c, businessId: b } }) => {
 		const content = await createContent(c, b, 'Live script.', 'Live one');
 		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
 		expect(res.status).toBe(200);
 		expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
 		expect(res.headers.get('cache-control')).toMatch(/no-cache/);
 		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'));
-		const jobId = await generate(content);
+		const jobId = await generateVideo(c, b, content);
 		const events = await reading;
 		const seen = JSON.stringify(events.map((e) => ({ id: e.id, ...e.data })));
 		expect(
@@ -66,13 +39,13 @@ describe('live status (SSE)', () => {
 		expect(done.thumbnailUrl, seen).toBe(`/media/${b}/${content}/${jobId}.jpg`);
 	});
 
-	test('Last-Event-ID replays what was missed (and ?content= filters)', async () => {
+	test('Last-Event-ID replays what was missed (and ?content= filters)', async ({ db, studio: { client: c, businessId: b } }) => {
 		const c1 = await createContent(c, b, 'First.', 'Replay one');
 		const c2 = await createContent(c, b, 'Second.', 'Replay two');
 		const { rows } = await db.sql('select coalesce(max(id), 0)::int as id from video_job_events');
 		const since = rows[0].id;
-		const j1 = await generate(c1);
-		const j2 = await generate(c2);
+		const j1 = await generateVideo(c, b, c1);
+		const j2 = await generateVideo(c, b, c2);
 		await waitForStatus(db, j1, 'completed');
 		await waitForStatus(db, j2, 'completed');
 
@@ -92,7 +65,7 @@ describe('live status (SSE)', () => {
 		expect(trail.rows[0].n).toBe(10);
 	});
 
-	test('a status change made by plain SQL reaches the browser too', async () => {
+	test('a status change made by plain SQL reaches the browser too', async ({ db, studio: { client: c, businessId: b } }) => {
 		const content = await createContent(c, b, 'From SQL.', 'SQL one [sim renderMs=30000]');
 		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
 		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'canceled'));
@@ -104,7 +77,10 @@ describe('live status (SSE)', () => {
 		expect(last).toMatchObject({ status: 'canceled', errorMessage: 'stopped by a DBA', errorCode: 'canceled' });
 	});
 
-	test('the LISTEN connection comes back after it is killed, and nothing is missed', async () => {
+	test('the LISTEN connection comes back after it is killed, and nothing is missed', async ({
+		db,
+		studio: { client: c, businessId: b }
+	}) => {
 		const content = await createContent(c, b, 'Reconnect.', 'Reconnect one');
 		const res = await c.get(`/b/${b}/events?content=${content}`, { accept: 'text/event-stream' });
 		const reading = readEvents(res, (ev) => ev.some((e) => e.data.status === 'completed'), 15_000);
@@ -114,7 +90,7 @@ describe('live status (SSE)', () => {
 		);
 		expect(killed.rows).toEqual([{ ok: true }]);
 		// Changes made while it is down are replayed when it is back.
-		const jobId = await generate(content);
+		const jobId = await generateVideo(c, b, content);
 		const events = await reading;
 		expect(events.filter((e) => e.data.jobId === jobId).map((e) => e.data.status)).toEqual([
 			'queued',
@@ -129,7 +105,7 @@ describe('live status (SSE)', () => {
 		expect(rows[0].n).toBe(1);
 	});
 
-	test('many subscribers share the one LISTEN connection', async () => {
+	test('many subscribers share the one LISTEN connection', async ({ db }) => {
 		const { rows } = await db.sql(
 			`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'web-live'`
 		);
@@ -140,15 +116,15 @@ describe('live status (SSE)', () => {
 describe('media', () => {
 	let url: string;
 	let size: number;
-	beforeAll(async () => {
+	test.beforeAll(async ({ db, studio: { client: c, businessId: b } }) => {
 		const content = await createContent(c, b, 'Media script.', 'Media one');
-		const jobId = await generate(content);
+		const jobId = await generateVideo(c, b, content);
 		const row = await waitForStatus(db, jobId, 'completed');
 		url = row.video_url;
 		size = Number(row.size_bytes);
 	});
 
-	test('whole file, ranges, HEAD and revalidation', async () => {
+	test('whole file, ranges, HEAD and revalidation', async ({ studio: { client: c } }) => {
 		const full = await c.get(url);
 		expect(full.status).toBe(200);
 		expect(full.headers.get('content-type')).toBe('video/mp4');
@@ -182,20 +158,20 @@ describe('media', () => {
 		expect(again.status).toBe(304);
 	});
 
-	test('a missing file is a 404', async () => {
+	test('a missing file is a 404', async ({ studio: { client: c, businessId: b } }) => {
 		const r = await c.get(`/media/${b}/00000000-0000-4000-8000-000000000000/00000000-0000-4000-8000-000000000001.mp4`);
 		expect(r.status).toBe(404);
 	});
 });
 
 describe('health, metrics, headers', () => {
-	beforeAll(async () => {
+	test.beforeAll(async ({ db, studio: { client: c, businessId: b } }) => {
 		// A failure to count (before the first scrape: the figures are cached for 5 s).
 		const content = await createContent(c, b, 'Fails.', 'Metric fail [sim failWith=insufficient_credit]');
-		await waitForStatus(db, await generate(content), 'failed');
+		await waitForStatus(db, await generateVideo(c, b, content), 'failed');
 	});
 
-	test('/healthz reports the database and the worker heartbeat', async () => {
+	test('/healthz reports the database and the worker heartbeat', async ({ app }) => {
 		const r = await fetch(`${app.url}/healthz`);
 		expect(r.status).toBe(200);
 		const h = await r.json();
@@ -205,7 +181,7 @@ describe('health, metrics, headers', () => {
 		expect(h.status).toBe('ok');
 	});
 
-	test('/metrics in Prometheus format', async () => {
+	test('/metrics in Prometheus format', async ({ app }) => {
 		const r = await fetch(`${app.url}/metrics`);
 		expect(r.status).toBe(200);
 		expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -222,7 +198,7 @@ describe('health, metrics, headers', () => {
 		expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
 	});
 
-	test('security headers on pages', async () => {
+	test('security headers on pages', async ({ studio: { client: c, businessId: b } }) => {
 		const r = await c.get(`/b/${b}`);
 		expect(r.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
 		expect(r.headers.get('x-content-type-options')).toBe('nosniff');

@@ -3,10 +3,14 @@
  * email and this product's name as known words. The outside attack got each of these guessable
  * passwords past the old hand-written list of common ones.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect } from 'vitest';
 import { passwordProblem, personalWords } from '../../web/lib/server/password-policy.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { Client, startTestApp, type TestApp } from './harness.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import { webTest as test } from '../helpers/web-fixtures.ts';
+import { Client } from './harness.ts';
+
+// Only the sign-up form's tests start the app (fixtures start on first use).
+test.override({ appOptions: { worker: false } });
 
 const GUESSABLE = ['trustno1trustno1', 'qazwsxedcrfv', '!@#$%^&*()_+', 'Pa$$w0rd2025!', 'correcthorse', 'heygenheygen'];
 const MARIA = { name: 'Maria Gonzalez', email: 'maria.gonzalez@acme.io' };
@@ -52,36 +56,26 @@ describe('the password policy', () => {
 });
 
 describe('the sign-up form', () => {
-	let db: TestDatabase;
-	let app: TestApp;
-	beforeAll(async () => {
-		db = await createTestDatabase();
-		app = await startTestApp(db, { worker: false });
-	}, 120_000);
-	afterAll(async () => {
-		await app?.stop();
-		await db?.drop();
-	});
-
-	const accounts = async (email: string) =>
+	const accounts = async (db: TestDatabase, email: string) =>
 		(await db.sql('select count(*)::int as n from auth_users where email = $1', [email])).rows[0].n as number;
 
-	const cases = [
-		...GUESSABLE.map((p, i) => [p, 'Weak Walter', `walter.${i}@example.com`]),
-		...HERS.slice(0, 2).map((p) => [p, MARIA.name, MARIA.email])
+	type Case = [password: string, name: string, email: string];
+	const cases: Case[] = [
+		...GUESSABLE.map((p, i): Case => [p, 'Weak Walter', `walter.${i}@example.com`]),
+		...HERS.slice(0, 2).map((p): Case => [p, MARIA.name, MARIA.email])
 	];
-	test.each(cases)('refuses %j (as %s)', async (password, name, email) => {
+	test.for(cases)('refuses %j (as %s)', async ([password, name, email], { db, app }) => {
 		const r = await new Client(app.url).action('/signup', { name, email, password });
 		expect(r.type).toBe('failure');
 		expect(r.status).toBe(400);
 		expect(r.data.errors.password).toMatch(/^This password (is too easy to guess\.|is mostly your name, your email)/);
 		expect(r.data.values).toEqual({ name, email });
-		expect(await accounts(email)).toBe(0);
+		expect(await accounts(db, email)).toBe(0);
 	});
 
-	test('accepts a strong one', async () => {
+	test('accepts a strong one', async ({ db, app }) => {
 		const r = await new Client(app.url).action('/signup', { name: MARIA.name, email: MARIA.email, password: STRONG });
 		expect(r).toMatchObject({ type: 'redirect', location: '/login?signedUp=1' });
-		expect(await accounts(MARIA.email)).toBe(1);
+		expect(await accounts(db, MARIA.email)).toBe(1);
 	});
 });

@@ -3,34 +3,25 @@
  * the business) opens no page and writes nothing on the very next request. The outside attack found
  * both still working for about 30 s while Better Auth's cookie cache trusted the signed cookie.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { Client, createBusiness, createContent, inviteAndAccept, signUp, startTestApp, type TestApp } from './harness.ts';
+import { describe, expect } from 'vitest';
+import type { TestDatabase } from '../helpers/db.ts';
+import { webTest as test } from '../helpers/web-fixtures.ts';
+import { Client, createBusiness, createContent, inviteAndAccept, signUp, type TestApp } from './harness.ts';
 
-let db: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-	db = await createTestDatabase();
-	app = await startTestApp(db, { worker: false });
-}, 120_000);
-afterAll(async () => {
-	await app?.stop();
-	await db?.drop();
-});
+test.override({ appOptions: { worker: false } });
 
 /** A second client holding a copy of another client's cookies (what an attacker captured). */
-function copyOf(client: Client): Client {
+function copyOf(app: TestApp, client: Client): Client {
 	const copy = new Client(app.url);
 	for (const [k, v] of client.cookies) copy.cookies.set(k, v);
 	return copy;
 }
 
-const contentTitled = async (businessId: string, title: string) =>
+const contentTitled = async (db: TestDatabase, businessId: string, title: string) =>
 	(await db.sql('select count(*)::int as n from content where business_id = $1 and title = $2', [businessId, title])).rows[0].n as number;
 
 describe('a copied session cookie', () => {
-	test('each session sees its own user, again and again', async () => {
+	test('each session sees its own user, again and again', async ({ app }) => {
 		const ann = await signUp(app, 'Ann Example');
 		const bob = await signUp(app, 'Bob Example');
 		for (let i = 0; i < 3; i++) {
@@ -49,14 +40,14 @@ describe('a copied session cookie', () => {
 		expect(anonymous.headers.get('location')).toBe('/login?next=%2Faccount');
 	});
 
-	test('opens no page and creates nothing right after logout', async () => {
+	test('opens no page and creates nothing right after logout', async ({ db, app }) => {
 		const { client } = await signUp(app, 'Leaving Lena');
 		const b = await createBusiness(client, 'Lena Co');
 		await createContent(client, b, 'Written before logging out.', 'Before');
 		// Pages were served from this session (what a cookie cache would have remembered).
 		expect((await client.get(`/b/${b}`)).status).toBe(200);
 		expect((await client.get('/account')).status).toBe(200);
-		const captured = copyOf(client);
+		const captured = copyOf(app, client);
 
 		expect(await client.action('/logout', {})).toMatchObject({ type: 'redirect', location: '/login' });
 
@@ -71,11 +62,11 @@ describe('a copied session cookie', () => {
 		expect(write).toMatchObject({ type: 'redirect', location: expect.stringMatching(/^\/login\?next=/) });
 		const create = await captured.action('/b?/create', { name: 'Ghost Co' });
 		expect(create).toMatchObject({ type: 'redirect', location: expect.stringMatching(/^\/login/) });
-		expect(await contentTitled(b, 'After logout')).toBe(0);
+		expect(await contentTitled(db, b, 'After logout')).toBe(0);
 		expect((await db.sql(`select count(*)::int as n from businesses where name = 'Ghost Co'`)).rows[0].n).toBe(0);
 	});
 
-	test('opens no page of the business and writes nothing there once the member is removed', async () => {
+	test('opens no page of the business and writes nothing there once the member is removed', async ({ db, app }) => {
 		const owner = await signUp(app, 'Owner Olga');
 		const member = await signUp(app, 'Removed Rick');
 		const b = await createBusiness(owner.client, 'Olga Co');
@@ -90,7 +81,7 @@ describe('a copied session cookie', () => {
 		expect((await member.client.get(`/b/${b}/content/new`)).status).toBe(404);
 		const write = await member.client.action(`/b/${b}/content/new`, { title: 'After removal', body: 'Should never be saved.' });
 		expect(write.status).toBe(404);
-		expect(await contentTitled(b, 'After removal')).toBe(0);
+		expect(await contentTitled(db, b, 'After removal')).toBe(0);
 		// Still signed in: only that business is closed to them.
 		expect((await member.client.get('/account')).status).toBe(200);
 	});

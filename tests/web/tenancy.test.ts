@@ -3,9 +3,10 @@
  * the events of, or download the videos of business A — pages, data requests, actions, SSE and
  * media all answer 404 (the same answer as for an id that does not exist) and change nothing.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { describe, expect } from 'vitest';
+import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
+import { webTest } from '../helpers/web-fixtures.ts';
 import {
 	Client,
 	configureHeyGen,
@@ -13,49 +14,28 @@ import {
 	createContent,
 	GENERATE_DEFAULTS,
 	generateFormKey,
+	generateVideo,
 	readEvents,
-	signUp,
-	startTestApp,
-	type TestApp
+	signUp
 } from './harness.ts';
 
-let db: TestDatabase;
-let app: TestApp;
-let alice: Client;
-let bob: Client;
-let A: string; // Alice's business
-let B: string; // Bob's business
-let contentA: string;
-let contentB: string;
-let jobA: string;
-let videoA: string;
-
-beforeAll(async () => {
-	db = await createTestDatabase();
-	app = await startTestApp(db, { renderMs: 100 });
-	({ client: alice } = await signUp(app, 'Alice'));
-	({ client: bob } = await signUp(app, 'Bob'));
-	A = await createBusiness(alice, 'Alice Co');
-	B = await createBusiness(bob, 'Bob Co');
+/** Alice's business A (with a finished video) and Bob's business B, shared by the file's tests. */
+const test = webTest.extend('tenants', { scope: 'file' }, async ({ app, db }) => {
+	const { client: alice } = await signUp(app, 'Alice');
+	const { client: bob } = await signUp(app, 'Bob');
+	const A = await createBusiness(alice, 'Alice Co');
+	const B = await createBusiness(bob, 'Bob Co');
 	await configureHeyGen(alice, A);
 	await configureHeyGen(bob, B);
-	contentA = await createContent(alice, A, 'Alice secret script about the launch.', 'Alice launch plan');
-	contentB = await createContent(bob, B, 'Bob script.', 'Bob post');
-	const r = await alice.action(`/b/${A}/content/${contentA}?/generate`, {
-		...GENERATE_DEFAULTS,
-		idempotencyKey: await generateFormKey(alice, A, contentA)
-	});
-	jobA = r.data.jobId;
-	const done = await waitForStatus(db, jobA, 'completed');
-	videoA = done.video_url;
-}, 120_000);
-
-afterAll(async () => {
-	await app?.stop();
-	await db?.drop();
+	const contentA = await createContent(alice, A, 'Alice secret script about the launch.', 'Alice launch plan');
+	const contentB = await createContent(bob, B, 'Bob script.', 'Bob post');
+	const jobA = await generateVideo(alice, A, contentA);
+	const videoA: string = (await waitForStatus(db, jobA, 'completed')).video_url;
+	return { alice, bob, A, B, contentA, contentB, jobA, videoA };
 });
+test.override({ appOptions: { renderMs: 100 } });
 
-const snapshot = async () =>
+const snapshot = async (db: TestDatabase) =>
 	(
 		await db.sql(`select
 			(select json_agg(b order by b.id) from (select id, name, heygen_avatar_id, heygen_voice_id, heygen_secret_id from businesses) b) as businesses,
@@ -66,7 +46,7 @@ const snapshot = async () =>
 	).rows[0];
 
 describe('a member of B and business A', () => {
-	test('every page of A is a 404 for Bob, and shows nothing of A', async () => {
+	test('every page of A is a 404 for Bob, and shows nothing of A', async ({ tenants: { alice, bob, A, B, contentA } }) => {
 		const pages = [
 			`/b/${A}`,
 			`/b/${A}/settings`,
@@ -95,14 +75,14 @@ describe('a member of B and business A', () => {
 		expect((await bob.html(`/b/not-a-uuid`)).status).toBe(404);
 	});
 
-	test("Bob's business list does not include A", async () => {
+	test("Bob's business list does not include A", async ({ tenants: { bob } }) => {
 		const r = await bob.html('/b');
 		expect(r.text).toContain('Bob Co');
 		expect(r.text).not.toContain('Alice Co');
 	});
 
-	test('every action against A is a 404 and changes nothing', async () => {
-		const before = await snapshot();
+	test('every action against A is a 404 and changes nothing', async ({ db, tenants: { alice, bob, A, B, contentA, contentB, jobA } }) => {
+		const before = await snapshot(db);
 		const key = await generateFormKey(alice, A, contentA);
 		const attempts: [string, Record<string, string>][] = [
 			[`/b/${A}/content/${contentA}?/generate`, { ...GENERATE_DEFAULTS, idempotencyKey: key }],
@@ -129,10 +109,14 @@ describe('a member of B and business A', () => {
 		// Without JavaScript too.
 		const plain = await bob.post(`/b/${A}/settings?/removeKey`, {});
 		expect(plain.status).toBe(404);
-		expect(await snapshot()).toEqual(before);
+		expect(await snapshot(db)).toEqual(before);
 	});
 
-	test("A's live events: Bob gets 404 for A's stream and none of A's events on his own", async () => {
+	test("A's live events: Bob gets 404 for A's stream and none of A's events on his own", async ({
+		db,
+		app,
+		tenants: { alice, bob, A, B }
+	}) => {
 		const denied = await bob.get(`/b/${A}/events?since=0`, { accept: 'text/event-stream' });
 		expect(denied.status).toBe(404);
 		await denied.body?.cancel();
@@ -145,22 +129,20 @@ describe('a member of B and business A', () => {
 		expect(own.status).toBe(200);
 		const reading = readEvents(own, () => false, 3000);
 		const content2 = await createContent(alice, A, 'Another one.', 'Alice second');
-		const r = await alice.action(`/b/${A}/content/${content2}?/generate`, {
-			...GENERATE_DEFAULTS,
-			idempotencyKey: await generateFormKey(alice, A, content2)
-		});
-		await waitForStatus(db, r.data.jobId, 'completed');
+		const job2 = await generateVideo(alice, A, content2);
+		await waitForStatus(db, job2, 'completed');
 		const events = await reading;
 		expect(events.filter((e) => e.data.businessId !== B)).toEqual([]);
 		// And Alice's own stream does carry them.
 		const aliceStream = await alice.get(`/b/${A}/events?since=0`, { accept: 'text/event-stream' });
-		const aliceEvents = await readEvents(aliceStream, (ev) =>
-			ev.some((e) => e.data.jobId === r.data.jobId && e.data.status === 'completed')
-		);
+		const aliceEvents = await readEvents(aliceStream, (ev) => ev.some((e) => e.data.jobId === job2 && e.data.status === 'completed'));
 		expect(aliceEvents.every((e) => e.data.businessId === A)).toBe(true);
 	});
 
-	test("A's videos: 404 for Bob and for anonymous visitors, 200 for Alice", async () => {
+	test("A's videos: 404 for Bob and for anonymous visitors, 200 for Alice", async ({
+		app,
+		tenants: { alice, bob, A, B, contentA, contentB, jobA, videoA }
+	}) => {
 		expect(videoA).toBe(`/media/${A}/${contentA}/${jobA}.mp4`);
 		const mine = await alice.get(videoA);
 		expect(mine.status).toBe(200);
@@ -188,14 +170,9 @@ describe('a member of B and business A', () => {
 		}
 	});
 
-	test("A's thumbnail and subtitles: the same checks as the video", async () => {
+	test("A's thumbnail and subtitles: the same checks as the video", async ({ db, app, tenants: { alice, bob, A } }) => {
 		const content = await createContent(alice, A, 'Captioned words for the track.', 'Alice captions');
-		const r = await alice.action(`/b/${A}/content/${content}?/generate`, {
-			...GENERATE_DEFAULTS,
-			captions: 'on',
-			idempotencyKey: await generateFormKey(alice, A, content)
-		});
-		const job = await waitForStatus(db, r.data.jobId, 'completed');
+		const job = await waitForStatus(db, await generateVideo(alice, A, content, { ...GENERATE_DEFAULTS, captions: 'on' }), 'completed');
 		expect(job.subtitles_path).toBe(`videos/${A}/${content}/${job.id}.srt`);
 		const poster = await alice.get(`/media/${A}/${content}/${job.id}.jpg`);
 		expect(poster.status).toBe(200);

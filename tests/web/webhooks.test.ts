@@ -5,38 +5,25 @@
  * change, key replacement/removal, and no endpoint secret outside Vault.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect } from 'vitest';
 import { signWebhookBody } from '../helpers/webhook-signature.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import type { Client } from './harness.ts';
-import { configureHeyGen, createBusiness, createContent, generateVideo, signUp, startTestApp, type TestApp } from './harness.ts';
+import { webTest as test } from '../helpers/web-fixtures.ts';
+import { createBusiness, createContent, generateVideo, type TestApp } from './harness.ts';
 
 const KEY = 'sim-test-key';
 const OTHER_KEY = 'sim-other-key';
-let db: TestDatabase;
-let app: TestApp;
-let c: Client;
-let b: string;
 
-beforeAll(async () => {
-	db = await createTestDatabase();
-	// Polling slow on purpose: only a webhook can make the transfer start within a second.
-	app = await startTestApp(db, {
+// Polling slow on purpose: only a webhook can make the transfer start within a second.
+test.override({
+	appOptions: {
 		renderMs: 300,
 		sim: { validKeys: [KEY, OTHER_KEY, 'sim-third-key'] },
 		settings: { pollInitialMs: 60_000, pollMaxMs: 60_000 }
-	});
-	({ client: c } = await signUp(app, 'Hook Owner'));
-	b = await createBusiness(c, 'Hook Co');
-	await configureHeyGen(c, b, KEY);
-}, 120_000);
-afterAll(async () => {
-	await app?.stop();
-	await db?.drop();
+	},
+	studioKey: KEY
 });
-
-const generate = (contentId: string, businessId = b) => generateVideo(c, businessId, contentId);
 
 /** Re-checks a database condition until it holds (the poll step sends no NOTIFY of its own). */
 async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -47,10 +34,10 @@ async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<v
 	}
 }
 
-const endpointOf = (key: string) => app.sim.webhookEndpoints.endpointsFor(key);
-const statusCalls = () => app.sim.requests.filter((r) => r.endpoint === 'status').length;
+const endpointOf = (app: TestApp, key: string) => app.sim.webhookEndpoints.endpointsFor(key);
+const statusCalls = (app: TestApp) => app.sim.requests.filter((r) => r.endpoint === 'status').length;
 
-async function metric(outcome: string): Promise<number> {
+async function metric(app: TestApp, outcome: string): Promise<number> {
 	const text = await (await fetch(`${app.url}/metrics`)).text();
 	const m = new RegExp(`^heygen_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text);
 	if (!m) throw new Error(`no heygen_webhook_deliveries_total{outcome="${outcome}"} in /metrics`);
@@ -58,8 +45,9 @@ async function metric(outcome: string): Promise<number> {
 }
 
 describe('registration when a key is saved', () => {
-	test('one endpoint on that account, pointing at this business, secret only in Vault; settings shows it', async () => {
-		const eps = endpointOf(KEY);
+	test('one endpoint on that account, pointing at this business, secret only in Vault; settings shows it', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
+		const eps = endpointOf(app, KEY);
 		expect(eps).toHaveLength(1);
 		expect(eps[0]!.url).toBe(`${app.url}/api/heygen/webhook/${b}`);
 		expect(eps[0]!.events).toEqual(['avatar_video.success', 'avatar_video.fail']);
@@ -78,10 +66,11 @@ describe('registration when a key is saved', () => {
 });
 
 describe('completion by webhook', () => {
-	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async () => {
+	test('the transfer starts once the simulator finishes the render, long before the 60 s poll would', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		const content = await createContent(c, b, 'Fast by webhook.', 'Hooked [sim renderMs=2500]');
-		const before = statusCalls();
-		const jobId = await generate(content);
+		const before = statusCalls(app);
+		const jobId = await generateVideo(c, b, content);
 		const rendering = await waitForStatus(db, jobId, 'rendering');
 		const done = await waitForStatus(db, jobId, 'completed', 20_000);
 		const video = app.sim.videos.get(rendering.heygen_video_id)!;
@@ -92,7 +81,7 @@ describe('completion by webhook', () => {
 		// interval, rather than a latency figure, so a loaded machine does not fail it.
 		expect(lagMs).toBeLessThan(30_000);
 		// The woken poll confirmed the status with HeyGen: one status call, not a stream of them.
-		expect(statusCalls() - before).toBe(1);
+		expect(statusCalls(app) - before).toBe(1);
 		// The file this job stored, not just any URL (a completed row always has one).
 		expect(done.video_url).toMatch(new RegExp(`/${b}/${content}/${jobId}\\.mp4$`));
 		expect(done.heygen_video_id).toBe(video.id);
@@ -102,15 +91,16 @@ describe('completion by webhook', () => {
 		expect(page.text).not.toMatch(/data-testid="webhook-last-delivery">none yet/);
 	}, 30_000);
 
-	test('duplicates delivered by the simulator change nothing the second time', async () => {
+	test('duplicates delivered by the simulator change nothing the second time', async ({ db, app, studio }) => {
+		const { client: c, businessId: b } = studio;
 		app.sim.webhookEndpoints.setDeliveryOptions({ duplicates: 2 });
 		try {
-			const dupBefore = await metric('duplicate');
+			const dupBefore = await metric(app, 'duplicate');
 			const content = await createContent(c, b, 'Delivered thrice.', 'Thrice [sim renderMs=500]');
-			const jobId = await generate(content);
+			const jobId = await generateVideo(c, b, content);
 			const job = await waitForStatus(db, jobId, 'completed', 20_000);
 			await app.sim.waitFor((s) => s.webhookEndpoints.deliveries.filter((d) => d.videoId === job.heygen_video_id).length === 3, 5000);
-			expect(await metric('duplicate')).toBe(dupBefore + 2);
+			expect(await metric(app, 'duplicate')).toBe(dupBefore + 2);
 			const { rows } = await db.sql(`select count(*)::int as n from heygen_webhook_events where job_id = $1`, [jobId]);
 			expect(rows[0].n).toBe(1);
 		} finally {
@@ -123,12 +113,17 @@ describe('refused or ignored deliveries', () => {
 	let jobId: string;
 	let videoId: string;
 	let secret: string;
+	// The helpers below build on them, so this block keeps the fixtures it needs.
+	let db: TestDatabase;
+	let app: TestApp;
+	let b: string;
 
-	beforeAll(async () => {
+	test.beforeAll(async ({ db: database, app: testApp, studio: { client: c, businessId } }) => {
+		[db, app, b] = [database, testApp, businessId];
 		const content = await createContent(c, b, 'Stays rendering.', 'Long [sim renderMs=600000]');
-		jobId = await generate(content);
+		jobId = await generateVideo(c, b, content);
 		videoId = (await waitForStatus(db, jobId, 'rendering')).heygen_video_id;
-		secret = endpointOf(KEY)[0]!.secret;
+		secret = endpointOf(app, KEY)[0]!.secret;
 	});
 
 	const body = (over: Record<string, unknown> = {}) =>
@@ -161,12 +156,12 @@ describe('refused or ignored deliveries', () => {
 
 	async function expectRefused(outcome: string, send: () => Promise<Response>) {
 		const before = await state();
-		const counted = await metric(outcome);
+		const counted = await metric(app, outcome);
 		const r = await send();
 		expect(r.status).toBe(204);
 		expect(await r.text()).toBe('');
 		expect(await state()).toEqual(before);
-		expect(await metric(outcome)).toBe(counted + 1);
+		expect(await metric(app, outcome)).toBe(counted + 1);
 	}
 
 	test('bad signature', async () => {
@@ -222,7 +217,7 @@ describe('refused or ignored deliveries', () => {
 	});
 
 	test("the simulator's forged and late deliveries are refused", async () => {
-		const e = endpointOf(KEY)[0]!;
+		const e = endpointOf(app, KEY)[0]!;
 		const payload = JSON.parse(body());
 		app.sim.webhookEndpoints.setDeliveryOptions({ lateSeconds: 900 });
 		try {
@@ -238,17 +233,18 @@ describe('refused or ignored deliveries', () => {
 });
 
 describe('key set from SQL', () => {
-	test('the worker registers the account before the next submit; completion then arrives by webhook', async () => {
+	test('the worker registers the account before the next submit; completion then arrives by webhook', async ({ db, app, studio }) => {
+		const { client: c } = studio;
 		// The harness's worker starts before the app's URL is known; give it the URL now.
 		app.pipeline!.worker.ctx.settings.publicUrl = app.url;
 		const b2 = await createBusiness(c, 'SQL Keyed');
 		await db.sql(`select set_heygen_key($1, 'sim-third-key')`, [b2]);
 		await db.sql(`update businesses set heygen_avatar_id = 'sim-avatar-anna', heygen_voice_id = 'sim-voice-en-1' where id = $1`, [b2]);
-		expect(endpointOf('sim-third-key')).toHaveLength(0);
+		expect(endpointOf(app, 'sim-third-key')).toHaveLength(0);
 		const content = await createContent(c, b2, 'From SQL key.', 'SQL keyed [sim renderMs=1500]');
 		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [content]);
 		const job = await waitForStatus(db, rows[0].id, 'completed', 15_000);
-		const eps = endpointOf('sim-third-key');
+		const eps = endpointOf(app, 'sim-third-key');
 		expect(eps.map((e) => e.url)).toEqual([`${app.url}/api/heygen/webhook/${b2}`]);
 		expect(app.sim.webhookEndpoints.deliveries.some((d) => d.videoId === job.heygen_video_id && d.status === 204)).toBe(true);
 		const r = await db.sql(`select heygen_webhook_endpoint_id, heygen_webhook_last_delivery_at from businesses where id = $1`, [b2]);
@@ -258,21 +254,27 @@ describe('key set from SQL', () => {
 });
 
 describe('replacing and removing the key', () => {
-	test('re-register keeps one endpoint (the old one is deleted after the new one is saved)', async () => {
-		const old = endpointOf(KEY)[0]!.id;
+	test('re-register keeps one endpoint (the old one is deleted after the new one is saved)', async ({ app, studio }) => {
+		const { client: c, businessId: b } = studio;
+		const old = endpointOf(app, KEY)[0]!.id;
 		const r = await c.action(`/b/${b}/settings?/registerWebhook`, {});
 		expect(r.type).toBe('success');
-		const eps = endpointOf(KEY);
+		const eps = endpointOf(app, KEY);
 		expect(eps).toHaveLength(1);
 		expect(eps[0]!.id).not.toBe(old);
 	});
 
-	test('replaced: old endpoint deleted at HeyGen, new one registered; removed: endpoint and both secrets gone', async () => {
+	test('replaced: old endpoint deleted at HeyGen, new one registered; removed: endpoint and both secrets gone', async ({
+		db,
+		app,
+		studio
+	}) => {
+		const { client: c, businessId: b } = studio;
 		const oldSecretId = (await db.sql(`select heygen_webhook_secret_id as id from businesses where id = $1`, [b])).rows[0].id;
 		const k = await c.action(`/b/${b}/settings?/saveKey`, { apiKey: OTHER_KEY });
 		expect(k.type).toBe('success');
-		expect(endpointOf(KEY)).toHaveLength(0);
-		const eps = endpointOf(OTHER_KEY);
+		expect(endpointOf(app, KEY)).toHaveLength(0);
+		const eps = endpointOf(app, OTHER_KEY);
 		expect(eps).toHaveLength(1);
 		expect(eps[0]!.url).toBe(`${app.url}/api/heygen/webhook/${b}`);
 		const now = await db.sql(
@@ -284,7 +286,7 @@ describe('replacing and removing the key', () => {
 
 		const rm = await c.action(`/b/${b}/settings?/removeKey`, {});
 		expect(rm.type).toBe('success');
-		expect(endpointOf(OTHER_KEY)).toHaveLength(0);
+		expect(endpointOf(app, OTHER_KEY)).toHaveLength(0);
 		const left = await db.sql(
 			`select (select count(*)::int from vault.secrets where name in ($2, $3)) as secrets,
 			        heygen_secret_id, heygen_webhook_secret_id, heygen_webhook_endpoint_id
@@ -296,7 +298,7 @@ describe('replacing and removing the key', () => {
 		expect(page.text).not.toContain('Webhooks are active');
 	});
 
-	test("no whsec_ value anywhere outside Vault's encrypted column, nor in logs", async () => {
+	test("no whsec_ value anywhere outside Vault's encrypted column, nor in logs", async ({ db, app }) => {
 		// A full pg_dump is not possible here (the system pg_dump is older than the server), so every
 		// text-like column of every table is scanned instead; vault.secrets.secret is ciphertext.
 		expect(app.sim.webhookEndpoints.deliveries.length).toBeGreaterThan(0);

@@ -2,7 +2,8 @@ import { isHeyGenError, redact } from '../../heygen/index.ts';
 import { isStorageError } from '../../storage/index.ts';
 import type { PipelineContext } from '../context.ts';
 import type { VideoJob } from '../job-store.ts';
-import { backoffMs, QUEUES, type QueueName } from '../queues.ts';
+import { backoffMs, type QueueName } from '../queues.ts';
+import { STEPS } from '../steps/registry.ts';
 import { STEP_STATUS } from '../../db/job-states.ts';
 
 /** A download problem: the signed URL is not ready, expired, or the transfer broke off. */
@@ -46,13 +47,6 @@ export function classify(err: unknown): Classified | null {
 	return null; // unexpected (a bug, the database is down): let pg-boss retry the whole step
 }
 
-type Counter = 'submit_count' | 'poll_count' | 'transfer_count';
-const STEP: Record<QueueName, { counter: Counter; label: string }> = {
-	[QUEUES.submit]: { counter: 'submit_count', label: 'submitting to HeyGen' },
-	[QUEUES.poll]: { counter: 'poll_count', label: 'checking the render status' },
-	[QUEUES.transfer]: { counter: 'transfer_count', label: 'downloading the video' }
-};
-
 /**
  * Either fails the job (permanent error, attempts used up, deadline passed) or records the
  * transient error and schedules the same step again with backoff, honouring Retry-After.
@@ -66,18 +60,19 @@ export async function handleStepError(
 ): Promise<void> {
 	const c = classify(err);
 	if (!c) throw err;
-	const step = { ...STEP[queue], status: STEP_STATUS[queue] };
-	const attempts = job[step.counter];
+	const { triesColumn, doing } = STEPS[queue];
+	const status = STEP_STATUS[queue];
+	const attempts = job[triesColumn];
 	// HeyGen still working on our own earlier request with the same Idempotency-Key: not a failure
 	// of this attempt, so it does not use one up (the deadline still bounds it).
 	if (c.code === 'request_in_progress') maxAttempts = Number.POSITIVE_INFINITY;
 	// The caller's count of this attempt (a poll saves it only with its outcome).
 	// A 409 for our own in-flight request is not an attempt: it is given back.
-	const counted = { [step.counter]: c.code === 'request_in_progress' ? Math.max(0, attempts - 1) : attempts };
+	const counted = { [triesColumn]: c.code === 'request_in_progress' ? Math.max(0, attempts - 1) : attempts };
 	const log = ctx.log.child({ jobId: job.id, step: queue, code: c.code });
 	if (!c.retryable) {
 		log.warn({ msg: c.message }, 'job failed permanently');
-		await ctx.store.update(job.id, [step.status], {
+		await ctx.store.update(job.id, [status], {
 			...counted,
 			status: 'failed',
 			error_code: c.code,
@@ -90,19 +85,14 @@ export async function handleStepError(
 	if (attempts >= maxAttempts || pastDeadline) {
 		const why = pastDeadline ? 'the job reached its deadline' : `${attempts} attempts`;
 		log.warn({ msg: c.message }, 'job failed after retries');
-		await ctx.store.update(job.id, [step.status], {
+		await ctx.store.update(job.id, [status], {
 			...counted,
 			status: 'failed',
 			error_code: c.code,
-			error_message: `Gave up ${step.label} after ${why}. Last error: ${c.message}`.slice(0, 2000)
+			error_message: `Gave up ${doing} after ${why}. Last error: ${c.message}`.slice(0, 2000)
 		});
 		return;
 	}
 	log.info({ msg: c.message, delayMs: delay, attempts }, 'transient error; retrying later');
-	await ctx.store.update(
-		job.id,
-		[step.status],
-		{ ...counted, last_error: `${c.code}: ${c.message}`.slice(0, 1000) },
-		{ queue, delayMs: delay }
-	);
+	await ctx.store.update(job.id, [status], { ...counted, last_error: `${c.code}: ${c.message}`.slice(0, 1000) }, { queue, delayMs: delay });
 }

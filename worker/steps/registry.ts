@@ -50,6 +50,8 @@ export interface StepDefinition {
 	expireInSeconds: number;
 	/** The video_jobs column that counts this step's tries. */
 	triesColumn: 'submit_count' | 'poll_count' | 'transfer_count';
+	/** What the step was doing, for "Gave up … after 5 attempts" (worker/handlers/errors.ts). */
+	doing: string;
 	/**
 	 * The /metrics histogram of how long this step's stage took (web/lib/server/metrics.ts), from the
 	 * counters SQL keeps per stage (video_job_step_durations.step); null = none.
@@ -83,6 +85,7 @@ export const STEPS = {
 		retry: { limit: 8, delaySeconds: 5, backoff: true, delayMaxSeconds: 300 },
 		expireInSeconds: 120,
 		triesColumn: 'submit_count',
+		doing: 'submitting to HeyGen',
 		duration: null,
 		work: (concurrency) => ({ batchSize: Math.max(1, Math.ceil(concurrency / 2)), localConcurrency: 2 })
 	},
@@ -95,6 +98,7 @@ export const STEPS = {
 		retry: { limit: 20, delaySeconds: 5, backoff: true, delayMaxSeconds: 120 },
 		expireInSeconds: 120,
 		triesColumn: 'poll_count',
+		doing: 'checking the render status',
 		duration: {
 			metric: 'video_render_seconds',
 			stage: 'render',
@@ -111,6 +115,7 @@ export const STEPS = {
 		retry: { limit: 10, delaySeconds: 10, backoff: true, delayMaxSeconds: 300 },
 		expireInSeconds: 3600,
 		triesColumn: 'transfer_count',
+		doing: 'downloading the video',
 		duration: {
 			metric: 'video_transfer_seconds',
 			stage: 'transfer',

@@ -1,5 +1,8 @@
+import { error, redirect, type RequestEvent } from '@sveltejs/kit';
 import { z } from 'zod';
 import { MAX_SCRIPT_CHARS } from '$heygen/index.ts';
+import { validate } from './forms.ts';
+import { requireMembership } from './tenancy.ts';
 import { isVisiblyEmpty, lineField, textProblem } from './text-rules.ts';
 
 /** The content form: a title and the script (what the avatar says; HeyGen's 5,000-character limit). */
@@ -21,3 +24,20 @@ export const contentSchema = z.object({
 			}
 		})
 });
+
+/**
+ * The content form's action (new and edit): the title and body checked by contentSchema, handed to
+ * `save` with the member's business id, then the content's page. `save` returns the content's id,
+ * or null when the business has no such content (a 404).
+ */
+export async function saveContent(
+	{ locals, params, request, url }: RequestEvent<{ businessId: string }>,
+	save: (businessId: string, fields: z.infer<typeof contentSchema>) => Promise<string | null>
+) {
+	const { business } = await requireMembership(locals, params.businessId, { url });
+	const v = validate('content', contentSchema, await request.formData());
+	if (!v.ok) return v.failure;
+	const contentId = await save(business.id, v.data);
+	if (!contentId) error(404, 'Not found');
+	redirect(303, `/b/${business.id}/content/${contentId}`);
+}

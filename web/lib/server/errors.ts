@@ -1,5 +1,8 @@
 import pg from 'pg';
 
+/** The unique index that allows one active job per content (db/migrations/0016). */
+export const ONE_ACTIVE_INDEX = 'video_jobs_one_active_per_content';
+
 const ALREADY_RUNNING = 'A video for this content is already in progress. Wait for it to finish or cancel it first.';
 const SCRIPT_EMPTY = 'The script is empty. Write the text the avatar should say first.';
 
@@ -48,7 +51,7 @@ const quoted = (err: pg.DatabaseError) => /"([^"]*)"/.exec(err.message)?.[1];
 
 /** Constraint violations the database reports by name rather than by code. */
 const BY_CONSTRAINT: Record<string, string> = {
-	video_jobs_one_active_per_content: ALREADY_RUNNING
+	[ONE_ACTIVE_INDEX]: ALREADY_RUNNING
 };
 
 export interface DbErrorContext {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { AuthUsers, DB, Json, JsonObject, VideoJobEvents, VideoJobs, VideoJobStatus } from '$db/types.ts';
 import type { VideoOptions } from '$heygen/index.ts';
 import { asUser, db } from './db.ts';
+import { ONE_ACTIVE_INDEX } from './errors.ts';
 import { mediaUrl } from './live.ts';
 import type { MembershipRider } from './tenancy.ts';
 import type { JobKind, JobSummary, JobView, LanguageVersion, PlayableVideo, StepSummary } from '../types.ts';
@@ -362,9 +363,6 @@ export class FormReusedError extends Error {
 		this.name = 'FormReusedError';
 	}
 }
-
-/** The unique index that allows one active job per content (db/migrations/0016). */
-const ONE_ACTIVE_INDEX = 'video_jobs_one_active_per_content';
 
 /**
  * Inserts a job as this user (the trigger fills script, avatar and voice from the content and the

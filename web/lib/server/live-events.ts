@@ -1,6 +1,5 @@
 // Live status, part 1: reading job events as the browser sees them (LiveEvent).
-import { sql } from 'kysely';
-import type { VideoJobStatus } from '$db/types.ts';
+import type { InferResult } from 'kysely';
 import { db } from './db.ts';
 import type { LiveEvent } from '../types.ts';
 
@@ -9,25 +8,26 @@ export function mediaUrl(job: { business_id: string; content_id: string; id: str
 	return `/media/${job.business_id}/${job.content_id}/${job.id}.${ext}`;
 }
 
-interface EventRow {
-	id: number;
-	job_id: string;
-	content_id: string;
-	business_id: string;
-	from_status: VideoJobStatus | null;
-	to_status: VideoJobStatus;
-	at: Date;
-	detail: Record<string, unknown>;
-	job_exists: boolean;
-	kind: LiveEvent['kind'];
-	output_language: string | null;
-	thumbnail_path: string | null;
-	subtitles_path: string | null;
-	heygen_url: string | null;
+/** A job event with what its job (if it still exists) adds to it. */
+function eventRows() {
+	return db()
+		.selectFrom('video_job_events as e')
+		.leftJoin('video_jobs as j', 'j.id', 'e.job_id')
+		.selectAll('e')
+		.select((eb) => [
+			eb('j.id', 'is not', null).as('job_exists'),
+			'j.kind',
+			'j.output_language',
+			'j.thumbnail_path',
+			// Captions as WebVTT when stored (translations), else HeyGen's SRT.
+			eb.fn.coalesce('j.vtt_path', 'j.subtitles_path').as('subtitles_path'),
+			'j.heygen_url'
+		]);
 }
+type EventRow = InferResult<ReturnType<typeof eventRows>>[number];
 
 function toLiveEvent(r: EventRow): LiveEvent {
-	const d = r.detail ?? {};
+	const d = r.detail !== null && typeof r.detail === 'object' && !Array.isArray(r.detail) ? r.detail : {};
 	const str = (v: unknown) => (typeof v === 'string' ? v : null);
 	const completed = r.to_status === 'completed' && r.job_exists;
 	return {
@@ -52,15 +52,11 @@ function toLiveEvent(r: EventRow): LiveEvent {
 	};
 }
 
-const EVENT_COLUMNS = sql`e.id, e.job_id, e.content_id, e.business_id, e.from_status, e.to_status, e.at, e.detail,
-	j.id is not null as job_exists, j.kind, j.output_language, j.thumbnail_path,
-	coalesce(j.vtt_path, j.subtitles_path) as subtitles_path, j.heygen_url`;
-
 export async function eventsById(ids: number[]): Promise<LiveEvent[]> {
-	const { rows } = await sql<EventRow>`
-		select ${EVENT_COLUMNS}
-		from video_job_events e left join video_jobs j on j.id = e.job_id
-		where e.id = any(${ids}::bigint[]) order by e.id`.execute(db());
+	const rows = await eventRows()
+		.where('e.id', '=', (eb) => eb.fn.any(eb.val(ids)))
+		.orderBy('e.id')
+		.execute();
 	return rows.map(toLiveEvent);
 }
 
@@ -73,20 +69,23 @@ export async function eventsAfter(
 	contentId: string | null,
 	limit = REPLAY_LIMIT
 ): Promise<LiveEvent[]> {
-	const { rows } = await sql<EventRow>`
-		select ${EVENT_COLUMNS}
-		from video_job_events e left join video_jobs j on j.id = e.job_id
-		where e.business_id = ${businessId} and e.id > ${afterId}
-		  and (${contentId}::uuid is null or e.content_id = ${contentId}::uuid)
-		order by e.id limit ${limit}`.execute(db());
+	const rows = await eventRows()
+		.where('e.business_id', '=', businessId)
+		.where('e.id', '>', afterId)
+		.$if(contentId !== null, (q) => q.where('e.content_id', '=', contentId!))
+		.orderBy('e.id')
+		.limit(limit)
+		.execute();
 	return rows.map(toLiveEvent);
 }
 
 export async function latestEventId(businessId: string): Promise<number> {
-	const { rows } = await sql<{ id: number | null }>`select max(id) as id from video_job_events where business_id = ${businessId}`.execute(
-		db()
-	);
-	return Number(rows[0]?.id ?? 0);
+	const row = await db()
+		.selectFrom('video_job_events')
+		.where('business_id', '=', businessId)
+		.select((eb) => eb.fn.max('id').as('id'))
+		.executeTakeFirst();
+	return Number(row?.id ?? 0);
 }
 
 const encoder = new TextEncoder();

@@ -1,5 +1,6 @@
 import client from 'prom-client';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { VideoJobStepDurations } from '$db/types.ts';
 import { metricCode } from '$heygen/errors.ts';
 import { JOB_STATUSES } from '$db/job-states.ts';
 import { STEP_LIST } from '../../../worker/steps/registry.ts';
@@ -25,12 +26,7 @@ type Stage = 'render' | 'transfer';
 /** The steps whose stage has a duration histogram, from the registry. */
 const TIMED = STEP_LIST.flatMap((s) => (s.duration ? [s.duration] : []));
 
-interface Snapshot {
-	byStatus: { status: string; n: number }[];
-	queue: { name: string; n: number }[];
-	durations: Record<Stage, Histogram>;
-	failures: { code: string; n: number }[];
-}
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 interface Histogram {
 	/** Cumulative counts per finite upper bound, in order. */
 	buckets: { le: number; n: number }[];
@@ -41,11 +37,20 @@ interface Histogram {
 let registry: client.Registry | null = null;
 let cache: { at: number; value: Promise<Snapshot> } | null = null;
 
+/** Per stage and finite bucket: the observations up to `le`, all of them, and their seconds (sums of the columns). */
+type BucketRow = Pick<Selectable<VideoJobStepDurations>, 'le'> & {
+	step: Stage;
+	n: Selectable<VideoJobStepDurations>['observations'];
+	total: Selectable<VideoJobStepDurations>['observations'];
+	sum: Selectable<VideoJobStepDurations>['seconds'];
+};
+
 async function histograms(): Promise<Record<Stage, Histogram>> {
-	const { rows } = await sql<{ step: Stage; le: number; n: string; total: string; sum: number }>`
+	// Raw: the buckets come from a set-returning SQL function (video_job_duration_buckets).
+	const { rows } = await sql<BucketRow>`
 		select s.step, b.le,
-			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step and d.le <= b.le), 0) as n,
-			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step), 0) as total,
+			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step and d.le <= b.le), 0)::float8 as n,
+			coalesce((select sum(d.observations) from video_job_step_durations d where d.step = s.step), 0)::float8 as total,
 			coalesce((select sum(d.seconds) from video_job_step_durations d where d.step = s.step), 0)::float8 as sum
 		from unnest(${TIMED.map((d) => d.stage)}::text[]) s (step)
 		cross join unnest(video_job_duration_buckets()) b (le)
@@ -54,27 +59,39 @@ async function histograms(): Promise<Record<Stage, Histogram>> {
 	const out = Object.fromEntries(TIMED.map((d) => [d.stage, { buckets: [], count: 0, sum: 0 }])) as unknown as Record<Stage, Histogram>;
 	for (const r of rows) {
 		const h = out[r.step];
-		h.buckets.push({ le: r.le, n: Number(r.n) });
-		h.count = Number(r.total);
+		h.buckets.push({ le: r.le, n: r.n });
+		h.count = r.total;
 		h.sum = r.sum;
 	}
 	return out;
 }
 
-async function snapshot(): Promise<Snapshot> {
+async function snapshot() {
 	const [byStatus, queue, durations, failures] = await Promise.all([
-		sql<{ status: string; n: number }>`select status::text, count(*)::int as n from video_jobs group by status`.execute(db()),
-		sql<{ name: string; n: number }>`
-			select name, count(*)::int as n from pgboss.job
-			where name in (select queue from video_job_states where queue is not null) and state in ('created', 'retry')
-			group by name`.execute(db()),
+		db()
+			.selectFrom('video_jobs')
+			.select((eb) => ['status', eb.cast<number>(eb.fn.countAll(), 'integer').as('n')])
+			.groupBy('status')
+			.execute(),
+		// pgboss.job is pg-boss's table, outside the schema db/types.ts describes: counted in a subquery.
+		db()
+			.selectFrom('video_job_states as s')
+			.where('s.queue', 'is not', null)
+			.select((eb) => [
+				's.queue as name',
+				sql<number>`(select count(*)::int from pgboss.job j where j.name = ${eb.ref('s.queue')} and j.state in ('created', 'retry'))`.as(
+					'n'
+				)
+			])
+			.execute(),
 		histograms(),
-		sql<{
-			code: string;
-			n: number;
-		}>`select error_code as code, sum(failures)::float8 as n from video_job_failure_counts group by error_code`.execute(db())
+		db()
+			.selectFrom('video_job_failure_counts')
+			.select((eb) => ['error_code as code', eb.cast<number>(eb.fn.sum('failures'), 'float8').as('n')])
+			.groupBy('error_code')
+			.execute()
 	]);
-	return { byStatus: byStatus.rows, queue: queue.rows, durations, failures: failures.rows };
+	return { byStatus, queue, durations, failures };
 }
 
 function currentSnapshot(): Promise<Snapshot> {

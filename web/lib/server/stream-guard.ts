@@ -1,4 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { AuthSessions, BusinessMembers } from '$db/types.ts';
+import { TickingSet } from '$storage/ticking-set.ts';
 import { db } from './db.ts';
 import { errInfo, log } from './log.ts';
 
@@ -17,8 +19,14 @@ export interface GuardedStream {
 	close(): void;
 }
 
-const streams = new Set<GuardedStream>();
-let timer: NodeJS.Timeout | null = null;
+/** A (session, user, business) triple that still grants access. */
+interface StreamAccess {
+	sid: Selectable<AuthSessions>['id'];
+	uid: Selectable<AuthSessions>['user_id'];
+	bid: Selectable<BusinessMembers>['business_id'];
+}
+
+const streams = new TickingSet<GuardedStream>(CHECK_MS, () => void checkStreams());
 let checking = false;
 
 function end(s: GuardedStream): void {
@@ -26,26 +34,12 @@ function end(s: GuardedStream): void {
 	try {
 		s.close();
 	} catch {}
-	if (streams.size === 0 && timer) {
-		clearInterval(timer);
-		timer = null;
-	}
 }
 
 /** Watches a stream until it ends; returns the function to call when it ended on its own. */
 export function guardStream(s: GuardedStream): () => void {
 	streams.add(s);
-	if (!timer) {
-		timer = setInterval(() => void checkStreams(), CHECK_MS);
-		timer.unref();
-	}
-	return () => {
-		streams.delete(s);
-		if (streams.size === 0 && timer) {
-			clearInterval(timer);
-			timer = null;
-		}
-	};
+	return () => streams.delete(s);
 }
 
 export function closeStreamsForSession(sessionId: string): void {
@@ -65,7 +59,8 @@ export async function checkStreams(): Promise<void> {
 		const distinct = new Map<string, GuardedStream>();
 		for (const s of streams) distinct.set(keyOf(s), s);
 		const list = [...distinct.values()];
-		const { rows } = await sql<{ sid: string; uid: string; bid: string }>`
+		// Raw: the open streams go in as parallel arrays (unnest), one round trip for all of them.
+		const { rows } = await sql<StreamAccess>`
 			select x.sid, x.uid, x.bid::text as bid
 			from unnest(${list.map((s) => s.sessionId)}::text[], ${list.map((s) => s.userId)}::text[], ${list.map((s) => s.businessId)}::uuid[]) as x (sid, uid, bid)
 			where exists (select 1 from auth_sessions a where a.id = x.sid and a.user_id = x.uid and a.expires_at > now())

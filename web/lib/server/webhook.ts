@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import { verifyWebhookSignature, WEBHOOK_EVENTS, webhookPayload, webhookTimestampFresh } from '$heygen/webhooks.ts';
 import { readCapped } from '$heygen/read-capped.ts';
 import { db } from './db.ts';
@@ -20,8 +19,9 @@ export const MAX_WEBHOOK_BODY = 16 * 1024;
 export async function receiveWebhook(businessId: string, request: Request): Promise<WebhookOutcome> {
 	const raw = await readCapped(request, MAX_WEBHOOK_BODY);
 	if (raw === null) return 'too_large';
-	const { rows } = await sql<{ secret: string | null }>`select get_heygen_webhook_secret(${businessId}) as secret`.execute(db());
-	const secret = rows[0]?.secret;
+	const { secret } = await db()
+		.selectNoFrom((eb) => eb.fn<string | null>('get_heygen_webhook_secret', [eb.val(businessId)]).as('secret'))
+		.executeTakeFirstOrThrow();
 	if (!secret) return 'unknown_business';
 	if (!verifyWebhookSignature(raw, request.headers.get('heygen-signature'), secret)) return 'bad_signature';
 	if (!webhookTimestampFresh(request.headers.get('heygen-timestamp'))) return 'stale_timestamp';
@@ -35,11 +35,20 @@ export async function receiveWebhook(businessId: string, request: Request): Prom
 	if (!parsed.success) return 'malformed';
 	const eventId = webhookDedupeKey(raw, parsed.data.event_id);
 	if (!(WEBHOOK_EVENTS as readonly string[]).includes(parsed.data.event_type)) return 'ignored_event';
-	const r = await sql<{ outcome: WebhookOutcome }>`
-		select heygen_webhook_receive(${businessId}, ${eventId}, ${parsed.data.event_type}, ${parsed.data.event_data.video_id}) as outcome`.execute(
-		db()
-	);
-	return r.rows[0]?.outcome ?? 'error';
+	const { event_type: eventType, event_data: data } = parsed.data;
+	const { outcome } = await db()
+		.selectNoFrom((eb) =>
+			eb
+				.fn<WebhookOutcome | null>('heygen_webhook_receive', [
+					eb.val(businessId),
+					eb.val(eventId),
+					eb.val(eventType),
+					eb.val(data.video_id)
+				])
+				.as('outcome')
+		)
+		.executeTakeFirstOrThrow();
+	return outcome ?? 'error';
 }
 
 /**

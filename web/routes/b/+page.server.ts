@@ -1,4 +1,4 @@
-import { error, redirect } from '@sveltejs/kit';
+import { error, redirect, type RequestEvent } from '@sveltejs/kit';
 import { sql, type Selectable } from 'kysely';
 import type { Businesses } from '$db/types.ts';
 import { z } from 'zod';
@@ -13,6 +13,14 @@ export const load: PageServerLoad = async ({ locals, url }) => {
 	const [businesses, invitations] = await Promise.all([listBusinesses(user.id), pendingInvitations(user.email)]);
 	return { businesses, invitations };
 };
+
+/** The signed-in person and the invitation their Accept or Decline button posted (a 404 unless a uuid). */
+async function invitationForm({ request, locals, url }: RequestEvent) {
+	const user = requireUser(locals, url);
+	const id = String((await request.formData()).get('invitationId') ?? '');
+	if (!isUuid(id)) error(404, 'Not found');
+	return { user, id };
+}
 
 /** Invitations addressed to the signed-in person's email, newest first. */
 function pendingInvitations(email: string) {
@@ -47,10 +55,8 @@ export const actions: Actions = {
 		redirect(303, `/b/${id}`);
 	},
 
-	accept: async ({ request, locals, url }) => {
-		const user = requireUser(locals, url);
-		const id = String((await request.formData()).get('invitationId') ?? '');
-		if (!isUuid(id)) error(404, 'Not found');
+	accept: async (event) => {
+		const { user, id } = await invitationForm(event);
 		const accepted = await db()
 			.selectNoFrom((eb) =>
 				eb
@@ -63,10 +69,8 @@ export const actions: Actions = {
 		redirect(303, `/b/${businessId}`);
 	},
 
-	decline: async ({ request, locals, url }) => {
-		const user = requireUser(locals, url);
-		const id = String((await request.formData()).get('invitationId') ?? '');
-		if (!isUuid(id)) error(404, 'Not found');
+	decline: async (event) => {
+		const { user, id } = await invitationForm(event);
 		const r = await db()
 			.deleteFrom('business_invitations')
 			.where('id', '=', id)
