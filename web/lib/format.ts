@@ -2,6 +2,7 @@ import { ACTIVE_STATUSES, isActiveStatus } from '$db/job-states.ts';
 import type { VideoJobStatus } from '$db/types.ts';
 
 export const STATUS_LABEL: Record<VideoJobStatus, string> = {
+	awaiting_approval: 'Awaiting approval',
 	queued: 'Queued',
 	submitting: 'Submitting',
 	rendering: 'Rendering',

@@ -9,13 +9,12 @@ import type { Businesses, VideoJobs } from '$db/types.ts';
 import { duration } from '../format.ts';
 import { asUser, db } from './db.ts';
 import { knownCredits } from './heygen.ts';
+import { asPausedReason, type PausedReason } from './paused-reason.ts';
 import { requesterLabel, userOfActor } from './jobs.ts';
 import type { Membership } from './tenancy.ts';
 
 type BusinessId = Selectable<Businesses>['id'];
 type JobId = Selectable<VideoJobs>['id'];
-export type PausedReason = NonNullable<Selectable<Businesses>['heygen_paused_reason']>;
-
 export interface SpendSettings {
 	requireApproval: boolean;
 	/** Seconds of video per calendar month (UTC); null = no limit. */
@@ -27,10 +26,9 @@ export interface SpendSettings {
 	jobsThisMonth: number;
 }
 
-/** The first of this month (UTC), as the view keys its rows. */
-function thisMonth(): Date {
-	const now = new Date();
-	return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+/** The first of this month (UTC) as the view keys its rows (a date, so no time zone enters). */
+function thisMonth(): string {
+	return new Date().toISOString().slice(0, 8) + '01';
 }
 
 /** This month's usage of a business from business_video_usage (0 when it has no jobs yet). */
@@ -39,7 +37,7 @@ export async function monthUsage(businessId: BusinessId): Promise<{ usedSeconds:
 		.selectFrom('business_video_usage')
 		.select(['used_seconds', 'jobs'])
 		.where('business_id', '=', businessId)
-		.where('month', '=', thisMonth())
+		.where('month', '=', sql<Date>`${thisMonth()}::date`)
 		.executeTakeFirst();
 	return { usedSeconds: Number(row?.used_seconds ?? 0), jobs: Number(row?.jobs ?? 0) };
 }
@@ -56,7 +54,7 @@ export async function spendSettings(businessId: BusinessId): Promise<SpendSettin
 	return {
 		requireApproval: b.require_approval,
 		limitSeconds: b.monthly_video_seconds_limit,
-		pausedReason: b.heygen_paused_reason,
+		pausedReason: asPausedReason(b.heygen_paused_reason),
 		pausedAt: b.heygen_paused_at === null ? null : new Date(b.heygen_paused_at),
 		usedSeconds: usage.usedSeconds,
 		jobsThisMonth: usage.jobs
@@ -109,7 +107,7 @@ export async function awaitingApproval(businessId: BusinessId) {
 		id: r.id,
 		kind: r.kind,
 		language: r.output_language,
-		estimatedSeconds: r.estimated_seconds,
+		estimatedSeconds: r.estimated_seconds === null ? null : Number(r.estimated_seconds),
 		holdReason: r.hold_reason,
 		createdAt: new Date(r.created_at).toISOString(),
 		contentId: r.content_id,
@@ -128,12 +126,13 @@ export async function rejectJob(userId: string, jobId: JobId, reason: string): P
 	await asUser(userId, (trx) => sql`select reject_video_job(${jobId}::uuid, ${reason})`.execute(trx));
 }
 
-/** Spoken words per second at normal voice speed (150 a minute), as the SQL estimate counts them. */
+/** Spoken words per second at normal voice speed (150 a minute), as video_jobs_before_insert counts them. */
 const WORDS_PER_SECOND = 2.5;
 
+/** The estimate SQL gives an avatar job at insert (migration 0024): words / 2.5, to a tenth of a second. */
 export function estimateSeconds(script: string): number {
-	const words = script.trim().split(/\s+/u).filter(Boolean).length;
-	return Math.max(1, Math.ceil(words / WORDS_PER_SECOND));
+	const words = script.trim().split(/\s+/u).length;
+	return Math.round((10 * words) / WORDS_PER_SECOND) / 10;
 }
 
 export interface GenerateHint {
@@ -151,12 +150,15 @@ export async function generateHint(m: Membership, script: string): Promise<Gener
 	const b = m.business;
 	const estimatedSeconds = estimateSeconds(script);
 	const warnings: string[] = [];
-	if (b.heygen_paused_reason) {
+	if (b.require_approval) warnings.push('Approval is on: the video waits on the Approvals page until an owner or admin approves it.');
+	if (b.heygen_paused_reason !== null) {
 		warnings.push('Video generation is paused (see HeyGen settings): the video waits in the queue until it resumes.');
 	}
 	const limit = b.monthly_video_seconds_limit;
 	if (limit !== null) {
-		const { usedSeconds } = await monthUsage(b.id);
+		// The function the insert trigger itself asks, for this business only (the view sums every business).
+		const { rows } = await sql<{ used: string }>`select business_video_seconds_used(${b.id}::uuid) as used`.execute(db());
+		const usedSeconds = Number(rows[0]?.used ?? 0);
 		if (usedSeconds + estimatedSeconds > limit) {
 			warnings.push(
 				`This would go over the monthly limit (${duration(usedSeconds)} of ${duration(limit)} used): the video waits for an owner's or admin's approval.`

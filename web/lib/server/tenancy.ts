@@ -4,6 +4,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { BusinessMembers, Businesses } from '$db/types.ts';
 import { db } from './db.ts';
 import { runPrepared } from './prepared.ts';
+import { asPausedReason, type PausedReason } from './paused-reason.ts';
 
 /** 'owner', 'admin' or 'member' (business_members_role_check). */
 export type Role = Selectable<BusinessMembers>['role'];
@@ -16,9 +17,11 @@ export interface SessionUser {
 
 export type BusinessSummary = Pick<
 	Selectable<Businesses>,
-	'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id' | 'heygen_paused_reason' | 'monthly_video_seconds_limit'
+	'id' | 'name' | 'heygen_avatar_id' | 'heygen_voice_id' | 'monthly_video_seconds_limit' | 'require_approval'
 > & {
 	has_key: boolean;
+	/** Why HeyGen generation is paused (businesses_heygen_paused_reason_check), null when it is not. */
+	heygen_paused_reason: PausedReason | null;
 	/** Jobs held for approval (the nav's badge). */
 	awaiting_approval: number;
 };
@@ -72,6 +75,7 @@ function membershipQuery(userId: string, businessId: string) {
 			'b.heygen_voice_id',
 			'b.heygen_paused_reason',
 			'b.monthly_video_seconds_limit',
+			'b.require_approval',
 			'm.role',
 			eb.fn<boolean>('has_heygen_key', ['b.id']).as('has_key'),
 			// Counted in the same statement: the badge costs no extra round trip on any page.
@@ -103,8 +107,9 @@ function toMembership(row: InferResult<ReturnType<typeof membershipQuery>>[numbe
 			name: row.name,
 			heygen_avatar_id: row.heygen_avatar_id,
 			heygen_voice_id: row.heygen_voice_id,
-			heygen_paused_reason: row.heygen_paused_reason,
+			heygen_paused_reason: asPausedReason(row.heygen_paused_reason),
 			monthly_video_seconds_limit: row.monthly_video_seconds_limit,
+			require_approval: row.require_approval,
 			has_key: row.has_key,
 			awaiting_approval: Number(row.awaiting_approval ?? 0)
 		},

@@ -82,7 +82,10 @@ export const actions: Actions = {
 	saveSpend: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
-		const v = validate('spend', spendSchema, data, { requireApproval: data.get('requireApproval') ?? undefined, limitMinutes: data.get('limitMinutes') ?? '' });
+		const v = validate('spend', spendSchema, data, {
+			requireApproval: data.get('requireApproval') ?? undefined,
+			limitMinutes: data.get('limitMinutes') ?? ''
+		});
 		if (!v.ok) return v.failure;
 		const limitSeconds = v.data.limitMinutes === null ? null : v.data.limitMinutes * 60;
 		try {
@@ -106,7 +109,6 @@ export const actions: Actions = {
 		}
 		return { form: 'resume', message: 'Video generation resumed. Queued videos are sent to HeyGen again.' };
 	},
-
 
 	saveKey: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });

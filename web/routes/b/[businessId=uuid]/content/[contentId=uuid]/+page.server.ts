@@ -9,6 +9,7 @@ import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, formValues, validate } from '$lib/server/forms.ts';
 import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob } from '$lib/server/jobs.ts';
 import { createTranslations } from '$lib/server/translations.ts';
+import { generateHint } from '$lib/server/spend-guard.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { requireMembership, requireMembershipWith, type Membership } from '$lib/server/tenancy.ts';
 import { isActive } from '$lib/format.ts';
@@ -63,6 +64,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		idempotencyKey: randomUUID(),
 		translateKey: randomUUID(),
 		blockers: blockersFor(m, content.body),
+		spend: await generateHint(m, content.body),
 		defaults: { aspect: last.aspect_ratio ?? '16:9', resolution: last.resolution ?? '1080p', captions: last.captions ?? false }
 	};
 };
