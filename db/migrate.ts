@@ -172,37 +172,40 @@ export async function migrate(connectionString: string, opts: MigrateOptions = {
 		if (pending.length) await ensurePgBossSchema(connectionString);
 		const done: string[] = [];
 		for (const file of pending) {
-			await client.query('begin');
-			try {
-				await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
-				const applied = await appliedMigrations(client);
-				verifyApplied(files, applied);
-				verifyOrder(files, applied);
-				if (applied.has(file.version)) {
-					await client.query('commit');
-					continue;
-				}
-				const parts = file.sql.split(COMMIT_MARKER);
-				for (const part of parts.slice(0, -1)) {
-					await client.query(part);
-					await client.query('commit');
-					await client.query('begin');
+			const parts = file.sql.split(COMMIT_MARKER);
+			for (const [i, part] of parts.entries()) {
+				const last = i === parts.length - 1;
+				await client.query('begin');
+				try {
+					// Every transaction takes the lock and looks again: another process may have
+					// applied the file between two parts of it.
 					await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+					const applied = await appliedMigrations(client);
+					verifyApplied(files, applied);
+					verifyOrder(files, applied);
+					if (applied.has(file.version)) {
+						await client.query('commit');
+						break;
+					}
+					await client.query(part);
+					if (last) {
+						await client.query('insert into public.schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+							file.version,
+							file.name,
+							file.checksum
+						]);
+					}
+					await client.query('commit');
+					if (last) {
+						done.push(file.file);
+						log(`applied ${file.file}`);
+					}
+				} catch (err) {
+					await client.query('rollback').catch(() => {});
+					if (err instanceof MigrationError) throw err;
+					const e = err as Error & { position?: string };
+					throw new MigrationError(`Migration ${file.file} failed and was rolled back: ${e.message}`, { cause: err });
 				}
-				await client.query(parts.at(-1)!);
-				await client.query('insert into public.schema_migrations (version, name, checksum) values ($1, $2, $3)', [
-					file.version,
-					file.name,
-					file.checksum
-				]);
-				await client.query('commit');
-				done.push(file.file);
-				log(`applied ${file.file}`);
-			} catch (err) {
-				await client.query('rollback').catch(() => {});
-				if (err instanceof MigrationError) throw err;
-				const e = err as Error & { position?: string };
-				throw new MigrationError(`Migration ${file.file} failed and was rolled back: ${e.message}`, { cause: err });
 			}
 		}
 		return done;

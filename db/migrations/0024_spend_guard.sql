@@ -48,8 +48,11 @@ comment on column video_jobs.estimated_seconds is 'Seconds of video expected, se
 comment on column video_jobs.hold_reason is 'Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.';
 
 -- 2. The status and its moves --------------------------------------------------------------------
+-- First in pipeline order: the positions move up by one (in two steps, as position is unique).
+update video_job_statuses set position = position + 1000;
+update video_job_statuses set position = position - 999;
 insert into video_job_statuses (status, position, is_active, holds_render_slot, step_queue) values
-  ('awaiting_approval', 0, false, false, null);
+  ('awaiting_approval', 1, false, false, null);
 insert into video_job_transitions (from_status, to_status, kind) values
   ('awaiting_approval', 'queued', 'step'),
   ('awaiting_approval', 'canceled', 'stop'),

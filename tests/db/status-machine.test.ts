@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgError, type TestDatabase } from '../helpers/db.ts';
 import { addContent, pgbossJobs, seedBusiness, type Seeded } from '../helpers/fixtures.ts';
 
-type Status = 'queued' | 'submitting' | 'rendering' | 'transferring' | 'completed' | 'failed' | 'canceled';
-const STATUSES: Status[] = ['queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'];
+type Status = 'awaiting_approval' | 'queued' | 'submitting' | 'rendering' | 'transferring' | 'completed' | 'failed' | 'canceled';
+const STATUSES: Status[] = ['awaiting_approval', 'queued', 'submitting', 'rendering', 'transferring', 'completed', 'failed', 'canceled'];
 const ACTIVE: Status[] = ['queued', 'submitting', 'rendering', 'transferring'];
 
 const LEGAL: Array<[Status, Status]> = [
@@ -19,7 +19,11 @@ const LEGAL: Array<[Status, Status]> = [
 		[s, 'canceled']
 	]),
 	['failed', 'queued'],
-	['canceled', 'queued']
+	['canceled', 'queued'],
+	// Spend guard (0024): approve, reject, and a submit HeyGen refused for the account (paused).
+	['awaiting_approval', 'queued'],
+	['awaiting_approval', 'canceled'],
+	['submitting', 'queued']
 ];
 const isLegal = (from: Status, to: Status) => LEGAL.some(([f, t]) => f === from && t === to);
 const ILLEGAL: Array<[Status, Status]> = STATUSES.flatMap((from) =>
@@ -28,6 +32,7 @@ const ILLEGAL: Array<[Status, Status]> = STATUSES.flatMap((from) =>
 
 /** The UPDATE a worker (or a DBA) would run to make each move, with the columns it requires. */
 const STEP: Record<Status, string> = {
+	awaiting_approval: `update video_jobs set status = 'awaiting_approval' where id = $1`,
 	queued: `update video_jobs set status = 'queued' where id = $1`,
 	submitting: `update video_jobs set status = 'submitting', submit_count = submit_count + 1 where id = $1`,
 	rendering: `update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || left(id::text, 8) where id = $1`,
@@ -38,6 +43,7 @@ const STEP: Record<Status, string> = {
 };
 /** How to reach each state from a fresh (queued) job. */
 const PATH: Record<Status, Status[]> = {
+	awaiting_approval: [], // a new job of a business that requires approval
 	queued: [],
 	submitting: ['submitting'],
 	rendering: ['submitting', 'rendering'],
@@ -58,6 +64,7 @@ interface Event {
 describe('video job status machine', () => {
 	let db: TestDatabase;
 	let seeded: Seeded;
+	let approving: Seeded;
 	let sessionUser: string;
 
 	const events = async (jobId: string) =>
@@ -67,13 +74,13 @@ describe('video job status machine', () => {
 	const content = async (contentId: string) =>
 		(await db.sql(`select heygen_video_id, heygen_status, heygen_url, video_long_url from content where id = $1`, [contentId])).rows[0];
 
-	async function newJob(): Promise<{ jobId: string; contentId: string }> {
-		const contentId = await addContent(db, seeded.businessId, 'A script for the status machine.');
+	async function newJob(biz = seeded): Promise<{ jobId: string; contentId: string }> {
+		const contentId = await addContent(db, biz.businessId, 'A script for the status machine.');
 		const { rows } = await db.sql(`insert into video_jobs (content_id) values ($1) returning id`, [contentId]);
 		return { jobId: rows[0].id, contentId };
 	}
 	async function reach(status: Status) {
-		const j = await newJob();
+		const j = await newJob(status === 'awaiting_approval' ? approving : seeded);
 		for (const step of PATH[status]) await db.sql(STEP[step], [j.jobId]);
 		expect((await job(j.jobId)).status).toBe(status);
 		return j;
@@ -82,6 +89,8 @@ describe('video job status machine', () => {
 	beforeAll(async () => {
 		db = await createTestDatabase();
 		seeded = await seedBusiness(db);
+		approving = await seedBusiness(db);
+		await db.sql(`update businesses set require_approval = true where id = $1`, [approving.businessId]);
 		sessionUser = (await db.sql(`select session_user as u`)).rows[0].u;
 	});
 	afterAll(async () => {
@@ -168,7 +177,7 @@ describe('video job status machine', () => {
 				'failed->canceled'
 			])
 				expect(names).toContain(n);
-			expect(ILLEGAL).toHaveLength(28);
+			expect(ILLEGAL).toHaveLength(39);
 		});
 	});
 
