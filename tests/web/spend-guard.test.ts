@@ -7,7 +7,7 @@
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { type Owner, webTest as test } from '../helpers/web-fixtures.ts';
-import { configureHeyGen, createContent, inviteAndAccept, signUp, type TestApp } from './harness.ts';
+import { configureHeyGen, createContent, generateVideo, inviteAndAccept, signUp, type TestApp } from './harness.ts';
 
 // Approving only has to reach queued here (the trigger enqueues it); the browser test runs the worker.
 test.override({ appOptions: { worker: false } });
@@ -119,6 +119,27 @@ describe('spending settings', () => {
 	});
 });
 
+describe('generate', () => {
+	test('shows the estimate before the click, and warns when the video would go over the monthly limit', async ({ db, owner }) => {
+		const b = owner.businessId;
+		await configureHeyGen(owner.client, b);
+		// 25 words: 10 s at 2.5 words a second, as SQL estimates it at insert.
+		const contentId = await createContent(owner.client, b, Array.from({ length: 25 }, (_, i) => `word${i}`).join(' '), 'Estimated');
+		let html = (await owner.client.html(`/b/${b}/content/${contentId}`)).text;
+		expect(html).toMatch(/data-testid="generate-estimate"[^>]*>About 10 s of video\./);
+		expect(html).not.toContain('data-testid="generate-spend-warning"');
+
+		await db.sql(`update businesses set monthly_video_seconds_limit = 5 where id = $1`, [b]);
+		html = (await owner.client.html(`/b/${b}/content/${contentId}`)).text;
+		expect(html).toContain('This would go over the monthly limit (0 s of 5 s used)');
+		// And SQL agrees: the job it makes is held for the budget, with the same estimate.
+		const jobId = await generateVideo(owner.client, b, contentId);
+		expect(
+			(await db.sql(`select status, hold_reason, estimated_seconds::float as s from video_jobs where id = $1`, [jobId])).rows[0]
+		).toEqual({ status: 'awaiting_approval', hold_reason: 'over_budget', s: 10 });
+	});
+});
+
 describe('approvals page', () => {
 	test('a held job is listed; Approve queues it and Reject cancels it with the reason, both as the person', async ({ db, owner }) => {
 		const b = owner.businessId;
@@ -129,7 +150,7 @@ describe('approvals page', () => {
 		expect(page.text).toContain('Spring launch');
 		expect(page.text).toContain('Autumn teaser');
 		expect(page.text).toContain('Approval is required for every video');
-		expect(page.text).toMatch(/about [\d.]+ s of video/);
+		expect(page.text).toMatch(/about \d+ s of video/);
 		// The nav's badge counts them.
 		expect(page.text).toMatch(/data-testid="approvals-badge"[^>]*>2</);
 

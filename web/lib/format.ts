@@ -39,6 +39,12 @@ export function duration(seconds: number | null | undefined): string {
 	return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** Seconds of video (estimates, budgets): whole seconds, "45 s", "3 min 20 s"; tenths would only claim a precision estimates lack. */
+export function videoLength(seconds: number): string {
+	const s = Math.round(seconds);
+	return s < 60 ? `${s} s` : duration(s);
+}
+
 // One formatter, made once: toLocaleString builds a new one on every call.
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 

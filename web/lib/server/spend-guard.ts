@@ -6,7 +6,7 @@
  */
 import { sql, type Selectable } from 'kysely';
 import type { Businesses, VideoJobs } from '$db/types.ts';
-import { duration } from '../format.ts';
+import { videoLength } from '../format.ts';
 import { asUser, db } from './db.ts';
 import { knownCredits } from './heygen.ts';
 import { asPausedReason, type PausedReason } from './paused-reason.ts';
@@ -161,7 +161,7 @@ export async function generateHint(m: Membership, script: string): Promise<Gener
 		const usedSeconds = Number(rows[0]?.used ?? 0);
 		if (usedSeconds + estimatedSeconds > limit) {
 			warnings.push(
-				`This would go over the monthly limit (${duration(usedSeconds)} of ${duration(limit)} used): the video waits for an owner's or admin's approval.`
+				`This would go over the monthly limit (${videoLength(usedSeconds)} of ${videoLength(limit)} used): the video waits for an owner's or admin's approval.`
 			);
 		}
 	}
