@@ -49,6 +49,10 @@ const schema = z.object({
 	DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().default(60),
 	/** How often a job waiting for a free HeyGen render slot (businesses.heygen_concurrency) looks again. */
 	SLOT_WAIT_SECONDS: z.coerce.number().positive().default(5),
+	/** A business paused because HeyGen said 402 (no credit) or 401 (key rejected) is first probed at /v3/users/me after this long. */
+	HEYGEN_PAUSE_PROBE_SECONDS: z.coerce.number().positive().default(120),
+	/** The probe's gap doubles up to this. */
+	HEYGEN_PAUSE_PROBE_MAX_SECONDS: z.coerce.number().positive().default(600),
 	/** How many jobs of each step one worker process runs at once. */
 	WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
 	WORKER_SHUTDOWN_SECONDS: z.coerce.number().positive().default(20),

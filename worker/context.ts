@@ -18,6 +18,10 @@ export interface PipelineSettings {
 	downloadStallMs: number;
 	/** How long a job waiting for a free render slot sleeps before it looks again (a freed slot wakes it sooner). */
 	slotWaitMs: number;
+	/** A paused business (HeyGen said 402 or 401) is probed at GET /v3/users/me after this long, then with doubling gaps. */
+	pauseProbeMs: number;
+	/** The longest gap between two probes of a paused business. */
+	pauseProbeMaxMs: number;
 	/** The HeyGen API origin; downloads from it may be plain http on a private address (the simulator). */
 	trustedOrigin?: string;
 	/** Where HeyGen should send webhooks; omitted when the app is not reachable from outside. */

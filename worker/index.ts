@@ -7,6 +7,7 @@ import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
 import { retirementRunner } from './endpoint-retirements.ts';
 import { languageRefresher } from './languages.ts';
+import { pauseProber } from './heygen-pause.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { STEP_LIST, workOptions, type StepDefinition } from './steps/registry.ts';
@@ -47,6 +48,8 @@ export function settingsFromConfig(config: Config): PipelineSettings {
 		maxTransfers: config.MAX_TRANSFERS,
 		downloadStallMs: config.DOWNLOAD_STALL_SECONDS * 1000,
 		slotWaitMs: config.SLOT_WAIT_SECONDS * 1000,
+		pauseProbeMs: config.HEYGEN_PAUSE_PROBE_SECONDS * 1000,
+		pauseProbeMaxMs: Math.max(config.HEYGEN_PAUSE_PROBE_SECONDS, config.HEYGEN_PAUSE_PROBE_MAX_SECONDS) * 1000,
 		trustedOrigin: new URL(config.HEYGEN_API_URL).origin,
 		// where each business's webhook endpoint points (worker/webhook-registration.ts)
 		...(config.ORIGIN && { publicUrl: config.ORIGIN })
@@ -108,6 +111,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	// The same NOTIFY refreshes HeyGen's translation languages with the saved key (and the sweep
 	// keeps them a day fresh).
 	const languages = languageRefresher(ctx);
+	// Paused businesses (HeyGen said 402/401) are probed on the sweep's beat, each on its own backoff.
+	const prober = pauseProber(ctx);
 	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, (businessId) => {
 		retirements.wake();
 		languages.wake(businessId);
@@ -177,6 +182,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const sweep = async () => {
 		retirements.wake();
 		languages.wake(null);
+		prober.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 		} catch (err) {
@@ -200,6 +206,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await keyChanges.stop();
 				await retirements.idle();
 				await languages.idle();
+				await prober.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())

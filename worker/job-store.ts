@@ -23,6 +23,9 @@ export const POLL_COLUMNS = [
 export type PollJob = Pick<VideoJob, (typeof POLL_COLUMNS)[number]>;
 export type JobPatch = Updateable<VideoJobs>;
 
+/** Why HeyGen refuses a business's submits (businesses.heygen_paused_reason). */
+export type PauseReason = 'insufficient_credit' | 'key_rejected';
+
 export interface NextStep {
 	queue: QueueName;
 	delayMs?: number;
@@ -31,6 +34,7 @@ export interface NextStep {
 export type ClaimedSubmit =
 	| { outcome: 'gone' }
 	| { outcome: 'wait'; job: VideoJob; inFlight: number; limit: number }
+	| { outcome: 'paused'; job: VideoJob; reason: PauseReason }
 	| { outcome: 'started' | 'resumed'; job: VideoJob };
 
 /**
@@ -171,12 +175,43 @@ export class JobStore {
 		const { _claim: claim, ...job } = row;
 		const wait = /^wait:(\d+):(\d+)$/.exec(claim);
 		if (wait) return { outcome: 'wait', job, inFlight: Number(wait[1]), limit: Number(wait[2]) };
+		const paused = /^paused:(insufficient_credit|key_rejected)$/.exec(claim);
+		if (paused) return { outcome: 'paused', job, reason: paused[1] as PauseReason };
 		if (claim !== 'started' && claim !== 'resumed') throw new Error(`video_jobs_claim_submit gave an unknown outcome: ${claim}`);
 		return { outcome: claim, job };
 	}
 
 	async fail(jobId: string, from: readonly VideoJobStatus[], code: string, message: string): Promise<VideoJob | undefined> {
 		return this.update(jobId, from, { status: 'failed', error_code: code, error_message: message.slice(0, 2000) });
+	}
+
+	/**
+	 * HeyGen refused a submit for the account (402, 401): the business is paused and the job goes
+	 * back to queued with its submit given back (heygen_pause_business, migration 0024). False when
+	 * the job is no longer submitting.
+	 */
+	async pauseBusiness(jobId: string, reason: PauseReason, message: string): Promise<boolean> {
+		const { rows } = await sql<{ ok: boolean }>`
+			select heygen_pause_business(${jobId}::uuid, ${reason}, ${message}, ${this.actor}) as ok`.execute(this.db);
+		return rows[0]?.ok === true;
+	}
+
+	/** The paused businesses that have a key to probe HeyGen with. */
+	async pausedBusinesses(): Promise<Array<{ id: string; reason: PauseReason }>> {
+		const rows = await this.db
+			.selectFrom('businesses')
+			.select(['id', 'heygen_paused_reason'])
+			.where('heygen_paused_reason', 'is not', null)
+			.where('heygen_secret_id', 'is not', null)
+			.execute();
+		return rows.map((r) => ({ id: r.id, reason: r.heygen_paused_reason as PauseReason }));
+	}
+
+	/** Lifts a pause and wakes the business's queued jobs (resume_heygen); false if it was not paused. */
+	async resumeHeyGen(businessId: string): Promise<boolean> {
+		const { rows } = await sql<{ ok: boolean }>`
+			select set_config('video_jobs.actor', ${this.actor}, true), resume_heygen(${businessId}::uuid, 'credits_back') as ok`.execute(this.db);
+		return rows[0]?.ok === true;
 	}
 
 	/** Re-runs orphaned steps and fails jobs past their deadline; see video_jobs_sweep() in SQL. */

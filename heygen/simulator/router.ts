@@ -8,7 +8,7 @@ import { echoedError } from './key-echo.ts';
 import type { SimState } from './state.ts';
 import type { createTranslations } from './translations.ts';
 import type { createVideos } from './videos.ts';
-import { CHUNK, SIM_LOOKS, SIM_VOICE_LIST, type SimEndpoint, type SimRequest } from './types.ts';
+import { CHUNK, SIM_LOOKS, SIM_VOICE_LIST, type SimBilling, type SimEndpoint, type SimRequest } from './types.ts';
 
 export function createApi(st: SimState, videos: ReturnType<typeof createVideos>, translations: ReturnType<typeof createTranslations>) {
 	const { validKeys, idempotency, pageSize, delay, take } = st;
@@ -51,7 +51,8 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>,
 			if (res.destroyed || st.closed) return;
 		}
 		const key = req.headers['x-api-key'];
-		if (typeof key !== 'string' || !validKeys.includes(key) || take('badKey', endpoint)) {
+		const account = typeof key === 'string' ? st.accounts.get(key) : undefined;
+		if (typeof key !== 'string' || !validKeys.includes(key) || account?.revoked || take('badKey', endpoint)) {
 			sendJson(res, 401, apiError('unauthorized', 'Unauthorized'));
 			return;
 		}
@@ -106,6 +107,11 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>,
 			return;
 		}
 		const badShape = take('badShape', endpoint);
+
+		if (account?.outOfCredit && (endpoint === 'generate' || endpoint === 'translate')) {
+			sendJson(res, 402, apiError('insufficient_credit', 'Insufficient credit. Please top up your API credits.'));
+			return;
+		}
 
 		switch (endpoint) {
 			case 'generate':
@@ -225,7 +231,8 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>,
 				sendJson(res, 200, { data: await translations.uploadAsset(req) });
 				return;
 			case 'account': {
-				const data = { username: 'sim-user', email: 'sim@example.com', first_name: 'Sim', last_name: 'User', ...st.sim.billing };
+				const billing = account?.outOfCredit ? emptied(st.sim.billing) : st.sim.billing;
+				const data = { username: 'sim-user', email: 'sim@example.com', first_name: 'Sim', last_name: 'User', ...billing };
 				sendJson(res, 200, { data: badShape ? { ...data, wallet: 'lots' } : data });
 				return;
 			}
@@ -235,4 +242,13 @@ export function createApi(st: SimState, videos: ReturnType<typeof createVideos>,
 	}
 
 	return { handleApi };
+}
+
+/** The account's billing with nothing left to spend (an out-of-credit account). */
+function emptied(b: SimBilling): SimBilling {
+	if (b.billing_type === 'wallet') return { ...b, wallet: { ...b.wallet, remaining_balance: 0 } };
+	if (b.billing_type === 'subscription') {
+		return { ...b, subscription: { ...b.subscription, credits: { premium_credits: { remaining: 0 }, add_on_credits: { remaining: 0 } } } };
+	}
+	return { ...b, usage_based: { ...b.usage_based, remaining_credits: 0 } };
 }

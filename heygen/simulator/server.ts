@@ -69,6 +69,10 @@
  *   routeMissing     { endpoint? }       404 not_found as if the route did not exist (e.g. the bulk status route moved)
  *   echoKeyError     { form, status?, endpoint? } an error (default 400) whose code and message carry the key in `form` (./key-echo.ts)
  *   echoKeyRender    { form }            the next `times` videos fail with the key in `form` as failure_code and in failure_message
+ *
+ * Accounts — `sim.setAccount({ outOfCredit: true }, key?)`: every create with that key answers 402
+ * insufficient_credit and /v3/users/me shows no credit left; `{ revoked: true }`: every call with it
+ * answers 401. `sim.setAccount(null, key?)` restores it. Unlike faults, they last until changed.
  */
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
@@ -182,6 +186,12 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		},
 		clearFaults() {
 			st.faults = {};
+			st.accounts.clear();
+		},
+		setAccount(state, key = sim.apiKey) {
+			if (state === null) st.accounts.delete(key);
+			else st.accounts.set(key, { ...state });
+			changed();
 		},
 		setVideoBehaviour(callbackId, b) {
 			if (b === null) behaviours.delete(callbackId);

@@ -10,6 +10,7 @@ import {
 	type HeyGenSimulator,
 	type HeyGenSimulatorOptions,
 	type IdempotencyRecord,
+	type SimAccount,
 	type SimEndpoint,
 	type VideoBehaviour
 } from './types.ts';
@@ -46,6 +47,7 @@ export function createSimState(opts: HeyGenSimulatorOptions) {
 		idempotency: new Map<string, IdempotencyRecord>(),
 		pageSize: opts.pageSize ?? 2,
 		faults: {} as Partial<Faults>,
+		accounts: new Map<string, SimAccount>(),
 		closed: false,
 		changed,
 		hooks: createSimWebhooks({ changed, later }),

@@ -164,6 +164,16 @@ export type SimBilling =
 			usage_based: { included_credits: number; remaining_credits: number; spending_cap_usd: number; spending_current_usd: number };
 	  };
 
+/**
+ * The account behind one API key, switchable while jobs are queued (sim.setAccount): out of
+ * credit, every create answers 402 insufficient_credit and /v3/users/me shows nothing left; revoked,
+ * every call with the key answers 401 unauthorized.
+ */
+export interface SimAccount {
+	outOfCredit?: boolean;
+	revoked?: boolean;
+}
+
 export interface HeyGenSimulatorOptions {
 	port?: number;
 	host?: string;
@@ -184,6 +194,8 @@ export interface HeyGenSimulator {
 	close(): Promise<void>;
 	setFaults(f: Partial<Faults>): void;
 	clearFaults(): void;
+	/** Switch the account of `key` (default: the first valid key); null restores it. Kept until reset(). */
+	setAccount(state: SimAccount | null, key?: string): void;
 	readonly faults: Readonly<Partial<Faults>>;
 	setVideoBehaviour(callbackId: string, b: VideoBehaviour | null): void;
 	videos: Map<string, SimVideo>;

@@ -4,9 +4,17 @@ import { QUEUES } from '../queues.ts';
 import { handleStepError } from './errors.ts';
 import { ensureWebhook } from '../webhook-registration.ts';
 import { kindOf } from '../kinds/index.ts';
+import { pauseOnAccountRefusal } from '../heygen-pause.ts';
 
 /** The status a job holds while this step works on it (SQL: video_jobs_step_queue). */
 const AT = STEP_STATUS[QUEUES.submit];
+
+const PAUSED_PAST_DEADLINE = {
+	insufficient_credit:
+		'The video waited past its deadline while HeyGen had no credits left on the account. Add credits in HeyGen, then retry it.',
+	key_rejected:
+		'The video waited past its deadline while HeyGen rejected the API key. Save a valid key in the HeyGen settings, then retry it.'
+} as const;
 
 /** HeyGen keeps an Idempotency-Key for 24 hours; past this, a resubmit could make a second video. */
 const KEY_SAFE_FOR_MS = 23 * 3600_000;
@@ -45,6 +53,14 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 		ctx.log.debug({ jobId, inFlight: claim.inFlight, limit: claim.limit }, 'waiting for a HeyGen render slot');
 		return;
 	}
+	if (claim.outcome === 'paused') {
+		// Held back until the business is resumed (worker/heygen-pause.ts); the deadline still ends it.
+		const j = claim.job;
+		if (j.deadline && Date.now() + waitMs > j.deadline.getTime()) {
+			await ctx.store.fail(jobId, ['queued'], 'deadline_exceeded', PAUSED_PAST_DEADLINE[claim.reason]);
+		}
+		return;
+	}
 	const job = claim.job;
 	if (job.heygen_video_id) return;
 	if (job.submit_count > ctx.settings.maxSubmits) {
@@ -81,6 +97,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	try {
 		videoId = await kindOf(job).create(ctx, job, ctx.heygen(key));
 	} catch (err) {
+		if (await pauseOnAccountRefusal(ctx, job, err)) return;
 		await handleStepError(ctx, QUEUES.submit, job, err, ctx.settings.maxSubmits);
 		return;
 	}
