@@ -7,7 +7,7 @@
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { type Owner, webTest as test } from '../helpers/web-fixtures.ts';
-import { configureHeyGen, createContent, generateVideo, inviteAndAccept, signUp, type TestApp } from './harness.ts';
+import { configureHeyGen, createContent, GENERATE_DEFAULTS, generateFormKey, inviteAndAccept, signUp, type TestApp } from './harness.ts';
 
 // Approving only has to reach queued here (the trigger enqueues it); the browser test runs the worker.
 test.override({ appOptions: { worker: false } });
@@ -133,7 +133,12 @@ describe('generate', () => {
 		html = (await owner.client.html(`/b/${b}/content/${contentId}`)).text;
 		expect(html).toContain('This would go over the monthly limit (0 s of 5 s used)');
 		// And SQL agrees: the job it makes is held for the budget, with the same estimate.
-		const jobId = await generateVideo(owner.client, b, contentId);
+		const r = await owner.client.action(`/b/${b}/content/${contentId}?/generate`, {
+			...GENERATE_DEFAULTS,
+			idempotencyKey: await generateFormKey(owner.client, b, contentId)
+		});
+		expect(r.data.message).toContain('waits for an owner or admin to approve it');
+		const jobId = r.data.jobId as string;
 		expect(
 			(await db.sql(`select status, hold_reason, estimated_seconds::float as s from video_jobs where id = $1`, [jobId])).rows[0]
 		).toEqual({ status: 'awaiting_approval', hold_reason: 'over_budget', s: 10 });

@@ -375,20 +375,20 @@ export async function createJob(args: {
 	contentId: string;
 	options: VideoOptions;
 	idempotencyKey: string;
-}): Promise<{ jobId: string; duplicate: boolean }> {
+}): Promise<{ jobId: string; duplicate: boolean; status: VideoJobStatus }> {
 	try {
 		return await asUser(args.userId, async (trx) => {
 			// Raw: script, avatar_id and voice_id are NOT NULL but filled by the before-insert trigger,
 			// which the insert type of db/types.ts cannot know.
-			const { rows } = await sql<Pick<Selectable<VideoJobs>, 'id'>>`
+			const { rows } = await sql<Pick<Selectable<VideoJobs>, 'id' | 'status'>>`
 				insert into video_jobs (content_id, business_id, options, idempotency_key)
 				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
 				on conflict (idempotency_key) do nothing
-				returning id`.execute(trx);
-			if (rows[0]) return { jobId: rows[0].id, duplicate: false };
+				returning id, status`.execute(trx);
+			if (rows[0]) return { jobId: rows[0].id, duplicate: false, status: rows[0].status };
 			const existing = await jobOfForm(trx, args);
 			if (!existing) throw new FormReusedError();
-			return { jobId: existing.id, duplicate: true };
+			return { jobId: existing.id, duplicate: true, status: existing.status };
 		});
 	} catch (err) {
 		// A double click whose second insert checked the idempotency key before the first one's row had
@@ -397,7 +397,7 @@ export async function createJob(args: {
 		if (!(err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === ONE_ACTIVE_INDEX)) throw err;
 		const existing = await jobOfForm(db(), args);
 		if (!existing) throw err;
-		return { jobId: existing.id, duplicate: true };
+		return { jobId: existing.id, duplicate: true, status: existing.status };
 	}
 }
 
@@ -405,7 +405,7 @@ export async function createJob(args: {
 function jobOfForm(q: Kysely<DB>, args: { businessId: string; contentId: string; idempotencyKey: string }) {
 	return q
 		.selectFrom('video_jobs')
-		.select('id')
+		.select(['id', 'status'])
 		.where('idempotency_key', '=', args.idempotencyKey)
 		.where('business_id', '=', args.businessId)
 		.where('content_id', '=', args.contentId)

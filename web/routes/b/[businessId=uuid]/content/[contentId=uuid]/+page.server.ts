@@ -131,7 +131,11 @@ export const actions: Actions = {
 			return {
 				form: 'generate',
 				jobId: r.jobId,
-				message: r.duplicate ? 'This video was already started; showing its progress.' : 'Video queued. Watch its progress below.'
+				message: r.duplicate
+					? 'This video was already started; showing its progress.'
+					: r.status === 'awaiting_approval'
+						? 'The video waits for an owner or admin to approve it (Approvals) before it is sent to HeyGen.'
+						: 'Video queued. Watch its progress below.'
 			};
 		} catch (err) {
 			// The trigger counts the script it will send: the body without surrounding blanks.
