@@ -139,6 +139,7 @@ describe('generate', () => {
 		});
 		expect(r.data.message).toContain('waits for an owner or admin to approve it');
 		const jobId = r.data.jobId as string;
+		expect((await owner.client.html(`/b/${b}/content/${contentId}`)).text).toContain('data-testid="job-held"');
 		expect(
 			(await db.sql(`select status, hold_reason, estimated_seconds::float as s from video_jobs where id = $1`, [jobId])).rows[0]
 		).toEqual({ status: 'awaiting_approval', hold_reason: 'over_budget', s: 10 });
