@@ -1187,6 +1187,19 @@ CREATE OR REPLACE FUNCTION public.video_job_duration_buckets()
 AS $function$ select array[5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 'infinity']::float8[] $function$;
 grant execute on function public.video_job_duration_buckets() to public;
 
+CREATE OR REPLACE FUNCTION public.video_job_estimate_seconds(p_script text, p_options jsonb DEFAULT '{}'::jsonb)
+ RETURNS numeric
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select case when coalesce(btrim(p_script, E' \t\r\n'), '') = '' then 0
+              else round(cardinality(regexp_split_to_array(btrim(p_script, E' \t\r\n'), '\s+'))
+                         / (2.5 * coalesce((p_options ->> 'voice_speed')::numeric, 1)), 1) end
+$function$;
+comment on function public.video_job_estimate_seconds(text,jsonb) is 'Seconds of video a script makes: its words at 2.5 words a second, divided by options.voice_speed (default 1).';
+grant execute on function public.video_job_estimate_seconds(text,jsonb) to public;
+
 CREATE OR REPLACE FUNCTION public.video_job_events_append_only()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1709,8 +1722,7 @@ begin
   if v_translation then
     new.estimated_seconds := v_source_seconds;
   else
-    new.estimated_seconds := round(cardinality(regexp_split_to_array(btrim(new.script), '\s+'))
-                                   / (2.5 * coalesce((new.options ->> 'voice_speed')::numeric, 1)), 1);
+    new.estimated_seconds := video_job_estimate_seconds(new.script, new.options);
   end if;
   if v_require_approval then
     new.hold_reason := 'approval_required';

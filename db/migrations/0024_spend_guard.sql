@@ -65,6 +65,14 @@ reindex index video_jobs_one_active_translation;
 reindex index video_jobs_business_in_flight_idx;
 
 -- 3. Budget -----------------------------------------------------------------------------------------
+-- The one rule for an avatar job's length, also what the app shows before a job is made.
+create function video_job_estimate_seconds(p_script text, p_options jsonb default '{}') returns numeric
+language sql immutable set search_path = pg_catalog, public, pg_temp as $$
+  select case when coalesce(btrim(p_script, E' \t\r\n'), '') = '' then 0
+              else round(cardinality(regexp_split_to_array(btrim(p_script, E' \t\r\n'), '\s+'))
+                         / (2.5 * coalesce((p_options ->> 'voice_speed')::numeric, 1)), 1) end
+$$;
+comment on function video_job_estimate_seconds(text, jsonb) is 'Seconds of video a script makes: its words at 2.5 words a second, divided by options.voice_speed (default 1).';
 create function business_video_seconds_used(p_business_id uuid, p_at timestamptz default now()) returns numeric
 language sql stable set search_path = pg_catalog, public, pg_temp as $$
   select coalesce(sum(coalesce(v.duration_seconds, v.estimated_seconds)), 0)
@@ -472,8 +480,7 @@ begin
   if v_translation then
     new.estimated_seconds := v_source_seconds;
   else
-    new.estimated_seconds := round(cardinality(regexp_split_to_array(btrim(new.script), '\s+'))
-                                   / (2.5 * coalesce((new.options ->> 'voice_speed')::numeric, 1)), 1);
+    new.estimated_seconds := video_job_estimate_seconds(new.script, new.options);
   end if;
   if v_require_approval then
     new.hold_reason := 'approval_required';

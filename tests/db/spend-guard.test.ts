@@ -162,6 +162,13 @@ describe('monthly budget', () => {
 			[source]
 		);
 		expect(tr.rows[0].estimated_seconds).toBe('4.0');
+		// The same rule the app shows before a job is made.
+		const est = await db.sql(
+			`select video_job_estimate_seconds($1) as plain, video_job_estimate_seconds($1, '{"voice_speed": 0.5}') as slow,
+			        video_job_estimate_seconds(E' \\n ') as blank`,
+			[TEN_WORDS]
+		);
+		expect(est.rows[0]).toEqual({ plain: '4.0', slow: '8.0', blank: '0' });
 	});
 
 	test('a job that would pass the limit is held over_budget, naming used and limit; one statement holds only the rows past it', async ({

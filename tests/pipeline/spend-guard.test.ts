@@ -7,12 +7,14 @@ import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulat
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { countSubmits } from '../helpers/heygen-sim.ts';
+import { translate, translationsFor } from '../helpers/translations.ts';
 import { FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
 
 const KEY_A = 'sim-key-credit-a';
 const KEY_B = 'sim-key-credit-b';
 const KEY_C = 'sim-key-revoked-c';
 const KEY_C2 = 'sim-key-replaced-c';
+const KEY_E = 'sim-key-translating-e';
 
 /** Generate requests that carried this job's idempotency key (accepted or refused). */
 const generateCalls = (sim: HeyGenSimulator, jobId: string) =>
@@ -24,7 +26,7 @@ describe('spend guard in the pipeline', () => {
 	let sim: HeyGenSimulator;
 	beforeAll(async () => {
 		db = await createTestDatabase();
-		sim = await startHeyGenSimulator({ validKeys: [TEST_KEY, KEY_A, KEY_B, KEY_C, KEY_C2] });
+		sim = await startHeyGenSimulator({ validKeys: [TEST_KEY, KEY_A, KEY_B, KEY_C, KEY_C2, KEY_E] });
 		p = await startPipeline(db, { sim, worker: { settings: { ...FAST_SETTINGS, pauseProbeMs: 100, pauseProbeMaxMs: 400 } } });
 	});
 	afterAll(async () => {
@@ -122,6 +124,24 @@ describe('spend guard in the pipeline', () => {
 			{ event: 'paused', reason: 'insufficient_credit', actor: 'worker' },
 			{ event: 'resumed', reason: 'credits_back', actor: 'worker' }
 		]);
+	});
+
+	it('a translation refused for credit pauses its business too and completes once credits are back', async () => {
+		const e = await seedBusiness(db, { name: 'Translating Co', key: KEY_E });
+		const source = await insertJob(db, e.contentId);
+		await waitForStatus(db, source, 'completed');
+		sim.setAccount({ outOfCredit: true }, KEY_E);
+		const [id] = await translate(db, source, ['German']);
+		await waitUntil(async () => (await pausedReason(e.businessId)) !== null);
+		expect(await pausedReason(e.businessId)).toBe('insufficient_credit');
+		expect((await db.sql('select status, submit_count from video_jobs where id = $1', [id])).rows[0]).toEqual({
+			status: 'queued',
+			submit_count: 0
+		});
+		sim.setAccount(null, KEY_E);
+		const done = await waitForStatus(db, id!, ['completed', 'failed'], 30_000);
+		expect(done.status).toBe('completed');
+		expect(translationsFor(sim, id!)).toHaveLength(1); // one translation made at HeyGen, the refused call made none
 	});
 
 	it('a revoked key pauses the business as key_rejected; saving a new key resumes it at once', async () => {
