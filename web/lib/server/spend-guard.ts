@@ -116,8 +116,6 @@ export async function awaitingApproval(businessId: BusinessId) {
 	}));
 }
 
-export type ApprovalItem = Awaited<ReturnType<typeof awaitingApproval>>[number];
-
 export async function approveJob(userId: string, jobId: JobId): Promise<void> {
 	await asUser(userId, (trx) => sql`select approve_video_job(${jobId}::uuid)`.execute(trx));
 }
@@ -126,13 +124,29 @@ export async function rejectJob(userId: string, jobId: JobId, reason: string): P
 	await asUser(userId, (trx) => sql`select reject_video_job(${jobId}::uuid, ${reason})`.execute(trx));
 }
 
-/** Spoken words per second at normal voice speed (150 a minute), as video_jobs_before_insert counts them. */
-const WORDS_PER_SECOND = 2.5;
-
-/** The estimate SQL gives an avatar job at insert (migration 0024): words / 2.5, to a tenth of a second. */
-export function estimateSeconds(script: string): number {
-	const words = script.trim().split(/\s+/u).length;
-	return Math.round((10 * words) / WORDS_PER_SECOND) / 10;
+/**
+ * SQL's own numbers for a piece of content: the estimate the insert trigger would give its video
+ * (video_job_estimate_seconds, the one estimate rule) and, only when the business has a limit, the
+ * month's use. Sent alongside the membership check (it does not wait for it; the caller discards it
+ * unless the viewer is a member), so the content page pays no extra round trip.
+ */
+export async function contentEstimate(businessId: string, contentId: string) {
+	const row = await db()
+		.selectFrom('content as c')
+		.innerJoin('businesses as b', 'b.id', 'c.business_id')
+		.select((eb) => [
+			eb.fn<string>('video_job_estimate_seconds', ['c.body']).as('estimate'),
+			eb
+				.case()
+				.when('b.monthly_video_seconds_limit', 'is not', null)
+				.then(eb.fn<string>('business_video_seconds_used', ['b.id']))
+				.end()
+				.as('used')
+		])
+		.where('c.id', '=', contentId)
+		.where('c.business_id', '=', businessId)
+		.executeTakeFirst();
+	return { estimatedSeconds: Number(row?.estimate ?? 0), usedSeconds: row?.used == null ? null : Number(row.used) };
 }
 
 export interface GenerateHint {
@@ -142,28 +156,23 @@ export interface GenerateHint {
 }
 
 /**
- * What the Generate button says before the click. Light on purpose (the content page is hot):
- * this month's usage is read only when the business has a limit, and HeyGen's credits only from
- * what the settings page last fetched, never from HeyGen itself.
+ * What the Generate button says before the click. Light on purpose (the content page is hot): SQL's
+ * numbers come from contentEstimate, HeyGen's credits only from what the settings page last
+ * fetched, never from HeyGen itself.
  */
-export async function generateHint(m: Membership, script: string): Promise<GenerateHint> {
+export function generateHint(m: Membership, sqlSays: Awaited<ReturnType<typeof contentEstimate>>): GenerateHint {
 	const b = m.business;
-	const estimatedSeconds = estimateSeconds(script);
+	const { estimatedSeconds, usedSeconds } = sqlSays;
 	const warnings: string[] = [];
 	if (b.require_approval) warnings.push('Approval is on: the video waits on the Approvals page until an owner or admin approves it.');
 	if (b.heygen_paused_reason !== null) {
 		warnings.push('Video generation is paused (see HeyGen settings): the video waits in the queue until it resumes.');
 	}
 	const limit = b.monthly_video_seconds_limit;
-	if (limit !== null) {
-		// The function the insert trigger itself asks, for this business only (the view sums every business).
-		const { rows } = await sql<{ used: string }>`select business_video_seconds_used(${b.id}::uuid) as used`.execute(db());
-		const usedSeconds = Number(rows[0]?.used ?? 0);
-		if (usedSeconds + estimatedSeconds > limit) {
-			warnings.push(
-				`This would go over the monthly limit (${videoLength(usedSeconds)} of ${videoLength(limit)} used): the video waits for an owner's or admin's approval.`
-			);
-		}
+	if (limit !== null && usedSeconds !== null && usedSeconds + estimatedSeconds > limit) {
+		warnings.push(
+			`This would go over the monthly limit (${videoLength(usedSeconds)} of ${videoLength(limit)} used): the video waits for an owner's or admin's approval.`
+		);
 	}
 	const credits = knownCredits(b.id);
 	if (credits && credits.remaining !== null && credits.remaining <= 0) {

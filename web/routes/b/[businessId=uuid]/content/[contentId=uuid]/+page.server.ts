@@ -9,7 +9,7 @@ import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, formValues, validate } from '$lib/server/forms.ts';
 import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob } from '$lib/server/jobs.ts';
 import { createTranslations } from '$lib/server/translations.ts';
-import { generateHint } from '$lib/server/spend-guard.ts';
+import { contentEstimate, generateHint } from '$lib/server/spend-guard.ts';
 import { errInfo, log } from '$lib/server/log.ts';
 import { requireMembership, requireMembershipWith, type Membership } from '$lib/server/tenancy.ts';
 import { isActive } from '$lib/format.ts';
@@ -44,6 +44,9 @@ function blockersFor(m: Membership, body: string): { text: string; href?: string
 }
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
+	// Sent together: the estimate is only read once the membership is confirmed.
+	const estimate = contentEstimate(params.businessId, params.contentId);
+	estimate.catch(() => {});
 	const { membership: m, data: page } = await requireMembershipWith(locals, params.businessId, contentPageQuery(params.contentId), { url });
 	if (!page) error(404, 'Not found');
 	const { content, jobs, translations, languages, steps, lastEventId, latestVideo } = page;
@@ -64,7 +67,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		idempotencyKey: randomUUID(),
 		translateKey: randomUUID(),
 		blockers: blockersFor(m, content.body),
-		spend: await generateHint(m, content.body),
+		spend: generateHint(m, await estimate),
 		defaults: { aspect: last.aspect_ratio ?? '16:9', resolution: last.resolution ?? '1080p', captions: last.captions ?? false }
 	};
 };
