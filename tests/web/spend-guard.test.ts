@@ -146,6 +146,27 @@ describe('generate', () => {
 	});
 });
 
+describe('HeyGen credits', () => {
+	test('out of credit at HeyGen: the settings show it and Generate warns (from the last answer, without asking HeyGen)', async ({
+		app,
+		owner
+	}) => {
+		const b = owner.businessId;
+		app.sim.setAccount({ outOfCredit: true });
+		try {
+			// Saving the key and the avatar asks HeyGen for the account's lists and credits.
+			await configureHeyGen(owner.client, b);
+			const contentId = await createContent(owner.client, b, 'A short script.', 'No credit');
+			// The settings page asks HeyGen (GET /v3/users/me); its answer is what the content page reads.
+			expect((await owner.client.html(`/b/${b}/settings`)).text).toContain('$0 in the wallet');
+			const html = (await owner.client.html(`/b/${b}/content/${contentId}`)).text;
+			expect(html).toContain('HeyGen reports no credits left ($0 in the wallet)');
+		} finally {
+			app.sim.setAccount(null);
+		}
+	});
+});
+
 describe('approvals page', () => {
 	test('a held job is listed; Approve queues it and Reject cancels it with the reason, both as the person', async ({ db, owner }) => {
 		const b = owner.businessId;
