@@ -138,6 +138,7 @@ describe('generate', () => {
 			idempotencyKey: await generateFormKey(owner.client, b, contentId)
 		});
 		expect(r.data.message).toContain('waits for an owner or admin to approve it');
+		expect((await owner.client.html(`/b/${b}/approvals`)).text).toContain('(0 s of 5 s used when it was asked for)');
 		const jobId = r.data.jobId as string;
 		expect((await owner.client.html(`/b/${b}/content/${contentId}`)).text).toContain('data-testid="job-held"');
 		expect(

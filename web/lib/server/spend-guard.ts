@@ -5,12 +5,12 @@
  * as the signed-in user, so the events name them as the actor.
  */
 import { sql, type Selectable } from 'kysely';
-import type { Businesses, VideoJobs } from '$db/types.ts';
+import type { Businesses, Json, VideoJobs } from '$db/types.ts';
 import { videoLength } from '../format.ts';
 import { asUser, db } from './db.ts';
 import { knownCredits } from './heygen.ts';
 import { asPausedReason, type PausedReason } from './paused-reason.ts';
-import { requesterLabel, userOfActor } from './jobs.ts';
+import { jsonObject, requesterLabel, userOfActor } from './jobs.ts';
 import type { Membership } from './tenancy.ts';
 
 type BusinessId = Selectable<Businesses>['id'];
@@ -96,7 +96,17 @@ export async function awaitingApproval(businessId: BusinessId) {
 			'j.content_id',
 			'c.title as content_title',
 			'u.name as requester_name',
-			'u.email as requester_email'
+			'u.email as requester_email',
+			// An over-budget hold's first event names the month's use and the limit when it was asked for.
+			(eb) =>
+				eb
+					.selectFrom('video_job_events as e')
+					.select('e.detail')
+					.whereRef('e.job_id', '=', 'j.id')
+					.where('e.from_status', 'is', null)
+					.orderBy('e.id')
+					.limit(1)
+					.as('held_detail')
 		])
 		.where('j.business_id', '=', businessId)
 		.where('j.status', '=', 'awaiting_approval')
@@ -112,8 +122,16 @@ export async function awaitingApproval(businessId: BusinessId) {
 		createdAt: new Date(r.created_at).toISOString(),
 		contentId: r.content_id,
 		contentTitle: r.content_title,
-		requestedBy: requesterLabel(r)
+		requestedBy: requesterLabel(r),
+		budget: budgetOf(r.held_detail)
 	}));
+}
+
+function budgetOf(detail: Json | null): { usedSeconds: number; limitSeconds: number } | null {
+	const d = jsonObject(detail);
+	const used = Number(d['used_seconds']);
+	const limit = Number(d['limit_seconds']);
+	return d['used_seconds'] != null && Number.isFinite(used) && Number.isFinite(limit) ? { usedSeconds: used, limitSeconds: limit } : null;
 }
 
 export async function approveJob(userId: string, jobId: JobId): Promise<void> {
