@@ -538,7 +538,8 @@ begin
     select n.id, n.business_id, n.content_id, null, n.status,
            jsonb_strip_nulls(jsonb_build_object('attempt', n.attempt, 'idempotency_key', n.idempotency_key,
              'kind', nullif(n.kind, 'avatar'), 'source_job_id', n.source_job_id, 'output_language', n.output_language,
-             'estimated_seconds', n.estimated_seconds, 'hold_reason', n.hold_reason))
+             -- A held job's event says why and how long; a queued job's stays as it was.
+             'hold_reason', n.hold_reason, 'estimated_seconds', case when n.hold_reason is not null then n.estimated_seconds end))
            -- An over-budget hold names the month's use and the limit it would pass.
            || case when n.hold_reason = 'over_budget' then jsonb_build_object(
                 'used_seconds', business_video_seconds_used(n.business_id),

@@ -112,6 +112,34 @@ export async function waitForStatus(
 	}
 }
 
+/**
+ * Resolves once `check` holds: LISTENs on video_jobs first, then checks again at every job status
+ * change (for conditions a status change brings about, like a paused business).
+ */
+export async function waitUntil(db: TestDatabase, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+	const listener = new pg.Client(db.url);
+	await listener.connect();
+	try {
+		let wake: () => void = () => {};
+		listener.on('notification', () => wake());
+		await listener.query('listen video_jobs');
+		const deadline = Date.now() + timeoutMs;
+		while (!(await check())) {
+			const left = deadline - Date.now();
+			if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
+			await new Promise<void>((resolve) => {
+				const t = setTimeout(resolve, left);
+				wake = () => {
+					clearTimeout(t);
+					resolve();
+				};
+			});
+		}
+	} finally {
+		await listener.end();
+	}
+}
+
 export async function eventTrail(db: TestDatabase, jobId: string): Promise<string[]> {
 	const { rows } = await db.sql<{ from_status: string | null; to_status: string }>(
 		'select from_status, to_status from video_job_events where job_id = $1 order by id',

@@ -29,11 +29,11 @@ describe('cancel and retry from SQL while the worker runs', () => {
 	});
 
 	it('a failed job retried from SQL renders again and completes', async ({ db, business: { businessId }, pipeline: p }) => {
-		p.sim.setFaults({ noCredit: { times: 1 } });
+		p.sim.setFaults({ invalidParameter: { times: 1 } }); // a permanent refusal of the job (402 would pause the business)
 		const contentId = await addContent(db, businessId, 'Retry me.');
 		const jobId = await insertJob(db, contentId);
 		const failed = await waitForStatus(db, jobId, 'failed');
-		expect(failed.error_code).toBe('insufficient_credit');
+		expect(failed.error_code).toBe('invalid_parameter');
 		await db.sql('select retry_video_job($1)', [jobId]);
 		const done = await waitForStatus(db, jobId, ['completed', 'failed']);
 		expect(done.status).toBe('completed');

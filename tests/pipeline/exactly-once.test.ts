@@ -51,10 +51,10 @@ describe('a lost generate reply', () => {
 		'a retry of a failed job is a new attempt with a new key and one new video',
 		async ({ db, business: { businessId }, pipeline: p }) => {
 			const contentId = await addContent(db, businessId, 'Retried.');
-			p.sim.setFaults({ noCredit: { times: 1 } });
+			p.sim.setFaults({ invalidParameter: { times: 1 } }); // a permanent refusal of the job (402 would pause the business)
 			const id = await insertJob(db, contentId);
 			const failed = await waitForStatus(db, id, 'failed');
-			expect(failed.error_code).toBe('insufficient_credit');
+			expect(failed.error_code).toBe('invalid_parameter');
 			expect(p.sim.submitsFor(id)).toBe(0);
 			await db.sql('select retry_video_job($1)', [id]);
 			const job = await waitForStatus(db, id, ['completed', 'failed']);

@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import type { HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, TEST_KEY } from '../helpers/fixtures.ts';
-import { eventTrail, HAPPY_TRAIL, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { eventTrail, HAPPY_TRAIL, waitForStatus, waitUntil, type Pipeline } from '../helpers/pipeline.ts';
 import { pipelineTest as it } from '../helpers/pipeline-fixtures.ts';
 
 // A short HTTP timeout so the 'slow' fault becomes a client timeout.
@@ -96,18 +96,6 @@ describe('pipeline under HeyGen faults', () => {
 
 	const permanent: Array<[string, (sim: HeyGenSimulator) => void, string, RegExp, Record<string, unknown>?]> = [
 		[
-			'bad API key (401)',
-			(sim) => sim.setFaults({ badKey: {} }),
-			'invalid_api_key',
-			/^HeyGen rejected the API key\. Save a valid key in the HeyGen settings, then retry the video\.$/
-		],
-		[
-			'no credits (402)',
-			(sim) => sim.setFaults({ noCredit: {} }),
-			'insufficient_credit',
-			/^HeyGen has no credits left on this account\. Add credits in HeyGen, then retry the video\.$/
-		],
-		[
 			'unknown avatar (404)',
 			() => {},
 			'avatar_not_found',
@@ -153,6 +141,42 @@ describe('pipeline under HeyGen faults', () => {
 			/not a playable MP4: it does not start with an "ftyp" box\.$/
 		]
 	];
+	// The account, not the job: the business is paused and the job waits (tests/pipeline/spend-guard.test.ts).
+	const accountRefusals: Array<[string, (sim: HeyGenSimulator) => void, string, RegExp]> = [
+		[
+			'bad API key (401)',
+			(sim) => sim.setFaults({ badKey: {} }),
+			'key_rejected',
+			/^HeyGen rejected the API key\. Save a valid key in the HeyGen settings, then retry the video\.$/
+		],
+		[
+			'no credits (402)',
+			(sim) => sim.setFaults({ noCredit: {} }),
+			'insufficient_credit',
+			/^HeyGen has no credits left on this account\. Add credits in HeyGen, then retry the video\.$/
+		]
+	];
+	for (const [name, inject, reason, message] of accountRefusals) {
+		it(`pauses the business instead of failing the job on: ${name}`, async ({ db, business: { businessId }, pipeline: p }) => {
+			inject(p.sim);
+			const jobId = await insertJob(db, await addContent(db, businessId, 'Paused script.'));
+			const paused = async () =>
+				(await db.sql('select heygen_paused_reason from businesses where id = $1', [businessId])).rows[0].heygen_paused_reason;
+			await waitUntil(db, async () => (await paused()) !== null);
+			expect(await paused()).toBe(reason);
+			const back = (await db.sql('select * from video_jobs where id = $1', [jobId])).rows[0];
+			expect(back.status).toBe('queued');
+			expect(back.submit_count).toBe(0);
+			expect(back.last_error).toMatch(message);
+			expect(back.last_error).not.toContain(TEST_KEY);
+			p.sim.clearFaults();
+			await db.sql('select resume_heygen($1)', [businessId]);
+			const job = await waitForStatus(db, jobId, ['completed', 'failed']);
+			expect(job.status, `${job.error_code}: ${job.error_message}`).toBe('completed');
+			expect(p.sim.submitsFor(jobId)).toBe(1);
+		});
+	}
+
 	for (const [name, inject, code, message, extra] of permanent) {
 		it(`fails clearly on: ${name}`, async ({ db, business: { businessId }, pipeline: p }) => {
 			inject(p.sim);

@@ -1,14 +1,13 @@
 // The spend guard with the worker and the HeyGen simulator (issue 22): a held job makes no HeyGen
 // call until approved; an account out of credit (402) or with its key revoked (401) pauses its
 // business instead of failing its jobs, other businesses go on, and credits back finish them all.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { addContent, insertJob, seedBusiness, TEST_KEY } from '../helpers/fixtures.ts';
 import { countSubmits } from '../helpers/heygen-sim.ts';
 import { translate, translationsFor } from '../helpers/translations.ts';
-import { FAST_SETTINGS, startPipeline, waitForStatus, type Pipeline } from '../helpers/pipeline.ts';
+import { FAST_SETTINGS, startPipeline, waitForStatus, waitUntil, type Pipeline } from '../helpers/pipeline.ts';
 
 const KEY_A = 'sim-key-credit-a';
 const KEY_B = 'sim-key-credit-b';
@@ -103,7 +102,7 @@ describe('spend guard in the pipeline', () => {
 		expect(jobs).toHaveLength(10);
 
 		// The first 402 pauses the business and puts its job back in queued (a status change).
-		await waitUntil(async () => (await pausedReason(a.businessId)) !== null);
+		await waitUntil(db, async () => (await pausedReason(a.businessId)) !== null);
 		expect(await pausedReason(a.businessId)).toBe('insufficient_credit');
 
 		// Another business is not slowed meanwhile.
@@ -132,7 +131,7 @@ describe('spend guard in the pipeline', () => {
 		await waitForStatus(db, source, 'completed');
 		sim.setAccount({ outOfCredit: true }, KEY_E);
 		const [id] = await translate(db, source, ['German']);
-		await waitUntil(async () => (await pausedReason(e.businessId)) !== null);
+		await waitUntil(db, async () => (await pausedReason(e.businessId)) !== null);
 		expect(await pausedReason(e.businessId)).toBe('insufficient_credit');
 		expect((await db.sql('select status, submit_count from video_jobs where id = $1', [id])).rows[0]).toEqual({
 			status: 'queued',
@@ -148,7 +147,7 @@ describe('spend guard in the pipeline', () => {
 		const c = await seedBusiness(db, { name: 'Revoked Co', key: KEY_C });
 		sim.setAccount({ revoked: true }, KEY_C);
 		const id = await insertJob(db, c.contentId);
-		await waitUntil(async () => (await pausedReason(c.businessId)) !== null);
+		await waitUntil(db, async () => (await pausedReason(c.businessId)) !== null);
 		expect(await pausedReason(c.businessId)).toBe('key_rejected');
 		expect((await db.sql('select status, submit_count from video_jobs where id = $1', [id])).rows[0]).toEqual({
 			status: 'queued',
@@ -178,29 +177,4 @@ describe('spend guard in the pipeline', () => {
 
 	const pausedReason = async (businessId: string): Promise<string | null> =>
 		(await db.sql('select heygen_paused_reason from businesses where id = $1', [businessId])).rows[0].heygen_paused_reason;
-
-	/** Resolves once `check` holds: LISTENs first, then checks again at every job status change. */
-	async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-		const listener = new pg.Client(db.url);
-		await listener.connect();
-		try {
-			let wake: () => void = () => {};
-			listener.on('notification', () => wake());
-			await listener.query('listen video_jobs');
-			const until = Date.now() + timeoutMs;
-			while (!(await check())) {
-				const left = until - Date.now();
-				if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
-				await new Promise<void>((resolve) => {
-					const t = setTimeout(resolve, left);
-					wake = () => {
-						clearTimeout(t);
-						resolve();
-					};
-				});
-			}
-		} finally {
-			await listener.end();
-		}
-	}
 });
