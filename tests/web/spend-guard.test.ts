@@ -183,7 +183,10 @@ describe('approvals page', () => {
 		expect(page.text).toMatch(/data-testid="approvals-badge"[^>]*>2</);
 
 		const me = `user:${await userIdOf(db, owner.email)}`;
-		expect(await owner.client.action(`/b/${b}/approvals?/approve`, { jobId: approved })).toMatchObject({ type: 'success' });
+		// Without JavaScript: a plain form post, answered with the page and what happened.
+		const plain = await owner.client.post(`/b/${b}/approvals?/approve`, { jobId: approved });
+		expect(plain.status).toBe(200);
+		expect(await plain.text()).toContain('Approved: the video is queued and goes to HeyGen.');
 		expect((await jobOf(db, approved)).status).toBe('queued');
 		expect(await eventTo(db, approved, 'queued')).toEqual([{ actor: me }]);
 
