@@ -50,7 +50,14 @@ describe('registration when a key is saved', () => {
 		const eps = endpointOf(app, KEY);
 		expect(eps).toHaveLength(1);
 		expect(eps[0]!.url).toBe(`${app.url}/api/heygen/webhook/${b}`);
-		expect(eps[0]!.events).toEqual(['avatar_video.success', 'avatar_video.fail']);
+		expect(eps[0]!.events).toEqual([
+			'avatar_video.success',
+			'avatar_video.fail',
+			'video_translate.success',
+			'video_translate.fail',
+			'video_translate.preflight.download_failed',
+			'video_translate.preflight.validation_failed'
+		]);
 		const { rows } = await db.sql(
 			`select b.heygen_webhook_endpoint_id as id, d.decrypted_secret as secret, d.name
 			 from businesses b join vault.decrypted_secrets d on d.id = b.heygen_webhook_secret_id where b.id = $1`,
