@@ -1924,6 +1924,11 @@ begin
       from businesses b where b.id = cur.business_id;
     -- A paused business's jobs wait like jobs without a free slot (resume_heygen wakes them).
     if v_paused is not null or (v_limit is not null and v_in_flight >= v_limit) then
+      -- A paused job looks again at most once a minute, and at its deadline (resume_heygen wakes
+      -- it sooner): a long pause of many jobs costs few claims.
+      if v_paused is not null then
+        p_wait_seconds := greatest(p_wait_seconds, least(60, extract(epoch from coalesce(cur.deadline, now()) - now())));
+      end if;
       perform pgboss_cancel_for_video_jobs(array[p_id], array[v_queue]);
       perform pgboss_enqueue(v_queue, jsonb_build_object('jobId', p_id),
         case when p_wait_seconds > 0 then now() + make_interval(secs => p_wait_seconds) end, p_id::text);

@@ -186,7 +186,6 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 		},
 		clearFaults() {
 			st.faults = {};
-			st.accounts.clear();
 		},
 		setAccount(state, key = sim.apiKey) {
 			if (state === null) st.accounts.delete(key);
@@ -253,6 +252,7 @@ export async function startHeyGenSimulator(opts: HeyGenSimulatorOptions = {}): P
 			behaviours.clear();
 			idempotency.clear();
 			st.faults = {};
+			st.accounts.clear();
 			for (const t of timers) clearTimeout(t);
 			timers.clear();
 		},

@@ -219,7 +219,7 @@ export interface HeyGenSimulator {
 	waitFor(predicate: (sim: HeyGenSimulator) => boolean, timeoutMs?: number): Promise<void>;
 	/** A signed download URL for a video's file (what a completed status call returns). */
 	signedVideoUrl(videoId: string, ttlMs?: number, ext?: 'mp4' | 'jpg' | 'srt'): string;
-	/** Clear videos, submits, requests, webhooks, behaviours, idempotency records and faults. */
+	/** Clear videos, submits, requests, webhooks, behaviours, idempotency records, faults and account switches. */
 	reset(): void;
 	mp4: Buffer;
 	thumbnail: Buffer;
