@@ -9,7 +9,7 @@ import {
 	videoOptionsSchema
 } from '../../heygen/options.ts';
 import { pgError } from '../helpers/db.ts';
-import { dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
+import { completedJob, dbTest as it, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 
 /** One definition of the allowed options: the database's table and heygen/options.ts agree. */
 describe('video option specs', () => {
@@ -63,13 +63,7 @@ describe('video option specs', () => {
 
 	it('the app schema and the database accept and refuse the same translation options', async ({ db }) => {
 		const { contentId } = await seedBusiness(db, { name: 'Translating Co' });
-		const source = await insertJob(db, contentId);
-		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [source]);
-		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'v-src' where id = $1`, [source]);
-		await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [source]);
-		await db.sql(`update video_jobs set status = 'completed', storage_path = 'videos/s.mp4', video_url = 'https://s/s.mp4' where id = $1`, [
-			source
-		]);
+		const source = await completedJob(db, contentId);
 		const cases: Array<[Record<string, unknown>, boolean]> = [
 			[
 				{ mode: TRANSLATION_MODES[1], captions: false, audio_only: true, speech_enhancement: true, remove_music: true, title: 'Hola' },

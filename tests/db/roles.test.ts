@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { describe, expect } from 'vitest';
 import { asNewRole, inRolledBackTransaction, pgError, README_GRANTS } from '../helpers/db.ts';
-import { addContent, dbTest as it } from '../helpers/fixtures.ts';
+import { addContent, completedJob, dbTest as it } from '../helpers/fixtures.ts';
 
 /** Runs `sql` under a savepoint so the transaction survives the expected error; returns the error. */
 async function refused(c: pg.PoolClient, sql: string, values: unknown[] = []): Promise<pg.DatabaseError> {
@@ -41,6 +41,19 @@ describe('a separate service role writing jobs', () => {
 			await c.query('reset role');
 			const boss = await c.query(`select state from pgboss.job where data->>'jobId' = $1 order by created_on`, [id]);
 			expect(boss.rows.map((r) => r.state)).toEqual(['cancelled', 'created']);
+		});
+	});
+
+	it('with the documented grants can translate a finished video with the one-statement insert', async ({ db, business }) => {
+		const source = await completedJob(db, await addContent(db, business.businessId, 'To translate.'));
+		await inRolledBackTransaction(db, async (c) => {
+			await asNewRole(c, README_GRANTS);
+			const { rows } = await c.query(
+				`insert into video_jobs (kind, source_job_id, output_language) select 'translation', $1, unnest($2::text[])
+				 returning status, business_id, options`,
+				[source, ['German', 'Japanese']]
+			);
+			expect(rows).toEqual([0, 1].map(() => ({ status: 'queued', business_id: business.businessId, options: { captions: true } })));
 		});
 	});
 

@@ -7,21 +7,9 @@ import { describe, expect } from 'vitest';
 import { listHeyGenLanguages, saveHeyGenLanguages } from '../../db/heygen-languages.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { pgError } from '../helpers/db.ts';
-import { addContent, dbTest as it, insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
+import { addContent, completedJob, dbTest as it, insertJob, pgbossJobs, seedBusiness } from '../helpers/fixtures.ts';
 
 const LANGUAGES = ['Spanish (Spain)', 'German', 'Japanese', 'French (France)'];
-
-/** An avatar job of `contentId` taken to `completed` by SQL, as the worker leaves it. */
-async function completedJob(db: TestDatabase, contentId: string): Promise<string> {
-	const id = await insertJob(db, contentId);
-	await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [id]);
-	await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = $2 where id = $1`, [id, `v-${id.slice(0, 8)}`]);
-	await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [id]);
-	await db.sql(`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://s/x.mp4' where id = $1`, [
-		id
-	]);
-	return id;
-}
 
 /** The SQL contract's insert, as another service writes it. */
 const translate = (db: TestDatabase, source: string, languages: string[], extra = '') =>

@@ -46,6 +46,18 @@ export async function insertJob(db: TestDatabase, contentId: string, extra: Reco
 	return rows[0]!.id;
 }
 
+/** An avatar job of `contentId` taken to `completed` by SQL, as the worker leaves it (a translation's source). */
+export async function completedJob(db: TestDatabase, contentId: string): Promise<string> {
+	const id = await insertJob(db, contentId);
+	await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [id]);
+	await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = $2 where id = $1`, [id, `v-${id.slice(0, 8)}`]);
+	await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [id]);
+	await db.sql(`update video_jobs set status = 'completed', storage_path = 'videos/x.mp4', video_url = 'https://s/x.mp4' where id = $1`, [
+		id
+	]);
+	return id;
+}
+
 export async function pgbossJobs(db: TestDatabase, jobId?: string) {
 	const { rows } = await db.sql<{ id: string; name: string; data: unknown; state: string; start_after: Date }>(
 		`select id, name, data, state, start_after from pgboss.job
