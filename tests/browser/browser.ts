@@ -127,3 +127,22 @@ export async function unlabelledControls(p: Page): Promise<string[]> {
 			.map((el) => el.outerHTML.slice(0, 120))
 	);
 }
+
+/** Plays the page's player, muted, until its position moves (the timeupdate event, not a fixed wait), then pauses it. */
+export function playUntilMoved(p: Page): Promise<void> {
+	return p.evaluate(async () => {
+		const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
+		v.muted = true;
+		await new Promise<void>((resolve, reject) => {
+			v.addEventListener('error', () => reject(new Error(`video error ${v.error?.code}`)), { once: true });
+			const moved = () => {
+				if (v.currentTime <= 0) return;
+				v.removeEventListener('timeupdate', moved);
+				resolve();
+			};
+			v.addEventListener('timeupdate', moved);
+			void v.play();
+		});
+		v.pause();
+	});
+}

@@ -10,7 +10,7 @@ import { describe, expect } from 'vitest';
 import { finishRender, holdRenders } from '../helpers/heygen-sim.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { configureHeyGen, createContent, generateVideo, type TestApp } from '../web/harness.ts';
-import { browserTest as test, hydrated, open, type Recorded, screenshot } from './browser.ts';
+import { browserTest as test, hydrated, open, playUntilMoved, type Recorded, screenshot } from './browser.ts';
 
 const KEY = 'sim-test-key';
 const T = { timeout: 15_000 };
@@ -160,20 +160,9 @@ describe('a new user makes a video', () => {
 			null,
 			T
 		);
+		await playUntilMoved(ownerPage);
 		const played = await ownerPage.evaluate(async () => {
 			const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
-			v.muted = true;
-			// Plays until the position has moved (an event, not a fixed wait), then pauses.
-			await new Promise<void>((resolve) => {
-				const moved = () => {
-					if (v.currentTime <= 0) return;
-					v.removeEventListener('timeupdate', moved);
-					resolve();
-				};
-				v.addEventListener('timeupdate', moved);
-				void v.play();
-			});
-			v.pause();
 			await new Promise<void>((resolve) => {
 				v.addEventListener('seeked', () => resolve(), { once: true });
 				v.currentTime = 1.5;

@@ -12,7 +12,7 @@ import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { configureHeyGen } from '../web/harness.ts';
-import { browserTest as test, open, SCREENSHOT_DIR, screenshot, signedInContext, unlabelledControls } from './browser.ts';
+import { browserTest as test, open, playUntilMoved, SCREENSHOT_DIR, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 
 const T = { timeout: 20_000 };
 const SPANISH = 'Spanish (Spain)';
@@ -39,22 +39,11 @@ const overflowing = (p: Page) =>
 			.slice(0, 10);
 	});
 
-/** Plays the video until its position moves (the timeupdate event, not a fixed wait); what it played. */
-const playUntilMoved = (p: Page) =>
-	p.evaluate(async () => {
+/** Plays the video until its position moves; what it played, and its captions track. */
+const playAndDescribe = async (p: Page) => {
+	await playUntilMoved(p);
+	return p.evaluate(async () => {
 		const v = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
-		v.muted = true;
-		await new Promise<void>((resolve, reject) => {
-			v.addEventListener('error', () => reject(new Error(`video error ${v.error?.code}`)), { once: true });
-			const moved = () => {
-				if (v.currentTime <= 0) return;
-				v.removeEventListener('timeupdate', moved);
-				resolve();
-			};
-			v.addEventListener('timeupdate', moved);
-			void v.play();
-		});
-		v.pause();
 		const track = v.querySelector('track');
 		return {
 			src: v.currentSrc,
@@ -63,6 +52,7 @@ const playUntilMoved = (p: Page) =>
 			cues: track ? await fetch(track.src).then((r) => r.text()) : null
 		};
 	});
+};
 
 describe('translating a video', () => {
 	test('from the content page into Spanish and German; the Spanish version plays with its captions', async ({
@@ -121,7 +111,7 @@ describe('translating a video', () => {
 		await switcher.getByRole('link', { name: SPANISH }).click();
 		expect(await switcher.getByRole('link', { name: SPANISH }).getAttribute('aria-current')).toBe('true');
 		expect(new URL(page.url()).searchParams.get('play')).toBe(spanishJob);
-		const played = await playUntilMoved(page);
+		const played = await playAndDescribe(page);
 		expect(played.src).toBe(`${app.url}/media/${owner.businessId}/${contentId}/${spanishJob}.mp4`);
 		expect(played.currentTime).toBeGreaterThan(0);
 		expect(played.track).toEqual({

@@ -3,7 +3,8 @@
  * created, how many status calls were answered, and the few ways tests steer a render. Keeping
  * these here means a change of HeyGen API version only has to be followed in this file.
  */
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { HeyGenError } from '../../heygen/errors.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 
 /**
@@ -98,4 +99,15 @@ export function holdRenders(sim: HeyGenSimulator): () => void {
 	return () => {
 		sim.renderMs = before;
 	};
+}
+
+/** Runs `fn`, expects it to reject with a HeyGenError, and returns it. */
+export async function heygenError(fn: () => Promise<unknown>): Promise<HeyGenError> {
+	try {
+		await fn();
+	} catch (err) {
+		expect(err).toBeInstanceOf(HeyGenError);
+		return err as HeyGenError;
+	}
+	throw new Error('expected a HeyGenError, but the call succeeded');
 }

@@ -80,37 +80,24 @@ export async function waitForStatus(
 	timeoutMs = 20_000
 ): Promise<Record<string, any>> {
 	const want = new Set(Array.isArray(statuses) ? statuses : [statuses]);
-	const listener = new pg.Client(db.url);
-	await listener.connect();
+	let row: Record<string, any> | undefined;
+	const reached = async () => {
+		row = (await db.sql('select * from video_jobs where id = $1', [jobId])).rows[0];
+		return !!row && want.has(row.status);
+	};
 	try {
-		let wake: () => void = () => {};
-		listener.on('notification', (n) => {
-			if (n.payload && JSON.parse(n.payload).id === jobId) wake();
-		});
-		await listener.query('listen video_jobs');
-		const deadline = Date.now() + timeoutMs;
-		for (;;) {
-			const { rows } = await db.sql('select * from video_jobs where id = $1', [jobId]);
-			const row = rows[0];
-			if (row && want.has(row.status)) return row;
-			const left = deadline - Date.now();
-			if (left <= 0) {
-				throw new Error(
-					`job ${jobId} did not reach ${[...want].join('|')} within ${timeoutMs} ms (status ${row?.status}, last_error ${row?.last_error}, error ${row?.error_code}: ${row?.error_message})`
-				);
-			}
-			await new Promise<void>((resolve) => {
-				const t = setTimeout(resolve, left);
-				wake = () => {
-					clearTimeout(t);
-					resolve();
-				};
-			});
-		}
-	} finally {
-		await listener.end();
+		await waitUntil(db, reached, timeoutMs);
+	} catch (err) {
+		if (!(err instanceof WaitTimeout)) throw err;
+		throw new Error(
+			`job ${jobId} did not reach ${[...want].join('|')} within ${timeoutMs} ms (status ${row?.status}, last_error ${row?.last_error}, error ${row?.error_code}: ${row?.error_message})`,
+			{ cause: err }
+		);
 	}
+	return row!;
 }
+
+class WaitTimeout extends Error {}
 
 /**
  * Resolves once `check` holds: LISTENs on video_jobs first, then checks again at every job status
@@ -126,7 +113,7 @@ export async function waitUntil(db: TestDatabase, check: () => Promise<boolean>,
 		const deadline = Date.now() + timeoutMs;
 		while (!(await check())) {
 			const left = deadline - Date.now();
-			if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
+			if (left <= 0) throw new WaitTimeout(`condition not met within ${timeoutMs} ms`);
 			await new Promise<void>((resolve) => {
 				const t = setTimeout(resolve, left);
 				wake = () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCreateBody, createHeyGenClient, HeyGenError, type GenerateVideoRequest, type HeyGenClient } from '../../heygen/index.ts';
+import { buildCreateBody, createHeyGenClient, type GenerateVideoRequest, type HeyGenClient } from '../../heygen/index.ts';
 import { SIM_LOOKS, SIM_VOICE_LIST, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
-import { simulatorForFile } from '../helpers/heygen-sim.ts';
+import { heygenError, simulatorForFile } from '../helpers/heygen-sim.ts';
 
 const SAMPLE = readFileSync(new URL('../../heygen/simulator/sample.mp4', import.meta.url));
 
@@ -17,17 +17,6 @@ const baseReq: GenerateVideoRequest = {
 	callbackId: 'job-1',
 	idempotencyKey: 'video-job:job-1:attempt-1'
 };
-
-/** Run `fn`, expect it to reject with a HeyGenError, and return it. */
-async function heygenError(fn: () => Promise<unknown>): Promise<HeyGenError> {
-	try {
-		await fn();
-	} catch (err) {
-		expect(err).toBeInstanceOf(HeyGenError);
-		return err as HeyGenError;
-	}
-	throw new Error('expected a HeyGenError, but the call succeeded');
-}
 
 simulatorForFile((started) => {
 	sim = started;

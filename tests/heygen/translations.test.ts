@@ -5,9 +5,10 @@
  * translation's free text told in our own words.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTranslationItem, createHeyGenClient, HeyGenError, type HeyGenClient } from '../../heygen/index.ts';
+import { buildTranslationItem, createHeyGenClient, type HeyGenClient } from '../../heygen/index.ts';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { translationFailure } from '../../heygen/translation-failure.ts';
+import { heygenError } from '../helpers/heygen-sim.ts';
 
 let sim: HeyGenSimulator;
 let client: HeyGenClient;
@@ -19,16 +20,6 @@ afterAll(async () => {
 	await sim.close();
 });
 afterEach(() => sim.reset());
-
-async function heygenError(fn: () => Promise<unknown>): Promise<HeyGenError> {
-	try {
-		await fn();
-	} catch (err) {
-		expect(err).toBeInstanceOf(HeyGenError);
-		return err as HeyGenError;
-	}
-	throw new Error('expected a HeyGenError, but the call succeeded');
-}
 
 const req = (key: string) => ({
 	source: { type: 'url' as const, url: `${sim.url}/previews/avatar.mp4` },
