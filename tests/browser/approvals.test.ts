@@ -8,8 +8,8 @@ import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
-import type { Owner } from '../helpers/web-fixtures.ts';
-import { configureHeyGen, createContent } from '../web/harness.ts';
+import { heldJob, type Owner } from '../helpers/web-fixtures.ts';
+import { configureHeyGen } from '../web/harness.ts';
 import { browserTest as test, hydrated, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 
 const T = { timeout: 15_000 };
@@ -18,17 +18,6 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 async function withApproval(db: TestDatabase, owner: Owner): Promise<void> {
 	await configureHeyGen(owner.client, owner.businessId);
 	await db.sql(`update businesses set require_approval = true, monthly_video_seconds_limit = 600 where id = $1`, [owner.businessId]);
-}
-
-/** A job inserted by SQL, as a CRM would; approval is on, so it waits. */
-async function insertJob(db: TestDatabase, owner: Owner, title: string): Promise<string> {
-	const contentId = await createContent(owner.client, owner.businessId, 'Hello from the CRM. This week we ship the spring range.', title);
-	const { rows } = await db.sql(`insert into video_jobs (content_id, business_id) values ($1, $2) returning id, status`, [
-		contentId,
-		owner.businessId
-	]);
-	expect(rows[0].status).toBe('awaiting_approval');
-	return rows[0].id as string;
 }
 
 /** HeyGen's answer (streamed) has replaced "checking…". */
@@ -41,7 +30,7 @@ describe('approvals page', () => {
 		await open(page, `${app.url}/b/${owner.businessId}/approvals`);
 		await page.getByTestId('approvals-empty').waitFor(T);
 
-		const jobId = await insertJob(db, owner, 'Inserted by the CRM');
+		const jobId = await heldJob(db, owner, 'Inserted by the CRM');
 		const card = page.locator(`[data-testid="approval"][data-job-id="${jobId}"]`);
 		await card.waitFor(T);
 		await expect(card.getByTestId('hold-reason').innerText()).resolves.toBe('Approval is required for every video');
@@ -59,8 +48,8 @@ describe('approvals page', () => {
 
 	test('approvals and spending settings (normal and paused) fit a 390 px phone', async ({ app, browser, db, owner }) => {
 		await withApproval(db, owner);
-		await insertJob(db, owner, `A long title ${'withoutanyspaces'.repeat(8)}`);
-		await insertJob(db, owner, 'Second held video');
+		await heldJob(db, owner, `A long title ${'withoutanyspaces'.repeat(8)}`);
+		await heldJob(db, owner, 'Second held video');
 		const context = await signedInContext(browser, app, owner.client, PHONE);
 		try {
 			const phone = await context.newPage();

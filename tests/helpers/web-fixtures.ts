@@ -9,6 +9,7 @@
  *   key), avatar and voice saved, shared by the file's tests (file scope), for files whose tests
  *   each make their own content and videos in one business.
  */
+import { expect } from 'vitest';
 import type { VideoJobStatus } from '../../db/types.ts';
 import type { TestDatabase } from './db.ts';
 import { dbTest, stoppedOnCleanup, TEST_KEY } from './fixtures.ts';
@@ -68,4 +69,15 @@ export async function contentWithVideo(
 	const jobId = await generateVideo(owner.client, owner.businessId, contentId);
 	await waitForStatus(db, jobId, opts.until ?? 'completed');
 	return { contentId, jobId };
+}
+
+/** A job inserted by SQL (as a CRM would) for a new piece of content of a business with approval on: it waits. */
+export async function heldJob(db: TestDatabase, owner: Owner, title: string): Promise<string> {
+	const contentId = await createContent(owner.client, owner.businessId, 'Hello from the CRM. This week we ship the spring range.', title);
+	const { rows } = await db.sql(`insert into video_jobs (content_id, business_id) values ($1, $2) returning id, status`, [
+		contentId,
+		owner.businessId
+	]);
+	expect(rows[0].status).toBe('awaiting_approval');
+	return rows[0].id as string;
 }

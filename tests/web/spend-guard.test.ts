@@ -6,7 +6,7 @@
  */
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
-import { type Owner, webTest as test } from '../helpers/web-fixtures.ts';
+import { heldJob, type Owner, webTest as test } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createContent, GENERATE_DEFAULTS, generateFormKey, inviteAndAccept, signUp, type TestApp } from './harness.ts';
 
 // Approving only has to reach queued here (the trigger enqueues it); the browser test runs the worker.
@@ -21,17 +21,6 @@ const jobOf = async (db: TestDatabase, id: string) =>
 /** The event that took the job to `status`, with its actor. */
 const eventTo = async (db: TestDatabase, id: string, status: string) =>
 	(await db.sql(`select actor from video_job_events where job_id = $1 and to_status = $2`, [id, status])).rows;
-
-/** A job inserted by SQL (as a CRM would) for a new piece of content of a business with approval on. */
-async function heldJob(db: TestDatabase, owner: Owner, title: string): Promise<string> {
-	const contentId = await createContent(owner.client, owner.businessId, 'Twenty words or so, spoken at a normal pace.', title);
-	const { rows } = await db.sql(`insert into video_jobs (content_id, business_id) values ($1, $2) returning id, status`, [
-		contentId,
-		owner.businessId
-	]);
-	expect(rows[0].status).toBe('awaiting_approval');
-	return rows[0].id as string;
-}
 
 async function ownerWithApproval(db: TestDatabase, owner: Owner): Promise<Owner> {
 	await configureHeyGen(owner.client, owner.businessId);
