@@ -26,7 +26,18 @@ function newestMtime(dir: string): number {
  * What the web bundle is built from: the app itself, the shared folders it imports through its
  * aliases (svelte.config.js), and the build configuration. A change in any of them means a rebuild.
  */
-export const WEB_BUILD_INPUTS = ['web', 'heygen', 'storage', 'log', 'config', 'db', 'svelte.config.js', 'vite.config.ts', 'package.json'];
+export const WEB_BUILD_INPUTS = [
+	'web',
+	'worker',
+	'heygen',
+	'storage',
+	'log',
+	'config',
+	'db',
+	'svelte.config.js',
+	'vite.config.ts',
+	'package.json'
+];
 
 function newestInput(): number {
 	return Math.max(
