@@ -15,15 +15,37 @@ import type { PauseReason } from './job-store.ts';
 /** HeyGen's error codes (heygen/errors.ts) that pause the business instead of failing the job. */
 const PAUSING: Record<string, PauseReason> = { insufficient_credit: 'insufficient_credit', invalid_api_key: 'key_rejected' };
 
-/** If `err` is HeyGen refusing the account, pauses the business and gives the job back; true when it did. */
+/**
+ * If `err` is HeyGen refusing the account, pauses the business and gives the job back; true when it
+ * did. A 401 for `usedKey` says nothing about a key saved since the submit read it: then the job
+ * goes back to queued (the trigger enqueues its submit) and is sent again with the new key, and
+ * nothing is paused.
+ */
 export async function pauseOnAccountRefusal(
 	ctx: PipelineContext,
-	job: { id: string; business_id: string },
-	err: unknown
+	job: { id: string; business_id: string; submit_count: number },
+	err: unknown,
+	usedKey: string
 ): Promise<boolean> {
 	if (!isHeyGenError(err)) return false;
 	const reason = PAUSING[err.code];
 	if (!reason) return false;
+	if (reason === 'key_rejected') {
+		ctx.store.forgetKeys(job.business_id);
+		const current = await ctx.store.apiKey(job.business_id);
+		if (current !== null && current !== usedKey) {
+			const requeued = await ctx.store.update(job.id, ['submitting'], {
+				status: 'queued',
+				submit_count: Math.max(job.submit_count - 1, 0),
+				last_error: null
+			});
+			ctx.log.info(
+				{ jobId: job.id, businessId: job.business_id },
+				'HeyGen rejected a key replaced meanwhile; job sent again with the new key'
+			);
+			return requeued !== undefined;
+		}
+	}
 	const moved = await ctx.store.pauseBusiness(job.id, reason, err.message);
 	ctx.log.warn({ jobId: job.id, businessId: job.business_id, reason }, 'HeyGen refused the account; business paused, job back in queued');
 	return moved;

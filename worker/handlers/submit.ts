@@ -97,7 +97,7 @@ async function submitOnce(ctx: PipelineContext, jobId: string): Promise<void> {
 	try {
 		videoId = await kindOf(job).create(ctx, job, ctx.heygen(key));
 	} catch (err) {
-		if (await pauseOnAccountRefusal(ctx, job, err)) return;
+		if (await pauseOnAccountRefusal(ctx, job, err, key)) return;
 		await handleStepError(ctx, QUEUES.submit, job, err, ctx.settings.maxSubmits);
 		return;
 	}
