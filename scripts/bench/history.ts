@@ -20,6 +20,8 @@ import { fmt, median, onCleanup, percentile, printTable, runBench, section } fro
 const MIGRATION_EVENTS = Number(process.env.BENCH_HISTORY_MIGRATION_EVENTS ?? 1_000_000);
 const EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 5_000_000);
 const BUSINESSES = Number(process.env.BENCH_HISTORY_BUSINESSES ?? 100);
+/** `migration` or `reads`: run only that part. */
+const ONLY = process.env.BENCH_HISTORY_ONLY;
 const MONTHS = 24;
 const EVENTS_PER_JOB = 5;
 const JOB_SAMPLES = 200;
@@ -166,8 +168,9 @@ await runBench('bench:history', async () => {
 		return server.url.replace(/\/[^/]*$/, `/${db}`);
 	};
 
-	const migrationS = await benchMigration(await urlOf('history_migration'));
-	const r = await benchReads(await urlOf('history_reads'));
+	const migrationS = ONLY === 'reads' ? NaN : await benchMigration(await urlOf('history_migration'));
+	const r =
+		ONLY === 'migration' ? { jobMs: [NaN], timelineMs: [NaN], timelineRows: [NaN] } : await benchReads(await urlOf('history_reads'));
 
 	printTable('bench:history summary', [
 		['measure', 'value', 'goal'],

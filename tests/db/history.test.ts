@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { describe, expect } from 'vitest';
 import { asNewRole, inRolledBackTransaction, pgError, type TestDatabase } from '../helpers/db.ts';
-import { addContent, completedJob, dbTest as it } from '../helpers/fixtures.ts';
+import { addContent, completedJob, dbTest as it, insertJob } from '../helpers/fixtures.ts';
 
 type Sql = Pick<pg.ClientBase, 'query'>;
 
@@ -165,6 +165,62 @@ describe('verify_video_job_history', () => {
 			const err = await pgError(c.query(`select * from verify_video_job_history()`));
 			expect(err.code).toBe('42501');
 		});
+	});
+});
+
+describe('the chain under concurrency', () => {
+	/** Until `pid` waits on a lock, or `settled` resolves first (it did not wait). */
+	async function waitsOnLock(db: TestDatabase, pid: number, settled: Promise<unknown>, timeoutMs = 10_000): Promise<boolean> {
+		let done = false;
+		void settled.then(
+			() => (done = true),
+			() => (done = true)
+		);
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const { rows } = await db.sql(`select wait_event_type from pg_stat_activity where pid = $1`, [pid]);
+			if (rows[0]?.wait_event_type === 'Lock') return true;
+			if (done) return false;
+			if (Date.now() > deadline) throw new Error(`backend ${pid} neither waited on a lock nor finished within ${timeoutMs} ms`);
+			await new Promise((r) => setTimeout(r, 20));
+		}
+	}
+
+	it("appends a second writer's event after the first one's (it waits for the job's row lock), so the chain does not fork", async ({
+		db,
+		business
+	}) => {
+		const jobId = await insertJob(db, await addContent(db, business.businessId, 'Two writers.'));
+		const a = await db.pool.connect();
+		const b = await db.pool.connect();
+		try {
+			const pid = (await b.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+			await a.query('begin');
+			await a.query(`update video_jobs set status = 'submitting' where id = $1`, [jobId]);
+			await b.query('begin');
+			// A note that keeps the status (as a service might append): written straight into the table.
+			const note = b.query(
+				`insert into video_job_events (job_id, business_id, content_id, from_status, to_status, detail, actor)
+				 select id, business_id, content_id, 'submitting', 'submitting', '{"event": "note"}', 'test' from video_jobs where id = $1`,
+				[jobId]
+			);
+			expect(await waitsOnLock(db, pid, note)).toBe(true);
+			await a.query('commit');
+			await note;
+			await b.query('commit');
+		} finally {
+			await a.query('rollback').catch(() => {});
+			await b.query('rollback').catch(() => {});
+			a.release();
+			b.release();
+		}
+		const { rows } = await db.sql(`select to_status, detail from video_job_events where job_id = $1 order by id`, [jobId]);
+		expect(rows.map((r) => [r.to_status, r.detail])).toEqual([
+			['queued', { attempt: 1 }],
+			['submitting', { attempt: 1 }],
+			['submitting', { event: 'note' }]
+		]);
+		expect(await verify(db.pool, jobId)).toEqual([]);
 	});
 });
 
