@@ -505,15 +505,24 @@ create view public.video_job_timeline as
     e.business_id,
     e.to_status AS status,
     e.at AS entered_at,
-    n.at AS left_at,
-    EXTRACT(epoch FROM n.at - e.at) AS seconds_in_status,
+    l.left_at,
+    EXTRACT(epoch FROM l.left_at - e.at) AS seconds_in_status,
     e.actor
    FROM video_job_events e
-     LEFT JOIN LATERAL ( SELECT x.at
-           FROM video_job_events x
-          WHERE x.job_id = e.job_id AND x.id > e.id AND x.at >= e.at AND x.from_status IS DISTINCT FROM x.to_status
-          ORDER BY x.id
-         LIMIT 1) n ON true
+     CROSS JOIN LATERAL ( SELECT COALESCE(( SELECT x.at
+                   FROM video_job_events x
+                  WHERE x.job_id = e.job_id AND x.id > e.id AND x.from_status IS DISTINCT FROM x.to_status AND x.at >= e.at AND x.at < (date_trunc('month'::text, e.at, 'UTC'::text) + '1 mon'::interval)
+                  ORDER BY x.id
+                 LIMIT 1),
+                CASE
+                    WHEN NOT video_job_status_is_final(e.to_status) THEN ( SELECT x.at
+                       FROM video_job_events x
+                      WHERE x.job_id = e.job_id AND x.id > e.id AND x.from_status IS DISTINCT FROM x.to_status AND x.at >= (date_trunc('month'::text, e.at, 'UTC'::text) + '1 mon'::interval)
+                      ORDER BY x.id
+                     LIMIT 1)
+                    ELSE NULL::timestamp with time zone
+                END) AS left_at
+         OFFSET 0) l
   WHERE e.from_status IS DISTINCT FROM e.to_status;
 comment on view public.video_job_timeline is 'One row per status each job was in: entered_at, left_at (null while it is still there), seconds_in_status and the actor that moved it there. Filter on business_id / job_id and entered_at.';
 grant select on table public.video_job_timeline to video_history_auditor;
@@ -1561,6 +1570,16 @@ begin
     language sql immutable as 'select %s::text[]'$f$, replace(v_queues, '''', ''''''));
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION public.video_job_status_is_final(s video_job_status)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select not exists (select 1 from video_job_transitions t where t.from_status = s)
+$function$;
+grant execute on function public.video_job_status_is_final(video_job_status) to public;
 
 CREATE OR REPLACE FUNCTION public.video_jobs_actor()
  RETURNS text

@@ -388,20 +388,39 @@ end
 $$;
 comment on function prune_video_job_history(interval) is 'Detaches and drops the month partitions of video_job_events that end before now() - older_than (at least 30 days). Members of video_history_auditor only; each partition is logged in video_job_history_prunes with its jobs'' chain heads in video_job_history_pruned_heads. Job rows stay.';
 
+-- Whether a job in status s can still move (a row of video_job_transitions leaves it): the
+-- timeline looks for a later change only then. Owner's rights: the callers of the view need not
+-- read the transitions table.
+create function video_job_status_is_final(s video_job_status) returns boolean
+language sql stable security definer
+set search_path = pg_catalog, public, pg_temp as $$
+  select not exists (select 1 from video_job_transitions t where t.from_status = s)
+$$;
+
 -- One row per status a job was in: when it entered (the event that moved it there, and who made
 -- it), when it left (the job's next status change) and how long it stayed. Events that keep the
--- status (from_status = to_status) are not status changes. The next change is looked up from the
--- job's index only in partitions from entered_at on, so a filter on business_id and entered_at
--- reads just the partitions of that range.
+-- status (from_status = to_status) are not status changes. A filter on business_id (or job_id)
+-- and entered_at reads only the partitions of that range, and the next change is looked up by the
+-- job's index in the same month's partition first; only when it is not there, and the status is
+-- not final, in the later months.
 create view video_job_timeline with (security_invoker = true) as
-select e.job_id, e.business_id, e.to_status as status, e.at as entered_at, n.at as left_at,
-       extract(epoch from n.at - e.at) as seconds_in_status, e.actor
+select e.job_id, e.business_id, e.to_status as status, e.at as entered_at, l.left_at,
+       extract(epoch from l.left_at - e.at) as seconds_in_status, e.actor
 from video_job_events e
-left join lateral (
-  select x.at from video_job_events x
-  where x.job_id = e.job_id and x.id > e.id and x.at >= e.at and x.from_status is distinct from x.to_status
-  order by x.id limit 1
-) n on true
+cross join lateral (
+  select coalesce(
+    (select x.at from video_job_events x
+     where x.job_id = e.job_id and x.id > e.id and x.from_status is distinct from x.to_status
+       and x.at >= e.at and x.at < date_trunc('month', e.at, 'UTC') + interval '1 month'
+     order by x.id limit 1),
+    case when not video_job_status_is_final(e.to_status) then
+      (select x.at from video_job_events x
+       where x.job_id = e.job_id and x.id > e.id and x.from_status is distinct from x.to_status
+         and x.at >= date_trunc('month', e.at, 'UTC') + interval '1 month'
+       order by x.id limit 1)
+    end) as left_at
+  offset 0 -- keeps the lookups in this subquery: pulled up, they would run once per use of left_at
+) l
 where e.from_status is distinct from e.to_status;
 comment on view video_job_timeline is 'One row per status each job was in: entered_at, left_at (null while it is still there), seconds_in_status and the actor that moved it there. Filter on business_id / job_id and entered_at.';
 

@@ -100,12 +100,28 @@ async function timeQuery(c: pg.Client, name: string, text: string, params: unkno
 	return { ms, rows };
 }
 
+/** Planning + execution time as the server reports it (EXPLAIN ANALYZE), without the client's round trip. */
+async function serverMs(c: pg.Client, text: string, params: unknown[][]): Promise<number[]> {
+	const out: number[] = [];
+	for (const values of params) {
+		const { rows } = await c.query<{ 'QUERY PLAN': Array<{ 'Planning Time': number; 'Execution Time': number }> }>(
+			`explain (analyze, summary, format json) ${text}`,
+			values
+		);
+		const plan = rows[0]!['QUERY PLAN'][0]!;
+		out.push(plan['Planning Time'] + plan['Execution Time']);
+	}
+	return out;
+}
+
 async function explain(c: pg.Client, title: string, text: string, values: unknown[]): Promise<void> {
 	const { rows } = await c.query<{ 'QUERY PLAN': string }>(`explain (analyze, costs off, buffers off, summary off) ${text}`, values);
 	console.log(`\n${title}:\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
 }
 
-async function benchReads(url: string): Promise<{ jobMs: number[]; timelineMs: number[]; timelineRows: number[] }> {
+async function benchReads(
+	url: string
+): Promise<{ jobMs: number[]; jobServer: number[]; timelineMs: number[]; timelineServer: number[]; timelineRows: number[] }> {
 	section(`2. reading ${EVENTS.toLocaleString('en')} events over ${MONTHS} monthly partitions (${BUSINESSES} businesses)`);
 	await migrate(url, { vaultRootKey: process.env.VAULT_ROOT_KEY! });
 	const c = await connect(url);
@@ -145,9 +161,11 @@ async function benchReads(url: string): Promise<{ jobMs: number[]; timelineMs: n
 	await timeQuery(c, 'timeline', timelineQuery, timelineParams.slice(0, 3));
 	const timeline = await timeQuery(c, 'timeline', timelineQuery, timelineParams);
 
+	const jobServer = await serverMs(c, jobQuery, jobParams.slice(0, 50));
+	const timelineServer = await serverMs(c, timelineQuery, timelineParams);
 	await explain(c, "EXPLAIN ANALYZE: one job's history", jobQuery, jobParams[0]!);
 	await explain(c, "EXPLAIN ANALYZE: a month's timeline of one business", timelineQuery, timelineParams[0]!);
-	return { jobMs: job.ms, timelineMs: timeline.ms, timelineRows: timeline.rows };
+	return { jobMs: job.ms, jobServer, timelineMs: timeline.ms, timelineServer, timelineRows: timeline.rows };
 }
 
 function md5Uuid(s: string): string {
@@ -170,7 +188,9 @@ await runBench('bench:history', async () => {
 
 	const migrationS = ONLY === 'reads' ? NaN : await benchMigration(await urlOf('history_migration'));
 	const r =
-		ONLY === 'migration' ? { jobMs: [NaN], timelineMs: [NaN], timelineRows: [NaN] } : await benchReads(await urlOf('history_reads'));
+		ONLY === 'migration'
+			? { jobMs: [NaN], jobServer: [NaN], timelineMs: [NaN], timelineServer: [NaN], timelineRows: [NaN] }
+			: await benchReads(await urlOf('history_reads'));
 
 	printTable('bench:history summary', [
 		['measure', 'value', 'goal'],
@@ -181,9 +201,19 @@ await runBench('bench:history', async () => {
 			`≤ ${GOAL_JOB_MS} ms`
 		],
 		[
+			`  the same, server time (planning + execution) p50 / p95`,
+			`${fmt(median(r.jobServer), 2)} / ${fmt(percentile(r.jobServer, 95), 2)} ms`,
+			''
+		],
+		[
 			`a month's timeline of one business (${TIMELINE_SAMPLES} runs, ~${Math.round(median(r.timelineRows))} rows) p50 / p95 / max`,
 			`${fmt(median(r.timelineMs))} / ${fmt(percentile(r.timelineMs, 95))} / ${fmt(Math.max(...r.timelineMs))} ms`,
 			`≤ ${GOAL_TIMELINE_MS} ms`
+		],
+		[
+			`  the same, server time (planning + execution) p50 / p95`,
+			`${fmt(median(r.timelineServer))} / ${fmt(percentile(r.timelineServer, 95))} ms`,
+			''
 		]
 	]);
 });
