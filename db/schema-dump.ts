@@ -127,7 +127,12 @@ async function dump(c: pg.Client): Promise<string> {
 		);
 		out.push(`create table ${r.name} (`);
 		out.push([...cols, ...cons].map((l) => `  ${l.line}`).join(',\n'));
-		out.push(');');
+		// A partitioned table's partitions are data (a month each, made as time passes) and live in a
+		// schema of their own (video_history), so only the key is shown here.
+		if (r.relkind === 'p') {
+			const [key] = await q<{ def: string }>('select pg_get_partkeydef($1) as def', [r.oid]);
+			out.push(`) partition by ${key!.def.toLowerCase()};`);
+		} else out.push(');');
 		if (r.rls) out.push(`alter table ${r.name} enable row level security;`);
 		if (r.force_rls) out.push(`alter table ${r.name} force row level security;`);
 		comment(`table ${r.name}`, r.comment);

@@ -256,10 +256,14 @@ create table public.video_job_events (
   detail jsonb default '{}'::jsonb not null,
   actor text not null,
   at timestamp with time zone default clock_timestamp() not null,
-  constraint video_job_events_pkey PRIMARY KEY (id)
-);
-CREATE INDEX video_job_events_business_idx ON public.video_job_events USING btree (business_id, id);
-CREATE INDEX video_job_events_job_idx ON public.video_job_events USING btree (job_id, id);
+  prev_hash bytea,
+  hash bytea not null,
+  constraint video_job_events_pkey PRIMARY KEY (id, at)
+) partition by range (at);
+comment on table public.video_job_events is 'Append-only audit trail of video_jobs, partitioned by UTC month on at (partitions in schema video_history). Each event is hash-chained to the job''s previous one: verify_video_job_history().';
+grant select on table public.video_job_events to video_history_auditor;
+CREATE INDEX video_job_events_business_idx ON ONLY public.video_job_events USING btree (business_id, id);
+CREATE INDEX video_job_events_job_idx ON ONLY public.video_job_events USING btree (job_id, id);
 
 create table public.video_job_failure_counts (
   error_code text not null,
@@ -268,6 +272,40 @@ create table public.video_job_failure_counts (
   constraint video_job_failure_counts_pkey PRIMARY KEY (error_code, shard)
 );
 comment on table public.video_job_failure_counts is 'Jobs that moved to failed, by error code, for /metrics. Kept by trigger.';
+
+create table public.video_job_history_pruned_heads (
+  job_id uuid not null,
+  event_id bigint not null,
+  event_at timestamp with time zone not null,
+  to_status video_job_status not null,
+  hash bytea not null,
+  prune_id bigint not null,
+  constraint video_job_history_pruned_heads_pkey PRIMARY KEY (job_id),
+  constraint video_job_history_pruned_heads_prune_id_fkey FOREIGN KEY (prune_id) REFERENCES video_job_history_prunes(id)
+);
+comment on table public.video_job_history_pruned_heads is 'For each job with pruned events, its last pruned event (id, time, status, hash): the job''s next remaining event must carry this hash as prev_hash.';
+grant select on table public.video_job_history_pruned_heads to video_history_auditor;
+CREATE INDEX video_job_history_pruned_heads_prune_idx ON public.video_job_history_pruned_heads USING btree (prune_id);
+
+create table public.video_job_history_prunes (
+  id bigint generated always as identity not null,
+  pruned_at timestamp with time zone default now() not null,
+  pruned_by text not null,
+  pruned_as text not null,
+  older_than text not null,
+  cutoff timestamp with time zone not null,
+  partition_name text not null,
+  range_from timestamp with time zone not null,
+  range_to timestamp with time zone not null,
+  events bigint not null,
+  jobs bigint not null,
+  constraint video_job_history_prunes_pkey PRIMARY KEY (id)
+);
+comment on table public.video_job_history_prunes is 'One row per month partition of video_job_events that prune_video_job_history dropped: who (login and role), the cutoff, the range, how many events and jobs.';
+comment on column public.video_job_history_prunes.pruned_by is 'The login (session_user) that pruned.';
+comment on column public.video_job_history_prunes.pruned_as is 'The role it pruned as (current_user, e.g. video_history_auditor after set role).';
+comment on column public.video_job_history_prunes.cutoff is 'now() - older_than when it ran: partitions ending at or before it were dropped.';
+grant select on table public.video_job_history_prunes to video_history_auditor;
 
 create table public.video_job_option_specs (
   key text not null,
@@ -388,6 +426,7 @@ comment on column public.video_jobs.vtt_path is 'WebVTT captions stored beside t
 comment on column public.video_jobs.estimated_seconds is 'Seconds of video expected, set at insert: script words / (2.5 * voice_speed) for avatar jobs, the source''s duration for translations.';
 comment on column public.video_jobs.hold_reason is 'Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.';
 comment on column public.video_jobs.files_removed_at is 'When the worker deleted this completed job''s files (video, thumbnail, captions) from Storage; the version is then not playable.';
+grant select on table public.video_jobs to video_history_auditor;
 CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC);
 CREATE INDEX video_jobs_business_in_flight_idx ON public.video_jobs USING btree (business_id) WHERE video_jobs_holds_render_slot(status);
 CREATE INDEX video_jobs_business_queued_idx ON public.video_jobs USING btree (business_id, created_at, id) WHERE (status = 'queued'::video_job_status);
@@ -480,6 +519,33 @@ create view public.video_job_states as
     step_queue AS queue
    FROM video_job_statuses;
 comment on view public.video_job_states is 'Every job status in pipeline order, whether it is active, and the queue that serves it. db/job-states.ts is generated from it.';
+
+create view public.video_job_timeline as
+ SELECT e.job_id,
+    e.business_id,
+    e.to_status AS status,
+    e.at AS entered_at,
+    l.left_at,
+    EXTRACT(epoch FROM l.left_at - e.at) AS seconds_in_status,
+    e.actor
+   FROM video_job_events e
+     CROSS JOIN LATERAL ( SELECT COALESCE(( SELECT x.at
+                   FROM video_job_events x
+                  WHERE x.job_id = e.job_id AND x.id > e.id AND x.from_status IS DISTINCT FROM x.to_status AND x.at >= e.at AND x.at < (date_trunc('month'::text, e.at, 'UTC'::text) + '1 mon'::interval)
+                  ORDER BY x.id
+                 LIMIT 1),
+                CASE
+                    WHEN NOT video_job_status_is_final(e.to_status) THEN ( SELECT x.at
+                       FROM video_job_events x
+                      WHERE x.job_id = e.job_id AND x.id > e.id AND x.from_status IS DISTINCT FROM x.to_status AND x.at >= (date_trunc('month'::text, e.at, 'UTC'::text) + '1 mon'::interval)
+                      ORDER BY x.id
+                     LIMIT 1)
+                    ELSE NULL::timestamp with time zone
+                END) AS left_at
+         OFFSET 0) l
+  WHERE e.from_status IS DISTINCT FROM e.to_status;
+comment on view public.video_job_timeline is 'One row per status each job was in: entered_at, left_at (null while it is still there), seconds_in_status and the actor that moved it there. Filter on business_id / job_id and entered_at.';
+grant select on table public.video_job_timeline to video_history_auditor;
 
 create view vault.decrypted_secrets as
  SELECT id,
@@ -1264,6 +1330,23 @@ end
 $function$;
 grant execute on function public.pgboss_enqueue_many(text,jsonb[],text[],timestamp with time zone,integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.prune_video_job_history(older_than interval)
+ RETURNS TABLE(partition_name text, range_from timestamp with time zone, range_to timestamp with time zone, events bigint, jobs bigint)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+begin
+  if not pg_has_role(current_user, 'video_history_auditor', 'usage') then
+    raise exception 'prune_video_job_history: only members of video_history_auditor may prune job history, and % is not one', current_user
+      using errcode = 'insufficient_privilege',
+            hint = 'A DBA login with "grant video_history_auditor to <login>" may; the app and service roles may not.';
+  end if;
+  return query select * from video_job_history_prune_partitions(older_than, current_user::text);
+end
+$function$;
+comment on function public.prune_video_job_history(interval) is 'Detaches and drops the month partitions of video_job_events that end before now() - older_than (at least 30 days). Members of video_history_auditor only; each partition is logged in video_job_history_prunes with its jobs'' chain heads in video_job_history_pruned_heads. Job rows stay.';
+grant execute on function public.prune_video_job_history(interval) to public;
+
 CREATE OR REPLACE FUNCTION public.regenerate_stale_videos(p_business_id uuid)
  RETURNS integer
  LANGUAGE plpgsql
@@ -1512,6 +1595,67 @@ end
 $function$;
 grant execute on function public.touch_updated_at() to public;
 
+CREATE OR REPLACE FUNCTION public.verify_video_job_history(p_job_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(job_id uuid, event_id bigint, event_at timestamp with time zone, problem text, detail text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  with ev as (
+    select e.id, e.job_id, e.at, e.to_status, e.prev_hash,
+           lag(e.hash) over w as hash_before,
+           row_number() over w as n,
+           lead(e.id) over w is null as is_last,
+           e.hash = video_job_chain_step(e.prev_hash, video_job_event_content(e.id, e.job_id, e.business_id,
+             e.content_id, e.from_status, e.to_status, e.detail, e.actor, e.at)) as hash_ok
+    from video_job_events e
+    where p_job_id is null or e.job_id = p_job_id
+    window w as (partition by e.job_id order by e.id)
+  ), findings as (
+    select ev.job_id, ev.id as event_id, ev.at as event_at,
+      case
+        when ev.hash_ok is not true then 'edited'
+        when ev.prev_hash is distinct from case when ev.n = 1 then h.hash else ev.hash_before end then 'broken_link'
+      end as problem,
+      case
+        when ev.hash_ok is not true then 'the event''s hash does not match its content: it was changed'
+        when ev.n = 1 and h.hash is null then 'the job''s first event is missing'
+        when ev.n = 1 then 'the event does not continue the pruned chain head (event ' || h.event_id || ')'
+        else 'the event before it was deleted or changed'
+      end as detail
+    from ev left join video_job_history_pruned_heads h on h.job_id = ev.job_id
+    union all
+    select j.id, null, null,
+      case when ev.id is null and h.job_id is null then 'no_history' else 'missing_tail' end,
+      format('the job is %s but its last event says %s: its last events were deleted', j.status,
+        coalesce(ev.to_status::text, h.to_status::text, 'nothing'))
+    from video_jobs j
+    left join ev on ev.job_id = j.id and ev.is_last
+    left join video_job_history_pruned_heads h on h.job_id = j.id
+    where (p_job_id is null or j.id = p_job_id)
+      and coalesce(ev.to_status, h.to_status) is distinct from j.status
+  )
+  select distinct on (f.job_id) f.job_id, f.event_id, f.event_at, f.problem, f.detail
+  from findings f where f.problem is not null
+  order by f.job_id, f.event_id nulls last
+$function$;
+comment on function public.verify_video_job_history(uuid) is 'The first broken link of each job''s event hash chain (of one job when given): edited, broken_link, missing_tail or no_history. No row: the history is intact.';
+grant execute on function public.verify_video_job_history(uuid) to service_role;
+grant execute on function public.verify_video_job_history(uuid) to video_history_auditor;
+
+CREATE OR REPLACE FUNCTION public.video_job_chain_step(p_prev bytea, p_content bytea)
+ RETURNS bytea
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+begin
+  -- plpgsql, not sql: as the migration's aggregate step it is called once per event, and a
+  -- plpgsql call costs a fraction of a non-inlined sql one.
+  return sha256(coalesce(p_prev, '\x'::bytea) || p_content);
+end
+$function$;
+grant execute on function public.video_job_chain_step(bytea,bytea) to public;
+
 CREATE OR REPLACE FUNCTION public.video_job_counter_shard()
  RETURNS smallint
  LANGUAGE sql
@@ -1540,6 +1684,16 @@ $function$;
 comment on function public.video_job_estimate_seconds(text,jsonb) is 'Seconds of video a script makes: its words at 2.5 words a second, divided by options.voice_speed (default 1).';
 grant execute on function public.video_job_estimate_seconds(text,jsonb) to public;
 
+CREATE OR REPLACE FUNCTION public.video_job_event_content(p_id bigint, p_job_id uuid, p_business_id uuid, p_content_id uuid, p_from_status video_job_status, p_to_status video_job_status, p_detail jsonb, p_actor text, p_at timestamp with time zone)
+ RETURNS bytea
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+  select convert_to(concat_ws(',', p_id, p_job_id, p_business_id, p_content_id, coalesce(p_from_status::text, ''),
+    p_to_status, extract(epoch from p_at), quote_literal(p_actor), p_detail::text), 'UTF8')
+$function$;
+grant execute on function public.video_job_event_content(bigint,uuid,uuid,uuid,video_job_status,video_job_status,jsonb,text,timestamp with time zone) to public;
+
 CREATE OR REPLACE FUNCTION public.video_job_events_add_detail()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1561,6 +1715,40 @@ begin
 end
 $function$;
 grant execute on function public.video_job_events_append_only() to public;
+
+CREATE OR REPLACE FUNCTION public.video_job_events_chain()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+declare
+  v_created timestamptz;
+begin
+  if new.from_status is not null then
+    -- Appending to a chain reads its head, so a job's events are appended one at a time under the
+    -- job's row lock. The status change that writes one holds it already (its UPDATE of
+    -- video_jobs); taking it again costs nothing and makes any other writer wait its turn.
+    select j.created_at into v_created from video_jobs j where j.id = new.job_id for no key update;
+    -- A job's events are no older than the job: only the partitions since then are read.
+    select e.hash into new.prev_hash from video_job_events e
+    where e.job_id = new.job_id and e.at >= coalesce(v_created, '-infinity') order by e.id desc limit 1;
+    if not found then
+      select e.hash into new.prev_hash from video_job_events e where e.job_id = new.job_id order by e.id desc limit 1;
+      if not found then
+        select h.hash into new.prev_hash from video_job_history_pruned_heads h where h.job_id = new.job_id;
+      end if;
+    end if;
+  else
+    -- The event that creates the job starts its chain.
+    new.prev_hash := null;
+  end if;
+  new.hash := video_job_chain_step(new.prev_hash, video_job_event_content(new.id, new.job_id, new.business_id,
+    new.content_id, new.from_status, new.to_status, new.detail, new.actor, new.at));
+  return new;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.video_job_events_count()
  RETURNS trigger
@@ -1599,6 +1787,111 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.video_job_history_create_partition(p_month timestamp without time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_from timestamptz := date_trunc('month', p_month) at time zone 'UTC';
+  v_to timestamptz := (date_trunc('month', p_month) + interval '1 month') at time zone 'UTC';
+  v_name text := 'video_job_events_' || to_char(p_month, 'YYYY_MM');
+begin
+  if to_regclass(format('video_history.%I', v_name)) is not null then
+    return false;
+  end if;
+  if exists (select 1 from video_history.video_job_events_default d where d.at >= v_from and d.at < v_to) then
+    raise warning 'video_job_history: events of % are in video_history.video_job_events_default; no partition made for that month', to_char(p_month, 'YYYY-MM');
+    return false;
+  end if;
+  execute format('create table video_history.%I partition of public.video_job_events for values from (%L) to (%L)',
+    v_name, v_from, v_to);
+  return true;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.video_job_history_ensure_partitions(months_ahead integer DEFAULT 3)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_month timestamp := date_trunc('month', now() at time zone 'UTC');
+  v_made int := 0;
+begin
+  if months_ahead is null or months_ahead < 0 or months_ahead > 120 then
+    raise exception 'video_job_history_ensure_partitions: months_ahead must be 0–120, not %', months_ahead
+      using errcode = 'invalid_parameter_value';
+  end if;
+  -- Several workers start at once: one makes the partitions, the others find them made.
+  perform pg_advisory_xact_lock(hashtext('video_job_history_ensure_partitions'));
+  for i in 0..months_ahead loop
+    if video_job_history_create_partition(v_month + make_interval(months => i)) then
+      v_made := v_made + 1;
+    end if;
+  end loop;
+  return v_made;
+end
+$function$;
+comment on function public.video_job_history_ensure_partitions(integer) is 'Creates the month partitions of video_job_events from this UTC month to months_ahead months ahead; returns how many it made. The worker calls it on start and daily.';
+grant execute on function public.video_job_history_ensure_partitions(integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.video_job_history_prune_partitions(p_older_than interval, p_pruned_as text)
+ RETURNS TABLE(partition_name text, range_from timestamp with time zone, range_to timestamp with time zone, events bigint, jobs bigint)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+declare
+  v_cutoff timestamptz;
+  p record;
+  v_prune bigint;
+  v_events bigint;
+  v_jobs bigint;
+begin
+  if p_older_than is null or p_older_than < interval '30 days' then
+    raise exception 'prune_video_job_history: the cutoff % is under 30 days; job history younger than 30 days is never pruned', p_older_than
+      using errcode = 'invalid_parameter_value';
+  end if;
+  v_cutoff := now() - p_older_than;
+  -- Detaching needs the parent exclusively for a moment; take it first so no insert slips between
+  -- reading a partition's heads and dropping it.
+  lock table video_job_events in access exclusive mode;
+  for p in
+    select c.oid, c.relname, b[1]::timestamptz as r_from, b[2]::timestamptz as r_to
+    from pg_inherits i join pg_class c on c.oid = i.inhrelid,
+         regexp_match(pg_get_expr(c.relpartbound, c.oid), $r$FROM \('([^']+)'\) TO \('([^']+)'\)$r$) b
+    where i.inhparent = 'public.video_job_events'::regclass
+      and b[2]::timestamptz <= v_cutoff
+    order by 3
+  loop
+    execute format('select count(*), count(distinct job_id) from video_history.%I', p.relname) into v_events, v_jobs;
+    insert into video_job_history_prunes (pruned_by, pruned_as, older_than, cutoff, partition_name, range_from, range_to, events, jobs)
+    values (session_user, p_pruned_as, p_older_than::text, v_cutoff, 'video_history.' || p.relname, p.r_from, p.r_to, v_events, v_jobs)
+    returning id into v_prune;
+    execute format($q$
+      insert into video_job_history_pruned_heads as h (job_id, event_id, event_at, to_status, hash, prune_id)
+      select distinct on (e.job_id) e.job_id, e.id, e.at, e.to_status, e.hash, %s
+      from video_history.%I e order by e.job_id, e.id desc
+      on conflict (job_id) do update set event_id = excluded.event_id, event_at = excluded.event_at,
+        to_status = excluded.to_status, hash = excluded.hash, prune_id = excluded.prune_id
+      where excluded.event_id > h.event_id$q$, v_prune, p.relname);
+    execute format('alter table public.video_job_events detach partition video_history.%I', p.relname);
+    execute format('drop table video_history.%I', p.relname);
+    partition_name := 'video_history.' || p.relname;
+    range_from := p.r_from;
+    range_to := p.r_to;
+    events := v_events;
+    jobs := v_jobs;
+    return next;
+  end loop;
+end
+$function$;
+grant execute on function public.video_job_history_prune_partitions(interval,text) to video_history_auditor;
+
 CREATE OR REPLACE FUNCTION public.video_job_states_compile()
  RETURNS void
  LANGUAGE plpgsql
@@ -1628,6 +1921,16 @@ begin
     language sql immutable as 'select %s::text[]'$f$, replace(v_queues, '''', ''''''));
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION public.video_job_status_is_final(s video_job_status)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select not exists (select 1 from video_job_transitions t where t.from_status = s)
+$function$;
+grant execute on function public.video_job_status_is_final(video_job_status) to public;
 
 CREATE OR REPLACE FUNCTION public.video_jobs_actor()
  RETURNS text
@@ -2745,6 +3048,7 @@ CREATE TRIGGER content_follow_update BEFORE UPDATE ON public.content FOR EACH RO
 CREATE TRIGGER content_guard BEFORE UPDATE ON public.content FOR EACH ROW EXECUTE FUNCTION content_guard_video_columns();
 CREATE TRIGGER content_guard_insert BEFORE INSERT ON public.content FOR EACH ROW EXECUTE FUNCTION content_guard_video_columns_on_insert();
 CREATE TRIGGER video_job_events_add_detail BEFORE INSERT ON public.video_job_events FOR EACH ROW WHEN (((new.from_status IS NULL) AND (current_setting('video_jobs.event_detail'::text, true) > ''::text))) EXECUTE FUNCTION video_job_events_add_detail();
+CREATE TRIGGER video_job_events_chain BEFORE INSERT ON public.video_job_events FOR EACH ROW EXECUTE FUNCTION video_job_events_chain();
 CREATE TRIGGER video_job_events_count AFTER INSERT ON public.video_job_events FOR EACH ROW WHEN ((new.to_status = ANY (ARRAY['transferring'::video_job_status, 'completed'::video_job_status, 'failed'::video_job_status]))) EXECUTE FUNCTION video_job_events_count();
 CREATE TRIGGER video_job_events_no_truncate BEFORE TRUNCATE ON public.video_job_events FOR EACH STATEMENT EXECUTE FUNCTION video_job_events_append_only();
 CREATE TRIGGER video_job_events_no_update BEFORE DELETE OR UPDATE ON public.video_job_events FOR EACH ROW EXECUTE FUNCTION video_job_events_append_only();

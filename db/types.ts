@@ -223,8 +223,10 @@ export interface VideoJobEvents {
   content_id: string;
   detail: Generated<Json>;
   from_status: VideoJobStatus | null;
+  hash: Buffer;
   id: Generated<number>;
   job_id: string;
+  prev_hash: Buffer | null;
   to_status: VideoJobStatus;
 }
 
@@ -232,6 +234,38 @@ export interface VideoJobFailureCounts {
   error_code: string;
   failures: Generated<number>;
   shard: Generated<number>;
+}
+
+export interface VideoJobHistoryPrunedHeads {
+  event_at: Timestamp;
+  event_id: number;
+  hash: Buffer;
+  job_id: string;
+  prune_id: number;
+  to_status: VideoJobStatus;
+}
+
+export interface VideoJobHistoryPrunes {
+  /**
+   * now() - older_than when it ran: partitions ending at or before it were dropped.
+   */
+  cutoff: Timestamp;
+  events: number;
+  id: Generated<number>;
+  jobs: number;
+  older_than: string;
+  partition_name: string;
+  /**
+   * The role it pruned as (current_user, e.g. video_history_auditor after set role).
+   */
+  pruned_as: string;
+  pruned_at: Generated<Timestamp>;
+  /**
+   * The login (session_user) that pruned.
+   */
+  pruned_by: string;
+  range_from: Timestamp;
+  range_to: Timestamp;
 }
 
 export interface VideoJobOptionSpecs {
@@ -337,6 +371,16 @@ export interface VideoJobStepDurations {
   step: string;
 }
 
+export interface VideoJobTimeline {
+  actor: string | null;
+  business_id: string | null;
+  entered_at: Timestamp | null;
+  job_id: string | null;
+  left_at: Timestamp | null;
+  seconds_in_status: Numeric | null;
+  status: VideoJobStatus | null;
+}
+
 export interface VideoJobTransitions {
   from_status: VideoJobStatus;
   kind: string;
@@ -360,10 +404,13 @@ export interface DB {
   schema_migrations: SchemaMigrations;
   video_job_events: VideoJobEvents;
   video_job_failure_counts: VideoJobFailureCounts;
+  video_job_history_pruned_heads: VideoJobHistoryPrunedHeads;
+  video_job_history_prunes: VideoJobHistoryPrunes;
   video_job_option_specs: VideoJobOptionSpecs;
   video_job_states: VideoJobStates;
   video_job_statuses: VideoJobStatuses;
   video_job_step_durations: VideoJobStepDurations;
+  video_job_timeline: VideoJobTimeline;
   video_job_transitions: VideoJobTransitions;
   video_jobs: VideoJobs;
 }

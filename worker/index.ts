@@ -6,6 +6,7 @@ import { createHeyGenClient, type HeyGenClient } from '../heygen/index.ts';
 import { JobStore } from './job-store.ts';
 import { listenForKeyChanges } from './key-invalidation.ts';
 import { retirementRunner } from './endpoint-retirements.ts';
+import { historyPartitions } from './history-partitions.ts';
 import { languageRefresher } from './languages.ts';
 import { pauseProber } from './heygen-pause.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
@@ -113,6 +114,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const languages = languageRefresher(ctx);
 	// Paused businesses (HeyGen said 402/401) are probed on the sweep's beat, each on its own backoff.
 	const prober = pauseProber(ctx);
+	// video_job_events' month partitions, made ahead on start and daily.
+	const partitions = historyPartitions(ctx);
+	partitions.wake();
 	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, (businessId) => {
 		retirements.wake();
 		languages.wake(businessId);
@@ -198,6 +202,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		retirements.wake();
 		languages.wake(null);
 		prober.wake();
+		partitions.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 			const rescheduled = await ctx.store.sweepSchedules();
@@ -224,6 +229,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await retirements.idle();
 				await languages.idle();
 				await prober.idle();
+				await partitions.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())
