@@ -8,6 +8,7 @@ import { listenForKeyChanges } from './key-invalidation.ts';
 import { retirementRunner } from './endpoint-retirements.ts';
 import { languageRefresher } from './languages.ts';
 import { pauseProber } from './heygen-pause.ts';
+import { webhookCatchUp } from './webhook-catch-up.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { STEP_LIST, workOptions, type StepDefinition } from './steps/registry.ts';
@@ -113,6 +114,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	const languages = languageRefresher(ctx);
 	// Paused businesses (HeyGen said 402/401) are probed on the sweep's beat, each on its own backoff.
 	const prober = pauseProber(ctx);
+	// Webhook deliveries missed while the app was down: read from HeyGen's history at start, and
+	// for a business whose webhook went silent while it has jobs rendering (on the sweep's beat).
+	const catchUp = webhookCatchUp(ctx, ctx.settings.webhookSilenceMs);
 	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, (businessId) => {
 		retirements.wake();
 		languages.wake(businessId);
@@ -162,6 +166,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
 	const options = workOptions(concurrency, config.POLL_BATCH_SIZE);
 	for (const step of STEP_LIST) await boss.work(step.queue, options[step.queue], run(step));
+	catchUp.wake();
 
 	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
 	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.
@@ -183,6 +188,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		retirements.wake();
 		languages.wake(null);
 		prober.wake();
+		catchUp.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 		} catch (err) {
@@ -207,6 +213,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await retirements.idle();
 				await languages.idle();
 				await prober.idle();
+				await catchUp.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())
