@@ -4,7 +4,8 @@
 //   2. the cost of the video_jobs triggers on a 5,000-row insert, against the same insert with the
 //      user triggers disabled, and against the floor: the same insert plus the writes the triggers
 //      exist to make (events, notifications, content's video columns, pg-boss jobs) as plain
-//      set-based statements.
+//      set-based statements, and against "direct" (issue 25, goal ≤ 1.3×): the job rows, their
+//      events and their pg-boss jobs written by three plain insert … select.
 // Runs on its own throwaway embedded Postgres; prints a summary table at the end.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
