@@ -393,7 +393,7 @@ async function main(): Promise<void> {
 	const allLive = new Promise<void>((r) => (resolveLive = r));
 	// At most SSE_CONNECTING streams being set up at once (each costs the app a session check, a
 	// membership check and a replay query), as browsers arriving over a moment would; and a stream
-	// that ends or fails before it is live is opened again, as EventSource does (retry: 2000). Opening
+	// that ends or fails is opened again, as EventSource does (retry: 2000, then Last-Event-ID). Opening
 	// all 1,000 at once on a loaded machine sometimes left a few set-ups failed for good, and the
 	// bench waited for them until it timed out.
 	let connecting = 0;
@@ -406,24 +406,35 @@ async function main(): Promise<void> {
 		connecting--;
 		waiting.shift()?.();
 	};
+	/** Per subscriber: the last event id it saw (sent back as Last-Event-ID when it reopens, as EventSource does). */
+	const lastIds = new Map<number, string>();
+	const everLive = new Set<number>();
+	let dropped = 0;
+	let closing = false;
 	const subscribe = async (i: number): Promise<void> => {
 		await slot();
-		let settled = false;
-		/** Before it is live: free the slot and open it again after the stream's retry delay. */
+		let liveNow = false;
+		let over = false;
+		/** The stream ended or failed: open it again after the stream's retry delay, from its last event. */
 		const retry = (why: string) => {
-			if (settled) return;
-			settled = true;
-			freeSlot();
-			reconnects++;
-			if (reconnects <= 5) console.log(`SSE subscriber ${i}: ${why} before it was live; opening it again`);
+			if (over || closing) return;
+			over = true;
+			if (liveNow) dropped++;
+			else {
+				freeSlot();
+				reconnects++;
+			}
+			if (reconnects + dropped <= 5)
+				console.log(`SSE subscriber ${i}: ${why} ${liveNow ? 'while live' : 'before it was live'}; opening it again`);
 			setTimeout(() => void subscribe(i), SSE_RETRY_MS);
 		};
+		const last = lastIds.get(i);
 		const req = request({
 			host: '127.0.0.1',
 			port: app.port,
 			path: `/b/${businessId}/events?content=${contentId}`,
 			agent: sseAgent,
-			headers: { cookie: sessionCookie(i), accept: 'text/event-stream' }
+			headers: { cookie: sessionCookie(i), accept: 'text/event-stream', ...(last && { 'last-event-id': last }) }
 		});
 		req.on('response', (res) => {
 			if (res.statusCode !== 200) {
@@ -441,13 +452,18 @@ async function main(): Promise<void> {
 				while ((k = buf.indexOf('\n\n')) >= 0) {
 					const block = buf.slice(0, k);
 					buf = buf.slice(k + 2);
-					if (block === ': live' && !settled) {
-						settled = true;
+					if (block === ': live' && !liveNow) {
+						liveNow = true;
 						freeSlot();
 						streams.push(res);
-						if (++live === SUBSCRIBERS) resolveLive();
+						if (!everLive.has(i)) {
+							everLive.add(i);
+							if (++live === SUBSCRIBERS) resolveLive();
+						}
 						continue;
 					}
+					const id = block.split('\n').find((l) => l.startsWith('id: '));
+					if (id) lastIds.set(i, id.slice(4));
 					const data = block.split('\n').find((l) => l.startsWith('data: '));
 					if (!data) continue;
 					const ev = JSON.parse(data.slice(6)) as { jobId: string; status: string };
@@ -505,6 +521,8 @@ async function main(): Promise<void> {
 	printTable('SSE delivery after commit, per change', perChange);
 	const sseP95 = percentile(delays, 95);
 	const expected = SUBSCRIBERS * CHANGES;
+	closing = true;
+	if (dropped) console.log(`${dropped} live stream(s) ended during the changes and were reopened from their Last-Event-ID`);
 	for (const s of streams) s.destroy();
 	sseAgent.destroy();
 
