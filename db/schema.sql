@@ -138,6 +138,8 @@ create table public.businesses (
   auto_generate boolean default false not null,
   auto_generate_delay_seconds integer default 300 not null,
   keep_video_versions integer default 5 not null,
+  heygen_events_cursor timestamp with time zone,
+  heygen_events_caught_up_at timestamp with time zone,
   constraint businesses_auto_generate_delay_seconds_check CHECK (((auto_generate_delay_seconds >= 1) AND (auto_generate_delay_seconds <= 86400))),
   constraint businesses_heygen_avatar_id_check CHECK (((heygen_avatar_id IS NULL) OR (((length(heygen_avatar_id) >= 1) AND (length(heygen_avatar_id) <= 200)) AND (heygen_avatar_id !~ '[^A-Za-z0-9_.:-]'::text)))),
   constraint businesses_heygen_concurrency_check CHECK (((heygen_concurrency >= 1) AND (heygen_concurrency <= 100))),
@@ -158,6 +160,8 @@ comment on column public.businesses.heygen_paused_reason is 'Set while HeyGen re
 comment on column public.businesses.auto_generate is 'A change of a content''s body makes a new video by itself, auto_generate_delay_seconds after the last change.';
 comment on column public.businesses.auto_generate_delay_seconds is 'Seconds an auto-generated video waits after the last body change (1 to 86400); each change within it starts it again.';
 comment on column public.businesses.keep_video_versions is 'Completed videos of a content whose files stay in Storage; older versions keep their rows and history, their files are removed by the worker.';
+comment on column public.businesses.heygen_events_cursor is 'Newest created_at (HeyGen''s clock) of the webhook history the worker has read (GET /v3/webhooks/events); the next catch-up stops there.';
+comment on column public.businesses.heygen_events_caught_up_at is 'When the worker last read the webhook history (worker/webhook-catch-up.ts).';
 
 create table public.content (
   id uuid default gen_random_uuid() not null,
@@ -1041,6 +1045,38 @@ AS $function$
   )
 $function$;
 grant execute on function public.has_heygen_key(uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.heygen_catch_up_done(p_business_id uuid, p_cursor timestamp with time zone)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  update businesses
+  set heygen_events_cursor = greatest(heygen_events_cursor, p_cursor),
+      heygen_events_caught_up_at = now()
+  where id = p_business_id
+$function$;
+grant execute on function public.heygen_catch_up_done(uuid,timestamp with time zone) to service_role;
+
+CREATE OR REPLACE FUNCTION public.heygen_catch_up_due(p_silent interval, p_all boolean DEFAULT false)
+ RETURNS TABLE(business_id uuid, since timestamp with time zone)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select b.id,
+         greatest(b.heygen_events_cursor, min(coalesce(j.heygen_submitted_at, j.updated_at)) - interval '1 minute')
+  from businesses b
+  join video_jobs j on j.business_id = b.id and j.status = 'rendering'
+  where b.heygen_webhook_endpoint_id is not null
+  group by b.id
+  having p_all
+      or (min(coalesce(j.heygen_submitted_at, j.updated_at)) < now() - p_silent
+          and coalesce(max(b.heygen_webhook_last_delivery_at), '-infinity') < now() - p_silent
+          and coalesce(max(b.heygen_events_caught_up_at), '-infinity') < now() - p_silent)
+$function$;
+grant execute on function public.heygen_catch_up_due(interval,boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION public.heygen_endpoint_retire(p_business_id uuid, p_endpoint_id text, p_secret uuid, p_reason text)
  RETURNS void

@@ -88,6 +88,14 @@ export interface Businesses {
    * Videos HeyGen renders at once for this account (10 on pay-as-you-go). The worker never has more of this business's jobs submitting or rendering; the rest wait in queued.
    */
   heygen_concurrency: Generated<number>;
+  /**
+   * When the worker last read the webhook history (worker/webhook-catch-up.ts).
+   */
+  heygen_events_caught_up_at: Timestamp | null;
+  /**
+   * Newest created_at (HeyGen's clock) of the webhook history the worker has read (GET /v3/webhooks/events); the next catch-up stops there.
+   */
+  heygen_events_cursor: Timestamp | null;
   heygen_paused_at: Timestamp | null;
   /**
    * Set while HeyGen refuses this business's submits (402: insufficient_credit, 401: key_rejected); no job is submitted until resume_heygen.

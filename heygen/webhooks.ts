@@ -41,7 +41,29 @@ export interface WebhookApi {
 	/** Deletes an endpoint; one that is already gone (404) counts as deleted. */
 	deleteEndpoint(endpointId: string): Promise<void>;
 	listEndpoints(): Promise<WebhookEndpoint[]>;
+	/**
+	 * One page of the account's delivered events (GET /v3/webhooks/events), newest first; `token`
+	 * is the previous page's `nextToken`. For catching up on deliveries missed while the app was down.
+	 */
+	listEvents(page?: { entityId?: string; limit?: number; token?: string | null }): Promise<WebhookEventPage>;
 }
+
+/** A delivered event as HeyGen's history keeps it. `data` is the delivery's `event_data`. */
+export interface WebhookEvent {
+	id: string;
+	type: string;
+	data: Record<string, unknown>;
+	/** When HeyGen created it; null when HeyGen's value is not a date. */
+	createdAt: Date | null;
+}
+
+export interface WebhookEventPage {
+	events: WebhookEvent[];
+	nextToken: string | null;
+}
+
+/** HeyGen's limit per page of GET /v3/webhooks/events (1–100). */
+export const WEBHOOK_EVENTS_PAGE_MAX = 100;
 
 export type WebhookApiOptions = TransportOptions;
 
@@ -58,6 +80,24 @@ const listReply = z.object({
 	has_more: z.boolean().nullish(),
 	next_token: z.string().nullish()
 });
+
+const eventItem = z.object({
+	event_id: z.string().min(1).max(200),
+	event_type: z.string().min(1).max(100),
+	event_data: z.record(z.string(), z.unknown()),
+	// ISO 8601 in HeyGen's spec; unix seconds accepted too (the deliveries' own created_at).
+	created_at: z.union([z.string(), z.number()])
+});
+const eventsReply = z.object({
+	data: z.array(eventItem),
+	has_more: z.boolean().nullish(),
+	next_token: z.string().nullish()
+});
+
+function toEvent(e: z.infer<typeof eventItem>): WebhookEvent {
+	const at = typeof e.created_at === 'number' ? new Date(e.created_at * 1000) : new Date(e.created_at);
+	return { id: e.event_id, type: e.event_type, data: e.event_data, createdAt: Number.isNaN(at.getTime()) ? null : at };
+}
 
 function toEndpoint(e: z.infer<typeof endpointSchema>): WebhookEndpoint {
 	return {
@@ -99,6 +139,14 @@ export function createWebhookApi(opts: WebhookApiOptions): WebhookApi {
 				token = reply.next_token;
 			}
 			return out;
+		},
+		async listEvents(page = {}) {
+			const limit = Math.min(Math.max(Math.trunc(page.limit ?? WEBHOOK_EVENTS_PAGE_MAX), 1), WEBHOOK_EVENTS_PAGE_MAX);
+			const query: Record<string, string> = { limit: String(limit) };
+			if (page.entityId) query['entity_id'] = page.entityId;
+			if (page.token) query['token'] = page.token;
+			const reply = await transport.send({ method: 'GET', route: '/v3/webhooks/events', query }, eventsReply);
+			return { events: reply.data.map(toEvent), nextToken: reply.has_more && reply.next_token ? reply.next_token : null };
 		}
 	};
 }

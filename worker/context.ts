@@ -28,6 +28,11 @@ export interface PipelineSettings {
 	callbackUrl?: string;
 	/** The app's public URL (ORIGIN); without it no webhook endpoint is registered. */
 	publicUrl?: string;
+	/**
+	 * A business whose webhook has been silent this long while it has jobs rendering that long has
+	 * HeyGen's event history read (worker/webhook-catch-up.ts). Default WEBHOOK_SILENCE_MS.
+	 */
+	webhookSilenceMs?: number;
 }
 
 export interface PipelineContext {

@@ -9,6 +9,7 @@ import { retirementRunner } from './endpoint-retirements.ts';
 import { historyPartitions } from './history-partitions.ts';
 import { languageRefresher } from './languages.ts';
 import { pauseProber } from './heygen-pause.ts';
+import { webhookCatchUp } from './webhook-catch-up.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { STEP_LIST, TASK_LIST, taskWorkOptions, workOptions } from './steps/registry.ts';
@@ -117,6 +118,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	// video_job_events' month partitions, made ahead on start and daily.
 	const partitions = historyPartitions(ctx);
 	partitions.wake();
+	// Webhook deliveries missed while the app was down: read from HeyGen's history at start, and
+	// for a business whose webhook went silent while it has jobs rendering (on the sweep's beat).
+	const catchUp = webhookCatchUp(ctx, ctx.settings.webhookSilenceMs);
 	const keyChanges = listenForKeyChanges(opts.databaseUrl, ctx.store, log, (businessId) => {
 		retirements.wake();
 		languages.wake(businessId);
@@ -181,6 +185,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 			taskWorkOptions(task, concurrency),
 			run(task.queue, task.payload, (items) => task.handler(ctx, items))
 		);
+	catchUp.wake();
 
 	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
 	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.
@@ -203,6 +208,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		languages.wake(null);
 		prober.wake();
 		partitions.wake();
+		catchUp.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
 			const rescheduled = await ctx.store.sweepSchedules();
@@ -230,6 +236,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await languages.idle();
 				await prober.idle();
 				await partitions.idle();
+				await catchUp.idle();
 				await handle.close();
 				log.info('worker stopped');
 			})())

@@ -4,6 +4,11 @@
  *   POST   /v3/webhooks/endpoints        {url, events} → {data:{endpoint_id, url, events, status, created_at, secret}}
  *   GET    /v3/webhooks/endpoints        → {data:[…without secret], has_more:false, next_token:null}
  *   DELETE /v3/webhooks/endpoints/{id}   → {data:{endpoint_id, deleted:true}}; another account's id is 404
+ *   GET    /v3/webhooks/events?limit=&token=&entity_id=&event_type=
+ *                                        → {data:[{event_id, event_type, event_data, created_at}], has_more, next_token}
+ *     the account's events, newest first: every event an endpoint subscribed to, whether its delivery
+ *     reached the receiver or not (the app may be down: that is what the history is for), also with
+ *     delivery `paused`. `entity_id` is the video (or translation) id; limit 1–100, default 10.
  * Errors use v3's envelope {error:{code, message, param}}. Unlike HeyGen, http URLs are accepted
  * (set `requireHttps` to refuse them as HeyGen does).
  *
@@ -57,6 +62,18 @@ export interface SimDelivery {
 	status: number | null;
 }
 
+/** One event of an account's history (GET /v3/webhooks/events). */
+export interface SimWebhookEvent {
+	/** Order of recording, for the page token. */
+	seq: number;
+	apiKey: string;
+	eventId: string;
+	eventType: string;
+	entityId: string;
+	eventData: Record<string, unknown>;
+	createdAt: number;
+}
+
 export interface DeliveryOptions {
 	/** Extra copies of each event (same event id, fresh timestamp, valid signature). */
 	duplicates?: number;
@@ -85,6 +102,8 @@ export interface FinishedVideo {
 export interface SimWebhookRegistry {
 	readonly endpoints: Map<string, SimWebhookEndpoint>;
 	readonly deliveries: SimDelivery[];
+	/** Every event delivered or due for delivery, oldest first (served newest first). */
+	readonly history: SimWebhookEvent[];
 	/** HeyGen refuses http URLs; the simulator accepts them unless this is set. */
 	requireHttps: boolean;
 	setDeliveryOptions(o: DeliveryOptions): void;
@@ -143,9 +162,44 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 		return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 	}
 
+	/** GET /v3/webhooks/events: newest first; the token is the seq of the last event served. */
+	function eventsPage(res: ServerResponse, url: URL, apiKey: string): void {
+		const q = url.searchParams;
+		const limit = q.get('limit') === null ? 10 : Number(q.get('limit'));
+		if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+			send(res, 400, v3Error('invalid_parameter', 'limit must be between 1 and 100', 'limit'));
+			return;
+		}
+		const token = q.get('token');
+		const seqOf = token === null ? null : /^seq:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+		const before = token === null ? Infinity : Number(seqOf?.[1] ?? NaN);
+		if (Number.isNaN(before)) {
+			send(res, 400, v3Error('invalid_parameter', 'token is not valid', 'token'));
+			return;
+		}
+		const entity = q.get('entity_id');
+		const type = q.get('event_type');
+		const matching = registry.history
+			.filter((e) => e.apiKey === apiKey && e.seq < before && (!entity || e.entityId === entity) && (!type || e.eventType === type))
+			.reverse();
+		const page = matching.slice(0, limit);
+		const more = matching.length > limit;
+		send(res, 200, {
+			data: page.map((e) => ({
+				event_id: e.eventId,
+				event_type: e.eventType,
+				event_data: e.eventData,
+				created_at: new Date(e.createdAt).toISOString()
+			})),
+			has_more: more,
+			next_token: more ? Buffer.from(`seq:${page.at(-1)!.seq}`).toString('base64url') : null
+		});
+	}
+
 	const registry: SimWebhooksInternal = {
 		endpoints: new Map(),
 		deliveries: [],
+		history: [],
 		requireHttps: false,
 		setDeliveryOptions(o) {
 			options = { ...o };
@@ -156,6 +210,7 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 		reset() {
 			registry.endpoints.clear();
 			registry.deliveries.length = 0;
+			registry.history.length = 0;
 			keyOfVideo.clear();
 			options = {};
 		},
@@ -165,13 +220,20 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 		},
 		async handle(req, res, url, keyOk) {
 			const m = /^\/v3\/webhooks\/endpoints(?:\/([^/]+))?$/.exec(url.pathname);
-			if (!m) return false;
+			const history = url.pathname === '/v3/webhooks/events';
+			if (!m && !history) return false;
 			const key = req.headers['x-api-key'];
 			if (!keyOk(key)) {
 				send(res, 401, v3Error('unauthorized', 'Invalid API key. Please check your x-api-key header.'));
 				return true;
 			}
 			const apiKey = key as string;
+			if (history) {
+				if (req.method !== 'GET') send(res, 405, v3Error('method_not_allowed', `${req.method} is not supported here`));
+				else eventsPage(res, url, apiKey);
+				return true;
+			}
+			if (!m) return false;
 			const id = m[1] ? decodeURIComponent(m[1]) : null;
 			if (req.method === 'POST' && id === null) {
 				let body: unknown;
@@ -237,7 +299,7 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 		},
 		videoFinished(v) {
 			const apiKey = keyOfVideo.get(v.id);
-			if (!apiKey || closed || options.paused) return;
+			if (!apiKey || closed) return;
 			const prefix = v.outputLanguage === undefined ? 'avatar_video' : 'video_translate';
 			const type = `${prefix}.${v.status === 'completed' ? 'success' : 'fail'}`;
 			const data: Record<string, unknown> =
@@ -250,7 +312,11 @@ export function createSimWebhooks(opts: { changed: () => void; later: (ms: numbe
 			for (const e of registry.endpointsFor(apiKey)) {
 				if (e.status !== 'enabled' || (e.events && !e.events.includes(type))) continue;
 				const eventId = `evt_${randomBytes(12).toString('hex')}`;
-				const payload = { event_type: type, event_id: eventId, created_at: Math.floor(Date.now() / 1000), event_data: data };
+				const now = Date.now();
+				const seq = registry.history.length;
+				registry.history.push({ seq, apiKey, eventId, eventType: type, entityId: v.id, eventData: data, createdAt: now });
+				if (o.paused) continue;
+				const payload = { event_type: type, event_id: eventId, created_at: Math.floor(now / 1000), event_data: data };
 				const kind: SimDelivery['kind'] = o.forged ? 'forged' : o.lateSeconds ? 'late' : 'normal';
 				const go = async () => {
 					await registry.deliver(e, payload, kind, eventId);

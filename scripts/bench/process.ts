@@ -141,11 +141,18 @@ export interface WorkerChild {
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=96'];
 export const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
 
-export function spawnWorker(label: string, env: Record<string, string>): WorkerChild {
-	const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(ROOT, 'worker/main.ts')], {
+/**
+ * `opts.script` runs another worker in its place (the same-work baseline, scripts/bench/bare-worker.ts);
+ * `opts.nodeArgs` are extra node flags (e.g. `--import` of scripts/bench/count-queries.ts).
+ */
+export function spawnWorker(label: string, env: Record<string, string>, opts: { script?: string; nodeArgs?: string[] } = {}): WorkerChild {
+	const script = opts.script ?? 'worker/main.ts';
+	const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(opts.nodeArgs ?? []), path.join(ROOT, script)], {
 		cwd: ROOT,
 		env: {
 			PATH: process.env.PATH ?? '',
+			// The bench database's Vault root key (startBenchDatabase): without it no key can be read.
+			...(process.env.VAULT_ROOT_KEY && { VAULT_ROOT_KEY: process.env.VAULT_ROOT_KEY }),
 			...WORKER_ENV,
 			LOG_LEVEL: 'info',
 			WORKER_SHUTDOWN_SECONDS: '5',

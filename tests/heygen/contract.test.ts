@@ -321,6 +321,32 @@ describe('client requests and simulator replies match HeyGen v3 schemas', () => 
 		expect(bad!.status).toBe(400);
 	});
 
+	it('webhook history: GET /v3/webhooks/events, every page, by entity', async () => {
+		const hooks = createWebhookApi({ baseUrl: sim.url, apiKey: sim.apiKey, fetch: recording });
+		// Nobody listens at this URL: the deliveries fail, the history keeps the events all the same.
+		const endpoint = await hooks.createEndpoint('http://127.0.0.1:9/api/heygen/webhook/b2');
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			const id = (await generate({})).videoId;
+			ids.push(id);
+			finishRender(sim, id);
+			await client.getVideoStatus(id); // the render ends when HeyGen is next asked
+		}
+		const [first] = await checked(() => hooks.listEvents({ limit: 2 }));
+		const page1 = (first!.reply as Json)['data'] as Json[];
+		expect(page1.map((e) => e['event_data']['video_id'])).toEqual([ids[2], ids[1]]);
+		expect((first!.reply as Json)['has_more']).toBe(true);
+		const [second] = await checked(() => hooks.listEvents({ limit: 2, token: (first!.reply as Json)['next_token'] }));
+		expect(((second!.reply as Json)['data'] as Json[]).map((e) => e['event_data']['video_id'])).toEqual([ids[0]]);
+		const [one] = await checked(() => hooks.listEvents({ entityId: ids[1]! }));
+		expect(((one!.reply as Json)['data'] as Json[]).map((e) => [e['event_type'], e['event_data']['video_id']])).toEqual([
+			['avatar_video.success', ids[1]]
+		]);
+		const [bad] = await checked(() => hooks.listEvents({ token: '!!' }));
+		expect(bad!.status).toBe(400);
+		await hooks.deleteEndpoint(endpoint.id);
+	});
+
 	it('video translations: languages, asset upload, batch create (URL and asset sources, every option), get, statuses and list in every state', async () => {
 		const [langs] = await checked(() => client.listTranslationLanguages());
 		expect((langs!.reply as Json)['data']['languages']).toContain('German');
