@@ -47,7 +47,7 @@ describe('what the job page shows', () => {
 		expect(inputs).toMatch(/data-testid="input-voice"[^>]*>sim-voice-en-1</);
 		expect(inputs).toContain('Hello from the job page test.\nSecond line, with “quotes” &amp; &lt;angle> brackets.');
 		expect(inputs).toMatch(/data-testid="input-options"[^>]*>\{[^<]*(&quot;|")aspect_ratio(&quot;|"):(&quot;|")9:16/);
-	});
+	}, 90_000); // the first test also starts the app (a busy machine can take a while)
 
 	test('times to the second, with how long each step took', async ({ db, owner }) => {
 		const { jobId } = await jobAt(db, owner, 'failed');
@@ -156,6 +156,17 @@ describe('the job page actions', () => {
 		const res = await owner.client.post(`/b/${owner.businessId}/jobs/${jobId}?/cancel`, { jobId });
 		expect(res.status).toBe(200);
 		// What the page shows, not the data it hydrates from.
+		const html = (await res.text()).replace(/<script[\s\S]*?<\/script>/g, '');
+		expect(html.match(/Video canceled\./g)).toHaveLength(1);
+		expect(html).toMatch(/<div class="toast info[^"]*"[^>]*data-kind="info"/);
+		expect(html).not.toMatch(/class="[^"]*error[^"]*"[^>]*>[^<]*Video canceled/);
+		expect((await statusOf(db, jobId)).status).toBe('canceled');
+	});
+
+	test('the content page too (shared helpers): "Video canceled." once, as information, not in red', async ({ db, owner }) => {
+		const { jobId, contentId } = await jobAt(db, owner, 'rendering');
+		const res = await owner.client.post(`/b/${owner.businessId}/content/${contentId}?/cancel`, { jobId });
+		expect(res.status).toBe(200);
 		const html = (await res.text()).replace(/<script[\s\S]*?<\/script>/g, '');
 		expect(html.match(/Video canceled\./g)).toHaveLength(1);
 		expect(html).toMatch(/<div class="toast info[^"]*"[^>]*data-kind="info"/);
