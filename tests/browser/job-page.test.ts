@@ -6,8 +6,7 @@
  * shows the same shared behaviour. axe-core finds no serious or moderate violation on the job page
  * (desktop and phone); screenshots at 1280 and 390 px go to test-results/screenshots (job-page-*).
  */
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import axe from 'axe-core';
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
@@ -22,7 +21,6 @@ test.override({ appOptions: { worker: false } });
 // Generous: the machine running these may be busy.
 const T = { timeout: 30_000 };
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 async function renderingJob(db: TestDatabase, owner: Owner, title = 'Live job'): Promise<string> {
 	await configureHeyGen(owner.client, owner.businessId);
@@ -63,10 +61,10 @@ const shownTimes = (p: Page, text: string) => p.getByText(text, { exact: false }
 /** axe-core's serious and moderate violations on the page as it is now. */
 async function axeViolations(p: Page): Promise<string[]> {
 	// Evaluated, not a <script> tag: the app's Content-Security-Policy allows only its own scripts.
-	await p.evaluate(AXE);
+	await p.evaluate(axe.source);
 	return p.evaluate(async () => {
-		const axe = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: any[] }> } }).axe;
-		const r = await axe.run(document);
+		const injected = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: any[] }> } }).axe;
+		const r = await injected.run(document);
 		return r.violations
 			.filter((v) => v.impact === 'serious' || v.impact === 'moderate')
 			.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n: { target: string[] }) => n.target.join(' ')).join(', ')}`);
@@ -178,7 +176,7 @@ describe('shared form feedback (Approvals page)', () => {
 		await card.getByTestId('approve').click();
 		await card.waitFor({ state: 'detached', ...T });
 		await page.getByTestId('toast').filter({ hasText: 'Approved' }).waitFor(T);
-		expect(await shownTimes(page, 'Approved: the video is queued')).toBe(1);
 		expect(await focused(page)).not.toBe('BODY');
+		expect(await shownTimes(page, 'Approved: the video is queued')).toBe(1);
 	}, 120_000);
 });
