@@ -201,7 +201,7 @@ export const actions: Actions = {
 			if (msg) return formError('cancel', data, msg, {}, 409);
 			throw err;
 		}
-		return { form: 'cancel', message: 'Video canceled.' };
+		return { form: 'cancel', kind: 'info' as const, about: 'canceled', message: 'Video canceled.' };
 	},
 
 	retry: async ({ locals, params, request, url }) => {
@@ -218,6 +218,6 @@ export const actions: Actions = {
 			if (msg) return formError('retry', data, msg, {}, 409);
 			throw err;
 		}
-		return { form: 'retry', message: 'Retrying: the video is queued again.' };
+		return { form: 'retry', kind: 'info' as const, about: 'active', message: 'Retrying: the video is queued again.' };
 	}
 };
