@@ -208,7 +208,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await languages.idle();
 				await prober.idle();
 				await handle.close();
-				log.info('worker stopped');
 			})())
 	};
 }
