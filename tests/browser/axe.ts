@@ -1,14 +1,14 @@
 /**
- * axe-core in the browser tests: evaluates axe's own source (axe-core/axe.min.js) in the page and runs it there, so the
- * tests check what a screen-reader or keyboard user meets, not what we think they meet.
- * Only serious and moderate violations count (what the product promises: none of either).
+ * axe-core in the browser tests: evaluates axe's own source (axe-core/axe.min.js) in the page and
+ * runs it there, so the tests check what a screen-reader or keyboard user meets. Critical, serious
+ * and moderate violations count (the product promises none); minor ones do not.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const axeSource = readFileSync(fileURLToPath(import.meta.resolve('axe-core/axe.min.js')), 'utf8');
 
 export interface AxeViolation {
 	id: string;
