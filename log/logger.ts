@@ -39,7 +39,15 @@ export function createLogger(opts: { level?: string; name?: string; destination?
 
 let prettyStream: pino.DestinationStream | null = null;
 
-/** One synchronous pretty printer for every logger in the process, so lines never interleave. */
+/**
+ * One synchronous pretty printer for every logger in the process, so lines never interleave. In
+ * colour only where colour is wanted (a terminal, no NO_COLOR; FORCE_COLOR forces it), never in a log file.
+ */
 function prettyStdout(): pino.DestinationStream {
-	return (prettyStream ??= pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+	return (prettyStream ??= pretty({
+		colorize: pretty.isColorSupported,
+		sync: true,
+		translateTime: 'SYS:HH:MM:ss',
+		ignore: 'pid,hostname'
+	}));
 }

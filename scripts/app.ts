@@ -154,7 +154,11 @@ export interface RunningApp {
 	databaseUrl: string;
 	config: Config;
 	log: Logger;
-	stop(): Promise<void>;
+	/**
+	 * Stops the web, then the worker, then the embedded Postgres, telling `stopped` after each
+	 * ("web", "worker", "database"; by default a log line "web stopped" and so on).
+	 */
+	stop(stopped?: (part: string) => void): Promise<void>;
 }
 
 export async function startApp(env: Record<string, string | undefined> = process.env): Promise<RunningApp> {
@@ -163,9 +167,19 @@ export async function startApp(env: Record<string, string | undefined> = process
 	// Before anything with timeouts starts: the build takes the CPU for a while.
 	await ensureBuilt((m) => log.info(m));
 	const database = await resolveDatabase(config, (m) => log.debug({ postgres: m }));
-	const stops: Array<() => Promise<void>> = [() => database.stop()];
-	const stop = async () => {
-		for (const s of stops.reverse()) await s().catch((err) => log.error({ err: { message: err.message } }, 'shutdown step failed'));
+	// A database given by DATABASE_URL is not ours to stop: no stage to announce for it.
+	const stops: Array<{ part: string | null; stop: () => Promise<void> }> = [
+		{ part: database.embedded ? 'database' : null, stop: () => database.stop() }
+	];
+	const stop = async (stopped = (part: string) => log.info(`${part} stopped`)) => {
+		for (const s of [...stops].reverse()) {
+			try {
+				await s.stop();
+				if (s.part) stopped(s.part);
+			} catch (err) {
+				log.error({ err: { message: (err as Error).message }, part: s.part }, 'shutdown step failed');
+			}
+		}
 	};
 	try {
 		await migrate(database.url, { log: (m) => log.info(m), vaultRootKey: resolveVaultRootKey(config) });
@@ -173,11 +187,11 @@ export async function startApp(env: Record<string, string | undefined> = process
 		if (runtime.RUN_WORKER) {
 			const { startWorker } = await import('../worker/index.ts');
 			const worker = await startWorker({ databaseUrl: database.url, config: runtime, log });
-			stops.push(() => worker.stop());
+			stops.push({ part: 'worker', stop: () => worker.stop() });
 		}
 		const web = await serveWeb(runtime);
 		// Stopping runs these in reverse: the web (server, then its pool), then the worker, then Postgres.
-		stops.push(() => web.close());
+		stops.push({ part: 'web', stop: () => web.close() });
 		const url = web.url;
 		log.info({ url, database: database.embedded ? `embedded (${database.embedded.dataDir})` : 'DATABASE_URL' }, 'ready');
 		return { url, databaseUrl: database.url, config: web.config, log, stop };

@@ -28,13 +28,16 @@ const closeDb = async () => {
 	dbOpen = false;
 	await db.end().catch(() => {});
 };
-// Our own connection first, then the app (web, worker, Postgres), then the simulator.
-stopOnSignals(async () => {
-	await closeDb();
-	await app.stop();
-	await sim.close();
-}, app.log);
 const say = (msg: string) => console.log(`  ${msg}`);
+// Our own connection first, then the app (web, worker, Postgres), then the simulator. Said on the
+// console: the demo's log level (warn) hides the app's own "… stopped" lines.
+stopOnSignals(async () => {
+	console.log('\n  Stopping the demo: the web app, the worker, the database, then the simulator…');
+	await closeDb();
+	await app.stop((part) => say(`${part} stopped`));
+	await sim.close();
+	say('simulator stopped');
+}, app.log);
 console.log(`\n  HeyGen simulator at ${sim.url} (API key: ${DEFAULT_SIM_KEY})`);
 
 // Re-running the demo reuses its business and login.

@@ -238,7 +238,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 				await partitions.idle();
 				await catchUp.idle();
 				await handle.close();
-				log.info('worker stopped');
 			})())
 	};
 }

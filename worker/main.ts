@@ -14,5 +14,7 @@ const worker = await startWorker({ databaseUrl: database.url, config, log });
 
 stopOnSignals(async () => {
 	await worker.stop();
+	log.info('worker stopped');
 	await database.stop();
+	if (database.embedded) log.info('database stopped');
 }, log);

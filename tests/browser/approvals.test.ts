@@ -11,6 +11,7 @@ import { waitForStatus } from '../helpers/pipeline.ts';
 import { heldJob, type Owner } from '../helpers/web-fixtures.ts';
 import { configureHeyGen } from '../web/harness.ts';
 import { browserTest as test, hydrated, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
+import { expectAccessible } from './axe.ts';
 
 const T = { timeout: 15_000 };
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
@@ -95,5 +96,6 @@ describe('approvals page', () => {
 		await open(page, `${base}/settings`);
 		await page.getByTestId('paused-banner').waitFor(T);
 		await screenshot(page, 'settings-spend-paused-desktop');
+		await expectAccessible(page, 'settings of a paused business');
 	});
 });

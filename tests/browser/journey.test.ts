@@ -11,6 +11,7 @@ import { finishRender, holdRenders } from '../helpers/heygen-sim.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { configureHeyGen, createContent, generateVideo, type TestApp } from '../web/harness.ts';
 import { browserTest as test, hydrated, open, playUntilMoved, type Recorded, screenshot } from './browser.ts';
+import { expectAccessible } from './axe.ts';
 
 const KEY = 'sim-test-key';
 const T = { timeout: 15_000 };
@@ -50,6 +51,7 @@ describe('a new user makes a video', () => {
 		await page.getByTestId('setup-checklist').waitFor(T);
 		await page.getByTestId('empty-content').waitFor(T);
 		await screenshot(page, '03-content-empty');
+		await expectAccessible(page, 'empty content list with the setup checklist');
 		expect(responses.consoleErrors).toEqual([]);
 	});
 
@@ -58,6 +60,7 @@ describe('a new user makes a video', () => {
 		await tab(page, 'HeyGen settings').click();
 		await page.getByText('No API key is set').waitFor(T);
 		await screenshot(page, '04-settings-no-key');
+		await expectAccessible(page, 'settings without a key');
 
 		await page.getByLabel('HeyGen API key').fill(KEY);
 		await page.getByTestId('save-key').click();
@@ -137,6 +140,7 @@ describe('a new user makes a video', () => {
 			await ownerPage.locator('[data-step="queued"][data-state="done"]').waitFor(T);
 			await ownerPage.locator('[data-step="submitting"][data-state="done"]').waitFor(T);
 			await screenshot(ownerPage, '08-rendering');
+			await expectAccessible(ownerPage, 'content page while rendering');
 		} finally {
 			restore();
 		}

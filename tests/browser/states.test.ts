@@ -10,6 +10,7 @@ import { waitForStatus } from '../helpers/pipeline.ts';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createBusiness, createContent, generateVideo, signUp } from '../web/harness.ts';
 import { browserTest as test, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
+import { expectAccessible } from './axe.ts';
 
 const T = { timeout: 15_000 };
 
@@ -42,6 +43,7 @@ describe('logging in', () => {
 		await page.getByRole('button', { name: 'Log in' }).click();
 		await page.getByText('Wrong email or password.').first().waitFor(T);
 		await screenshot(page, '20-login-error');
+		await expectAccessible(page, 'log in with an error');
 		await page.getByLabel('Password').fill(owner.password);
 		await page.getByRole('button', { name: 'Log in' }).click();
 		await page.waitForURL(`${app.url}/b`, T);
@@ -78,6 +80,7 @@ describe('form errors in the browser', () => {
 			expect.arrayContaining(['Choose an avatar from the list or enter its ID.', 'Choose a voice from the list or enter its ID.'])
 		);
 		await screenshot(page, '21-settings-errors');
+		await expectAccessible(page, 'settings with field errors');
 		expect(await unlabelledControls(page)).toEqual([]);
 		const { rows } = await db.sql('select heygen_avatar_id, heygen_voice_id, has_heygen_key(id) as k from businesses where id = $1', [
 			owner.businessId
@@ -119,6 +122,7 @@ describe('a failed video', () => {
 		await page.locator('[data-step="rendering"][data-state="failed"]').waitFor(T);
 		await page.getByRole('button', { name: 'Retry' }).waitFor(T);
 		await screenshot(page, '23-content-failed');
+		await expectAccessible(page, 'content page with a failed video');
 		expect(await unlabelledControls(page)).toEqual([]);
 	});
 });

@@ -34,6 +34,10 @@ describe('npm run demo', () => {
 		expect(out).toMatch(/Log in as demo@example\.com/);
 		run.child.kill('SIGINT');
 		expect(await run.exited).toEqual({ code: 0, signal: null });
+		// Ctrl-C says what it stops, then each part as it stops, in order.
+		expect(run.output().slice(out.length), run.output()).toMatch(
+			/Stopping the demo: the web app, the worker, the database, then the simulator…\s+web stopped\s+worker stopped\s+database stopped\s+simulator stopped\s*$/
+		);
 		await postgresStopped(dataDir);
 		expect(postgresProcessesFor(dataDir)).toEqual([]);
 	}, 90_000);

@@ -9,7 +9,7 @@ import { endWithTest, postgresProcessesFor, postgresStopped } from '../helpers/p
  * Ctrl-C in a terminal, for real: `npm start` / `npm run demo` run in a process group of their own
  * and SIGINT goes to the whole group, as a terminal sends it (so npm forwards a second copy to the
  * app, as it does in a terminal). The app must stop in order within 10 s, exit 0, leave no
- * Postgres behind and print no error line on the way. Whatever happens, each test ends the
+ * Postgres behind and print no error line (and, piped, no colour code) on the way. Whatever happens, each test ends the
  * processes it started (tests/helpers/processes.ts).
  */
 const ERROR_LINE = /error|unhandled|terminating connection|exception|"level":(50|60)/i;
@@ -25,6 +25,8 @@ async function expectCleanStop(run: Parameters<typeof ctrlC>[0], dataDir: string
 	const { clean, ms } = await ctrlC(run);
 	const out = run.output();
 	expect(clean, out).toBe(true);
+	// Its output goes to a pipe here, as to a log file: no colour codes in it.
+	expect(out.includes('\x1b['), out).toBe(false);
 	expect(
 		out.split('\n').filter((l) => ERROR_LINE.test(l)),
 		out
@@ -51,8 +53,9 @@ describe('Ctrl-C', () => {
 		expect((await fetch(`${url}/healthz`)).status).toBe(200);
 		const { ms, out } = await expectCleanStop(run, dir);
 		expect(ms).toBeLessThan(10_000);
-		expect(out).toMatch(/shutting down/);
-		expect(out).toMatch(/worker stopped/);
+		// Each stage is said as it ends, in the order the README gives: web, worker, then Postgres.
+		const stages = [...out.matchAll(/"msg":"(shutting down|\w+ stopped)/g)].map((m) => m[1]);
+		expect(stages, out).toEqual(['shutting down', 'web stopped', 'worker stopped', 'database stopped']);
 	}, 90_000);
 
 	it('npm run demo: Ctrl-C while a video renders stops cleanly within 10 s; a rerun reuses the demo content', async () => {
@@ -70,9 +73,13 @@ describe('Ctrl-C', () => {
 		const second = npm(['run', 'demo'], { ...env, DEMO_RENDER_MS: '300' });
 		await waitFor(second, /Press Ctrl-C/, 60_000);
 		const out = second.output();
+		// The demo's log level hides the app's log lines: it says what it stops on the console.
 		expect(out).toContain(`insert into video_jobs (content_id, options) values ('${content}'`);
 		expect(out).toMatch(/\d s {2}completed/);
 		expect(out).toMatch(new RegExp(`Watch it: +http://127\\.0\\.0\\.1:\\d+/b/[0-9a-f-]{36}/content/${content}`));
-		await expectCleanStop(second, dir);
+		const stopped = await expectCleanStop(second, dir);
+		expect(stopped.out.slice(out.length)).toMatch(
+			/Stopping the demo: .*\n\s+web stopped\n\s+worker stopped\n\s+database stopped\n\s+simulator stopped\n/
+		);
 	}, 180_000);
 });
