@@ -1,0 +1,72 @@
+import { error } from '@sveltejs/kit';
+import { sql, type RawBuilder } from 'kysely';
+import { db } from './db.ts';
+import { containsPattern, CURSOR_TIMESTAMP_FORMAT, decodeCursor, encodeCursor, searchText } from './keyset.ts';
+
+/**
+ * The content list (/b/<id>): search by title, three orders, keyset paging. Each order has an
+ * index of its own (db/migrations/0026_library.sql), so every page is an index range scan.
+ */
+export const CONTENT_SORTS = {
+	updated: 'Recently updated',
+	created: 'Recently created',
+	title: 'Title (A–Z)'
+} as const;
+export type ContentSort = keyof typeof CONTENT_SORTS;
+
+export const CONTENT_PAGE_SIZE = 50;
+
+export interface ContentListQuery {
+	q: string;
+	sort: ContentSort;
+	after: string | null;
+}
+
+/** The list's query string, checked: an unknown sort or a bad cursor is a 400 that says so. */
+export function contentListQuery(url: URL): ContentListQuery & { cursor: ReturnType<typeof decodeCursor> } {
+	const s = url.searchParams.get('sort') || 'updated';
+	if (!(s in CONTENT_SORTS)) error(400, `Unknown sort “${s.slice(0, 40)}”: use ${Object.keys(CONTENT_SORTS).join(', ')}.`);
+	const sort = s as ContentSort;
+	const after = url.searchParams.get('after');
+	return { q: searchText(url.searchParams.get('q')), sort, after, cursor: decodeCursor(after, sort, { timestamp: sort !== 'title' }) };
+}
+
+/** The sort key of each order as SQL, and how it is compared (newest first, or A–Z). */
+const KEY: Record<ContentSort, { key: RawBuilder<unknown>; text: RawBuilder<string>; desc: boolean }> = {
+	updated: { key: sql`c.updated_at`, text: sql<string>`to_char(c.updated_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`, desc: true },
+	created: { key: sql`c.created_at`, text: sql<string>`to_char(c.created_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`, desc: true },
+	title: { key: sql`lower(c.title)`, text: sql<string>`lower(c.title)`, desc: false }
+};
+
+export async function listContent(businessId: string, query: ContentListQuery & { cursor: ReturnType<typeof decodeCursor> }) {
+	const { key, text, desc } = KEY[query.sort];
+	let q = db()
+		.selectFrom('content as c')
+		.select((eb) => [
+			'c.id',
+			'c.title',
+			'c.heygen_status',
+			'c.updated_at',
+			'c.created_at',
+			eb.fn<string>('left', ['c.body', eb.lit(180)]).as('excerpt'),
+			eb.fn<number>('length', ['c.body']).as('chars'),
+			text.as('sort_key')
+		])
+		.where('c.business_id', '=', businessId);
+	if (query.q) q = q.where(sql<boolean>`c.title ilike ${containsPattern(query.q)}`);
+	if (query.cursor) {
+		const k = query.sort === 'title' ? sql`${query.cursor.key}` : sql`${query.cursor.key}::timestamptz`;
+		q = q.where(desc ? sql<boolean>`(${key}, c.id) < (${k}, ${query.cursor.id}::uuid)` : sql<boolean>`(${key}, c.id) > (${k}, ${query.cursor.id}::uuid)`);
+	}
+	const rows = await q
+		.orderBy(key, desc ? 'desc' : 'asc')
+		.orderBy('c.id', desc ? 'desc' : 'asc')
+		.limit(CONTENT_PAGE_SIZE + 1)
+		.execute();
+	const page = rows.slice(0, CONTENT_PAGE_SIZE);
+	const last = page.at(-1);
+	return {
+		rows: page.map(({ sort_key: _, ...r }) => r),
+		next: rows.length > CONTENT_PAGE_SIZE && last ? encodeCursor({ sort: query.sort, key: last.sort_key, id: last.id }) : null
+	};
+}
