@@ -30,7 +30,8 @@ async function manyContent(db: TestDatabase, businessId: string, n: number, titl
 
 const decode = (s: string) => s.replaceAll('&amp;', '&');
 /** The rows of a list page, in order (content ids, or video job ids). */
-const rowIds = (html: string, attr: 'data-content' | 'data-video') => [...html.matchAll(new RegExp(`${attr}="([0-9a-f-]{36})"`, 'g'))].map((m) => m[1]!);
+const rowIds = (html: string, attr: 'data-content' | 'data-video') =>
+	[...html.matchAll(new RegExp(`${attr}="([0-9a-f-]{36})"`, 'g'))].map((m) => m[1]!);
 const nextHref = (html: string) => {
 	const m = /<a[^>]*href="([^"]*)"[^>]*data-testid="next-page"/.exec(html);
 	return m ? decode(m[1]!) : null;
@@ -75,7 +76,8 @@ async function finishedVideos(db: TestDatabase, app: TestApp, businessId: string
 	return contentIds.map((c) => rows.find((r) => r.content_id === c)!.id);
 }
 
-const mp4 = (app: TestApp, businessId: string, contentId: string, jobId: string) => path.join(app.storageDir, businessId, contentId, `${jobId}.mp4`);
+const mp4 = (app: TestApp, businessId: string, contentId: string, jobId: string) =>
+	path.join(app.storageDir, businessId, contentId, `${jobId}.mp4`);
 
 describe('the content list', () => {
 	test('pages every row once, in each order, 50 at a time (keyset, not offset)', async ({ db, owner }) => {
@@ -86,7 +88,9 @@ describe('the content list', () => {
 		expect(updated.map((p) => p.length)).toEqual([50, 10]);
 		expect(updated.flat()).toEqual([...ids].reverse());
 
-		const byTitle = await db.sql<{ id: string }>(`select id from content where business_id = $1 order by lower(title), id`, [owner.businessId]);
+		const byTitle = await db.sql<{ id: string }>(`select id from content where business_id = $1 order by lower(title), id`, [
+			owner.businessId
+		]);
 		const title = await allPages(owner, `${base}?sort=title`, 'data-content');
 		expect(title.flat()).toEqual(byTitle.rows.map((r) => r.id));
 
@@ -128,7 +132,10 @@ describe('the content list', () => {
 			[`${base}?sort=popular`, 'Unknown sort “popular”'],
 			[`${base}?after=not-a-cursor!`, 'cursor cannot be read'],
 			[`${base}?after=${Buffer.from('{"a":1}').toString('base64url')}`, 'cursor cannot be read'],
-			[`${base}?after=${Buffer.from('["updated","yesterday","00000000-0000-0000-0000-000000000000"]').toString('base64url')}`, 'cursor cannot be read'],
+			[
+				`${base}?after=${Buffer.from('["updated","yesterday","00000000-0000-0000-0000-000000000000"]').toString('base64url')}`,
+				'cursor cannot be read'
+			],
 			[`${base}?after=${titleCursor}`, 'made for another order'],
 			[`${base}?q=${'x'.repeat(201)}`, 'at most 200 characters']
 		];
@@ -229,7 +236,10 @@ describe('the video library', () => {
 		for (const [url, says] of [
 			[`${base}?status=done`, 'Unknown status filter “done”'],
 			[`${base}?after=%%%`, 'cursor cannot be read'],
-			[`${base}?after=${Buffer.from('["updated","2026-01-01T00:00:00.000000Z","00000000-0000-0000-0000-000000000000"]').toString('base64url')}`, 'another order']
+			[
+				`${base}?after=${Buffer.from('["updated","2026-01-01T00:00:00.000000Z","00000000-0000-0000-0000-000000000000"]').toString('base64url')}`,
+				'another order'
+			]
 		]) {
 			const { status, text } = await owner.client.html(url!);
 			expect(status, url).toBe(400);

@@ -33,8 +33,16 @@ export function contentListQuery(url: URL): ContentListQuery & { cursor: ReturnT
 
 /** The sort key of each order as SQL, and how it is compared (newest first, or A–Z). */
 const KEY: Record<ContentSort, { key: RawBuilder<unknown>; text: RawBuilder<string>; desc: boolean }> = {
-	updated: { key: sql`c.updated_at`, text: sql<string>`to_char(c.updated_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`, desc: true },
-	created: { key: sql`c.created_at`, text: sql<string>`to_char(c.created_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`, desc: true },
+	updated: {
+		key: sql`c.updated_at`,
+		text: sql<string>`to_char(c.updated_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`,
+		desc: true
+	},
+	created: {
+		key: sql`c.created_at`,
+		text: sql<string>`to_char(c.created_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`,
+		desc: true
+	},
 	title: { key: sql`lower(c.title)`, text: sql<string>`lower(c.title)`, desc: false }
 };
 
@@ -56,7 +64,11 @@ export async function listContent(businessId: string, query: ContentListQuery & 
 	if (query.q) q = q.where(sql<boolean>`c.title ilike ${containsPattern(query.q)}`);
 	if (query.cursor) {
 		const k = query.sort === 'title' ? sql`${query.cursor.key}` : sql`${query.cursor.key}::timestamptz`;
-		q = q.where(desc ? sql<boolean>`(${key}, c.id) < (${k}, ${query.cursor.id}::uuid)` : sql<boolean>`(${key}, c.id) > (${k}, ${query.cursor.id}::uuid)`);
+		q = q.where(
+			desc
+				? sql<boolean>`(${key}, c.id) < (${k}, ${query.cursor.id}::uuid)`
+				: sql<boolean>`(${key}, c.id) > (${k}, ${query.cursor.id}::uuid)`
+		);
 	}
 	const rows = await q
 		.orderBy(key, desc ? 'desc' : 'asc')

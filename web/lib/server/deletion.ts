@@ -25,7 +25,9 @@ export async function deleteContent(userId: string, businessId: string, contentI
 	if (deleted === null) return null;
 	const store = await videoStorage();
 	await Promise.all(
-		deleted.paths.map((p) => store.remove(p).catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed')))
+		deleted.paths.map((p) =>
+			store.remove(p).catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed'))
+		)
 	);
 	return deleted.title;
 }

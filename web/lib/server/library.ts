@@ -42,7 +42,12 @@ export function libraryQuery(url: URL): LibraryQuery {
 	const s = url.searchParams.get('status') || 'all';
 	if (!(s in LIBRARY_FILTERS)) error(400, `Unknown status filter “${s.slice(0, 40)}”: use ${Object.keys(LIBRARY_FILTERS).join(', ')}.`);
 	const after = url.searchParams.get('after');
-	return { q: searchText(url.searchParams.get('q')), status: s as LibraryFilter, after, cursor: decodeCursor(after, 'newest', { timestamp: true }) };
+	return {
+		q: searchText(url.searchParams.get('q')),
+		status: s as LibraryFilter,
+		after,
+		cursor: decodeCursor(after, 'newest', { timestamp: true })
+	};
 }
 
 /** One card of the grid. */

@@ -20,13 +20,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 			.select((eb) => [
 				eb.exists(eb.selectFrom('content').select('id').where('business_id', '=', business.id)).as('has_content'),
 				eb
-					.exists(
-						eb
-							.selectFrom('video_jobs')
-							.select('id')
-							.where('business_id', '=', business.id)
-							.where('status', '=', 'completed')
-					)
+					.exists(eb.selectFrom('video_jobs').select('id').where('business_id', '=', business.id).where('status', '=', 'completed'))
 					.as('has_video')
 			])
 			.where('b.id', '=', business.id)
