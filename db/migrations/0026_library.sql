@@ -9,8 +9,8 @@
 --    active. Its jobs go with it (video_jobs references content on delete cascade); what they
 --    were stays in video_job_events (no foreign key, append-only), and one more event per job
 --    records the deletion (detail {"event": "content_deleted", ...}, status unchanged). It
---    returns the storage paths of the files its jobs stored, for the caller to remove from
---    Storage (the web app does so right after).
+--    returns the storage paths of the files its jobs stored (and that were not removed already,
+--    files_removed_at), for the caller to remove from Storage (the web app does so right after).
 -- 3. Events that note something about a job without moving it (from_status = to_status, like
 --    the deletion above) are not counted as failures or step durations by /metrics.
 
@@ -59,7 +59,7 @@ begin
   return query
     select p from video_jobs j
     cross join lateral unnest(array[j.storage_path, j.thumbnail_path, j.subtitles_path, j.vtt_path]) as p
-    where j.content_id = p_content_id and p is not null;
+    where j.content_id = p_content_id and j.files_removed_at is null and p is not null;
   delete from content where id = p_content_id;
 end
 $$;

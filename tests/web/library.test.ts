@@ -98,7 +98,7 @@ describe('the content list', () => {
 		await db.sql(`update content set body = 'edited' where id = $1`, [ids[0]]);
 		expect((await allPages(owner, base, 'data-content'))[0]![0]).toBe(ids[0]);
 		expect((await allPages(owner, `${base}?sort=created`, 'data-content')).flat()).toEqual([...ids].reverse());
-	});
+	}, 120_000); // the first test also waits for the app to start
 
 	test('searches titles (any case, wildcards taken literally) and keeps the search on the next page', async ({ db, owner }) => {
 		await manyContent(db, owner.businessId, 55, (i) => (i % 2 ? `Spring menu ${i}` : `Autumn ${i}`));
@@ -245,5 +245,72 @@ describe('the video library', () => {
 			expect(status, url).toBe(400);
 			expect(text, url).toContain(says);
 		}
+	});
+});
+
+describe('out-of-date videos on the content list (issue 23)', () => {
+	/** Content with a finished 9:16 video whose body then changed: its video is out of date. */
+	async function staleContent(db: TestDatabase, app: TestApp, owner: Owner, title: string): Promise<string> {
+		const contentId = await createContent(owner.client, owner.businessId, 'The old price is 5 euros.', title);
+		const { rows } = await db.sql<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"aspect_ratio": "9:16"}') returning id`, [
+			contentId
+		]);
+		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [rows[0]!.id]);
+		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [rows[0]!.id]);
+		await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [rows[0]!.id]);
+		await db.sql(`update video_jobs set status = 'completed', storage_path = 'x/' || id || '.mp4', video_url = '/x' where id = $1`, [rows[0]!.id]);
+		await db.sql(`update content set body = 'The new price is 6 euros.' where id = $1`, [contentId]);
+		expect((await db.sql(`select video_is_stale from content where id = $1`, [contentId])).rows[0]).toEqual({ video_is_stale: true });
+		void app;
+		return contentId;
+	}
+
+	test('marks stale rows, filters to them, and Regenerate makes one video in the current format', async ({ db, app, owner }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const stale = await staleContent(db, app, owner, 'Price list');
+		const fresh = await createContent(owner.client, owner.businessId, 'Nothing changed.', 'Fresh');
+		const base = `/b/${owner.businessId}`;
+		const { text } = await owner.client.html(base);
+		const row = (id: string) => new RegExp(`data-content="${id}"[\\s\\S]*?</tr>`).exec(text)![0];
+		expect(row(stale)).toContain('Out of date');
+		expect(row(fresh)).not.toContain('Out of date');
+		expect(text).toContain('1 video is out of date');
+		expect(rowIds((await owner.client.html(`${base}?stale=1`)).text, 'data-content')).toEqual([stale]);
+		expect((await owner.client.html(`${base}?stale=maybe`)).status).toBe(400);
+
+		const key = /name="key" value="([0-9a-f-]{36})"/.exec(text)![1]!;
+		const r1 = await owner.client.action(`${base}?/regenerate`, { contentId: stale, key });
+		const r2 = await owner.client.action(`${base}?/regenerate`, { contentId: stale, key });
+		expect(r1).toMatchObject({ type: 'success', data: { message: 'Making a new video of “Price list”.' } });
+		expect(r2.type).toBe('success');
+		const jobs = await db.sql<{ options: Record<string, unknown>; script: string; status: string }>(
+			`select options, script, status from video_jobs where content_id = $1 and status <> 'completed'`,
+			[stale]
+		);
+		expect(jobs.rows).toEqual([{ options: { aspect_ratio: '9:16', title: 'Price list' }, script: 'The new price is 6 euros.', status: 'queued' }]);
+		// A bad id or key is a form error, not a 500.
+		expect(await owner.client.action(`${base}?/regenerate`, { contentId: stale, key: 'x' })).toMatchObject({ type: 'failure', status: 400 });
+	});
+
+	test('"Regenerate all" makes one video per stale content in one statement and says how many', async ({ db, app, owner }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		const a = await staleContent(db, app, owner, 'A');
+		const b = await staleContent(db, app, owner, 'B');
+		const base = `/b/${owner.businessId}`;
+		const r = await owner.client.action(`${base}?/regenerateStale`, {});
+		expect(r).toMatchObject({ type: 'success', data: { made: 2, message: 'Making 2 new videos for out-of-date content.' } });
+		const made = await db.sql(`select content_id from video_jobs where content_id = any($1) and status = 'queued' order by content_id`, [[a, b]]);
+		expect(made.rowCount).toBe(2);
+		// Again at once: both have a video on its way, so none is made.
+		expect(await owner.client.action(`${base}?/regenerateStale`, {})).toMatchObject({ type: 'success', data: { made: 0 } });
+	});
+
+	test('says when the next automatic video is due', async ({ db, owner }) => {
+		await configureHeyGen(owner.client, owner.businessId);
+		await db.sql(`update businesses set auto_generate = true, auto_generate_delay_seconds = 252 where id = $1`, [owner.businessId]);
+		const contentId = await createContent(owner.client, owner.businessId, 'Open from nine.', 'Hours');
+		const { text } = await owner.client.html(`/b/${owner.businessId}`);
+		const row = new RegExp(`data-content="${contentId}"[\\s\\S]*?</tr>`).exec(text)![0];
+		expect(row).toMatch(/Next video in 4:1[0-2]/);
 	});
 });

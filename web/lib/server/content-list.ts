@@ -20,6 +20,8 @@ export interface ContentListQuery {
 	q: string;
 	sort: ContentSort;
 	after: string | null;
+	/** Only content whose video is out of date (content.video_is_stale, issue 23). */
+	stale: boolean;
 }
 
 /** The list's query string, checked: an unknown sort or a bad cursor is a 400 that says so. */
@@ -28,7 +30,15 @@ export function contentListQuery(url: URL): ContentListQuery & { cursor: ReturnT
 	if (!(s in CONTENT_SORTS)) error(400, `Unknown sort “${s.slice(0, 40)}”: use ${Object.keys(CONTENT_SORTS).join(', ')}.`);
 	const sort = s as ContentSort;
 	const after = url.searchParams.get('after');
-	return { q: searchText(url.searchParams.get('q')), sort, after, cursor: decodeCursor(after, sort, { timestamp: sort !== 'title' }) };
+	const stale = url.searchParams.get('stale');
+	if (stale !== null && stale !== '1' && stale !== 'on') error(400, 'The out-of-date filter is stale=1 (or left out).');
+	return {
+		q: searchText(url.searchParams.get('q')),
+		sort,
+		after,
+		stale: stale !== null,
+		cursor: decodeCursor(after, sort, { timestamp: sort !== 'title' })
+	};
 }
 
 /** The sort key of each order as SQL, and how it is compared (newest first, or A–Z). */
@@ -56,12 +66,16 @@ export async function listContent(businessId: string, query: ContentListQuery & 
 			'c.heygen_status',
 			'c.updated_at',
 			'c.created_at',
+			'c.video_is_stale',
+			'c.video_scheduled_at',
+			'c.auto_generate_error',
 			eb.fn<string>('left', ['c.body', eb.lit(180)]).as('excerpt'),
 			eb.fn<number>('length', ['c.body']).as('chars'),
 			text.as('sort_key')
 		])
 		.where('c.business_id', '=', businessId);
 	if (query.q) q = q.where(sql<boolean>`c.title ilike ${containsPattern(query.q)}`);
+	if (query.stale) q = q.where('c.video_is_stale', '=', true);
 	if (query.cursor) {
 		const k = query.sort === 'title' ? sql`${query.cursor.key}` : sql`${query.cursor.key}::timestamptz`;
 		q = q.where(

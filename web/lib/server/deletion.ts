@@ -43,11 +43,13 @@ export async function removeVideo(userId: string, businessId: string, jobId: str
 		const job = await trx
 			.selectFrom('video_jobs as j')
 			.innerJoin('content as c', 'c.id', 'j.content_id')
-			.select('c.title')
+			.select(['c.title', 'j.status', 'j.files_removed_at'])
 			.where('j.id', '=', jobId)
 			.where('j.business_id', '=', businessId)
 			.executeTakeFirst();
 		if (!job) return null;
+		// Already deleted (a second click, or another tab): nothing more to do.
+		if (job.files_removed_at) return job.title;
 		await sql`select remove_video_files(${jobId}::uuid, 'deleted_by_user')`.execute(trx);
 		return job.title;
 	});

@@ -91,7 +91,9 @@ function libraryPageQuery(businessId: string, query: Pick<LibraryQuery, 'q' | 's
 			sql<string>`to_char(j.created_at at time zone 'UTC', ${sql.lit(CURSOR_TIMESTAMP_FORMAT)})`.as('sort_key')
 		])
 		.where('j.business_id', '=', businessId)
-		.where('j.status', 'in', STATUSES[query.status]);
+		.where('j.status', 'in', STATUSES[query.status])
+		// A deleted video (its files removed from Storage: by a person, or past keep_video_versions) cannot play.
+		.where('j.files_removed_at', 'is', null);
 	if (query.q) q = q.where(sql<boolean>`c.title ilike ${containsPattern(query.q)}`);
 	if (query.cursor) q = q.where(sql<boolean>`(j.created_at, j.id) < (${query.cursor.key}::timestamptz, ${query.cursor.id}::uuid)`);
 	return q.orderBy('j.created_at', 'desc').orderBy('j.id', 'desc').limit(limit);
