@@ -105,7 +105,7 @@ describe('the video library', () => {
 		// Delete the first video (the confirm dialog is accepted): the worker removes its files, the
 		// card goes (live), the job and its history stay.
 		const { rows } = await db.sql<{ storage_path: string }>(`select storage_path from video_jobs where id = $1`, [first.jobId]);
-		const file = path.join(app.storageDir, rows[0]!.storage_path);
+		const file = path.join(app.storageDir, rows[0]!.storage_path.replace(/^videos\//, ''));
 		expect(existsSync(file)).toBe(true);
 		await card.getByRole('button', { name: 'Delete the video of Spring menu' }).click();
 		await card.waitFor({ state: 'detached', ...T });

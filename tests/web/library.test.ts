@@ -64,7 +64,8 @@ async function finishedVideos(db: TestDatabase, app: TestApp, businessId: string
 	await db.sql(`update video_jobs set status = 'transferring', duration_seconds = 75 where id = any($1)`, [ids]);
 	await db.sql(
 		`update video_jobs set status = 'completed',
-		   storage_path = business_id || '/' || content_id || '/' || id || '.mp4', thumbnail_path = business_id || '/' || content_id || '/' || id || '.jpg',
+		   storage_path = 'videos/' || business_id || '/' || content_id || '/' || id || '.mp4',
+		   thumbnail_path = 'videos/' || business_id || '/' || content_id || '/' || id || '.jpg',
 		   video_url = '/media/' || business_id || '/' || content_id || '/' || id || '.mp4' where id = any($1)`,
 		[ids]
 	);

@@ -26,7 +26,8 @@ export async function deleteContent(userId: string, businessId: string, contentI
 	const store = await videoStorage();
 	await Promise.all(
 		deleted.paths.map((p) =>
-			store.remove(p).catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed'))
+			// Columns hold `videos/<object path>` (worker/handlers/transfer.ts); the store wants the object path.
+			store.remove(p.replace(/^videos\//, '')).catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed'))
 		)
 	);
 	return deleted.title;
