@@ -32,17 +32,12 @@ const layout = (p: Page) =>
 	});
 
 describe('the content list with a 300-character title without spaces (defect 2)', () => {
-	test('keeps every column in view at 1280 px and shows cards without sideways scroll at 390 px', async ({
-		app,
-		db,
-		owner,
-		browser
-	}) => {
+	test('keeps every column in view at 1280 px and shows cards without sideways scroll at 390 px', async ({ app, db, owner, browser }) => {
 		expect(LONG_TITLE).toHaveLength(300);
-		await db.sql(`insert into content (business_id, title, body) values ($1, 'Opening hours', 'We open at nine.'), ($1, $2, 'A long one.')`, [
-			owner.businessId,
-			LONG_TITLE
-		]);
+		await db.sql(
+			`insert into content (business_id, title, body) values ($1, 'Opening hours', 'We open at nine.'), ($1, $2, 'A long one.')`,
+			[owner.businessId, LONG_TITLE]
+		);
 		const url = `${app.url}/b/${owner.businessId}`;
 		for (const [name, options] of [
 			['1280', { viewport: DESKTOP }],
@@ -114,9 +109,10 @@ describe('the video library', () => {
 		const job = await db.sql(`select status, files_removed_at is not null as removed from video_jobs where id = $1`, [first.jobId]);
 		expect(job.rows[0]).toEqual({ status: 'completed', removed: true });
 		expect(existsSync(file)).toBe(false);
-		const ev = await db.sql(`select detail->>'reason' as reason from video_job_events where job_id = $1 and detail->>'event' = 'files_removed'`, [
-			first.jobId
-		]);
+		const ev = await db.sql(
+			`select detail->>'reason' as reason from video_job_events where job_id = $1 and detail->>'event' = 'files_removed'`,
+			[first.jobId]
+		);
 		expect(ev.rows).toEqual([{ reason: 'deleted_by_user' }]);
 		expect(await page.locator(`[data-video="${second.jobId}"]`).count()).toBe(1);
 

@@ -253,13 +253,16 @@ describe('out-of-date videos on the content list (issue 23)', () => {
 	/** Content with a finished 9:16 video whose body then changed: its video is out of date. */
 	async function staleContent(db: TestDatabase, app: TestApp, owner: Owner, title: string): Promise<string> {
 		const contentId = await createContent(owner.client, owner.businessId, 'The old price is 5 euros.', title);
-		const { rows } = await db.sql<{ id: string }>(`insert into video_jobs (content_id, options) values ($1, '{"aspect_ratio": "9:16"}') returning id`, [
-			contentId
-		]);
+		const { rows } = await db.sql<{ id: string }>(
+			`insert into video_jobs (content_id, options) values ($1, '{"aspect_ratio": "9:16"}') returning id`,
+			[contentId]
+		);
 		await db.sql(`update video_jobs set status = 'submitting' where id = $1`, [rows[0]!.id]);
 		await db.sql(`update video_jobs set status = 'rendering', heygen_video_id = 'hv-' || id where id = $1`, [rows[0]!.id]);
 		await db.sql(`update video_jobs set status = 'transferring' where id = $1`, [rows[0]!.id]);
-		await db.sql(`update video_jobs set status = 'completed', storage_path = 'x/' || id || '.mp4', video_url = '/x' where id = $1`, [rows[0]!.id]);
+		await db.sql(`update video_jobs set status = 'completed', storage_path = 'x/' || id || '.mp4', video_url = '/x' where id = $1`, [
+			rows[0]!.id
+		]);
 		await db.sql(`update content set body = 'The new price is 6 euros.' where id = $1`, [contentId]);
 		expect((await db.sql(`select video_is_stale from content where id = $1`, [contentId])).rows[0]).toEqual({ video_is_stale: true });
 		void app;
@@ -288,9 +291,14 @@ describe('out-of-date videos on the content list (issue 23)', () => {
 			`select options, script, status from video_jobs where content_id = $1 and status <> 'completed'`,
 			[stale]
 		);
-		expect(jobs.rows).toEqual([{ options: { aspect_ratio: '9:16', title: 'Price list' }, script: 'The new price is 6 euros.', status: 'queued' }]);
+		expect(jobs.rows).toEqual([
+			{ options: { aspect_ratio: '9:16', title: 'Price list' }, script: 'The new price is 6 euros.', status: 'queued' }
+		]);
 		// A bad id or key is a form error, not a 500.
-		expect(await owner.client.action(`${base}?/regenerate`, { contentId: stale, key: 'x' })).toMatchObject({ type: 'failure', status: 400 });
+		expect(await owner.client.action(`${base}?/regenerate`, { contentId: stale, key: 'x' })).toMatchObject({
+			type: 'failure',
+			status: 400
+		});
 	});
 
 	test('"Regenerate all" makes one video per stale content in one statement and says how many', async ({ db, app, owner }) => {
@@ -300,7 +308,9 @@ describe('out-of-date videos on the content list (issue 23)', () => {
 		const base = `/b/${owner.businessId}`;
 		const r = await owner.client.action(`${base}?/regenerateStale`, {});
 		expect(r).toMatchObject({ type: 'success', data: { made: 2, message: 'Making 2 new videos for out-of-date content.' } });
-		const made = await db.sql(`select content_id from video_jobs where content_id = any($1) and status = 'queued' order by content_id`, [[a, b]]);
+		const made = await db.sql(`select content_id from video_jobs where content_id = any($1) and status = 'queued' order by content_id`, [
+			[a, b]
+		]);
 		expect(made.rowCount).toBe(2);
 		// Again at once: both have a video on its way, so none is made.
 		expect(await owner.client.action(`${base}?/regenerateStale`, {})).toMatchObject({ type: 'success', data: { made: 0 } });

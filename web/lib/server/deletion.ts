@@ -27,7 +27,9 @@ export async function deleteContent(userId: string, businessId: string, contentI
 	await Promise.all(
 		deleted.paths.map((p) =>
 			// Columns hold `videos/<object path>` (worker/handlers/transfer.ts); the store wants the object path.
-			store.remove(p.replace(/^videos\//, '')).catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed'))
+			store
+				.remove(p.replace(/^videos\//, ''))
+				.catch((err: unknown) => log().warn({ err: errInfo(err), path: p }, 'removing a deleted content’s file failed'))
 		)
 	);
 	return deleted.title;

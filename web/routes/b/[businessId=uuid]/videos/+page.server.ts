@@ -36,6 +36,9 @@ export const actions: Actions = {
 			throw err;
 		}
 		if (title === null) error(404, 'Not found');
-		return { form: 'deleteVideo', message: `Deleting the video of “${title}”: its files are removed in a moment. Its history stays on the Jobs page.` };
+		return {
+			form: 'deleteVideo',
+			message: `Deleting the video of “${title}”: its files are removed in a moment. Its history stays on the Jobs page.`
+		};
 	}
 };
