@@ -1,6 +1,7 @@
 import { error } from '@sveltejs/kit';
 import { sql, type RawBuilder } from 'kysely';
 import { db } from './db.ts';
+import { runPrepared } from './prepared.ts';
 import { containsPattern, CURSOR_TIMESTAMP_FORMAT, decodeCursor, encodeCursor, searchText } from './keyset.ts';
 
 /**
@@ -84,11 +85,16 @@ export async function listContent(businessId: string, query: ContentListQuery & 
 				: sql<boolean>`(${key}, c.id) > (${k}, ${query.cursor.id}::uuid)`
 		);
 	}
-	const rows = await q
-		.orderBy(key, desc ? 'desc' : 'asc')
-		.orderBy('c.id', desc ? 'desc' : 'asc')
-		.limit(CONTENT_PAGE_SIZE + 1)
-		.execute();
+	// Prepared (parsed and planned once per connection): one name per shape of the SQL text.
+	const name = `content-list:${query.sort}:${query.q ? 'q' : ''}:${query.stale ? 'stale' : ''}:${query.cursor ? 'after' : ''}`;
+	const rows = await runPrepared(
+		name,
+		q
+			.orderBy(key, desc ? 'desc' : 'asc')
+			.orderBy('c.id', desc ? 'desc' : 'asc')
+			.limit(CONTENT_PAGE_SIZE + 1)
+			.compile()
+	);
 	const page = rows.slice(0, CONTENT_PAGE_SIZE);
 	const last = page.at(-1);
 	return {

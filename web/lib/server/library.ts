@@ -5,6 +5,7 @@ import type { VideoJobStatus } from '$db/types.ts';
 import { db } from './db.ts';
 import { containsPattern, CURSOR_TIMESTAMP_FORMAT, decodeCursor, encodeCursor, searchText, type Cursor } from './keyset.ts';
 import { mediaUrl } from './live-events.ts';
+import { runPrepared } from './prepared.ts';
 
 /**
  * The video library (/b/<id>/videos): a business's videos newest first, as a grid. By default the
@@ -100,7 +101,9 @@ function libraryPageQuery(businessId: string, query: Pick<LibraryQuery, 'q' | 's
 }
 
 export async function listLibrary(businessId: string, query: LibraryQuery): Promise<{ videos: LibraryVideo[]; next: string | null }> {
-	const rows = await libraryPageQuery(businessId, query).execute();
+	// Prepared (parsed and planned once per connection): one name per shape of the SQL text.
+	const name = `library:${query.status}:${query.q ? 'q' : ''}:${query.cursor ? 'after' : ''}`;
+	const rows = await runPrepared(name, libraryPageQuery(businessId, query).compile());
 	const page = rows.slice(0, LIBRARY_PAGE_SIZE);
 	const last = page.at(-1);
 	return {
