@@ -187,7 +187,9 @@ create table public.content (
 comment on column public.content.video_is_stale is 'The body differs from the script of the current video (the latest completed avatar job). Kept by trigger; false without a video.';
 comment on column public.content.video_scheduled_at is 'When the auto-generated video for the latest body change will be made (businesses.auto_generate); null when nothing is pending.';
 comment on column public.content.auto_generate_error is 'Why the last auto-generated job (or its re-translation) could not be made; null when fine. Cleared when an auto job is made.';
-CREATE INDEX content_business_updated_idx ON public.content USING btree (business_id, updated_at DESC);
+CREATE INDEX content_business_created_idx ON public.content USING btree (business_id, created_at DESC, id DESC);
+CREATE INDEX content_business_title_idx ON public.content USING btree (business_id, lower(title), id);
+CREATE INDEX content_business_updated_idx ON public.content USING btree (business_id, updated_at DESC, id DESC);
 CREATE INDEX content_scheduled_idx ON public.content USING btree (video_scheduled_at) WHERE (video_scheduled_at IS NOT NULL);
 CREATE INDEX content_stale_idx ON public.content USING btree (business_id) WHERE video_is_stale;
 
@@ -431,7 +433,7 @@ comment on column public.video_jobs.estimated_seconds is 'Seconds of video expec
 comment on column public.video_jobs.hold_reason is 'Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.';
 comment on column public.video_jobs.files_removed_at is 'When the worker deleted this completed job''s files (video, thumbnail, captions) from Storage; the version is then not playable.';
 grant select on table public.video_jobs to video_history_auditor;
-CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC);
+CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC, id DESC);
 CREATE INDEX video_jobs_business_in_flight_idx ON public.video_jobs USING btree (business_id) WHERE video_jobs_holds_render_slot(status);
 CREATE INDEX video_jobs_business_queued_idx ON public.video_jobs USING btree (business_id, created_at, id) WHERE (status = 'queued'::video_job_status);
 CREATE INDEX video_jobs_content_idx ON public.video_jobs USING btree (content_id, created_at DESC);
@@ -955,6 +957,49 @@ CREATE OR REPLACE FUNCTION public.content_video_script(p_body text)
  IMMUTABLE
 AS $function$ select replace(btrim(p_body, E' \t\r\n'), E'\r\n', E'\n') $function$;
 grant execute on function public.content_video_script(text) to public;
+
+CREATE OR REPLACE FUNCTION public.delete_content(p_content_id uuid)
+ RETURNS TABLE(storage_path text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  c content;
+  active_job uuid;
+  active_status video_job_status;
+begin
+  -- The row lock also waits for (and then defeats) a job insert for this content in flight: the
+  -- insert's foreign key check holds a lock on the same row.
+  select * into c from content where id = p_content_id for update;
+  if not found then
+    raise exception 'delete_content: no content %', p_content_id using errcode = 'no_data_found', detail = 'content_not_found';
+  end if;
+  perform business_check_manager(c.business_id, 'delete content');
+  select j.id, j.status into active_job, active_status
+  from video_jobs j where j.content_id = p_content_id and video_jobs_is_active(j.status)
+  order by j.created_at limit 1 for update;
+  if active_job is not null then
+    raise exception 'delete_content: content % has a video job in progress (job %, %); cancel it or wait for it to finish first',
+        p_content_id, active_job, active_status
+      using errcode = 'check_violation', detail = 'content_has_active_job', hint = 'Cancel it with select cancel_video_job(id).';
+  end if;
+  insert into video_job_events (job_id, business_id, content_id, from_status, to_status, detail, actor)
+  select j.id, j.business_id, j.content_id, j.status, j.status,
+         jsonb_build_object('event', 'content_deleted', 'title', c.title, 'kind', j.kind, 'attempt', j.attempt)
+           || jsonb_strip_nulls(jsonb_build_object('storage_path', j.storage_path, 'output_language', j.output_language)),
+         video_jobs_actor()
+  from video_jobs j where j.content_id = p_content_id
+  order by j.created_at, j.id;
+  return query
+    select p from video_jobs j
+    cross join lateral unnest(array[j.storage_path, j.thumbnail_path, j.subtitles_path, j.vtt_path]) as p
+    where j.content_id = p_content_id and j.files_removed_at is null and p is not null;
+  delete from content where id = p_content_id;
+end
+$function$;
+comment on function public.delete_content(uuid) is 'Deletes a content and its jobs (refused while a job is active, detail content_has_active_job); the jobs'' events stay, with one content_deleted event each. Returns the storage paths to remove.';
+grant execute on function public.delete_content(uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.delete_heygen_key(p_business_id uuid)
  RETURNS void
@@ -3085,7 +3130,7 @@ CREATE TRIGGER content_guard BEFORE UPDATE ON public.content FOR EACH ROW EXECUT
 CREATE TRIGGER content_guard_insert BEFORE INSERT ON public.content FOR EACH ROW EXECUTE FUNCTION content_guard_video_columns_on_insert();
 CREATE TRIGGER video_job_events_add_detail BEFORE INSERT ON public.video_job_events FOR EACH ROW WHEN (((new.from_status IS NULL) AND (current_setting('video_jobs.event_detail'::text, true) > ''::text))) EXECUTE FUNCTION video_job_events_add_detail();
 CREATE TRIGGER video_job_events_chain BEFORE INSERT ON public.video_job_events FOR EACH ROW EXECUTE FUNCTION video_job_events_chain();
-CREATE TRIGGER video_job_events_count AFTER INSERT ON public.video_job_events FOR EACH ROW WHEN ((new.to_status = ANY (ARRAY['transferring'::video_job_status, 'completed'::video_job_status, 'failed'::video_job_status]))) EXECUTE FUNCTION video_job_events_count();
+CREATE TRIGGER video_job_events_count AFTER INSERT ON public.video_job_events FOR EACH ROW WHEN (((new.to_status = ANY (ARRAY['transferring'::video_job_status, 'completed'::video_job_status, 'failed'::video_job_status])) AND (new.from_status IS DISTINCT FROM new.to_status))) EXECUTE FUNCTION video_job_events_count();
 CREATE TRIGGER video_job_events_no_truncate BEFORE TRUNCATE ON public.video_job_events FOR EACH STATEMENT EXECUTE FUNCTION video_job_events_append_only();
 CREATE TRIGGER video_job_events_no_update BEFORE DELETE OR UPDATE ON public.video_job_events FOR EACH ROW EXECUTE FUNCTION video_job_events_append_only();
 CREATE TRIGGER video_jobs_after_insert AFTER INSERT ON public.video_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION video_jobs_after_insert();

@@ -267,7 +267,7 @@ create trigger video_job_events_no_update before update or delete on video_job_e
 create trigger video_job_events_no_truncate before truncate on video_job_events
   for each statement execute function video_job_events_append_only();
 create trigger video_job_events_count after insert on video_job_events
-  for each row when (new.to_status in ('transferring', 'completed', 'failed'))
+  for each row when (new.to_status in ('transferring', 'completed', 'failed') and new.from_status is distinct from new.to_status)
   execute function video_job_events_count();
 
 -- The first broken link of each job (nothing when every chain is intact):

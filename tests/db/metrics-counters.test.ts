@@ -121,7 +121,7 @@ describe('metrics counters and indexes', () => {
 		expect(rows.map((r) => r.le)).toEqual([5, 5, 15, 3600, Infinity]);
 	});
 
-	it('the webhook lookup by HeyGen video id and the content list use indexes', async ({ db, business }) => {
+	it('the webhook lookup by HeyGen video id, the content list and the video library use indexes', async ({ db, business }) => {
 		const client = await db.pool.connect();
 		try {
 			await client.query('set enable_seqscan = off');
@@ -129,9 +129,29 @@ describe('metrics counters and indexes', () => {
 			expect(await plan(`select id from video_jobs where heygen_video_id = 'hv-1' order by created_at desc limit 1`)).toContain(
 				'video_jobs_heygen_video_id_idx'
 			);
+			// The content list's three orders and the video library, each a keyset page (migration 0026).
+			const b = business.businessId;
+			const z = '00000000-0000-0000-0000-000000000000';
 			expect(
-				await plan(`select id from content where business_id = '${business.businessId}' order by updated_at desc limit 500`)
+				await plan(
+					`select id from content where business_id = '${b}' and (updated_at, id) < (now(), '${z}') order by updated_at desc, id desc limit 51`
+				)
 			).toContain('content_business_updated_idx');
+			expect(
+				await plan(
+					`select id from content where business_id = '${b}' and (created_at, id) < (now(), '${z}') order by created_at desc, id desc limit 51`
+				)
+			).toContain('content_business_created_idx');
+			expect(
+				await plan(
+					`select id from content where business_id = '${b}' and (lower(title), id) > ('a', '${z}') order by lower(title), id limit 51`
+				)
+			).toContain('content_business_title_idx');
+			expect(
+				await plan(
+					`select id from video_jobs where business_id = '${b}' and (created_at, id) < (now(), '${z}') order by created_at desc, id desc limit 25`
+				)
+			).toContain('video_jobs_business_idx');
 		} finally {
 			client.release();
 		}

@@ -27,6 +27,8 @@ const BY_CODE: Record<string, string | ((ctx: DbErrorContext, err: pg.DatabaseEr
 	avatar_id_invalid: 'The avatar in Settings is not a valid HeyGen avatar id. Choose one from the list in Settings.',
 	voice_id_invalid: 'The voice in Settings is not a valid HeyGen voice id. Choose one from the list in Settings.',
 	content_not_found: 'This content no longer exists.',
+	job_not_completed: 'Only a finished video can be deleted; cancel one that is still in progress.',
+	content_has_active_job: 'A video of this content is still in progress. Cancel it or wait for it to finish, then delete the content.',
 	job_not_found: 'This video job no longer exists.',
 	job_not_active: 'This video has already finished; there is nothing to cancel.',
 	job_not_retryable: 'Only a failed or canceled video can be retried.',
