@@ -195,6 +195,8 @@ export interface ContentPageData {
 	languages: string[];
 	/** The newest finished video among those jobs, for the player. */
 	latestVideo: PlayableVideo | null;
+	/** The avatar look and voice the newest avatar job was sent with (frozen at its insert; Retry sends them again). */
+	currentInputs: { avatarId: string | null; voiceId: string | null } | null;
 	steps: StepSummary[];
 }
 
@@ -208,7 +210,12 @@ const hasCaptions = (eb: ExpressionBuilder<DB & { j: VideoJobs }, 'j'>) =>
 /** A content's jobs of one kind, newest first, as the content page's rows (history, player, language versions). */
 function contentJobs(businessId: Expression<string>, contentId: string, kind: JobKind) {
 	return jobsWithSteps()
-		.select((eb) => [eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'), hasCaptions(eb).as('has_subtitles')])
+		.select((eb) => [
+			eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'),
+			hasCaptions(eb).as('has_subtitles'),
+			'j.avatar_id',
+			'j.voice_id'
+		])
 		.where('j.business_id', '=', businessId)
 		.where('j.content_id', '=', contentId)
 		.where('j.kind', '=', sql.lit(kind));
@@ -350,6 +357,7 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 				translations,
 				languages: r.languages.map((l) => l.name),
 				latestVideo,
+				currentInputs: r.jobs[0] ? { avatarId: r.jobs[0].avatar_id, voiceId: r.jobs[0].voice_id } : null,
 				steps: r.steps.map((x) => ({ id: x.id, from: x.from_status, status: x.to_status, at: new Date(x.at).toISOString() }))
 			};
 		}
@@ -375,14 +383,18 @@ export async function createJob(args: {
 	contentId: string;
 	options: VideoOptions;
 	idempotencyKey: string;
+	/** This video's avatar look and voice; null = the business's (the trigger fills them in). */
+	avatarId?: string | null;
+	voiceId?: string | null;
 }): Promise<{ jobId: string; duplicate: boolean; status: VideoJobStatus }> {
 	try {
 		return await asUser(args.userId, async (trx) => {
 			// Raw: script, avatar_id and voice_id are NOT NULL but filled by the before-insert trigger,
 			// which the insert type of db/types.ts cannot know.
 			const { rows } = await sql<Pick<Selectable<VideoJobs>, 'id' | 'status'>>`
-				insert into video_jobs (content_id, business_id, options, idempotency_key)
-				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
+				insert into video_jobs (content_id, business_id, options, idempotency_key, avatar_id, voice_id)
+				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey},
+				        ${args.avatarId ?? null}, ${args.voiceId ?? null})
 				on conflict (idempotency_key) do nothing
 				returning id, status`.execute(trx);
 			if (rows[0]) return { jobId: rows[0].id, duplicate: false, status: rows[0].status };
@@ -416,7 +428,7 @@ function jobOfForm(q: Kysely<DB>, args: { businessId: string; contentId: string;
 export async function findJob(businessId: string, jobId: string, contentId?: string) {
 	let q = db()
 		.selectFrom('video_jobs')
-		.select(['id', 'status', 'content_id'])
+		.select(['id', 'status', 'content_id', 'kind', 'options'])
 		.where('id', '=', jobId)
 		.where('business_id', '=', businessId);
 	if (contentId) q = q.where('content_id', '=', contentId);
