@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
-import { waitForStatus } from '../helpers/pipeline.ts';
+import { waitForStatus, waitUntil } from '../helpers/pipeline.ts';
 import { type Owner, webTest as test } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createContent, GENERATE_DEFAULTS, generateFormKey } from './harness.ts';
 
@@ -69,7 +69,7 @@ describe('a failed video', () => {
 		const bad = await owner.client.action(`${page}?/generateAgain`, { jobId: 'x', idempotencyKey: randomUUID() });
 		expect(bad).toMatchObject({ type: 'failure', status: 400 });
 		expect(await jobCount(db, contentId)).toBe(2);
-	});
+	}, 90_000);
 });
 
 describe('this video’s avatar and voice', () => {
@@ -152,4 +152,81 @@ describe('without JavaScript', () => {
 		expect(rows).toHaveLength(1);
 		await waitForStatus(db, rows[0].id, 'completed');
 	});
+});
+
+describe('videos that follow their content (issue 23)', () => {
+	const edit = (owner: Owner, contentId: string, body: string, title = 'Opening hours') =>
+		owner.client.action(`/b/${owner.businessId}/content/${contentId}/edit`, { title, body });
+
+	test('an edited script marks the video "Out of date"; Regenerate makes the new version; earlier versions stay playable until their file is removed', async ({
+		db,
+		owner
+	}) => {
+		const { b, contentId, page } = await configured(owner, 'Opening hours');
+		const first = await generate(owner, contentId);
+		await waitForStatus(db, first.data.jobId, 'completed');
+		expect((await owner.client.html(page)).text).not.toContain('Out of date');
+
+		expect(await edit(owner, contentId, 'We now open at nine, every day of the week.')).toMatchObject({ type: 'redirect' });
+		const stale = (await owner.client.html(page)).text;
+		expect(stale).toContain('Out of date');
+		expect(stale).toContain('data-testid="regenerate"');
+
+		const regen = await owner.client.action(`${page}?/generateAgain`, { jobId: first.data.jobId, idempotencyKey: randomUUID() });
+		expect(regen).toMatchObject({ type: 'success', data: { form: 'generateAgain' } });
+		const second = await waitForStatus(db, regen.data.jobId, 'completed');
+		expect(second.script).toBe('We now open at nine, every day of the week.');
+		const fresh = (await owner.client.html(page)).text;
+		expect(fresh).not.toContain('Out of date');
+		// Once fresh, there is nothing to regenerate.
+		const twice = await owner.client.action(`${page}?/generateAgain`, { jobId: regen.data.jobId, idempotencyKey: randomUUID() });
+		expect(twice).toMatchObject({ type: 'failure', status: 409 });
+		expect(twice.data.message).toBe('This video already matches the script; there is nothing to regenerate.');
+
+		// Versions, newest first: the current one and the earlier one, both playable.
+		const versions = [...fresh.matchAll(/data-testid="version"[\s\S]*?<\/li>/g)].map((m) => m[0]);
+		expect(versions).toHaveLength(2);
+		expect(versions[0]).toContain('Current');
+		expect(versions[0]).toContain(`?play=${regen.data.jobId}`);
+		expect(versions[1]).toContain(`?play=${first.data.jobId}`);
+		// The earlier version's MP4 still plays after the new one completed.
+		const oldMp4 = `/media/${b}/${contentId}/${first.data.jobId}.mp4`;
+		expect((await owner.client.get(oldMp4)).status).toBe(200);
+
+		// Its file removed (version limit or Delete video): the row stays, the page says so.
+		await db.sql(`select remove_video_files($1, 'deleted_by_user')`, [first.data.jobId]);
+		await waitForStatus(db, first.data.jobId, 'completed');
+		await waitUntil(
+			db,
+			async () =>
+				(await db.sql(`select files_removed_at from video_jobs where id = $1`, [first.data.jobId])).rows[0].files_removed_at !== null
+		);
+		const after = [...(await owner.client.html(page)).text.matchAll(/data-testid="version"[\s\S]*?<\/li>/g)].map((m) => m[0]);
+		expect(after[1]).toContain('File removed');
+		expect(after[1]).not.toContain('?play=');
+		expect((await owner.client.get(oldMp4)).status).toBe(404);
+	}, 90_000);
+
+	test('auto-generate: "Next video in …" with Cancel and Generate now; the auto job says "Auto"', async ({ db, owner }) => {
+		const { b, contentId, page } = await configured(owner, 'Menu');
+		await db.sql(`update businesses set auto_generate = true, auto_generate_delay_seconds = 3600 where id = $1`, [b]);
+		await edit(owner, contentId, 'Soup of the day: tomato.', 'Menu');
+		const scheduled = (await owner.client.html(page)).text;
+		expect(scheduled).toMatch(/Next video in <span class="countdown[^"]*">(59:\d\d|1:00:00)<\/span>/);
+
+		const cancel = await owner.client.action(`${page}?/cancelScheduled`, {});
+		expect(cancel).toMatchObject({ type: 'success', data: { message: 'The scheduled video was canceled.' } });
+		expect((await db.sql(`select video_scheduled_at from content where id = $1`, [contentId])).rows[0].video_scheduled_at).toBeNull();
+		expect((await owner.client.html(page)).text).not.toContain('Next video in');
+		expect(await jobCount(db, contentId)).toBe(0);
+
+		await edit(owner, contentId, 'Soup of the day: pumpkin.', 'Menu');
+		const now = await owner.client.action(`${page}?/generateNow`, {});
+		expect(now).toMatchObject({ type: 'success', data: { message: 'The video is being made now.' } });
+		await waitUntil(db, async () => (await jobCount(db, contentId)) === 1);
+		const { rows } = await db.sql(`select id, requested_by, script from video_jobs where content_id = $1`, [contentId]);
+		expect(rows[0]).toMatchObject({ requested_by: 'auto', script: 'Soup of the day: pumpkin.' });
+		await waitForStatus(db, rows[0].id, 'completed');
+		expect((await owner.client.html(page)).text).toMatch(/by Auto/);
+	}, 60_000);
 });

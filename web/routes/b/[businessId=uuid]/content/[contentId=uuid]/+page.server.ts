@@ -1,4 +1,5 @@
-import { error, fail } from '@sveltejs/kit';
+import { error, fail, type RequestEvent } from '@sveltejs/kit';
+import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ASPECT_RATIOS, MAX_SCRIPT_CHARS, RESOLUTIONS, v3Options, videoOptionsSchema, type VideoOptions } from '$heygen/index.ts';
@@ -8,7 +9,7 @@ import { db } from '$lib/server/db.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, formValues, validate } from '$lib/server/forms.ts';
 import { checkCatalogIds, heygenCatalog, knownCatalog, type Catalog } from '$lib/server/heygen.ts';
-import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob } from '$lib/server/jobs.ts';
+import { cancelJob, contentPageQuery, createJob, findJob, FormReusedError, retryJob, scheduledVideo } from '$lib/server/jobs.ts';
 import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 import { createTranslations } from '$lib/server/translations.ts';
 import { contentEstimate, generateHint } from '$lib/server/spend-guard.ts';
@@ -20,7 +21,7 @@ import type { Actions, PageServerLoad } from './$types';
 async function loadContent(businessId: string, contentId: string) {
 	const content = await db()
 		.selectFrom('content')
-		.select(['id', 'title', 'body', 'updated_at'])
+		.select(['id', 'title', 'body', 'updated_at', 'video_is_stale'])
 		.where('id', '=', contentId)
 		.where('business_id', '=', businessId)
 		.executeTakeFirst();
@@ -85,7 +86,7 @@ export const load: PageServerLoad = async ({ locals, params, url, cookies }) => 
 	estimate.catch(() => {});
 	const { membership: m, data: page } = await requireMembershipWith(locals, params.businessId, contentPageQuery(params.contentId), { url });
 	if (!page) error(404, 'Not found');
-	const { content, jobs, translations, languages, steps, lastEventId, latestVideo, currentInputs } = page;
+	const { content, jobs, translations, languages, steps, lastEventId, latestVideo, currentInputs, versions } = page;
 	const current = jobs[0] ?? null;
 	// The last job's choices (translated when it predates v3) are the form's defaults.
 	const last = v3Options(current?.options ?? {});
@@ -104,6 +105,7 @@ export const load: PageServerLoad = async ({ locals, params, url, cookies }) => 
 		steps,
 		latestVideo,
 		currentInputs,
+		versions,
 		lastEventId,
 		// The version the player starts with (?play=<job id>: the language switcher without JavaScript).
 		play: url.searchParams.get('play'),
@@ -337,8 +339,18 @@ export const actions: Actions = redirectAfterPost({
 		if (!v.ok) return v.failure;
 		const job = await findJob(m.business.id, v.data.jobId, params.contentId);
 		if (!job || job.kind !== 'avatar') error(404, 'Not found');
-		if (job.status !== 'failed' && job.status !== 'canceled')
-			return formError('generateAgain', data, `This video is ${job.status}; only a failed or canceled one is made again.`, {}, 409);
+		// A failed or canceled video, or (Regenerate) a finished one whose script is out of date.
+		const outOfDate = job.status === 'completed' && content.video_is_stale;
+		if (job.status !== 'failed' && job.status !== 'canceled' && !outOfDate)
+			return formError(
+				'generateAgain',
+				data,
+				job.status === 'completed'
+					? 'This video already matches the script; there is nothing to regenerate.'
+					: `This video is ${job.status}; only a failed or canceled one is made again.`,
+				{},
+				409
+			);
 		const options: VideoOptions = videoOptionsSchema.parse({ ...v3Options(job.options), title: content.title.slice(0, 200) });
 		try {
 			const r = await createJob({
@@ -355,5 +367,26 @@ export const actions: Actions = redirectAfterPost({
 			if (err instanceof FormReusedError) return formError('generateAgain', data, err.message, {}, 409);
 			throw err;
 		}
-	}
+	},
+
+	/** Auto-generate's pending video: made now instead of after the delay (owners and admins, as SQL checks). */
+	generateNow: async (event) => scheduled(event, 'now'),
+	/** Auto-generate's pending video dropped; the content stays as it is. */
+	cancelScheduled: async (event) => scheduled(event, 'cancel')
 });
+
+async function scheduled({ locals, params, url }: RequestEvent<{ businessId: string; contentId: string }>, what: 'now' | 'cancel') {
+	const m = await requireMembership(locals, params.businessId, { url });
+	const content = await loadContent(m.business.id, params.contentId);
+	try {
+		await scheduledVideo(locals.user!.id, content.id, what);
+		return { form: 'scheduled', message: what === 'now' ? 'The video is being made now.' : 'The scheduled video was canceled.' };
+	} catch (err) {
+		if (err instanceof pg.DatabaseError && err.code === '42501') {
+			return fail(403, { form: 'scheduled', message: 'Only owners and admins can change a scheduled video.', errors: {} });
+		}
+		const msg = dbErrorMessage(err);
+		if (msg) return fail(409, { form: 'scheduled', message: msg, errors: {} });
+		throw err;
+	}
+}
