@@ -184,6 +184,7 @@ comment on column public.content.video_is_stale is 'The body differs from the sc
 comment on column public.content.video_scheduled_at is 'When the auto-generated video for the latest body change will be made (businesses.auto_generate); null when nothing is pending.';
 comment on column public.content.auto_generate_error is 'Why the last auto-generated job (or its re-translation) could not be made; null when fine. Cleared when an auto job is made.';
 CREATE INDEX content_business_updated_idx ON public.content USING btree (business_id, updated_at DESC);
+CREATE INDEX content_scheduled_idx ON public.content USING btree (video_scheduled_at) WHERE (video_scheduled_at IS NOT NULL);
 CREATE INDEX content_stale_idx ON public.content USING btree (business_id) WHERE video_is_stale;
 
 create table public.heygen_endpoint_retirements (
@@ -704,6 +705,10 @@ begin
       perform set_config('video_jobs.actor', 'auto', true);
       perform set_config('video_jobs.event_detail', jsonb_build_object('auto_generate', jsonb_strip_nulls(jsonb_build_object(
         'change', 'body', 'scheduled_at', c.video_scheduled_at, 'previous_job_id', v_current.id)))::text, true);
+      -- An earlier auto job still awaiting approval says an older body: this one replaces it.
+      update video_jobs set status = 'canceled', error_code = 'superseded',
+        error_message = 'Replaced by a newer auto-generated video of the changed content.'
+      where content_id = c.id and kind = 'avatar' and status = 'awaiting_approval' and requested_by = 'auto';
       insert into video_jobs (content_id, requested_by) values (c.id, 'auto');
       perform set_config('video_jobs.event_detail', '', true);
       update content set video_scheduled_at = null, auto_generate_error = null where id = c.id;
@@ -723,6 +728,26 @@ begin
 end
 $function$;
 grant execute on function public.content_auto_generate_run(uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.content_auto_generate_sweep(p_grace interval DEFAULT '00:01:00'::interval)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare n int;
+begin
+  perform content_auto_generate_wake(c.id, now())
+  from content c
+  where c.video_scheduled_at < now() - p_grace
+    and not exists (select 1 from pgboss.job b where b.name = content_auto_generate_queue() and b.singleton_key = c.id::text
+                    and b.state in ('created', 'retry', 'active'))
+    and not exists (select 1 from video_jobs v where v.content_id = c.id and v.kind = 'avatar' and video_jobs_is_active(v.status));
+  get diagnostics n = row_count;
+  return n;
+end
+$function$;
+grant execute on function public.content_auto_generate_sweep(interval) to service_role;
 
 CREATE OR REPLACE FUNCTION public.content_auto_generate_wake(p_content_id uuid, p_at timestamp with time zone)
  RETURNS void
@@ -744,7 +769,6 @@ begin
   end if;
 end
 $function$;
-grant execute on function public.content_auto_generate_wake(uuid,timestamp with time zone) to public;
 
 CREATE OR REPLACE FUNCTION public.content_current_video(p_content_id uuid)
  RETURNS video_jobs
@@ -2324,9 +2348,9 @@ declare
   v_prev_actor text;
   r record;
 begin
-  -- Most updates (poll counters, steps) end no avatar job: one look at the transition tables.
+  -- Most updates (poll counters, steps) end no job: one look at the transition tables.
   if not exists (select 1 from new_rows n join old_rows o using (id)
-                 where n.kind = 'avatar' and video_jobs_is_active(o.status) and not video_jobs_is_active(n.status)) then
+                 where video_jobs_is_active(o.status) and not video_jobs_is_active(n.status)) then
     return null;
   end if;
   v_prev_follow := content_follow_allow(true);
@@ -2375,29 +2399,20 @@ begin
   end loop;
 
   -- Versions beyond the business's keep_video_versions: their files (and their translations') go.
+  -- Looked at whenever a video of the content completes, so a translation of an old version that
+  -- finishes late goes too.
   perform video_jobs_request_file_removal(array(
-    select x.id from (
-      select v.id, v.files_removed_at,
-             row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
-             b.keep_video_versions
+    select t.id
+    from (
+      select v.id, row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
+             b.keep_video_versions as keep
       from video_jobs v join businesses b on b.id = v.business_id
       where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
-                             where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
+                             where n.status = 'completed' and o.status <> 'completed')
         and v.kind = 'avatar' and v.status = 'completed'
-    ) x
-    where x.rank > x.keep_video_versions
-    union all
-    select t.id from video_jobs t
-    where t.source_job_id in (
-      select y.id from (
-        select v.id, row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
-               b.keep_video_versions
-        from video_jobs v join businesses b on b.id = v.business_id
-        where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
-                               where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
-          and v.kind = 'avatar' and v.status = 'completed'
-      ) y where y.rank > y.keep_video_versions)
-      and t.status = 'completed'
+    ) aged
+    join video_jobs t on (t.id = aged.id or t.source_job_id = aged.id) and t.status = 'completed' and t.files_removed_at is null
+    where aged.rank > aged.keep
   ), 'version_limit');
 
   -- A scheduled video waiting for this job: due now (or at its time).
@@ -2453,7 +2468,6 @@ begin
   return cardinality(v_ids);
 end
 $function$;
-grant execute on function public.video_jobs_request_file_removal(uuid[],text) to public;
 
 CREATE OR REPLACE FUNCTION public.video_jobs_step_queue(s video_job_status)
  RETURNS text

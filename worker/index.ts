@@ -200,6 +200,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		prober.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
+			const rescheduled = await ctx.store.sweepSchedules();
+			if (rescheduled) log.warn({ rescheduled }, 'sweep: scheduled videos that had lost their run');
 		} catch (err) {
 			log.error({ err: { message: (err as Error).message } }, 'sweep failed');
 		}

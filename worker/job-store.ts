@@ -224,6 +224,12 @@ export class JobStore {
 		return rows[0]!.outcome;
 	}
 
+	/** Gives due schedules that lost their run a new one (content_auto_generate_sweep); returns how many. */
+	async sweepSchedules(): Promise<number> {
+		const { rows } = await sql<{ n: number }>`select content_auto_generate_sweep() as n`.execute(this.db);
+		return rows[0]?.n ?? 0;
+	}
+
 	/** Records that a completed job's files are gone from storage, with its event; false if it already was. */
 	async filesRemoved(jobId: string, reason: string): Promise<boolean> {
 		const { rows } = await sql<{ ok: boolean }>`

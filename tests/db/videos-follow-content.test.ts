@@ -4,7 +4,7 @@
 // requests, and the functions for people and services. The worker's side (timing, storage) is
 // tests/pipeline/videos-follow-content.test.ts.
 import { describe, expect } from 'vitest';
-import { pgError, type TestDatabase } from '../helpers/db.ts';
+import { asNewRole, inRolledBackTransaction, pgError, README_GRANTS, type TestDatabase } from '../helpers/db.ts';
 import { addContent, completedJob, dbTest as test, insertJob, seedBusiness } from '../helpers/fixtures.ts';
 
 const NOWHERE = '00000000-0000-0000-0000-000000000000';
@@ -243,11 +243,31 @@ describe('the scheduled run', () => {
 		expect((await content(db, contentId)).auto_generate_error).toBeNull();
 	});
 
-	test('approval and the monthly limit hold an auto job like any other', async ({ db }) => {
+	test('approval holds an auto job like any other; a newer auto job replaces a held one, not a person’s', async ({ db }) => {
 		const { businessId, contentId } = await autoBusiness(db, 'Careful Co');
 		await db.sql(`update businesses set require_approval = true where id = $1`, [businessId]);
 		expect(await runNow(db, contentId)).toBe('made');
-		expect((await avatarJobs(db, contentId))[0]).toMatchObject({ status: 'awaiting_approval', requested_by: 'auto' });
+		const [held] = await avatarJobs(db, contentId);
+		expect(held).toMatchObject({ status: 'awaiting_approval', requested_by: 'auto', hold_reason: 'approval_required' });
+		const byHand = await insertJob(db, contentId, { requested_by: 'user:anna' });
+		await db.sql(`update content set body = 'Second thoughts.' where id = $1`, [contentId]);
+		expect(await runNow(db, contentId)).toBe('made');
+		const jobs = await avatarJobs(db, contentId);
+		expect(jobs.map((j) => [j.id === held.id ? 'held' : j.id === byHand ? 'byHand' : 'new', j.status, j.error_code])).toEqual([
+			['held', 'canceled', 'superseded'],
+			['byHand', 'awaiting_approval', null],
+			['new', 'awaiting_approval', null]
+		]);
+	});
+
+	test('the sweep gives a due schedule that lost its run a new one', async ({ db }) => {
+		const { contentId } = await autoBusiness(db, 'Lost Co');
+		await db.sql(`select generate_scheduled_video_now($1)`, [contentId]);
+		await db.sql(`delete from pgboss.job where name = 'content.auto_generate' and singleton_key = $1`, [contentId]);
+		expect((await db.sql(`select content_auto_generate_sweep() as n`)).rows[0].n).toBe(0); // not a minute late yet
+		expect((await db.sql(`select content_auto_generate_sweep('0 seconds') as n`)).rows[0].n).toBe(1);
+		expect((await scheduledRuns(db, contentId)).map((r) => r.state)).toEqual(['created']);
+		expect((await db.sql(`select content_auto_generate_sweep('0 seconds') as n`)).rows[0].n).toBe(0);
 	});
 });
 
@@ -364,9 +384,18 @@ describe('versions', () => {
 				[t1, 'version_limit']
 			].sort()
 		);
+		// A translation of a pruned version that finishes late goes too.
+		const late = (
+			await db.sql(`insert into video_jobs (kind, source_job_id, output_language) values ('translation', $1, 'Japanese') returning id`, [
+				v1
+			])
+		).rows[0].id;
+		expect(await removals(db, [late])).toEqual([]);
+		await complete(db, late);
+		expect((await removals(db, [late])).map((r) => r.data)).toEqual([{ jobId: late, reason: 'version_limit' }]);
 		// Another completion asks again only for what is not already asked.
 		await completedJob(db, contentId);
-		expect((await removals(db, [v1, t1, v2])).map((r) => r.key).sort()).toEqual([v1, t1, v2].sort());
+		expect((await removals(db, [v1, t1, v2, late])).map((r) => r.key).sort()).toEqual([v1, t1, v2, late].sort());
 	});
 
 	test('remove_video_files: checks, one request per job, and the worker’s record', async ({ db, business }) => {
@@ -401,5 +430,37 @@ describe('versions', () => {
 			detail: { event: 'files_removed', reason: 'deleted_by_user' }
 		});
 		expect((await db.sql(`select files_removed_at is not null as gone from video_jobs where id = $1`, [done])).rows[0].gone).toBe(true);
+	});
+});
+
+describe('another service', () => {
+	test('with the documented grants it writes content (scheduled by trigger) and calls the functions, not the worker’s', async ({ db }) => {
+		const { businessId, contentId } = await autoBusiness(db, 'Service Co');
+		const done = await completedJob(db, contentId);
+		await inRolledBackTransaction(db, async (c) => {
+			await asNewRole(c, README_GRANTS);
+			const { rows } = await c.query(
+				`update content set body = 'From the CMS.' where id = $1 returning video_is_stale, video_scheduled_at`,
+				[contentId]
+			);
+			expect(rows[0].video_is_stale).toBe(true);
+			expect(rows[0].video_scheduled_at).not.toBeNull();
+			await c.query(`insert into content (business_id, title, body) values ($1, 'New', 'A new post.')`, [businessId]);
+			await c.query(`select cancel_scheduled_video($1), generate_scheduled_video_now($1)`, [contentId]);
+			expect((await c.query(`select regenerate_stale_videos($1) as n`, [businessId])).rows[0].n).toBe(1);
+			await c.query(`select remove_video_files($1, 'deleted_by_user')`, [done]);
+			for (const fn of [
+				`content_auto_generate_run('${contentId}')`,
+				`video_jobs_files_removed('${done}', 'deleted_by_user')`,
+				`content_auto_generate_wake('${contentId}', now())`,
+				`video_jobs_request_file_removal(array['${done}'::uuid], 'version_limit')`,
+				`content_auto_generate_sweep()`
+			]) {
+				await c.query('savepoint s');
+				const err = await pgError(c.query(`select ${fn}`));
+				await c.query('rollback to savepoint s');
+				expect(err.code, fn).toBe('42501');
+			}
+		});
 	});
 });
