@@ -31,7 +31,7 @@ async function generate(owner: Owner, contentId: string, fields: Record<string, 
 }
 
 describe('a failed video', () => {
-	test('following the advice works: choose another avatar in settings, then Generate again makes a new video with it; Retry keeps the frozen one', async ({
+	test('following the advice works: choose another avatar in settings, then Generate again makes a new video with it; the failed job keeps the inputs it was sent', async ({
 		db,
 		owner
 	}) => {
@@ -63,7 +63,7 @@ describe('a failed video', () => {
 		// Only a failed or canceled avatar video is made again; another business's or unknown job is not found.
 		const done = await owner.client.action(`${page}?/generateAgain`, { jobId: again.data.jobId, idempotencyKey: randomUUID() });
 		expect(done).toMatchObject({ type: 'failure', status: 409, data: { form: 'generateAgain' } });
-		expect(done.data.message).toMatch(/only a failed or canceled one/);
+		expect(done.data.message).toBe('This video already matches the script; there is nothing to regenerate.');
 		const unknown = await owner.client.action(`${page}?/generateAgain`, { jobId: randomUUID(), idempotencyKey: randomUUID() });
 		expect(unknown).toMatchObject({ type: 'error', status: 404 });
 		const bad = await owner.client.action(`${page}?/generateAgain`, { jobId: 'x', idempotencyKey: randomUUID() });
