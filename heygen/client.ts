@@ -198,7 +198,7 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 					code: 'empty_script',
 					kind: 'permanent',
 					endpoint,
-					message: 'The script is empty. Write the text the avatar should say, then retry.'
+					message: 'The script is empty. Write the text the avatar should say (Edit), then Generate again.'
 				});
 			}
 			if (req.script.length > MAX_SCRIPT_CHARS) {
@@ -206,7 +206,7 @@ export function createHeyGenClient(opts: HeyGenClientOptions): HeyGenClient {
 					code: 'script_too_long',
 					kind: 'permanent',
 					endpoint,
-					message: `The script has ${req.script.length} characters; HeyGen accepts at most ${MAX_SCRIPT_CHARS}. Shorten it, then retry.`
+					message: `The script has ${req.script.length} characters; HeyGen accepts at most ${MAX_SCRIPT_CHARS}. Shorten it (Edit), then Generate again.`
 				});
 			}
 			if (!IDEMPOTENCY_KEY.test(req.idempotencyKey)) {

@@ -238,14 +238,14 @@ export function errorFromHttp(args: {
 			return make(
 				'voice_not_found',
 				'permanent',
-				`HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then retry the video.`
+				`HeyGen does not know the voice${id} on this account. Choose another voice in the HeyGen settings, then Generate again (Retry would send the same voice).`
 			);
 		}
 		const id = args.context?.avatarId ? ` "${args.context.avatarId}"` : '';
 		return make(
 			'avatar_not_found',
 			'permanent',
-			`HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then retry the video.`
+			`HeyGen does not know the avatar${id} on this account. Choose another avatar in the HeyGen settings, then Generate again (Retry would send the same avatar).`
 		);
 	}
 	// Only HeyGen's own answer about one video is final; a 404 from any other route (the bulk status
@@ -273,7 +273,9 @@ export function errorFromHttp(args: {
 	if (status === 400 || status === 422) {
 		const field = param ? ` (${param})` : '';
 		const video = endpoint === 'POST /v3/videos';
-		const why = safe.known ? ` ${safe.text}` : theySaid || (video ? ' Check the script, avatar, voice and options.' : '');
+		// A retry sends the same frozen script, avatar, voice and options: a new job is what helps.
+		const fix = video ? ' Change the script, avatar, voice or format, then Generate again.' : '';
+		const why = (safe.known ? ` ${safe.text}` : theySaid) + fix;
 		return make(
 			'invalid_parameter',
 			'permanent',

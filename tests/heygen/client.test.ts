@@ -221,7 +221,7 @@ describe('v3 error mapping', () => {
 			() => client.generateVideo(baseReq),
 			'invalid_parameter',
 			false,
-			/^HeyGen refused the video settings \(script\)\. A setting has a value HeyGen does not accept\.$/
+			/^HeyGen refused the video settings \(script\)\. A setting has a value HeyGen does not accept\. Change the script, avatar, voice or format, then Generate again\.$/
 		],
 		[
 			'409 request_in_progress',

@@ -99,21 +99,21 @@ describe('pipeline under HeyGen faults', () => {
 			'unknown avatar (404)',
 			() => {},
 			'avatar_not_found',
-			/^HeyGen does not know the avatar "no-such-avatar" on this account\. Choose another avatar/,
+			/^HeyGen does not know the avatar "no-such-avatar" on this account\. Choose another avatar in the HeyGen settings, then Generate again /,
 			{ avatar_id: 'no-such-avatar' }
 		],
 		[
 			'unknown voice (404)',
 			() => {},
 			'voice_not_found',
-			/^HeyGen does not know the voice "no-such-voice" on this account\. Choose another voice/,
+			/^HeyGen does not know the voice "no-such-voice" on this account\. Choose another voice in the HeyGen settings, then Generate again /,
 			{ voice_id: 'no-such-voice' }
 		],
 		[
 			'settings refused (400)',
 			(sim) => sim.setFaults({ invalidParameter: { param: 'voice_settings.locale', message: 'Locale not supported for this voice' } }),
 			'invalid_parameter',
-			/^HeyGen refused the video settings \(voice_settings\.locale\)\. A setting has a value HeyGen does not accept\.$/
+			/^HeyGen refused the video settings \(voice_settings\.locale\)\. A setting has a value HeyGen does not accept\. Change the script, avatar, voice or format, then Generate again\.$/
 		],
 		[
 			'render failed at HeyGen',

@@ -115,7 +115,7 @@ describe('generate', () => {
 		// 25 words: 10 s at 2.5 words a second, as SQL estimates it at insert.
 		const contentId = await createContent(owner.client, b, Array.from({ length: 25 }, (_, i) => `word${i}`).join(' '), 'Estimated');
 		let html = (await owner.client.html(`/b/${b}/content/${contentId}`)).text;
-		expect(html).toMatch(/data-testid="generate-estimate"[^>]*>About 10 s of video\./);
+		expect(html).toMatch(/data-testid="generate-estimate"[^>]*>About 10 s of video from \d+ characters/);
 		expect(html).not.toContain('data-testid="generate-spend-warning"');
 
 		await db.sql(`update businesses set monthly_video_seconds_limit = 5 where id = $1`, [b]);

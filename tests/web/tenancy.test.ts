@@ -92,6 +92,10 @@ describe('a member of B and business A', () => {
 			// A's job id smuggled into Bob's own content page
 			[`/b/${B}/content/${contentB}?/retry`, { jobId: jobA }],
 			[`/b/${B}/content/${contentB}?/cancel`, { jobId: jobA }],
+			[`/b/${A}/content/${contentA}?/generateAgain`, { jobId: jobA, idempotencyKey: crypto.randomUUID() }],
+			[`/b/${B}/content/${contentB}?/generateAgain`, { jobId: jobA, idempotencyKey: crypto.randomUUID() }],
+			[`/b/${A}/content/${contentA}?/generateNow`, {}],
+			[`/b/${B}/content/${contentA}?/cancelScheduled`, {}],
 			[`/b/${A}/settings?/saveKey`, { apiKey: 'sim-test-key' }],
 			[`/b/${A}/settings?/removeKey`, {}],
 			[`/b/${A}/settings?/saveVoice`, { avatarId: 'sim-avatar-josh', voiceId: 'sim-voice-en-2' }],

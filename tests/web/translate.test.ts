@@ -225,13 +225,13 @@ describe('refusals are form errors that name what is wrong, and leave no row', (
 			status: 400,
 			data: { errors: { 'languages.0': 'That is not one of HeyGen’s languages.' } }
 		});
-		// Without JavaScript too, the page says it (the mode has no field of its own to stand by).
-		const page400 = await owner.client.post(
+		// Without JavaScript too, the page it redirects to says it (the mode has no field of its own to stand by).
+		const plain = await owner.client.post(
 			`${page}?/translate`,
 			await fields(owner.client, page, jobId, ['French (France)'], { mode: 'turbo' })
 		);
-		expect(page400.status).toBe(400);
-		expect(await page400.text()).toMatch(/data-testid="translate-error">Choose Speed or Precision\.</);
+		expect(plain.status).toBe(303);
+		expect((await owner.client.html(page)).text).toMatch(/data-testid="translate-error">Choose Speed or Precision\.</);
 		expect(await translations(db, jobId)).toEqual([]);
 	});
 
@@ -315,34 +315,37 @@ describe('cancel and retry, per language', () => {
 		expect(await owner.client.action(`${page}?/retry`, { jobId: fr.id })).toMatchObject({ type: 'success' });
 		expect(await statuses()).toEqual({ 'French (France)': 'queued', 'Japanese (Japan)': 'queued' });
 		// Retrying a language that is on its way is refused by SQL; the message stands in that language's row
-		// (a plain post: the page that comes back).
+		// (a plain post: redirected back to the page, which shows it).
 		const again = await owner.client.post(`${page}?/retry`, { jobId: ja.id });
-		expect(again.status).toBe(409);
-		const refused = await again.text();
+		expect(again.status).toBe(303);
+		expect(again.headers.get('location')).toBe(page);
+		const refused = (await owner.client.html(page)).text;
 		expect(rowOf(refused, ja.id)).toContain('Only a failed or canceled video can be retried.');
 		expect(rowOf(refused, fr.id)).not.toContain('Only a failed or canceled video can be retried.');
 	});
 });
 
 describe('without JavaScript', () => {
-	test('a plain form post makes the jobs and the page that comes back lists them', async ({ db, owner }) => {
+	test('a plain form post makes the jobs and the page it redirects to lists them', async ({ db, owner }) => {
 		const { jobId, page } = await finishedVideo(db, owner);
 		const res = await owner.client.post(
 			`${page}?/translate`,
 			await fields(owner.client, page, jobId, ['German (Germany)', 'French (France)'])
 		);
-		expect(res.status).toBe(200);
-		const html = await res.text();
+		expect(res.status).toBe(303);
+		expect(res.headers.get('location')).toBe(page);
+		const html = (await owner.client.html(page)).text;
 		expect(html).toMatch(/data-language="German \(Germany\)" data-status="queued"/);
 		expect(html).toMatch(/data-language="French \(France\)" data-status="queued"/);
 		expect((await translations(db, jobId)).map((x) => x.output_language)).toEqual(['French (France)', 'German (Germany)']);
 	});
 
-	test('a refusal comes back as the page with the message, the form open and the languages still ticked', async ({ db, owner }) => {
+	test('a refusal redirects to the page with the message, the form open and the languages still ticked', async ({ db, owner }) => {
 		const { jobId, page } = await finishedVideo(db, owner);
 		const res = await owner.client.post(`${page}?/translate`, await fields(owner.client, page, jobId, ['Japanese (Japan)', 'Klingon']));
-		expect(res.status).toBe(409);
-		const html = await res.text();
+		expect(res.status).toBe(303);
+		expect(res.headers.get('location')).toBe(page);
+		const html = (await owner.client.html(page)).text;
 		expect(html).toContain('HeyGen does not translate into “Klingon”. Choose languages from the list.');
 		expect(html).toMatch(/<details class="translate[^"]*" open/);
 		expect(html).toMatch(/value="Japanese \(Japan\)" checked/);

@@ -108,11 +108,16 @@ export function forgetCatalog(businessId: string): void {
 	arrived.delete(businessId);
 }
 
-/** The remaining credits HeyGen last reported (within the cache's lifetime), without asking it; null when unknown. */
-export function knownCredits(businessId: string): Credits | null {
+/** The catalog HeyGen last sent (within the cache's lifetime), without asking it; null when unknown. */
+export function knownCatalog(businessId: string): Catalog | null {
 	const hit = catalogs.get(businessId);
 	if (!hit || Date.now() - hit.at >= CATALOG_TTL_MS) return null;
-	return arrived.get(businessId)?.credits ?? null;
+	return arrived.get(businessId) ?? null;
+}
+
+/** The remaining credits HeyGen last reported (within the cache's lifetime), without asking it; null when unknown. */
+export function knownCredits(businessId: string): Credits | null {
+	return knownCatalog(businessId)?.credits ?? null;
 }
 
 export type CatalogCheck =

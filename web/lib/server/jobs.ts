@@ -28,6 +28,8 @@ export const jsonObject = (o: Json): JsonObject => (typeof o === 'object' && o !
 export function requesterLabel(r: { requested_by: string | null; requester_name: string | null; requester_email: string | null }): string {
 	if (r.requester_name || r.requester_email) return r.requester_name ? `${r.requester_name} (${r.requester_email})` : r.requester_email!;
 	if (!r.requested_by) return 'unknown';
+	// Made by the content's auto-generate (issue 23), not by a person or an SQL role.
+	if (r.requested_by === 'auto') return 'Auto';
 	if (r.requested_by.startsWith('user:')) return 'a former member';
 	return `${r.requested_by} (SQL)`;
 }
@@ -184,8 +186,35 @@ export async function businessJob(businessId: string, jobId: string): Promise<Jo
 	return row ? toView(row) : null;
 }
 
+/** A completed avatar video of the content (issue 23's versions), newest first; the first is the current one. */
+export interface VideoVersion {
+	id: string;
+	createdAt: string;
+	requestedBy: string;
+	/** Null once its files were removed from Storage (version limit or Delete video). */
+	videoUrl: string | null;
+	thumbnailUrl: string | null;
+	captionsUrl: string | null;
+	durationSeconds: number | null;
+	filesRemovedAt: string | null;
+	/** Languages it was translated into (finished translations). */
+	languages: string[];
+}
+
 export interface ContentPageData {
-	content: { id: string; title: string; body: string; updatedAt: string };
+	content: {
+		id: string;
+		title: string;
+		body: string;
+		updatedAt: string;
+		/** The body differs from the current video's script (kept by SQL). */
+		videoIsStale: boolean;
+		/** When auto-generate makes the next video; null when none is pending. */
+		videoScheduledAt: string | null;
+		/** Why the last auto-generated video could not be made. */
+		autoGenerateError: string | null;
+	};
+	versions: VideoVersion[];
 	lastEventId: number;
 	/** Avatar videos, newest first. */
 	jobs: JobSummary[];
@@ -195,6 +224,8 @@ export interface ContentPageData {
 	languages: string[];
 	/** The newest finished video among those jobs, for the player. */
 	latestVideo: PlayableVideo | null;
+	/** The avatar look and voice the newest avatar job was sent with (frozen at its insert; Retry sends them again). */
+	currentInputs: { avatarId: string | null; voiceId: string | null } | null;
 	steps: StepSummary[];
 }
 
@@ -208,7 +239,13 @@ const hasCaptions = (eb: ExpressionBuilder<DB & { j: VideoJobs }, 'j'>) =>
 /** A content's jobs of one kind, newest first, as the content page's rows (history, player, language versions). */
 function contentJobs(businessId: Expression<string>, contentId: string, kind: JobKind) {
 	return jobsWithSteps()
-		.select((eb) => [eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'), hasCaptions(eb).as('has_subtitles')])
+		.select((eb) => [
+			eb('j.thumbnail_path', 'is not', null).as('has_thumbnail'),
+			hasCaptions(eb).as('has_subtitles'),
+			'j.avatar_id',
+			'j.voice_id',
+			'j.files_removed_at'
+		])
 		.where('j.business_id', '=', businessId)
 		.where('j.content_id', '=', contentId)
 		.where('j.kind', '=', sql.lit(kind));
@@ -230,6 +267,9 @@ function contentPageValue(businessId: Expression<string>, contentId: string, lim
 				'c.title',
 				'c.body',
 				'c.updated_at',
+				'c.video_is_stale',
+				'c.video_scheduled_at',
+				'c.auto_generate_error',
 				eb
 					.selectFrom('video_job_events as e')
 					.select((eb) => eb.fn.coalesce(eb.fn.max('e.id'), eb.lit(0)).as('id'))
@@ -319,9 +359,29 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 			if (r === null) return null;
 			const job = (j: { id: JobId }) => ({ business_id: r.business_id, content_id: r.id, id: j.id });
 			let latestVideo: PlayableVideo | null = null;
+			const versions: VideoVersion[] = [];
 			const jobs = r.jobs.map((row) => {
 				const summary = toSummary(row);
 				if (row.status !== 'completed') return summary;
+				const removed = row.files_removed_at !== null;
+				versions.push({
+					id: row.id,
+					createdAt: summary.createdAt,
+					requestedBy: summary.requestedBy,
+					videoUrl: removed ? null : mediaUrl(job(row)),
+					thumbnailUrl: !removed && row.has_thumbnail ? mediaUrl(job(row), 'jpg') : null,
+					captionsUrl: !removed && row.has_subtitles ? mediaUrl(job(row), 'vtt') : null,
+					durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+					filesRemovedAt: row.files_removed_at === null ? null : new Date(row.files_removed_at).toISOString(),
+					languages: [
+						...new Set(
+							r.translations
+								.filter((t) => t.source_job_id === row.id && t.status === 'completed' && t.output_language)
+								.map((t) => t.output_language!)
+						)
+					].sort()
+				});
+				if (removed) return summary;
 				summary.videoUrl = mediaUrl(job(row));
 				latestVideo ??= {
 					id: row.id,
@@ -344,12 +404,22 @@ export function contentPageQuery(contentId: string, limit = 30): MembershipRider
 				};
 			});
 			return {
-				content: { id: r.id, title: r.title, body: r.body, updatedAt: new Date(r.updated_at).toISOString() },
+				content: {
+					id: r.id,
+					title: r.title,
+					body: r.body,
+					updatedAt: new Date(r.updated_at).toISOString(),
+					videoIsStale: r.video_is_stale,
+					videoScheduledAt: r.video_scheduled_at === null ? null : new Date(r.video_scheduled_at).toISOString(),
+					autoGenerateError: r.auto_generate_error
+				},
+				versions,
 				lastEventId: Number(r.last_event_id),
 				jobs,
 				translations,
 				languages: r.languages.map((l) => l.name),
 				latestVideo,
+				currentInputs: r.jobs[0] ? { avatarId: r.jobs[0].avatar_id, voiceId: r.jobs[0].voice_id } : null,
 				steps: r.steps.map((x) => ({ id: x.id, from: x.from_status, status: x.to_status, at: new Date(x.at).toISOString() }))
 			};
 		}
@@ -375,14 +445,18 @@ export async function createJob(args: {
 	contentId: string;
 	options: VideoOptions;
 	idempotencyKey: string;
+	/** This video's avatar look and voice; null = the business's (the trigger fills them in). */
+	avatarId?: string | null;
+	voiceId?: string | null;
 }): Promise<{ jobId: string; duplicate: boolean; status: VideoJobStatus }> {
 	try {
 		return await asUser(args.userId, async (trx) => {
 			// Raw: script, avatar_id and voice_id are NOT NULL but filled by the before-insert trigger,
 			// which the insert type of db/types.ts cannot know.
 			const { rows } = await sql<Pick<Selectable<VideoJobs>, 'id' | 'status'>>`
-				insert into video_jobs (content_id, business_id, options, idempotency_key)
-				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey})
+				insert into video_jobs (content_id, business_id, options, idempotency_key, avatar_id, voice_id)
+				values (${args.contentId}, ${args.businessId}, ${JSON.stringify(args.options)}::jsonb, ${args.idempotencyKey},
+				        ${args.avatarId ?? null}, ${args.voiceId ?? null})
 				on conflict (idempotency_key) do nothing
 				returning id, status`.execute(trx);
 			if (rows[0]) return { jobId: rows[0].id, duplicate: false, status: rows[0].status };
@@ -416,7 +490,7 @@ function jobOfForm(q: Kysely<DB>, args: { businessId: string; contentId: string;
 export async function findJob(businessId: string, jobId: string, contentId?: string) {
 	let q = db()
 		.selectFrom('video_jobs')
-		.select(['id', 'status', 'content_id'])
+		.select(['id', 'status', 'content_id', 'kind', 'options'])
 		.where('id', '=', jobId)
 		.where('business_id', '=', businessId);
 	if (contentId) q = q.where('content_id', '=', contentId);
@@ -425,6 +499,15 @@ export async function findJob(businessId: string, jobId: string, contentId?: str
 
 export async function cancelJob(userId: string, jobId: string, reason: string): Promise<void> {
 	await asUser(userId, (trx) => sql`select (cancel_video_job(${jobId}::uuid, ${reason})).id`.execute(trx));
+}
+
+/** Auto-generate's pending video of a content (issue 23): made now, or dropped (SQL checks the role). */
+export async function scheduledVideo(userId: string, contentId: string, what: 'now' | 'cancel'): Promise<void> {
+	await asUser(userId, (trx) =>
+		what === 'now'
+			? sql`select generate_scheduled_video_now(${contentId}::uuid)`.execute(trx)
+			: sql`select cancel_scheduled_video(${contentId}::uuid)`.execute(trx)
+	);
 }
 
 export async function retryJob(userId: string, jobId: string): Promise<void> {
