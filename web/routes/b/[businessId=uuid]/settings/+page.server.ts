@@ -14,20 +14,25 @@ import {
 import { errInfo, log } from '$lib/server/log.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { resumeHeyGen, saveSpendSettings, spendSettings } from '$lib/server/spend-guard.ts';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
 import { registerBusinessWebhook, retireBusinessWebhook, webhookView } from '$lib/server/webhooks.ts';
 import type { Actions, PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ cookies, locals, params, url }) => {
 	const m = await requireMembership(locals, params.businessId, { url });
-	const catalog: Promise<Catalog> | null = m.business.has_key
-		? heygenCatalog(m.business.id).catch((err) => {
+	// Awaited, not streamed: a streamed promise only resolves with JavaScript, and without it the
+	// pickers said "Loading…" for ever. The lists are cached for a few minutes, and a HeyGen that
+	// does not answer fails after the configured timeout with a message instead of the pickers.
+	const catalog: Catalog | null = m.business.has_key
+		? await heygenCatalog(m.business.id).catch((err: unknown) => {
 				log().error({ err: errInfo(err) }, 'HeyGen catalog failed');
 				return { avatars: [], voices: [], credits: null, error: 'Could not load your avatars and voices right now.' };
 			})
 		: null;
 	return {
+		formResult: takeFormResult(cookies, url),
 		settings: {
 			hasKey: m.business.has_key,
 			avatarId: m.business.heygen_avatar_id,
@@ -35,7 +40,6 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 		},
 		webhook: await webhookView(m.business.id),
 		spend: await spendSettings(m.business.id),
-		// Streamed: the page renders at once and fills the pickers when HeyGen answers.
 		catalog
 	};
 };
@@ -78,7 +82,20 @@ const spendSchema = z.object({
 		)
 });
 
-export const actions: Actions = {
+/**
+ * After a key is saved: whether the avatar and voice saved earlier (perhaps without a key, so never
+ * checked) are in this account, in words to append to the message ('' when fine or none saved).
+ */
+async function savedIdsNote(business: { id: string; heygen_avatar_id: string | null; heygen_voice_id: string | null }): Promise<string> {
+	const { heygen_avatar_id: avatarId, heygen_voice_id: voiceId } = business;
+	if (!avatarId || !voiceId) return '';
+	const check = await checkCatalogIds(business.id, { avatarId, voiceId });
+	if (check.ok || check.unavailable) return '';
+	const missing = [check.errors.avatarId && `avatar "${avatarId}"`, check.errors.voiceId && `voice "${voiceId}"`].filter(Boolean);
+	return ` The saved ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not in this HeyGen account: choose another below before generating.`;
+}
+
+export const actions: Actions = redirectAfterPost({
 	saveSpend: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
@@ -138,7 +155,10 @@ export const actions: Actions = {
 			hook && !hook.ok && hook.reason !== 'no_public_url'
 				? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.`
 				: '';
-		return { form: 'key', message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}` };
+		return {
+			form: 'key',
+			message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}${await savedIdsNote(m.business)}`
+		};
 	},
 
 	removeKey: async ({ locals, params, url }) => {
@@ -182,6 +202,12 @@ export const actions: Actions = {
 			.where('id', '=', m.business.id)
 			.execute();
 		forgetMembership(locals, m.business.id);
+		if (!m.business.has_key)
+			return {
+				form: 'voice',
+				message:
+					'Avatar and voice saved, but not checked: no HeyGen API key is saved. Save the key to check them; videos cannot be generated until then.'
+			};
 		return { form: 'voice', message: 'Avatar and voice saved. New videos will use them.' };
 	}
-};
+});
