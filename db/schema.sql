@@ -135,6 +135,10 @@ create table public.businesses (
   monthly_video_seconds_limit integer,
   heygen_paused_reason text,
   heygen_paused_at timestamp with time zone,
+  auto_generate boolean default false not null,
+  auto_generate_delay_seconds integer default 300 not null,
+  keep_video_versions integer default 5 not null,
+  constraint businesses_auto_generate_delay_seconds_check CHECK (((auto_generate_delay_seconds >= 1) AND (auto_generate_delay_seconds <= 86400))),
   constraint businesses_heygen_avatar_id_check CHECK (((heygen_avatar_id IS NULL) OR (((length(heygen_avatar_id) >= 1) AND (length(heygen_avatar_id) <= 200)) AND (heygen_avatar_id !~ '[^A-Za-z0-9_.:-]'::text)))),
   constraint businesses_heygen_concurrency_check CHECK (((heygen_concurrency >= 1) AND (heygen_concurrency <= 100))),
   constraint businesses_heygen_paused_complete CHECK (((heygen_paused_reason IS NULL) = (heygen_paused_at IS NULL))),
@@ -142,6 +146,7 @@ create table public.businesses (
   constraint businesses_heygen_voice_id_check CHECK (((heygen_voice_id IS NULL) OR (((length(heygen_voice_id) >= 1) AND (length(heygen_voice_id) <= 200)) AND (heygen_voice_id !~ '[^A-Za-z0-9_.:-]'::text)))),
   constraint businesses_heygen_webhook_complete CHECK ((((heygen_webhook_endpoint_id IS NULL) = (heygen_webhook_registered_at IS NULL)) AND ((heygen_webhook_endpoint_id IS NULL) = (heygen_webhook_url IS NULL)))),
   constraint businesses_heygen_webhook_error_length CHECK ((length(heygen_webhook_error) <= 500)),
+  constraint businesses_keep_video_versions_check CHECK ((keep_video_versions >= 1)),
   constraint businesses_monthly_video_seconds_limit_check CHECK ((monthly_video_seconds_limit > 0)),
   constraint businesses_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
   constraint businesses_pkey PRIMARY KEY (id)
@@ -150,6 +155,9 @@ comment on column public.businesses.heygen_concurrency is 'Videos HeyGen renders
 comment on column public.businesses.require_approval is 'Every new job starts in awaiting_approval until approve_video_job (or reject_video_job).';
 comment on column public.businesses.monthly_video_seconds_limit is 'Seconds of video a calendar month (UTC) may use; a job that would go over is held in awaiting_approval (over_budget). Null: no limit.';
 comment on column public.businesses.heygen_paused_reason is 'Set while HeyGen refuses this business''s submits (402: insufficient_credit, 401: key_rejected); no job is submitted until resume_heygen.';
+comment on column public.businesses.auto_generate is 'A change of a content''s body makes a new video by itself, auto_generate_delay_seconds after the last change.';
+comment on column public.businesses.auto_generate_delay_seconds is 'Seconds an auto-generated video waits after the last body change (1 to 86400); each change within it starts it again.';
+comment on column public.businesses.keep_video_versions is 'Completed videos of a content whose files stay in Storage; older versions keep their rows and history, their files are removed by the worker.';
 
 create table public.content (
   id uuid default gen_random_uuid() not null,
@@ -162,13 +170,22 @@ create table public.content (
   video_long_url text,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  video_is_stale boolean default false not null,
+  video_scheduled_at timestamp with time zone,
+  auto_generate_error text,
+  constraint content_auto_generate_error_length CHECK ((length(auto_generate_error) <= 2000)),
   constraint content_body_check CHECK ((length(body) <= 100000)),
   constraint content_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id) ON DELETE CASCADE,
   constraint content_business_id_id_key UNIQUE (business_id, id),
   constraint content_pkey PRIMARY KEY (id),
   constraint content_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 300)))
 );
+comment on column public.content.video_is_stale is 'The body differs from the script of the current video (the latest completed avatar job). Kept by trigger; false without a video.';
+comment on column public.content.video_scheduled_at is 'When the auto-generated video for the latest body change will be made (businesses.auto_generate); null when nothing is pending.';
+comment on column public.content.auto_generate_error is 'Why the last auto-generated job (or its re-translation) could not be made; null when fine. Cleared when an auto job is made.';
 CREATE INDEX content_business_updated_idx ON public.content USING btree (business_id, updated_at DESC);
+CREATE INDEX content_scheduled_idx ON public.content USING btree (video_scheduled_at) WHERE (video_scheduled_at IS NOT NULL);
+CREATE INDEX content_stale_idx ON public.content USING btree (business_id) WHERE video_is_stale;
 
 create table public.heygen_endpoint_retirements (
   id bigint generated always as identity not null,
@@ -348,10 +365,12 @@ create table public.video_jobs (
   vtt_path text,
   estimated_seconds numeric,
   hold_reason text,
+  files_removed_at timestamp with time zone,
   constraint video_jobs_completed_has_file CHECK (((status <> 'completed'::video_job_status) OR ((storage_path IS NOT NULL) AND (video_url IS NOT NULL)))),
   constraint video_jobs_content_fk FOREIGN KEY (business_id, content_id) REFERENCES content(business_id, id) ON DELETE CASCADE,
   constraint video_jobs_counts_check CHECK (((attempt >= 1) AND (submit_count >= 0) AND (poll_count >= 0) AND (transfer_count >= 0))),
   constraint video_jobs_failed_has_reason CHECK (((status <> 'failed'::video_job_status) OR ((error_code IS NOT NULL) AND (error_message IS NOT NULL)))),
+  constraint video_jobs_files_removed_completed CHECK (((files_removed_at IS NULL) OR (status = 'completed'::video_job_status))),
   constraint video_jobs_heygen_idempotency_key_check CHECK (((heygen_idempotency_key IS NULL) OR (((length(heygen_idempotency_key) >= 1) AND (length(heygen_idempotency_key) <= 255)) AND (heygen_idempotency_key !~ '[^A-Za-z0-9_:.-]'::text)))),
   constraint video_jobs_hold_reason_check CHECK ((hold_reason = ANY (ARRAY['approval_required'::text, 'over_budget'::text]))),
   constraint video_jobs_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
@@ -368,6 +387,7 @@ comment on column public.video_jobs.output_language is 'Translations: one of Hey
 comment on column public.video_jobs.vtt_path is 'WebVTT captions stored beside the video (translations with captions); subtitles_path is the SRT.';
 comment on column public.video_jobs.estimated_seconds is 'Seconds of video expected, set at insert: script words / (2.5 * voice_speed) for avatar jobs, the source''s duration for translations.';
 comment on column public.video_jobs.hold_reason is 'Why the job was created in awaiting_approval: approval_required or over_budget. Kept after approval as a record.';
+comment on column public.video_jobs.files_removed_at is 'When the worker deleted this completed job''s files (video, thumbnail, captions) from Storage; the version is then not playable.';
 CREATE INDEX video_jobs_business_idx ON public.video_jobs USING btree (business_id, created_at DESC);
 CREATE INDEX video_jobs_business_in_flight_idx ON public.video_jobs USING btree (business_id) WHERE video_jobs_holds_render_slot(status);
 CREATE INDEX video_jobs_business_queued_idx ON public.video_jobs USING btree (business_id, created_at, id) WHERE (status = 'queued'::video_job_status);
@@ -608,6 +628,48 @@ $function$;
 comment on function public.business_video_seconds_used(uuid,timestamp with time zone) is 'Seconds of video the business used in the calendar month (UTC) of p_at: completed jobs (duration_seconds, else the estimate) and active jobs (their estimate). Held, failed and canceled jobs do not count.';
 grant execute on function public.business_video_seconds_used(uuid,timestamp with time zone) to public;
 
+CREATE OR REPLACE FUNCTION public.businesses_auto_generate_off()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare v_prev text := content_follow_allow(true);
+begin
+  update content set video_scheduled_at = null where business_id = new.id and video_scheduled_at is not null;
+  perform set_config('video_jobs.content_follow', v_prev, true);
+  return null;
+end
+$function$;
+grant execute on function public.businesses_auto_generate_off() to public;
+
+CREATE OR REPLACE FUNCTION public.cancel_scheduled_video(p_content_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  c content;
+  v_prev text;
+begin
+  select * into c from content where id = p_content_id for update;
+  if not found then
+    raise exception 'cancel_scheduled_video: no content %', p_content_id using errcode = 'no_data_found', detail = 'content_not_found';
+  end if;
+  perform business_check_manager(c.business_id, 'cancel scheduled videos');
+  if c.video_scheduled_at is null then
+    return;
+  end if;
+  v_prev := content_follow_allow(true);
+  update content set video_scheduled_at = null where id = c.id;
+  perform set_config('video_jobs.content_follow', v_prev, true);
+  update pgboss.job set state = 'cancelled', completed_on = pgboss.job_now()
+  where name = content_auto_generate_queue() and singleton_key = c.id::text and state in ('created', 'retry');
+end
+$function$;
+grant execute on function public.cancel_scheduled_video(uuid) to public;
+
 CREATE OR REPLACE FUNCTION public.cancel_video_job(p_job_id uuid, p_reason text DEFAULT NULL::text)
  RETURNS video_jobs
  LANGUAGE plpgsql
@@ -647,6 +709,193 @@ end
 $function$;
 grant execute on function public.clear_heygen_webhook(uuid,text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.content_auto_generate_queue()
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$select 'content.auto_generate'$function$;
+comment on function public.content_auto_generate_queue() is 'The pg-boss queue of scheduled auto-generated videos; payload {"contentId"}, one pending job per content (singleton_key = content id).';
+grant execute on function public.content_auto_generate_queue() to public;
+
+CREATE OR REPLACE FUNCTION public.content_auto_generate_run(p_content_id uuid)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  c content;
+  v_script text;
+  v_active video_jobs;
+  v_current video_jobs;
+  v_prev_follow text;
+  v_prev_actor text := current_setting('video_jobs.actor', true);
+  v_outcome text;
+begin
+  select * into c from content where id = p_content_id for update;
+  if not found or c.video_scheduled_at is null then
+    return 'nothing';
+  end if;
+  if c.video_scheduled_at > now() then
+    perform content_auto_generate_wake(c.id, c.video_scheduled_at);
+    return 'rescheduled';
+  end if;
+  v_script := content_video_script(c.body);
+  select * into v_active from video_jobs v
+  where v.content_id = c.id and v.kind = 'avatar' and video_jobs_is_active(v.status) limit 1;
+  if found and v_active.script is distinct from v_script then
+    return 'waiting';
+  end if;
+  v_prev_follow := content_follow_allow(true);
+  v_current := content_current_video(c.id);
+  if v_active.id is not null or v_current.script is not distinct from v_script then
+    update content set video_scheduled_at = null where id = c.id;
+    v_outcome := case when v_active.id is not null then 'in_progress' else 'unchanged' end;
+  else
+    begin
+      perform set_config('video_jobs.actor', 'auto', true);
+      perform set_config('video_jobs.event_detail', jsonb_build_object('auto_generate', jsonb_strip_nulls(jsonb_build_object(
+        'change', 'body', 'scheduled_at', c.video_scheduled_at, 'previous_job_id', v_current.id)))::text, true);
+      -- An earlier auto job still awaiting approval says an older body: this one replaces it.
+      update video_jobs set status = 'canceled', error_code = 'superseded',
+        error_message = 'Replaced by a newer auto-generated video of the changed content.'
+      where content_id = c.id and kind = 'avatar' and status = 'awaiting_approval' and requested_by = 'auto';
+      insert into video_jobs (content_id, requested_by) values (c.id, 'auto');
+      perform set_config('video_jobs.event_detail', '', true);
+      update content set video_scheduled_at = null, auto_generate_error = null where id = c.id;
+      v_outcome := 'made';
+    exception
+      when unique_violation then
+        -- Another job started meanwhile: wait for its end like any active job.
+        v_outcome := 'waiting';
+      when others then
+        update content set video_scheduled_at = null, auto_generate_error = left(sqlerrm, 2000) where id = c.id;
+        v_outcome := 'refused';
+    end;
+  end if;
+  perform set_config('video_jobs.actor', coalesce(v_prev_actor, ''), true);
+  perform set_config('video_jobs.content_follow', v_prev_follow, true);
+  return v_outcome;
+end
+$function$;
+grant execute on function public.content_auto_generate_run(uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.content_auto_generate_sweep(p_grace interval DEFAULT '00:01:00'::interval)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare n int;
+begin
+  perform content_auto_generate_wake(c.id, now())
+  from content c
+  where c.video_scheduled_at < now() - p_grace
+    and not exists (select 1 from pgboss.job b where b.name = content_auto_generate_queue() and b.singleton_key = c.id::text
+                    and b.state in ('created', 'retry', 'active'))
+    and not exists (select 1 from video_jobs v where v.content_id = c.id and v.kind = 'avatar' and video_jobs_is_active(v.status));
+  get diagnostics n = row_count;
+  return n;
+end
+$function$;
+grant execute on function public.content_auto_generate_sweep(interval) to service_role;
+
+CREATE OR REPLACE FUNCTION public.content_auto_generate_wake(p_content_id uuid, p_at timestamp with time zone)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  n int;
+  v_queue text := content_auto_generate_queue();
+begin
+  update pgboss.job set start_after = p_at
+  where name = v_queue and singleton_key = p_content_id::text and state in ('created', 'retry');
+  get diagnostics n = row_count;
+  if n = 0 then
+    perform pgboss_enqueue(v_queue, jsonb_build_object('contentId', p_content_id), p_at, p_content_id::text);
+  elsif p_at <= now() then
+    perform pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), v_queue);
+  end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.content_current_video(p_content_id uuid)
+ RETURNS video_jobs
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  select * from video_jobs
+  where content_id = p_content_id and kind = 'avatar' and status = 'completed'
+  order by completed_at desc, id desc
+  limit 1
+$function$;
+comment on function public.content_current_video(uuid) is 'The latest completed avatar job of the content (by completed_at): its current video. Null when there is none.';
+grant execute on function public.content_current_video(uuid) to public;
+
+CREATE OR REPLACE FUNCTION public.content_follow_allow(p_on boolean)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+declare v_prev text := coalesce(current_setting('video_jobs.content_follow', true), '');
+begin
+  perform set_config('video_jobs.content_follow', case when p_on then 'on' else '' end, true);
+  return v_prev;
+end
+$function$;
+grant execute on function public.content_follow_allow(boolean) to public;
+
+CREATE OR REPLACE FUNCTION public.content_follow_body()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_script text;
+  v_current video_jobs;
+  v_auto boolean;
+  v_delay int;
+begin
+  if current_setting('video_jobs.content_follow', true) is distinct from 'on' then
+    if tg_op = 'INSERT' and (new.video_is_stale or new.video_scheduled_at is not null or new.auto_generate_error is not null)
+       or tg_op = 'UPDATE' and (new.video_is_stale, new.video_scheduled_at, new.auto_generate_error)
+                               is distinct from (old.video_is_stale, old.video_scheduled_at, old.auto_generate_error) then
+      raise exception 'content.video_is_stale, video_scheduled_at and auto_generate_error are kept by trigger and cannot be written directly'
+        using errcode = 'insufficient_privilege',
+              hint = 'Use cancel_scheduled_video(content_id) or generate_scheduled_video_now(content_id) for a scheduled video.';
+    end if;
+  end if;
+  v_script := content_video_script(new.body);
+  if tg_op = 'UPDATE' and v_script is not distinct from content_video_script(old.body) then
+    return new;
+  end if;
+  if tg_op = 'UPDATE' then
+    v_current := content_current_video(new.id);
+    new.video_is_stale := v_current.id is not null and v_current.script is distinct from v_script;
+  end if;
+  if v_script = '' then
+    return new;
+  end if;
+  select b.auto_generate, b.auto_generate_delay_seconds into v_auto, v_delay from businesses b where b.id = new.business_id;
+  if not coalesce(v_auto, false) then
+    return new;
+  end if;
+  new.video_scheduled_at := now() + make_interval(secs => v_delay);
+  -- The content's write never fails because of its video.
+  begin
+    perform content_auto_generate_wake(new.id, new.video_scheduled_at);
+  exception when others then
+    new.video_scheduled_at := null;
+    new.auto_generate_error := left('The video could not be scheduled: ' || sqlerrm, 2000);
+  end;
+  return new;
+end
+$function$;
+grant execute on function public.content_follow_body() to public;
+
 CREATE OR REPLACE FUNCTION public.content_guard_video_columns()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -681,6 +930,13 @@ end
 $function$;
 grant execute on function public.content_guard_video_columns_on_insert() to public;
 
+CREATE OR REPLACE FUNCTION public.content_video_script(p_body text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$ select replace(btrim(p_body, E' \t\r\n'), E'\r\n', E'\n') $function$;
+grant execute on function public.content_video_script(text) to public;
+
 CREATE OR REPLACE FUNCTION public.delete_heygen_key(p_business_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -708,6 +964,32 @@ begin
 end
 $function$;
 grant execute on function public.delete_heygen_key(uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.generate_scheduled_video_now(p_content_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  c content;
+  v_prev text;
+begin
+  select * into c from content where id = p_content_id for update;
+  if not found then
+    raise exception 'generate_scheduled_video_now: no content %', p_content_id using errcode = 'no_data_found', detail = 'content_not_found';
+  end if;
+  perform business_check_manager(c.business_id, 'generate videos');
+  if c.video_scheduled_at is null then
+    return; -- nothing pending (already made, or canceled)
+  end if;
+  v_prev := content_follow_allow(true);
+  update content set video_scheduled_at = now() where id = c.id;
+  perform set_config('video_jobs.content_follow', v_prev, true);
+  perform content_auto_generate_wake(c.id, now());
+end
+$function$;
+grant execute on function public.generate_scheduled_video_now(uuid) to public;
 
 CREATE OR REPLACE FUNCTION public.get_heygen_key(p_business_id uuid)
  RETURNS text
@@ -1033,6 +1315,38 @@ end
 $function$;
 grant execute on function public.pgboss_enqueue_many(text,jsonb[],text[],timestamp with time zone,integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.regenerate_stale_videos(p_business_id uuid)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare n int;
+begin
+  if not exists (select 1 from businesses where id = p_business_id) then
+    raise exception 'regenerate_stale_videos: no business %', p_business_id using errcode = 'no_data_found', detail = 'business_not_found';
+  end if;
+  perform business_check_manager(p_business_id, 'regenerate videos');
+  perform set_config('video_jobs.event_detail', '{"regenerate": "stale"}', true);
+  -- One statement; approval and the monthly limit apply through video_jobs_before_insert. A
+  -- content with a job already on its way (active or awaiting approval) gets no second one.
+  with made as (
+    insert into video_jobs (content_id)
+    select c.id from content c
+    where c.business_id = p_business_id and c.video_is_stale
+      and content_video_script(c.body) <> '' and length(content_video_script(c.body)) <= 5000
+      and not exists (select 1 from video_jobs v where v.content_id = c.id and v.kind = 'avatar'
+                      and (video_jobs_is_active(v.status) or v.status = 'awaiting_approval'))
+    order by c.id
+    returning 1
+  )
+  select count(*)::int into n from made;
+  perform set_config('video_jobs.event_detail', '', true);
+  return n;
+end
+$function$;
+grant execute on function public.regenerate_stale_videos(uuid) to public;
+
 CREATE OR REPLACE FUNCTION public.reject_video_job(p_job_id uuid, p_reason text)
  RETURNS video_jobs
  LANGUAGE plpgsql
@@ -1060,6 +1374,32 @@ begin
 end
 $function$;
 grant execute on function public.reject_video_job(uuid,text) to public;
+
+CREATE OR REPLACE FUNCTION public.remove_video_files(p_job_id uuid, p_reason text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare j video_jobs;
+begin
+  if p_reason is null or p_reason not in ('version_limit', 'deleted_by_user') then
+    raise exception 'remove_video_files: the reason must be version_limit or deleted_by_user, got %', coalesce(p_reason, 'null')
+      using errcode = 'check_violation', detail = 'reason_invalid';
+  end if;
+  select * into j from video_jobs where id = p_job_id;
+  if not found then
+    raise exception 'remove_video_files: no video job %', p_job_id using errcode = 'no_data_found', detail = 'job_not_found';
+  end if;
+  perform business_check_manager(j.business_id, 'delete videos');
+  if j.status <> 'completed' then
+    raise exception 'remove_video_files: job % is %; only a completed video has files to remove', p_job_id, j.status
+      using errcode = 'check_violation', detail = 'job_not_completed', hint = 'Cancel an active job with select cancel_video_job(id).';
+  end if;
+  perform video_jobs_request_file_removal(array[p_job_id], p_reason);
+end
+$function$;
+grant execute on function public.remove_video_files(uuid,text) to public;
 
 CREATE OR REPLACE FUNCTION public.resume_heygen(p_business_id uuid, p_reason text DEFAULT 'by_hand'::text)
  RETURNS boolean
@@ -1250,6 +1590,17 @@ AS $function$
 $function$;
 comment on function public.video_job_estimate_seconds(text,jsonb) is 'Seconds of video a script makes: its words at 2.5 words a second, divided by options.voice_speed (default 1).';
 grant execute on function public.video_job_estimate_seconds(text,jsonb) to public;
+
+CREATE OR REPLACE FUNCTION public.video_job_events_add_detail()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  new.detail := new.detail || current_setting('video_jobs.event_detail')::jsonb;
+  return new;
+end
+$function$;
+grant execute on function public.video_job_events_add_detail() to public;
 
 CREATE OR REPLACE FUNCTION public.video_job_events_append_only()
  RETURNS trigger
@@ -1826,6 +2177,7 @@ CREATE OR REPLACE FUNCTION public.video_jobs_before_update()
 AS $function$
 declare
   v_kind text;
+  v_rest video_jobs;
 begin
   if new.id <> old.id or new.business_id <> old.business_id or new.content_id <> old.content_id
      or new.script is distinct from old.script or new.avatar_id is distinct from old.avatar_id
@@ -1838,9 +2190,17 @@ begin
     raise exception 'video_jobs %: id, business, content, kind, source, language, script, avatar, voice, options, requester and idempotency key are fixed when the job is created', old.id
       using errcode = 'check_violation', hint = 'Insert a new job instead.';
   end if;
+  -- Set once, on a completed job, when the worker has deleted its files (video_jobs_files_removed).
+  if new.files_removed_at is distinct from old.files_removed_at
+     and (old.files_removed_at is not null or new.files_removed_at is null or old.status <> 'completed' or new.status <> 'completed') then
+    raise exception 'video_jobs %: files_removed_at is set once, when a completed job''s files are removed', old.id
+      using errcode = 'check_violation', hint = 'select remove_video_files(id, reason)';
+  end if;
 
   if new.status = old.status then
-    if not video_jobs_is_active(old.status) and new is distinct from old then
+    v_rest := new;
+    v_rest.files_removed_at := old.files_removed_at;
+    if not video_jobs_is_active(old.status) and v_rest is distinct from old then
       raise exception 'video_jobs %: job is % and can no longer change', old.id, old.status
         using errcode = 'check_violation', hint = case when old.status = 'completed' then 'Insert a new job for a new video.' else 'Retry it with select retry_video_job(id).' end;
     end if;
@@ -2001,6 +2361,133 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.video_jobs_files_removed(p_job_id uuid, p_reason text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  j video_jobs;
+  v_event bigint;
+begin
+  update video_jobs set files_removed_at = now()
+  where id = p_job_id and status = 'completed' and files_removed_at is null
+  returning * into j;
+  if not found then
+    return false;
+  end if;
+  insert into video_job_events (job_id, business_id, content_id, from_status, to_status, detail, actor)
+  values (j.id, j.business_id, j.content_id, j.status, j.status,
+          jsonb_build_object('event', 'files_removed', 'reason', p_reason), video_jobs_actor())
+  returning id into v_event;
+  perform pg_notify('video_jobs', json_build_object('event_id', v_event, 'id', j.id, 'content_id', j.content_id,
+    'business_id', j.business_id, 'status', j.status)::text);
+  return true;
+end
+$function$;
+grant execute on function public.video_jobs_files_removed(uuid,text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.video_jobs_follow_content()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_prev_follow text;
+  v_prev_actor text;
+  r record;
+begin
+  -- Most updates (poll counters, steps) end no avatar job: one look at the transition tables.
+  if not exists (select 1 from new_rows n join old_rows o using (id)
+                 where n.kind = 'avatar' and video_jobs_is_active(o.status) and not video_jobs_is_active(n.status)) then
+    return null;
+  end if;
+  v_prev_follow := content_follow_allow(true);
+
+  -- Out of date or not, against the new current video.
+  update content c set video_is_stale = s.stale
+  from (
+    select cc.id as content_id, cur.script is distinct from content_video_script(cc.body) as stale
+    from content cc
+    cross join lateral (select v.script from video_jobs v
+                        where v.content_id = cc.id and v.kind = 'avatar' and v.status = 'completed'
+                        order by v.completed_at desc, v.id desc limit 1) cur
+    where cc.id in (select n.content_id from new_rows n join old_rows o using (id)
+                    where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
+  ) s
+  where c.id = s.content_id and c.video_is_stale is distinct from s.stale;
+
+  -- An auto video replaces a version that had translations: the same languages again.
+  for r in
+    select n.id, n.content_id, p.id as previous_id
+    from new_rows n join old_rows o using (id)
+    cross join lateral (
+      select v.id from video_jobs v
+      where v.content_id = n.content_id and v.kind = 'avatar' and v.status = 'completed' and v.id <> n.id
+      order by v.completed_at desc, v.id desc limit 1
+    ) p
+    where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed' and n.requested_by = 'auto'
+      and exists (select 1 from video_jobs t where t.source_job_id = p.id and t.status = 'completed')
+  loop
+    begin
+      v_prev_actor := current_setting('video_jobs.actor', true);
+      perform set_config('video_jobs.actor', 'auto', true);
+      perform set_config('video_jobs.event_detail', jsonb_build_object('auto_generate', jsonb_build_object(
+        'change', 'new_version', 'previous_job_id', r.previous_id))::text, true);
+      insert into video_jobs (kind, source_job_id, output_language, options, requested_by)
+      select distinct on (t.output_language) 'translation', r.id, t.output_language, t.options, 'auto'
+      from video_jobs t
+      where t.source_job_id = r.previous_id and t.status = 'completed'
+      order by t.output_language, t.completed_at desc;
+      perform set_config('video_jobs.event_detail', '', true);
+      perform set_config('video_jobs.actor', coalesce(v_prev_actor, ''), true);
+    exception when others then
+      update content set auto_generate_error = left('The new video could not be translated again: ' || sqlerrm, 2000)
+      where id = r.content_id;
+    end;
+  end loop;
+
+  -- Versions beyond the business's keep_video_versions: their files (and their translations') go.
+  perform video_jobs_request_file_removal(array(
+    select x.id from (
+      select v.id, v.files_removed_at,
+             row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
+             b.keep_video_versions
+      from video_jobs v join businesses b on b.id = v.business_id
+      where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
+                             where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
+        and v.kind = 'avatar' and v.status = 'completed'
+    ) x
+    where x.rank > x.keep_video_versions
+    union all
+    select t.id from video_jobs t
+    where t.source_job_id in (
+      select y.id from (
+        select v.id, row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
+               b.keep_video_versions
+        from video_jobs v join businesses b on b.id = v.business_id
+        where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
+                               where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
+          and v.kind = 'avatar' and v.status = 'completed'
+      ) y where y.rank > y.keep_video_versions)
+      and t.status = 'completed'
+  ), 'version_limit');
+
+  -- A scheduled video waiting for this job: due now (or at its time).
+  perform content_auto_generate_wake(c.id, greatest(c.video_scheduled_at, now()))
+  from content c
+  where c.video_scheduled_at is not null
+    and c.id in (select n.content_id from new_rows n join old_rows o using (id)
+                 where n.kind = 'avatar' and video_jobs_is_active(o.status) and not video_jobs_is_active(n.status));
+
+  perform set_config('video_jobs.content_follow', v_prev_follow, true);
+  return null;
+end
+$function$;
+grant execute on function public.video_jobs_follow_content() to public;
+
 CREATE OR REPLACE FUNCTION public.video_jobs_holds_render_slot(s video_job_status)
  RETURNS boolean
  LANGUAGE sql
@@ -2016,6 +2503,31 @@ CREATE OR REPLACE FUNCTION public.video_jobs_is_active(s video_job_status)
 AS $function$select s in ('queued', 'submitting', 'rendering', 'transferring')$function$;
 comment on function public.video_jobs_is_active(video_job_status) is 'Compiled from video_job_statuses.is_active by video_job_states_compile().';
 grant execute on function public.video_jobs_is_active(video_job_status) to public;
+
+CREATE OR REPLACE FUNCTION public.video_jobs_request_file_removal(p_job_ids uuid[], p_reason text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare
+  v_queue text := video_remove_files_queue();
+  v_ids uuid[];
+begin
+  select array_agg(v.id order by v.id) into v_ids
+  from video_jobs v
+  where v.id = any (p_job_ids) and v.status = 'completed' and v.files_removed_at is null
+    and not exists (select 1 from pgboss.job b where b.name = v_queue and b.singleton_key = v.id::text
+                    and b.state in ('created', 'retry', 'active'));
+  if v_ids is null then
+    return 0;
+  end if;
+  perform pgboss_enqueue_many(v_queue,
+    array(select jsonb_build_object('jobId', i, 'reason', p_reason) from unnest(v_ids) i),
+    v_ids::text[]);
+  return cardinality(v_ids);
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.video_jobs_step_queue(s video_job_status)
  RETURNS text
@@ -2146,6 +2658,14 @@ begin
 end
 $function$;
 grant execute on function public.video_jobs_wake_waiting_submit() to public;
+
+CREATE OR REPLACE FUNCTION public.video_remove_files_queue()
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$select 'video.remove_files'$function$;
+comment on function public.video_remove_files_queue() is 'The pg-boss queue of file removals; payload {"jobId", "reason"}, singleton_key = job id.';
+grant execute on function public.video_remove_files_queue() to public;
 
 CREATE OR REPLACE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL::text, new_description text DEFAULT ''::text, new_key_id uuid DEFAULT NULL::uuid)
  RETURNS uuid
@@ -2280,9 +2800,13 @@ AS $function$
 -- Triggers ----------------------------------------------------------------------------------------
 CREATE TRIGGER business_invitations_not_a_member BEFORE INSERT OR UPDATE OF email, business_id ON public.business_invitations FOR EACH ROW EXECUTE FUNCTION business_invitations_not_a_member();
 CREATE TRIGGER business_members_keep_an_owner BEFORE DELETE OR UPDATE OF role, business_id ON public.business_members FOR EACH ROW EXECUTE FUNCTION business_members_keep_an_owner();
+CREATE TRIGGER businesses_auto_generate_off AFTER UPDATE OF auto_generate ON public.businesses FOR EACH ROW WHEN ((old.auto_generate AND (NOT new.auto_generate))) EXECUTE FUNCTION businesses_auto_generate_off();
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER content_follow_insert BEFORE INSERT ON public.content FOR EACH ROW EXECUTE FUNCTION content_follow_body();
+CREATE TRIGGER content_follow_update BEFORE UPDATE ON public.content FOR EACH ROW WHEN (((old.body IS DISTINCT FROM new.body) OR (old.video_is_stale IS DISTINCT FROM new.video_is_stale) OR (old.video_scheduled_at IS DISTINCT FROM new.video_scheduled_at) OR (old.auto_generate_error IS DISTINCT FROM new.auto_generate_error))) EXECUTE FUNCTION content_follow_body();
 CREATE TRIGGER content_guard BEFORE UPDATE ON public.content FOR EACH ROW EXECUTE FUNCTION content_guard_video_columns();
 CREATE TRIGGER content_guard_insert BEFORE INSERT ON public.content FOR EACH ROW EXECUTE FUNCTION content_guard_video_columns_on_insert();
+CREATE TRIGGER video_job_events_add_detail BEFORE INSERT ON public.video_job_events FOR EACH ROW WHEN (((new.from_status IS NULL) AND (current_setting('video_jobs.event_detail'::text, true) > ''::text))) EXECUTE FUNCTION video_job_events_add_detail();
 CREATE TRIGGER video_job_events_count AFTER INSERT ON public.video_job_events FOR EACH ROW WHEN ((new.to_status = ANY (ARRAY['transferring'::video_job_status, 'completed'::video_job_status, 'failed'::video_job_status]))) EXECUTE FUNCTION video_job_events_count();
 CREATE TRIGGER video_job_events_no_truncate BEFORE TRUNCATE ON public.video_job_events FOR EACH STATEMENT EXECUTE FUNCTION video_job_events_append_only();
 CREATE TRIGGER video_job_events_no_update BEFORE DELETE OR UPDATE ON public.video_job_events FOR EACH ROW EXECUTE FUNCTION video_job_events_append_only();
@@ -2290,4 +2814,5 @@ CREATE TRIGGER video_jobs_after_insert AFTER INSERT ON public.video_jobs REFEREN
 CREATE TRIGGER video_jobs_after_update AFTER UPDATE ON public.video_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION video_jobs_after_update();
 CREATE TRIGGER video_jobs_before_insert BEFORE INSERT ON public.video_jobs FOR EACH ROW EXECUTE FUNCTION video_jobs_before_insert();
 CREATE TRIGGER video_jobs_before_update BEFORE UPDATE ON public.video_jobs FOR EACH ROW EXECUTE FUNCTION video_jobs_before_update();
+CREATE TRIGGER video_jobs_follow_content AFTER UPDATE ON public.video_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION video_jobs_follow_content();
 CREATE TRIGGER video_jobs_wake_waiting_submit AFTER UPDATE ON public.video_jobs FOR EACH ROW WHEN ((video_jobs_holds_render_slot(old.status) AND (NOT video_jobs_holds_render_slot(new.status)))) EXECUTE FUNCTION video_jobs_wake_waiting_submit();

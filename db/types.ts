@@ -74,6 +74,14 @@ export interface AuthVerifications {
 }
 
 export interface Businesses {
+  /**
+   * A change of a content's body makes a new video by itself, auto_generate_delay_seconds after the last change.
+   */
+  auto_generate: Generated<boolean>;
+  /**
+   * Seconds an auto-generated video waits after the last body change (1 to 86400); each change within it starts it again.
+   */
+  auto_generate_delay_seconds: Generated<number>;
   created_at: Generated<Timestamp>;
   heygen_avatar_id: string | null;
   /**
@@ -94,6 +102,10 @@ export interface Businesses {
   heygen_webhook_secret_id: string | null;
   heygen_webhook_url: string | null;
   id: Generated<string>;
+  /**
+   * Completed videos of a content whose files stay in Storage; older versions keep their rows and history, their files are removed by the worker.
+   */
+  keep_video_versions: Generated<number>;
   /**
    * Seconds of video a calendar month (UTC) may use; a job that would go over is held in awaiting_approval (over_budget). Null: no limit.
    */
@@ -146,6 +158,10 @@ export interface BusinessVideoUsage {
 }
 
 export interface Content {
+  /**
+   * Why the last auto-generated job (or its re-translation) could not be made; null when fine. Cleared when an auto job is made.
+   */
+  auto_generate_error: string | null;
   body: Generated<string>;
   business_id: string;
   created_at: Generated<Timestamp>;
@@ -155,7 +171,15 @@ export interface Content {
   id: Generated<string>;
   title: string;
   updated_at: Generated<Timestamp>;
+  /**
+   * The body differs from the script of the current video (the latest completed avatar job). Kept by trigger; false without a video.
+   */
+  video_is_stale: Generated<boolean>;
   video_long_url: string | null;
+  /**
+   * When the auto-generated video for the latest body change will be made (businesses.auto_generate); null when nothing is pending.
+   */
+  video_scheduled_at: Timestamp | null;
 }
 
 export interface HeygenEndpointRetirements {
@@ -239,6 +263,10 @@ export interface VideoJobs {
    * Seconds of video expected, set at insert: script words / (2.5 * voice_speed) for avatar jobs, the source's duration for translations.
    */
   estimated_seconds: Numeric | null;
+  /**
+   * When the worker deleted this completed job's files (video, thumbnail, captions) from Storage; the version is then not playable.
+   */
+  files_removed_at: Timestamp | null;
   heygen_completed_at: Timestamp | null;
   heygen_idempotency_key: string | null;
   heygen_submitted_at: Timestamp | null;

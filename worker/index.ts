@@ -10,8 +10,8 @@ import { languageRefresher } from './languages.ts';
 import { pauseProber } from './heygen-pause.ts';
 import { createWebhookApi, type WebhookApi } from '../heygen/webhooks.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { STEP_LIST, workOptions, type StepDefinition } from './steps/registry.ts';
-import type { StepQueue } from '../db/job-states.ts';
+import { STEP_LIST, TASK_LIST, taskWorkOptions, workOptions } from './steps/registry.ts';
+import type { z } from 'zod';
 import { createStorage, PARTIAL_MAX_AGE_MS, sweepPartials, type VideoStorage } from '../storage/index.ts';
 
 export const PARTIAL_SWEEP_INTERVAL_MS = 15_000;
@@ -127,41 +127,56 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 	boss.on('warning', (w: { message: string }) => log.warn({ warning: w.message }, 'pg-boss warning'));
 	await boss.start();
 
-	const malformed = (queue: StepQueue, job: Job<unknown>, issue: string | undefined) => {
+	const malformed = (queue: string, job: Job<unknown>, issue: string | undefined) => {
 		log.error({ queue, pgbossId: job.id, issue }, 'malformed job payload; dropped');
 		return { id: job.id, status: 'deadletter' as const, output: { error: 'malformed payload' } };
 	};
-	const outcome = (queue: StepQueue, job: Job<unknown>, jobId: string, result: PromiseSettledResult<void>) => {
+	const outcome = (queue: string, job: Job<unknown>, item: unknown, result: PromiseSettledResult<void>) => {
 		if (result.status === 'fulfilled') return { id: job.id, status: 'completed' as const };
 		// Unexpected (database unavailable, a bug): pg-boss retries the step with backoff.
 		const message = (result.reason as Error)?.message ?? String(result.reason);
-		log.error({ queue, jobId, err: { message } }, 'step crashed; pg-boss will retry it');
+		log.error({ queue, ...(item as object), err: { message } }, 'step crashed; pg-boss will retry it');
 		return { id: job.id, status: 'failed' as const, output: { error: message } };
 	};
-	// One runner for every step: parse each payload, hand the valid ones to the step's handler as a batch.
-	const run = (step: StepDefinition) => async (jobs: Job<unknown>[]) => {
-		const valid: Array<{ job: Job<unknown>; jobId: string }> = [];
-		const results: Array<ReturnType<typeof malformed> | ReturnType<typeof outcome>> = [];
-		for (const job of jobs) {
-			const parsed = step.payload.safeParse(job.data);
-			if (parsed.success) valid.push({ job, jobId: parsed.data.jobId });
-			else results.push(malformed(step.queue, job, parsed.error.issues[0]?.message));
-		}
-		let settled: PromiseSettledResult<void>[];
-		try {
-			settled = await step.handler(
-				ctx,
-				valid.map((v) => v.jobId)
-			);
-		} catch (reason) {
-			settled = valid.map(() => ({ status: 'rejected', reason }));
-		}
-		valid.forEach((v, i) => results.push(outcome(step.queue, v.job, v.jobId, settled[i]!)));
-		return results;
-	};
+	// One runner for every step and task: parse each payload, hand the valid ones to the handler as a batch.
+	const run =
+		<P>(queue: string, payload: z.ZodType<P>, handle: (items: P[]) => Promise<PromiseSettledResult<void>[]>) =>
+		async (jobs: Job<unknown>[]) => {
+			const valid: Array<{ job: Job<unknown>; item: P }> = [];
+			const results: Array<ReturnType<typeof malformed> | ReturnType<typeof outcome>> = [];
+			for (const job of jobs) {
+				const parsed = payload.safeParse(job.data);
+				if (parsed.success) valid.push({ job, item: parsed.data });
+				else results.push(malformed(queue, job, parsed.error.issues[0]?.message));
+			}
+			let settled: PromiseSettledResult<void>[];
+			try {
+				settled = await handle(valid.map((v) => v.item));
+			} catch (reason) {
+				settled = valid.map(() => ({ status: 'rejected', reason }));
+			}
+			valid.forEach((v, i) => results.push(outcome(queue, v.job, v.item, settled[i]!)));
+			return results;
+		};
 
 	const options = workOptions(concurrency, config.POLL_BATCH_SIZE);
-	for (const step of STEP_LIST) await boss.work(step.queue, options[step.queue], run(step));
+	for (const step of STEP_LIST)
+		await boss.work(
+			step.queue,
+			options[step.queue],
+			run(step.queue, step.payload, (items) =>
+				step.handler(
+					ctx,
+					items.map((i) => i.jobId)
+				)
+			)
+		);
+	for (const task of TASK_LIST)
+		await boss.work(
+			task.queue,
+			taskWorkOptions(task, concurrency),
+			run(task.queue, task.payload, (items) => task.handler(ctx, items))
+		);
 
 	// Temp files of a transfer that died mid-download (a SIGKILLed worker): gone within
 	// PARTIAL_MAX_AGE_MS + the interval, i.e. well within a minute. Live downloads touch theirs.
@@ -185,6 +200,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 		prober.wake();
 		try {
 			for (const r of await ctx.store.sweep()) log.warn(r, 'sweep');
+			const rescheduled = await ctx.store.sweepSchedules();
+			if (rescheduled) log.warn({ rescheduled }, 'sweep: scheduled videos that had lost their run');
 		} catch (err) {
 			log.error({ err: { message: (err as Error).message } }, 'sweep failed');
 		}

@@ -214,6 +214,29 @@ export class JobStore {
 		return rows[0]?.ok === true;
 	}
 
+	/**
+	 * A content's scheduled auto-generated video is due: content_auto_generate_run (migration 0025)
+	 * says what it did (made, waiting, rescheduled, refused, …).
+	 */
+	async runAutoGenerate(contentId: string): Promise<string> {
+		const { rows } = await sql<{ outcome: string }>`
+			select set_config('video_jobs.actor', ${this.actor}, true), content_auto_generate_run(${contentId}::uuid) as outcome`.execute(this.db);
+		return rows[0]!.outcome;
+	}
+
+	/** Gives due schedules that lost their run a new one (content_auto_generate_sweep); returns how many. */
+	async sweepSchedules(): Promise<number> {
+		const { rows } = await sql<{ n: number }>`select content_auto_generate_sweep() as n`.execute(this.db);
+		return rows[0]?.n ?? 0;
+	}
+
+	/** Records that a completed job's files are gone from storage, with its event; false if it already was. */
+	async filesRemoved(jobId: string, reason: string): Promise<boolean> {
+		const { rows } = await sql<{ ok: boolean }>`
+			select set_config('video_jobs.actor', ${this.actor}, true), video_jobs_files_removed(${jobId}::uuid, ${reason}) as ok`.execute(this.db);
+		return rows[0]?.ok === true;
+	}
+
 	/** Re-runs orphaned steps and fails jobs past their deadline; see video_jobs_sweep() in SQL. */
 	async sweep(): Promise<Array<{ job_id: string; action: string }>> {
 		const { rows } = await sql<{ job_id: string; action: string }>`select * from video_jobs_sweep()`.execute(this.db);

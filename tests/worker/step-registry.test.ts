@@ -1,7 +1,7 @@
 // worker/steps/registry.ts is the one list of steps: every queue the SQL enqueues to has an entry
 // there, every entry has its queue in SQL, and the queue's pg-boss settings are the entry's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STEPS, STEP_LIST, workOptions } from '../../worker/steps/registry.ts';
+import { STEPS, STEP_LIST, TASK_LIST, taskWorkOptions, workOptions } from '../../worker/steps/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
@@ -32,7 +32,24 @@ describe('the step registry', () => {
 		expect(fns.map((f) => f.name)).toEqual([]);
 		expect(sorted(states.map((r) => r.queue))).toEqual(registry);
 		expect(sorted(compiled[0]!.queues)).toEqual(registry);
-		expect(sorted(created.map((r) => r.name))).toEqual(registry);
+		expect(sorted(created.map((r) => r.name))).toEqual(sorted([...registry, ...TASK_LIST.map((t) => t.queue)]));
+	});
+
+	it('names each task queue once in SQL, in the function that says its name', async () => {
+		const { rows } = await db.sql<{ queue: string; fns: string[] }>(
+			`select q as queue, array(select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+			                          where n.nspname = 'public' and strpos(p.prosrc, '''' || q || '''') > 0 order by 1) as fns
+			 from unnest($1::text[]) q order by q`,
+			[TASK_LIST.map((t) => t.queue)]
+		);
+		expect(rows).toEqual([
+			{ queue: 'content.auto_generate', fns: ['content_auto_generate_queue'] },
+			{ queue: 'video.remove_files', fns: ['video_remove_files_queue'] }
+		]);
+		const { rows: named } = await db.sql<{ a: string; r: string }>(
+			'select content_auto_generate_queue() as a, video_remove_files_queue() as r'
+		);
+		expect(named[0]).toEqual({ a: 'content.auto_generate', r: 'video.remove_files' });
 	});
 
 	it('holds each queue’s pg-boss retry and expiry settings', async () => {
@@ -41,14 +58,16 @@ describe('the step registry', () => {
 			'select name, retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_seconds from pgboss.queue order by name'
 		);
 		expect(rows).toEqual(
-			STEP_LIST.map((s) => ({
-				name: s.queue,
-				retry_limit: s.retry.limit,
-				retry_delay: s.retry.delaySeconds,
-				retry_backoff: s.retry.backoff,
-				retry_delay_max: s.retry.delayMaxSeconds,
-				expire_seconds: s.expireInSeconds
-			})).sort((a, b) => a.name.localeCompare(b.name))
+			[...STEP_LIST, ...TASK_LIST]
+				.map((s) => ({
+					name: s.queue,
+					retry_limit: s.retry.limit,
+					retry_delay: s.retry.delaySeconds,
+					retry_backoff: s.retry.backoff,
+					retry_delay_max: s.retry.delayMaxSeconds,
+					expire_seconds: s.expireInSeconds
+				}))
+				.sort((a, b) => a.name.localeCompare(b.name))
 		);
 	});
 
@@ -64,5 +83,21 @@ describe('the step registry', () => {
 			expect(options[step.queue].batchSize, step.queue).toBeGreaterThanOrEqual(1);
 		}
 		expect(options['video.poll'].batchSize).toBe(500);
+		for (const task of TASK_LIST) {
+			expect(typeof task.handler, task.queue).toBe('function');
+			expect(task.description.length, task.queue).toBeGreaterThan(20);
+			expect(taskWorkOptions(task, 20).batchSize, task.queue).toBeGreaterThanOrEqual(1);
+		}
+	});
+
+	it('gives every task a strict payload: its ids, nothing else', () => {
+		const id = '6f1b5c7e-2a0e-4c59-9d3e-1f2a3b4c5d6e';
+		const [auto, remove] = TASK_LIST;
+		expect(auto!.payload.safeParse({ contentId: id }).success).toBe(true);
+		expect(auto!.payload.safeParse({ contentId: id, apiKey: 'x' }).success).toBe(false);
+		expect(auto!.payload.safeParse({ contentId: 'nope' }).success).toBe(false);
+		expect(remove!.payload.safeParse({ jobId: id, reason: 'version_limit' }).success).toBe(true);
+		expect(remove!.payload.safeParse({ jobId: id, reason: 'because' }).success).toBe(false);
+		expect(remove!.payload.safeParse({ jobId: id }).success).toBe(false);
 	});
 });

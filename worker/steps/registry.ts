@@ -10,7 +10,7 @@
  * Queue names come from db/job-states.ts, which `npm run db:types` generates from SQL; the
  * `satisfies` below makes a queue without an entry (or an entry without a queue) a type error.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { STEP_QUEUES, type StepQueue } from '../../db/job-states.ts';
 import { POLL_BATCH_SIZE_DEFAULT } from '../../config/index.ts';
 import type { PipelineContext } from '../context.ts';
@@ -130,11 +130,76 @@ export const STEPS = {
 export const STEP_LIST: readonly StepDefinition[] = STEP_QUEUES.map((q) => STEPS[q]);
 
 /**
+ * Work beside the pipeline, not a status step: what a content or a finished job needs (migration
+ * 0025). Each queue is named once in SQL (content_auto_generate_queue(), video_remove_files_queue()),
+ * which also enqueues to it; its pg-boss settings are the entry's.
+ */
+export interface TaskDefinition<P = unknown> {
+	queue: string;
+	/** One line: what the task does. */
+	description: string;
+	/** The pg-boss job's data. */
+	payload: z.ZodType<P>;
+	/** Runs a batch of payloads; one settled result per payload, in order. */
+	handler(ctx: PipelineContext, items: readonly P[]): Promise<PromiseSettledResult<void>[]>;
+	retry: RetryPolicy;
+	expireInSeconds: number;
+	work(concurrency: number): Pick<WorkOptions, 'batchSize' | 'localConcurrency'>;
+}
+
+/** A task handler of one payload at a time, run for each of the batch side by side. */
+function eachItem<P>(run: (ctx: PipelineContext, item: P) => Promise<void>): TaskDefinition<P>['handler'] {
+	return (ctx, items) => Promise.allSettled(items.map((item) => run(ctx, item)));
+}
+
+export const autoGeneratePayload = z.object({ contentId: z.uuid() }).strict();
+export const removeFilesPayload = z.object({ jobId: z.uuid(), reason: z.enum(['version_limit', 'deleted_by_user']) }).strict();
+
+export const TASKS = {
+	'content.auto_generate': {
+		queue: 'content.auto_generate',
+		description:
+			'Makes the auto-generated video of a content once its delay after the last body change is over, or waits for its active job to end (content_auto_generate_run).',
+		payload: autoGeneratePayload,
+		handler: eachItem(async (ctx, item: z.infer<typeof autoGeneratePayload>) =>
+			(await import('../handlers/auto-generate.ts')).autoGenerateVideo(ctx, item.contentId)
+		),
+		retry: { limit: 10, delaySeconds: 2, backoff: true, delayMaxSeconds: 60 },
+		expireInSeconds: 60,
+		work: () => ({ batchSize: 4, localConcurrency: 1 })
+	} satisfies TaskDefinition<z.infer<typeof autoGeneratePayload>>,
+	'video.remove_files': {
+		queue: 'video.remove_files',
+		description: "Deletes a completed job's video, thumbnail and captions from storage, then records it (video_jobs_files_removed).",
+		payload: removeFilesPayload,
+		handler: eachItem(async (ctx, item: z.infer<typeof removeFilesPayload>) =>
+			(await import('../handlers/remove-files.ts')).removeVideoFiles(ctx, item.jobId, item.reason)
+		),
+		retry: { limit: 10, delaySeconds: 10, backoff: true, delayMaxSeconds: 600 },
+		expireInSeconds: 300,
+		work: () => ({ batchSize: 4, localConcurrency: 1 })
+	} satisfies TaskDefinition<z.infer<typeof removeFilesPayload>>
+} as const;
+
+export const TASK_LIST: readonly TaskDefinition[] = Object.values(TASKS) as readonly TaskDefinition[];
+
+const COMMON_WORK = {
+	pollingIntervalSeconds: 0.5,
+	notifyPollingIntervalSeconds: 0.5,
+	perJobResults: true as const,
+	burstWhenBatchFull: true
+};
+
+/**
  * pg-boss work() options per queue. Every step runs in batches with burst fetching (batch size 1
  * would wait a polling interval after each job). Benchmarks compare raw pg-boss against exactly these.
  */
 export function workOptions(concurrency: number, pollBatchSize = POLL_BATCH_SIZE_DEFAULT): Record<StepQueue, WorkOptions> {
-	const common = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, perJobResults: true as const, burstWhenBatchFull: true };
-	const entries = STEP_LIST.map((s) => [s.queue, { ...common, ...s.work(concurrency, pollBatchSize) }]);
+	const entries = STEP_LIST.map((s) => [s.queue, { ...COMMON_WORK, ...s.work(concurrency, pollBatchSize) }]);
 	return Object.fromEntries(entries) as Record<StepQueue, WorkOptions>;
+}
+
+/** pg-boss work() options of a task: as a step's, with the task's batch size. */
+export function taskWorkOptions(task: TaskDefinition, concurrency: number): WorkOptions {
+	return { ...COMMON_WORK, ...task.work(concurrency) };
 }
