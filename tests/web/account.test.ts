@@ -5,12 +5,14 @@
  * and invitations for oneself or an existing member are refused with the reason. Plus the login
  * page saying why it came up (`?next=`) and the header's way to the account.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { webTest as test } from '../helpers/web-fixtures.ts';
 import { Client, createBusiness, inviteAndAccept, signUp } from './harness.ts';
 
 test.override({ appOptions: { worker: false } });
+// The first test also starts the file's app (a file-scoped fixture), which on a busy machine takes a while.
+vi.setConfig({ testTimeout: 90_000 });
 
 const LAST_OWNER =
 	'The last owner of a business cannot leave it or stop being an owner. Make another member an owner first, or delete the business.';

@@ -7,11 +7,13 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { webTest as test } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, inviteAndAccept, signUp } from './harness.ts';
 
 test.override({ appOptions: { worker: false } });
+// The first test also starts the file's app (a file-scoped fixture), which on a busy machine takes a while.
+vi.setConfig({ testTimeout: 90_000 });
 
 const ids = async (db: { sql: (q: string, p: unknown[]) => Promise<{ rows: any[] }> }, b: string) =>
 	(await db.sql('select heygen_avatar_id, heygen_voice_id from businesses where id = $1', [b])).rows[0];
@@ -92,6 +94,70 @@ describe('settings without JavaScript', () => {
 		expect(seen).toContain('Only owners and admins');
 		expect(seen).not.toContain('webhook-http-warning');
 		expect(seen).not.toContain('<code>ORIGIN</code>');
+	});
+});
+
+describe('automatic videos (issue 23)', () => {
+	const auto = async (db: { sql: (q: string, p: unknown[]) => Promise<{ rows: any[] }> }, b: string) =>
+		(await db.sql('select auto_generate, auto_generate_delay_seconds, keep_video_versions from businesses where id = $1', [b])).rows[0];
+
+	test('switch, delay (minutes and seconds) and versions to keep are saved; bad values are refused by field', async ({
+		app,
+		db,
+		owner
+	}) => {
+		const { client: c, businessId: b } = owner;
+		const page = (await c.html(`/b/${b}/settings`)).text;
+		expect(page).toMatch(/name="delayMinutes"[^>]*value="5"/);
+		expect(page).toMatch(/name="delaySeconds"[^>]*value="0"/);
+		expect(page).toMatch(/name="keepVersions"[^>]*value="5"/);
+
+		const ok = await c.action(`/b/${b}/settings?/saveAuto`, {
+			autoGenerate: 'on',
+			delayMinutes: '2',
+			delaySeconds: '30',
+			keepVersions: '3'
+		});
+		expect(ok.type).toBe('success');
+		expect(ok.data.message).toBe('Automatic videos are on: a changed script makes a new video 2 min 30 s after the last change.');
+		expect(await auto(db, b)).toEqual({ auto_generate: true, auto_generate_delay_seconds: 150, keep_video_versions: 3 });
+		expect((await c.html(`/b/${b}/settings`)).text).toMatch(/name="autoGenerate"[^>]*checked/);
+
+		for (const [fields, field, message] of [
+			[{ delayMinutes: '0', delaySeconds: '0', keepVersions: '1' }, 'delayMinutes', 'The delay must be at least 1 second.'],
+			[
+				{ delayMinutes: '1440', delaySeconds: '1', keepVersions: '1' },
+				'delayMinutes',
+				'The delay can be at most 24 hours (1,440 minutes).'
+			],
+			[{ delayMinutes: '1', delaySeconds: '60', keepVersions: '1' }, 'delaySeconds', 'Enter at most 59 seconds.'],
+			[{ delayMinutes: 'five', delaySeconds: '0', keepVersions: '1' }, 'delayMinutes', 'Enter minutes as a whole number.'],
+			[{ delayMinutes: '1', delaySeconds: '0', keepVersions: '0' }, 'keepVersions', 'Keep at least 1 version: the current video.'],
+			[{ delayMinutes: '1', delaySeconds: '0', keepVersions: '' }, 'keepVersions', 'Enter how many versions to keep as a whole number.']
+		] as const) {
+			const r = await c.action(`/b/${b}/settings?/saveAuto`, fields);
+			expect(r.type, JSON.stringify(fields)).toBe('failure');
+			expect(r.data.errors[field]).toBe(message);
+			expect(r.data.values).toMatchObject(fields);
+		}
+		expect(await auto(db, b)).toEqual({ auto_generate: true, auto_generate_delay_seconds: 150, keep_video_versions: 3 });
+
+		// Off, without JavaScript: back on the page with the message; 24 h exactly is allowed.
+		const plain = await c.post(`/b/${b}/settings?/saveAuto`, { delayMinutes: '1440', delaySeconds: '0', keepVersions: '1' });
+		expect(plain.status).toBe(303);
+		expect((await c.html(`/b/${b}/settings`)).text).toContain('Automatic videos are off');
+		expect(await auto(db, b)).toEqual({ auto_generate: false, auto_generate_delay_seconds: 86_400, keep_video_versions: 1 });
+
+		// A plain member sees the settings but cannot change them.
+		const { client: m, email } = await signUp(app, 'Plain Member');
+		await inviteAndAccept(c, b, m, email);
+		expect(
+			await m.action(`/b/${b}/settings?/saveAuto`, { autoGenerate: 'on', delayMinutes: '1', delaySeconds: '0', keepVersions: '2' })
+		).toMatchObject({
+			type: 'error',
+			status: 403
+		});
+		expect((await auto(db, b)).auto_generate).toBe(false);
 	});
 });
 

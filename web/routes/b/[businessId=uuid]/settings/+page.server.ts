@@ -12,6 +12,7 @@ import {
 	type Catalog
 } from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
+import { delayLabel } from '$lib/format.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { resumeHeyGen, saveSpendSettings, spendSettings } from '$lib/server/spend-guard.ts';
 import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
@@ -38,6 +39,7 @@ export const load: PageServerLoad = async ({ cookies, locals, params, url }) => 
 			avatarId: m.business.heygen_avatar_id,
 			voiceId: m.business.heygen_voice_id
 		},
+		auto: await autoSettings(m.business.id),
 		webhook: await webhookView(m.business.id),
 		spend: await spendSettings(m.business.id),
 		catalog
@@ -82,6 +84,48 @@ const spendSchema = z.object({
 		)
 });
 
+/** Issue 23: whether a body change makes a new video by itself, after how long, and how many versions keep their files. */
+async function autoSettings(businessId: string) {
+	const row = await db()
+		.selectFrom('businesses')
+		.select(['auto_generate', 'auto_generate_delay_seconds', 'keep_video_versions'])
+		.where('id', '=', businessId)
+		.executeTakeFirstOrThrow();
+	return { enabled: row.auto_generate, delaySeconds: row.auto_generate_delay_seconds, keepVersions: row.keep_video_versions };
+}
+
+// businesses_auto_generate_delay_seconds_check: 1 second to 24 hours.
+const MAX_DELAY_SECONDS = 86_400;
+// No upper bound in SQL; this one only keeps a typo (an extra zero or three) out of an integer.
+const MAX_KEEP_VERSIONS = 10_000;
+const wholeNumber = (what: string, max: number) =>
+	z
+		.string()
+		.trim()
+		.refine((s) => /^\d{1,6}$/.test(s), `Enter ${what} as a whole number.`)
+		.transform(Number)
+		.refine((n) => n <= max, `Enter at most ${max.toLocaleString('en')} ${what}.`);
+
+const autoSchema = z
+	.object({
+		autoGenerate: z.literal('on').optional(),
+		delayMinutes: wholeNumber('minutes', MAX_DELAY_SECONDS / 60),
+		delaySeconds: wholeNumber('seconds', 59),
+		keepVersions: z
+			.string()
+			.trim()
+			.refine((s) => /^\d{1,6}$/.test(s), 'Enter how many versions to keep as a whole number.')
+			.transform(Number)
+			.refine((n) => n >= 1, 'Keep at least 1 version: the current video.')
+			.refine((n) => n <= MAX_KEEP_VERSIONS, `Keep at most ${MAX_KEEP_VERSIONS.toLocaleString('en')} versions.`)
+	})
+	.superRefine((v, ctx) => {
+		const total = v.delayMinutes * 60 + v.delaySeconds;
+		if (total < 1) ctx.addIssue({ code: 'custom', path: ['delayMinutes'], message: 'The delay must be at least 1 second.' });
+		if (total > MAX_DELAY_SECONDS)
+			ctx.addIssue({ code: 'custom', path: ['delayMinutes'], message: 'The delay can be at most 24 hours (1,440 minutes).' });
+	});
+
 /**
  * After a key is saved: whether the avatar and voice saved earlier (perhaps without a key, so never
  * checked) are in this account, in words to append to the message ('' when fine or none saved).
@@ -113,6 +157,41 @@ export const actions: Actions = redirectAfterPost({
 			throw err;
 		}
 		return { form: 'spend', message: 'Spending settings saved. New videos follow them.' };
+	},
+
+	saveAuto: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const v = validate('auto', autoSchema, data, {
+			autoGenerate: data.get('autoGenerate') ?? undefined,
+			delayMinutes: data.get('delayMinutes') ?? '',
+			delaySeconds: data.get('delaySeconds') ?? '',
+			keepVersions: data.get('keepVersions') ?? ''
+		});
+		if (!v.ok) return v.failure;
+		const delay = v.data.delayMinutes * 60 + v.data.delaySeconds;
+		try {
+			await db()
+				.updateTable('businesses')
+				.set({ auto_generate: v.data.autoGenerate === 'on', auto_generate_delay_seconds: delay, keep_video_versions: v.data.keepVersions })
+				.where('id', '=', m.business.id)
+				.execute();
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('auto', data, msg, {}, 409);
+			throw err;
+		}
+		log().info(
+			{ businessId: m.business.id, userId: locals.user!.id, auto: v.data.autoGenerate === 'on', delay },
+			'auto-generate settings saved'
+		);
+		return {
+			form: 'auto',
+			message:
+				v.data.autoGenerate === 'on'
+					? `Automatic videos are on: a changed script makes a new video ${delayLabel(delay)} after the last change.`
+					: 'Automatic videos are off: a changed script marks its video out of date, and nothing is made by itself.'
+		};
 	},
 
 	resume: async ({ locals, params, url }) => {
