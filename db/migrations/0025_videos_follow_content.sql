@@ -336,9 +336,9 @@ declare
   v_prev_actor text;
   r record;
 begin
-  -- Most updates (poll counters, steps) end no avatar job: one look at the transition tables.
+  -- Most updates (poll counters, steps) end no job: one look at the transition tables.
   if not exists (select 1 from new_rows n join old_rows o using (id)
-                 where n.kind = 'avatar' and video_jobs_is_active(o.status) and not video_jobs_is_active(n.status)) then
+                 where video_jobs_is_active(o.status) and not video_jobs_is_active(n.status)) then
     return null;
   end if;
   v_prev_follow := content_follow_allow(true);
@@ -387,29 +387,20 @@ begin
   end loop;
 
   -- Versions beyond the business's keep_video_versions: their files (and their translations') go.
+  -- Looked at whenever a video of the content completes, so a translation of an old version that
+  -- finishes late goes too.
   perform video_jobs_request_file_removal(array(
-    select x.id from (
-      select v.id, v.files_removed_at,
-             row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
-             b.keep_video_versions
+    select t.id
+    from (
+      select v.id, row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
+             b.keep_video_versions as keep
       from video_jobs v join businesses b on b.id = v.business_id
       where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
-                             where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
+                             where n.status = 'completed' and o.status <> 'completed')
         and v.kind = 'avatar' and v.status = 'completed'
-    ) x
-    where x.rank > x.keep_video_versions
-    union all
-    select t.id from video_jobs t
-    where t.source_job_id in (
-      select y.id from (
-        select v.id, row_number() over (partition by v.content_id order by v.completed_at desc, v.id desc) as rank,
-               b.keep_video_versions
-        from video_jobs v join businesses b on b.id = v.business_id
-        where v.content_id in (select n.content_id from new_rows n join old_rows o using (id)
-                               where n.kind = 'avatar' and n.status = 'completed' and o.status <> 'completed')
-          and v.kind = 'avatar' and v.status = 'completed'
-      ) y where y.rank > y.keep_video_versions)
-      and t.status = 'completed'
+    ) aged
+    join video_jobs t on (t.id = aged.id or t.source_job_id = aged.id) and t.status = 'completed' and t.files_removed_at is null
+    where aged.rank > aged.keep
   ), 'version_limit');
 
   -- A scheduled video waiting for this job: due now (or at its time).

@@ -384,9 +384,18 @@ describe('versions', () => {
 				[t1, 'version_limit']
 			].sort()
 		);
+		// A translation of a pruned version that finishes late goes too.
+		const late = (
+			await db.sql(`insert into video_jobs (kind, source_job_id, output_language) values ('translation', $1, 'Japanese') returning id`, [
+				v1
+			])
+		).rows[0].id;
+		expect(await removals(db, [late])).toEqual([]);
+		await complete(db, late);
+		expect((await removals(db, [late])).map((r) => r.data)).toEqual([{ jobId: late, reason: 'version_limit' }]);
 		// Another completion asks again only for what is not already asked.
 		await completedJob(db, contentId);
-		expect((await removals(db, [v1, t1, v2])).map((r) => r.key).sort()).toEqual([v1, t1, v2].sort());
+		expect((await removals(db, [v1, t1, v2, late])).map((r) => r.key).sort()).toEqual([v1, t1, v2, late].sort());
 	});
 
 	test('remove_video_files: checks, one request per job, and the worker’s record', async ({ db, business }) => {

@@ -152,10 +152,10 @@ function eachItem<P>(run: (ctx: PipelineContext, item: P) => Promise<void>): Tas
 	return (ctx, items) => Promise.allSettled(items.map((item) => run(ctx, item)));
 }
 
-export const autoGeneratePayload = z.object({ contentId: z.uuid() }).strict();
-export const removeFilesPayload = z.object({ jobId: z.uuid(), reason: z.enum(['version_limit', 'deleted_by_user']) }).strict();
+const autoGeneratePayload = z.object({ contentId: z.uuid() }).strict();
+const removeFilesPayload = z.object({ jobId: z.uuid(), reason: z.enum(['version_limit', 'deleted_by_user']) }).strict();
 
-export const TASKS = {
+const TASKS = {
 	'content.auto_generate': {
 		queue: 'content.auto_generate',
 		description:
