@@ -633,6 +633,57 @@ end
 $function$;
 grant execute on function public.business_check_manager(uuid,text) to public;
 
+CREATE OR REPLACE FUNCTION public.business_invitations_not_a_member()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+declare member_id text;
+begin
+  select m.user_id into member_id
+  from business_members m join auth_users u on u.id = m.user_id
+  where m.business_id = new.business_id and lower(u.email) = new.email;
+  if member_id is null then
+    return new;
+  end if;
+  if member_id = new.invited_by then
+    raise exception 'You cannot invite yourself: % is your own email, and you are already a member.', new.email
+      using errcode = 'check_violation', detail = 'invite_self';
+  end if;
+  raise exception '% is already a member of this business.', new.email
+    using errcode = 'check_violation', detail = 'already_member';
+end
+$function$;
+comment on function public.business_invitations_not_a_member() is 'Refuses an invitation for an email that already belongs to a member of the business (detail already_member, or invite_self).';
+grant execute on function public.business_invitations_not_a_member() to public;
+
+CREATE OR REPLACE FUNCTION public.business_members_keep_an_owner()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+begin
+  if old.role <> 'owner' or (tg_op = 'UPDATE' and new.role = 'owner' and new.business_id = old.business_id) then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
+  -- Locks the business (serialising its owners' changes); gone when the business itself is being deleted.
+  perform 1 from businesses where id = old.business_id for update;
+  if not found then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
+  if not exists (
+    select 1 from business_members
+    where business_id = old.business_id and role = 'owner' and user_id <> old.user_id
+  ) then
+    raise exception 'The last owner of a business cannot leave it or stop being an owner. Make another member an owner first, or delete the business.'
+      using errcode = 'check_violation', detail = 'last_owner';
+  end if;
+  return case when tg_op = 'DELETE' then old else new end;
+end
+$function$;
+comment on function public.business_members_keep_an_owner() is 'Refuses (detail last_owner) to delete or demote the last owner of a business that still exists.';
+grant execute on function public.business_members_keep_an_owner() to public;
+
 CREATE OR REPLACE FUNCTION public.business_video_seconds_used(p_business_id uuid, p_at timestamp with time zone DEFAULT now())
  RETURNS numeric
  LANGUAGE sql
@@ -3122,6 +3173,8 @@ AS $function$
     $function$;
 
 -- Triggers ----------------------------------------------------------------------------------------
+CREATE TRIGGER business_invitations_not_a_member BEFORE INSERT OR UPDATE OF email, business_id ON public.business_invitations FOR EACH ROW EXECUTE FUNCTION business_invitations_not_a_member();
+CREATE TRIGGER business_members_keep_an_owner BEFORE DELETE OR UPDATE OF role, business_id ON public.business_members FOR EACH ROW EXECUTE FUNCTION business_members_keep_an_owner();
 CREATE TRIGGER businesses_auto_generate_off AFTER UPDATE OF auto_generate ON public.businesses FOR EACH ROW WHEN ((old.auto_generate AND (NOT new.auto_generate))) EXECUTE FUNCTION businesses_auto_generate_off();
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
 CREATE TRIGGER content_follow_insert BEFORE INSERT ON public.content FOR EACH ROW EXECUTE FUNCTION content_follow_body();

@@ -39,6 +39,15 @@ export function duration(seconds: number | null | undefined): string {
 	return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** A waiting time set in whole seconds, in words: "45 s", "5 min", "5 min 30 s", "2 h 5 min", "24 h". */
+export function delayLabel(seconds: number): string {
+	const s = Math.max(0, Math.round(seconds));
+	const h = Math.floor(s / 3600);
+	const m = Math.floor((s % 3600) / 60);
+	const rest = s % 60;
+	return [h && `${h} h`, m && `${m} min`, (rest || s === 0) && `${rest} s`].filter(Boolean).join(' ');
+}
+
 /** Seconds of video (estimates, budgets): whole seconds, "45 s", "3 min 20 s"; tenths would only claim a precision estimates lack. */
 export function videoLength(seconds: number): string {
 	const s = Math.round(seconds);

@@ -45,7 +45,11 @@ const BY_CODE: Record<string, string | ((ctx: DbErrorContext, err: pg.DatabaseEr
 	},
 	source_not_found: 'This video no longer exists.',
 	source_other_business: 'This video belongs to another business.',
-	source_other_content: 'This video belongs to other content.'
+	source_other_content: 'This video belongs to other content.',
+	// Membership (db/migrations/0028): the SQL message says it in full.
+	last_owner: (_, err) => err.message,
+	invite_self: (_, err) => err.message,
+	already_member: (_, err) => err.message
 };
 
 /** The first "quoted" value in an error's message (our SQL quotes the value it refuses). */

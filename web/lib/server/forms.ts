@@ -12,7 +12,7 @@ export interface FormFailure {
 	values: Record<string, string>;
 }
 
-const SECRET_FIELDS = new Set(['password', 'apiKey', 'key']);
+const SECRET_FIELDS = new Set(['password', 'currentPassword', 'newPassword', 'apiKey', 'key']);
 
 export function formValues(data: FormData): Record<string, string> {
 	const out: Record<string, string> = {};

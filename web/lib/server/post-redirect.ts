@@ -1,29 +1,40 @@
 /**
- * Form actions without JavaScript: a plain POST to `?/name` would render the result at that URL,
- * where a reload posts again and every relative link keeps `?/name`. So a form posted without
- * `use:enhance` is answered with 303 to the page itself, its result (success or failure, the same
- * object `use:enhance` receives) kept for that one next view in a short-lived cookie. Enhanced
- * posts are left as they are.
+ * Post/Redirect/Get for forms posted without JavaScript. A plain form post to `?/action` would
+ * leave the browser on that URL (a reload posts again, every relative link keeps `?/action`). So
+ * the result of a plain post (success or failure, the same object `use:enhance` receives) goes
+ * into a short-lived cookie for that page and the browser is sent back to the page itself; its
+ * load hands the result to the page, which shows it like `form`. Posts from `use:enhance` (fetch,
+ * `x-sveltekit-action`) are answered as before.
  */
 import { isActionFailure, redirect, type Action, type Cookies, type RequestEvent } from '@sveltejs/kit';
 
 const COOKIE = 'form_result';
-/** Well under a cookie's 4 KB: a larger result loses the typed values, never the message. */
-const MAX_BYTES = 3000;
+// A cookie holds about 4 KB; typed values that do not fit are dropped (the message stays).
+const MAX_COOKIE_CHARS = 3000;
 
-/** use:enhance marks its requests; a browser's own form post does not. */
-const enhanced = (request: Request) => request.headers.get('x-sveltekit-action') === 'true';
+/** What a page gets back after a plain post: the action's data (FormFailure or success). */
+export interface FormResult {
+	form?: string;
+	message?: string;
+	errors?: Record<string, string>;
+	values?: Record<string, string>;
+	[k: string]: unknown;
+}
 
-function keep(event: RequestEvent, result: unknown): void {
-	const value = isActionFailure(result) ? result.data : result;
-	if (value === undefined || value === null) return;
-	let json = JSON.stringify(value);
-	if (json.length > MAX_BYTES && typeof value === 'object') {
-		const { values: _values, languages: _languages, ...rest } = value as Record<string, unknown>;
-		json = JSON.stringify(rest);
+function fromEnhance(request: Request): boolean {
+	return request.headers.get('x-sveltekit-action') === 'true';
+}
+
+function encoded(result: FormResult): string {
+	let text = encodeURIComponent(JSON.stringify(result));
+	if (text.length > MAX_COOKIE_CHARS) {
+		const { values: _values, languages: _languages, ...rest } = result;
+		text = encodeURIComponent(JSON.stringify(rest));
 	}
-	if (json.length > MAX_BYTES) return;
-	event.cookies.set(COOKIE, json, { path: event.url.pathname, httpOnly: true, sameSite: 'lax', maxAge: 60 });
+	if (text.length > MAX_COOKIE_CHARS) {
+		text = encodeURIComponent(JSON.stringify({ form: result.form, message: String(result.message ?? '').slice(0, 500), errors: {} }));
+	}
+	return text;
 }
 
 /** The page's address without the action: its path and the query the page reads (e.g. ?play=). */
@@ -37,28 +48,38 @@ function pageUrl(url: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type PageAction = Action<any, any, any>;
 
-/** The page's actions, each answering a post made without JavaScript with a redirect to the page. */
+/** Wraps a page's actions so that a plain (no-JS) post ends on the page's own URL, with its result. */
 export function redirectAfterPost<A extends Record<string, PageAction>>(actions: A): A {
-	const out: Record<string, PageAction> = {};
+	const wrapped: Record<string, PageAction> = {};
 	for (const [name, action] of Object.entries(actions)) {
-		out[name] = async (event) => {
+		wrapped[name] = async (event: RequestEvent) => {
 			const result = await action(event);
-			if (enhanced(event.request)) return result;
-			keep(event, result);
+			if (fromEnhance(event.request)) return result;
+			const data = (isActionFailure(result) ? result.data : result) as FormResult | undefined;
+			if (data && typeof data === 'object') {
+				event.cookies.set(COOKIE, encoded(data), {
+					path: event.url.pathname,
+					httpOnly: true,
+					sameSite: 'lax',
+					maxAge: 60,
+					secure: event.url.protocol === 'https:',
+					encode: (v) => v
+				});
+			}
 			redirect(303, pageUrl(event.url));
 		};
 	}
-	return out as A;
+	return wrapped as A;
 }
 
-/** The result a post without JavaScript left for this view (read once), or null. */
-export function takeFormResult(cookies: Cookies, url: URL): Record<string, unknown> | null {
-	const raw = cookies.get(COOKIE);
+/** The result a plain post left for this page (read once), or null. */
+export function takeFormResult(cookies: Cookies, url: URL): FormResult | null {
+	const raw = cookies.get(COOKIE, { decode: (v) => v });
 	if (!raw) return null;
 	cookies.delete(COOKIE, { path: url.pathname });
 	try {
-		const v: unknown = JSON.parse(raw);
-		return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+		const value: unknown = JSON.parse(decodeURIComponent(raw));
+		return value && typeof value === 'object' ? (value as FormResult) : null;
 	} catch {
 		return null;
 	}

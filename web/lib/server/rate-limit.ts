@@ -33,6 +33,8 @@ export class RateLimiter {
 }
 
 export const loginLimiter = new RateLimiter(10, 10 * 60_000);
+/** Current-password checks on the account page, per user. */
+export const passwordLimiter = new RateLimiter(10, 10 * 60_000);
 export const signupLimiter = new RateLimiter(20, 60 * 60_000);
 export const keyCheckLimiter = new RateLimiter(20, 10 * 60_000);
 /** Invitations per inviting user: enough for a team, too few to probe the email space. */

@@ -2,13 +2,15 @@ import { error } from '@sveltejs/kit';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '$lib/server/db.ts';
+import { dbErrorMessage } from '$lib/server/errors.ts';
 import { formError, validate } from '$lib/server/forms.ts';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 import { inviteLimiter } from '$lib/server/rate-limit.ts';
 import { closeStreamsForMember } from '$lib/server/stream-guard.ts';
 import { isUuid, requireMembership } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ cookies, locals, params, url }) => {
 	const { business, canManage } = await requireMembership(locals, params.businessId, { url });
 	const members = await db()
 		.selectFrom('business_members as m')
@@ -27,7 +29,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 				.orderBy('created_at', 'desc')
 				.execute()
 		: [];
-	return { members, invitations, me: locals.user!.id };
+	return { members, invitations, me: locals.user!.id, formResult: takeFormResult(cookies, url) };
 };
 
 const inviteSchema = z.object({
@@ -39,7 +41,7 @@ const inviteSchema = z.object({
 	role: z.enum(['admin', 'member'], 'Choose a role.')
 });
 
-export const actions: Actions = {
+export const actions: Actions = redirectAfterPost({
 	/**
 	 * Invites an email. The answer is the same whether or not an account uses that email, so the
 	 * form cannot be used to find out who has an account; the person joins only by accepting.
@@ -51,18 +53,25 @@ export const actions: Actions = {
 		if (!v.ok) return v.failure;
 		const wait = inviteLimiter.hit(locals.user!.id);
 		if (wait) return formError('invite', data, `Too many invitations. Try again in ${Math.ceil(wait / 60)} minutes.`, {}, 429);
-		await db()
-			.insertInto('business_invitations')
-			.values({ business_id: business.id, email: v.data.email, role: v.data.role, invited_by: locals.user!.id })
-			.onConflict((oc) =>
-				oc.columns(['business_id', 'email']).doUpdateSet({
-					role: v.data.role,
-					invited_by: locals.user!.id,
-					created_at: sql`now()`,
-					expires_at: sql`now() + interval '14 days'`
-				})
-			)
-			.execute();
+		try {
+			await db()
+				.insertInto('business_invitations')
+				.values({ business_id: business.id, email: v.data.email, role: v.data.role, invited_by: locals.user!.id })
+				.onConflict((oc) =>
+					oc.columns(['business_id', 'email']).doUpdateSet({
+						role: v.data.role,
+						invited_by: locals.user!.id,
+						created_at: sql`now()`,
+						expires_at: sql`now() + interval '14 days'`
+					})
+				)
+				.execute();
+		} catch (err) {
+			// Inviting oneself or an existing member (db/migrations/0028).
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('invite', data, msg, { email: msg }, 409);
+			throw err;
+		}
 		return {
 			form: 'invite',
 			message: `Invitation saved for ${v.data.email}. Tell them to sign in (or sign up) with that email: the invitation waits on their Businesses page for 14 days.`
@@ -83,24 +92,20 @@ export const actions: Actions = {
 		const { business } = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
 		const userId = String(data.get('userId') ?? '');
-		const result = await db()
-			.transaction()
-			.execute(async (trx) => {
-				const rows = await trx
-					.selectFrom('business_members')
-					.select(['user_id', 'role'])
-					.where('business_id', '=', business.id)
-					.forUpdate()
-					.execute();
-				const target = rows.find((r) => r.user_id === userId);
-				if (!target) return 'missing' as const;
-				if (target.role === 'owner' && rows.filter((r) => r.role === 'owner').length === 1) return 'last-owner' as const;
-				await trx.deleteFrom('business_members').where('business_id', '=', business.id).where('user_id', '=', userId).execute();
-				return 'ok' as const;
-			});
-		if (result === 'missing') error(404, 'Not found');
-		if (result === 'last-owner') return formError('remove', data, 'The last owner cannot be removed.', {}, 409);
+		try {
+			const r = await db()
+				.deleteFrom('business_members')
+				.where('business_id', '=', business.id)
+				.where('user_id', '=', userId)
+				.executeTakeFirst();
+			if (!r.numDeletedRows) error(404, 'Not found');
+		} catch (err) {
+			// The last owner stays (db/migrations/0028).
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('remove', data, msg, {}, 409);
+			throw err;
+		}
 		closeStreamsForMember(business.id, userId);
 		return { form: 'remove', message: 'Member removed.' };
 	}
-};
+});

@@ -12,30 +12,36 @@ import {
 	type Catalog
 } from '$lib/server/heygen.ts';
 import { errInfo, log } from '$lib/server/log.ts';
+import { delayLabel } from '$lib/format.ts';
 import { dbErrorMessage } from '$lib/server/errors.ts';
 import { resumeHeyGen, saveSpendSettings, spendSettings } from '$lib/server/spend-guard.ts';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 import { keyCheckLimiter } from '$lib/server/rate-limit.ts';
 import { forgetMembership, requireMembership } from '$lib/server/tenancy.ts';
 import { registerBusinessWebhook, retireBusinessWebhook, webhookView } from '$lib/server/webhooks.ts';
 import type { Actions, PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ cookies, locals, params, url }) => {
 	const m = await requireMembership(locals, params.businessId, { url });
-	const catalog: Promise<Catalog> | null = m.business.has_key
-		? heygenCatalog(m.business.id).catch((err) => {
+	// Awaited, not streamed: a streamed promise only resolves with JavaScript, and without it the
+	// pickers said "Loading…" for ever. The lists are cached for a few minutes, and a HeyGen that
+	// does not answer fails after the configured timeout with a message instead of the pickers.
+	const catalog: Catalog | null = m.business.has_key
+		? await heygenCatalog(m.business.id).catch((err: unknown) => {
 				log().error({ err: errInfo(err) }, 'HeyGen catalog failed');
 				return { avatars: [], voices: [], credits: null, error: 'Could not load your avatars and voices right now.' };
 			})
 		: null;
 	return {
+		formResult: takeFormResult(cookies, url),
 		settings: {
 			hasKey: m.business.has_key,
 			avatarId: m.business.heygen_avatar_id,
 			voiceId: m.business.heygen_voice_id
 		},
+		auto: await autoSettings(m.business.id),
 		webhook: await webhookView(m.business.id),
 		spend: await spendSettings(m.business.id),
-		// Streamed: the page renders at once and fills the pickers when HeyGen answers.
 		catalog
 	};
 };
@@ -78,7 +84,62 @@ const spendSchema = z.object({
 		)
 });
 
-export const actions: Actions = {
+/** Issue 23: whether a body change makes a new video by itself, after how long, and how many versions keep their files. */
+async function autoSettings(businessId: string) {
+	const row = await db()
+		.selectFrom('businesses')
+		.select(['auto_generate', 'auto_generate_delay_seconds', 'keep_video_versions'])
+		.where('id', '=', businessId)
+		.executeTakeFirstOrThrow();
+	return { enabled: row.auto_generate, delaySeconds: row.auto_generate_delay_seconds, keepVersions: row.keep_video_versions };
+}
+
+// businesses_auto_generate_delay_seconds_check: 1 second to 24 hours.
+const MAX_DELAY_SECONDS = 86_400;
+// No upper bound in SQL; this one only keeps a typo (an extra zero or three) out of an integer.
+const MAX_KEEP_VERSIONS = 10_000;
+const wholeNumber = (what: string, max: number) =>
+	z
+		.string()
+		.trim()
+		.refine((s) => /^\d{1,6}$/.test(s), `Enter ${what} as a whole number.`)
+		.transform(Number)
+		.refine((n) => n <= max, `Enter at most ${max.toLocaleString('en')} ${what}.`);
+
+const autoSchema = z
+	.object({
+		autoGenerate: z.literal('on').optional(),
+		delayMinutes: wholeNumber('minutes', MAX_DELAY_SECONDS / 60),
+		delaySeconds: wholeNumber('seconds', 59),
+		keepVersions: z
+			.string()
+			.trim()
+			.refine((s) => /^\d{1,6}$/.test(s), 'Enter how many versions to keep as a whole number.')
+			.transform(Number)
+			.refine((n) => n >= 1, 'Keep at least 1 version: the current video.')
+			.refine((n) => n <= MAX_KEEP_VERSIONS, `Keep at most ${MAX_KEEP_VERSIONS.toLocaleString('en')} versions.`)
+	})
+	.superRefine((v, ctx) => {
+		const total = v.delayMinutes * 60 + v.delaySeconds;
+		if (total < 1) ctx.addIssue({ code: 'custom', path: ['delayMinutes'], message: 'The delay must be at least 1 second.' });
+		if (total > MAX_DELAY_SECONDS)
+			ctx.addIssue({ code: 'custom', path: ['delayMinutes'], message: 'The delay can be at most 24 hours (1,440 minutes).' });
+	});
+
+/**
+ * After a key is saved: whether the avatar and voice saved earlier (perhaps without a key, so never
+ * checked) are in this account, in words to append to the message ('' when fine or none saved).
+ */
+async function savedIdsNote(business: { id: string; heygen_avatar_id: string | null; heygen_voice_id: string | null }): Promise<string> {
+	const { heygen_avatar_id: avatarId, heygen_voice_id: voiceId } = business;
+	if (!avatarId || !voiceId) return '';
+	const check = await checkCatalogIds(business.id, { avatarId, voiceId });
+	if (check.ok || check.unavailable) return '';
+	const missing = [check.errors.avatarId && `avatar "${avatarId}"`, check.errors.voiceId && `voice "${voiceId}"`].filter(Boolean);
+	return ` The saved ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not in this HeyGen account: choose another below before generating.`;
+}
+
+export const actions: Actions = redirectAfterPost({
 	saveSpend: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
@@ -96,6 +157,41 @@ export const actions: Actions = {
 			throw err;
 		}
 		return { form: 'spend', message: 'Spending settings saved. New videos follow them.' };
+	},
+
+	saveAuto: async ({ locals, params, request, url }) => {
+		const m = await requireMembership(locals, params.businessId, { manage: true, url });
+		const data = await request.formData();
+		const v = validate('auto', autoSchema, data, {
+			autoGenerate: data.get('autoGenerate') ?? undefined,
+			delayMinutes: data.get('delayMinutes') ?? '',
+			delaySeconds: data.get('delaySeconds') ?? '',
+			keepVersions: data.get('keepVersions') ?? ''
+		});
+		if (!v.ok) return v.failure;
+		const delay = v.data.delayMinutes * 60 + v.data.delaySeconds;
+		try {
+			await db()
+				.updateTable('businesses')
+				.set({ auto_generate: v.data.autoGenerate === 'on', auto_generate_delay_seconds: delay, keep_video_versions: v.data.keepVersions })
+				.where('id', '=', m.business.id)
+				.execute();
+		} catch (err) {
+			const msg = dbErrorMessage(err);
+			if (msg) return formError('auto', data, msg, {}, 409);
+			throw err;
+		}
+		log().info(
+			{ businessId: m.business.id, userId: locals.user!.id, auto: v.data.autoGenerate === 'on', delay },
+			'auto-generate settings saved'
+		);
+		return {
+			form: 'auto',
+			message:
+				v.data.autoGenerate === 'on'
+					? `Automatic videos are on: a changed script makes a new video ${delayLabel(delay)} after the last change.`
+					: 'Automatic videos are off: a changed script marks its video out of date, and nothing is made by itself.'
+		};
 	},
 
 	resume: async ({ locals, params, url }) => {
@@ -138,7 +234,10 @@ export const actions: Actions = {
 			hook && !hook.ok && hook.reason !== 'no_public_url'
 				? ` Webhooks are not active (${hook.message}); finished videos are found by polling instead.`
 				: '';
-		return { form: 'key', message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}` };
+		return {
+			form: 'key',
+			message: `HeyGen accepted the key and it is saved. Credits left: ${credits}.${hookNote}${await savedIdsNote(m.business)}`
+		};
 	},
 
 	removeKey: async ({ locals, params, url }) => {
@@ -182,6 +281,12 @@ export const actions: Actions = {
 			.where('id', '=', m.business.id)
 			.execute();
 		forgetMembership(locals, m.business.id);
+		if (!m.business.has_key)
+			return {
+				form: 'voice',
+				message:
+					'Avatar and voice saved, but not checked: no HeyGen API key is saved. Save the key to check them; videos cannot be generated until then.'
+			};
 		return { form: 'voice', message: 'Avatar and voice saved. New videos will use them.' };
 	}
-};
+});
