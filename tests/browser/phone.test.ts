@@ -141,7 +141,7 @@ describe('390 px: no page scrolls sideways', () => {
 		);
 		expect(cut).toEqual([]);
 		const labels = await page.getByRole('navigation', { name: 'Business' }).getByRole('link').allInnerTexts();
-		expect(labels.map((l) => l.trim())).toEqual(['Content', 'Jobs', 'Approvals', 'Settings', 'Members']);
+		expect(labels.map((l) => l.trim())).toEqual(['Content', 'Library', 'Jobs', 'Approvals', 'Settings', 'Members']);
 	});
 
 	test('wide tables scroll inside their box, with a hint', async ({ app, db, seeded, phonePage: page }) => {

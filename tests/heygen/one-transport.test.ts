@@ -11,8 +11,10 @@ import { startHeyGenSimulator, type HeyGenSimulator } from '../../heygen/simulat
 import { createWebhookApi } from '../../heygen/webhooks.ts';
 
 const ROOTS = ['heygen', 'worker', 'web', 'storage', 'db', 'log', 'config', 'scripts'];
-// The simulator is HeyGen's stand-in (it is the server, and posts webhooks to the app).
-const SKIP = new Set(['heygen/simulator']);
+// The simulator is HeyGen's stand-in (it is the server, and posts webhooks to the app). The bare
+// worker is bench:pipeline's baseline: on purpose a naive client of the simulator with none of the
+// product's guarantees, never run against HeyGen.
+const SKIP = new Set(['heygen/simulator', 'scripts/bench/bare-worker.ts']);
 const TRANSPORT = 'heygen/transport.ts';
 
 /** Other modules that may make HTTP requests, and why none of them is a call to HeyGen's API. */
@@ -22,6 +24,7 @@ const OTHER_HTTP: Record<string, string> = {
 	'storage/supabase.ts': 'hands fetch to supabase-js for Supabase Storage',
 	'scripts/demo.ts': 'drives the web app it started',
 	'scripts/bench/web.ts': 'drives the web app under test',
+	'scripts/bench/library.ts': 'drives the web app under test',
 	'scripts/bench/completion-latency.ts': 'reads the metrics of the app under test'
 };
 

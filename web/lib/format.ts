@@ -74,6 +74,21 @@ export function dateTime(iso: string | Date | null | undefined): string {
 	return text;
 }
 
+// To the second: an audit trail whose steps are seconds apart needs them (one formatter, made once).
+const TO_THE_SECOND = new Intl.DateTimeFormat('en-GB', {
+	day: 'numeric',
+	month: 'short',
+	year: 'numeric',
+	hour: '2-digit',
+	minute: '2-digit',
+	second: '2-digit'
+});
+
+/** "7 Dec 2026, 00:16:52". */
+export function timeToSecond(iso: string | null | undefined): string {
+	return iso ? TO_THE_SECOND.format(new Date(iso)) : '–';
+}
+
 export function bytes(n: number | null | undefined): string {
 	if (n === null || n === undefined) return '–';
 	if (n < 1024) return `${n} B`;

@@ -11,21 +11,6 @@ export function jobPhase(status: VideoJobStatus): JobPhase {
 	return isActive(status) ? 'active' : (status as JobPhase);
 }
 
-// To the second: an audit trail whose steps are seconds apart needs them (one formatter, made once).
-const TO_THE_SECOND = new Intl.DateTimeFormat('en-GB', {
-	day: 'numeric',
-	month: 'short',
-	year: 'numeric',
-	hour: '2-digit',
-	minute: '2-digit',
-	second: '2-digit'
-});
-
-/** "7 Dec 2026, 00:16:52". */
-export function timeToSecond(iso: string | null | undefined): string {
-	return iso ? TO_THE_SECOND.format(new Date(iso)) : '–';
-}
-
 /** Seconds from each item's time to the next one's (null for the last): how long each step took. */
 export function secondsToNext(items: readonly { at: string }[]): (number | null)[] {
 	return items.map((e, i) => {
