@@ -6,13 +6,15 @@
  * violations with the elements concerned, not only the first.
  */
 import type { BrowserContextOptions, Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { contentWithVideo, heldJob, type Owner } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createBusiness, signUp } from '../web/harness.ts';
 import { axeViolations, describeViolations } from './axe.ts';
 import { browserTest, DESKTOP, open, signedInContext } from './browser.ts';
 
-const T = { timeout: 15_000 };
+// Waits on events, not time: generous so that a busy machine (CI beside another run) only slows them.
+const T = { timeout: 30_000 };
+vi.setConfig({ testTimeout: 120_000 });
 
 interface Seeded {
 	owner: Owner;

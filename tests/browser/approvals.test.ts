@@ -5,7 +5,7 @@
  * test-results/screenshots (approvals-*, settings-spend-*).
  */
 import type { Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import type { TestDatabase } from '../helpers/db.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { heldJob, type Owner } from '../helpers/web-fixtures.ts';
@@ -13,7 +13,9 @@ import { configureHeyGen } from '../web/harness.ts';
 import { browserTest as test, hydrated, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 import { expectAccessible } from './axe.ts';
 
-const T = { timeout: 15_000 };
+// Waits on events, not time: generous so that a busy machine (CI beside another run) only slows them.
+const T = { timeout: 30_000 };
+vi.setConfig({ testTimeout: 120_000 });
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 async function withApproval(db: TestDatabase, owner: Owner): Promise<void> {

@@ -6,7 +6,7 @@
  * the earlier steps would have left, so the steps pass in any order.
  */
 import type { Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { finishRender, holdRenders } from '../helpers/heygen-sim.ts';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { configureHeyGen, createContent, generateVideo, type TestApp } from '../web/harness.ts';
@@ -14,7 +14,9 @@ import { browserTest as test, hydrated, open, playUntilMoved, type Recorded, scr
 import { expectAccessible } from './axe.ts';
 
 const KEY = 'sim-test-key';
-const T = { timeout: 15_000 };
+// Waits on events, not time: generous so that a busy machine (CI beside another run) only slows them.
+const T = { timeout: 30_000 };
+vi.setConfig({ testTimeout: 120_000 });
 const TITLE = 'Fresh bread on Fridays';
 const SCRIPT = 'Hi! From this week on, our sourdough comes out of the oven every Friday at seven. See you there!';
 const tab = (page: Page, name: string) => page.getByRole('navigation', { name: 'Business' }).getByRole('link', { name, exact: true });

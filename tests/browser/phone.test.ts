@@ -7,12 +7,14 @@
  * gets a phone tab of its own, so any order works.
  */
 import type { Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { type Client, configureHeyGen, createBusiness, signUp } from '../web/harness.ts';
 import { browserTest, open, screenshot, signedInContext } from './browser.ts';
 
-const T = { timeout: 15_000 };
+// Waits on events, not time: generous so that a busy machine (CI beside another run) only slows them.
+const T = { timeout: 30_000 };
+vi.setConfig({ testTimeout: 120_000 });
 const WIDTH = 390;
 const PHONE = { viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true };
 const LONG_NAME = `Acme${'Videoproductions'.repeat(12)}GmbH`.slice(0, 200);

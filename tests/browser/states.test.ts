@@ -5,14 +5,16 @@
  * Each test has an owner and business of its own (fixtures in ./browser.ts), so any order works.
  */
 import type { Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { waitForStatus } from '../helpers/pipeline.ts';
 import { contentWithVideo } from '../helpers/web-fixtures.ts';
 import { configureHeyGen, createBusiness, createContent, generateVideo, signUp } from '../web/harness.ts';
 import { browserTest as test, open, screenshot, signedInContext, unlabelledControls } from './browser.ts';
 import { expectAccessible } from './axe.ts';
 
-const T = { timeout: 15_000 };
+// Waits on events, not time: generous so that a busy machine (CI beside another run) only slows them.
+const T = { timeout: 30_000 };
+vi.setConfig({ testTimeout: 120_000 });
 
 /** Elements that stick out past the right edge of the screen (horizontal scrolling on a phone). */
 async function overflowing(p: Page): Promise<string[]> {
