@@ -174,8 +174,9 @@ describe('approvals page', () => {
 		const me = `user:${await userIdOf(db, owner.email)}`;
 		// Without JavaScript: a plain form post, answered with the page and what happened.
 		const plain = await owner.client.post(`/b/${b}/approvals?/approve`, { jobId: approved });
-		expect(plain.status).toBe(200);
-		expect(await plain.text()).toContain('Approved: the video is queued and goes to HeyGen.');
+		expect(plain.status).toBe(303);
+		expect(plain.headers.get('location')).toBe(`/b/${b}/approvals`);
+		expect((await owner.client.html(`/b/${b}/approvals`)).text).toContain('Approved: the video is queued and goes to HeyGen.');
 		expect((await jobOf(db, approved)).status).toBe('queued');
 		expect(await eventTo(db, approved, 'queued')).toEqual([{ actor: me }]);
 

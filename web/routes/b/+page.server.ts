@@ -7,11 +7,12 @@ import { validate } from '$lib/server/forms.ts';
 import { lineField } from '$lib/server/text-rules.ts';
 import { isUuid, listBusinesses, requireUser } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 
-export const load: PageServerLoad = async ({ locals, url }) => {
+export const load: PageServerLoad = async ({ locals, url, cookies }) => {
 	const user = requireUser(locals, url);
 	const [businesses, invitations] = await Promise.all([listBusinesses(user.id), pendingInvitations(user.email)]);
-	return { businesses, invitations };
+	return { businesses, invitations, flash: takeFormResult(cookies, url) };
 };
 
 /** The signed-in person and the invitation their Accept or Decline button posted (a 404 unless a uuid). */
@@ -39,7 +40,7 @@ const schema = z.object({
 	name: lineField('The name', { max: 200, required: 'Give the business a name.' })
 });
 
-export const actions: Actions = {
+export const actions: Actions = redirectAfterPost({
 	create: async ({ request, locals, url }) => {
 		const user = requireUser(locals, url);
 		const data = await request.formData();
@@ -79,4 +80,4 @@ export const actions: Actions = {
 		if (!r.numDeletedRows) error(404, 'Not found');
 		return { form: 'decline', message: 'Invitation declined.' };
 	}
-};
+});

@@ -13,8 +13,9 @@ import { errInfo, log } from '$lib/server/log.ts';
 import { latestEventId } from '$lib/server/live.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ locals, params, url, cookies }) => {
 	const { business } = await requireMembership(locals, params.businessId, { url });
 	// Checked before any query: an unknown sort or a broken cursor is a 400 that says what is wrong.
 	const query = contentListQuery(url);
@@ -40,6 +41,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 			.executeTakeFirst()
 	]);
 	return {
+		flash: takeFormResult(cookies, url),
 		content: list.rows,
 		next: list.next,
 		query: { q: query.q, sort: query.sort, after: query.after, stale: query.stale },
@@ -69,7 +71,7 @@ function refused(form: string, data: FormData, err: unknown, what: string, id: s
 	throw err;
 }
 
-export const actions: Actions = {
+export const actions: Actions = redirectAfterPost({
 	/** Deletes one content (and its videos' files); refused while one of its videos is in progress. */
 	deleteContent: async ({ locals, params, request, url }) => {
 		const { business } = await requireMembership(locals, params.businessId, { url });
@@ -153,4 +155,4 @@ export const actions: Actions = {
 					: `Making ${made} new ${made === 1 ? 'video' : 'videos'} for out-of-date content.`
 		};
 	}
-};
+});

@@ -8,12 +8,13 @@ import { latestEventId } from '$lib/server/live.ts';
 import { approveJob, awaitingApproval, rejectJob } from '$lib/server/spend-guard.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { Actions, PageServerLoad } from './$types';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ locals, params, url, cookies }) => {
 	const { business } = await requireMembership(locals, params.businessId, { url });
 	// Members see what waits (read-only); only owners and admins get the buttons and may post them.
 	const [jobs, lastEventId] = await Promise.all([awaitingApproval(business.id), latestEventId(business.id)]);
-	return { jobs, lastEventId };
+	return { jobs, lastEventId, flash: takeFormResult(cookies, url) };
 };
 
 const jobId = z.uuid('That is not a job of this business. Reload the page.');
@@ -45,7 +46,7 @@ async function decide(form: string, data: FormData, act: () => Promise<void>, do
 	return { form, message: done, jobId: String(data.get('jobId')) };
 }
 
-export const actions: Actions = {
+export const actions: Actions = redirectAfterPost({
 	approve: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { manage: true, url });
 		const data = await request.formData();
@@ -63,4 +64,4 @@ export const actions: Actions = {
 		const job = await heldJob(m.business.id, v.data.jobId);
 		return decide('reject', data, () => rejectJob(locals.user!.id, job.id, v.data.reason), 'Rejected: the video was canceled.');
 	}
-};
+});

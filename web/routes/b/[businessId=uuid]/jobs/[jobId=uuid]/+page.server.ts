@@ -10,6 +10,7 @@ import { lineField } from '$lib/server/text-rules.ts';
 import { requireMembership } from '$lib/server/tenancy.ts';
 import type { JobPhase } from '$lib/job-timeline.ts';
 import type { Actions, PageServerLoad } from './$types';
+import { redirectAfterPost, takeFormResult } from '$lib/server/post-redirect.ts';
 
 /** The script as the job froze it at insert (what it sends to HeyGen, and Retry sends again). */
 async function jobScript(businessId: string, jobId: string): Promise<string | null> {
@@ -22,7 +23,7 @@ async function jobScript(businessId: string, jobId: string): Promise<string | nu
 	return row?.script ?? null;
 }
 
-export const load: PageServerLoad = async ({ locals, params, url }) => {
+export const load: PageServerLoad = async ({ locals, params, url, cookies }) => {
 	const { business } = await requireMembership(locals, params.businessId, { url });
 	const [job, events, script] = await Promise.all([
 		businessJob(business.id, params.jobId),
@@ -31,7 +32,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
 	]);
 	if (!job) error(404, 'Not found');
 	// The live stream continues after the last event shown (the job's own are the only ones the page reads).
-	return { job, events, script, lastEventId: events.at(-1)?.id ?? 0 };
+	return { job, events, script, lastEventId: events.at(-1)?.id ?? 0, flash: takeFormResult(cookies, url) };
 };
 
 const jobSchema = z.object({ jobId: z.uuid('Unknown video job.') });
@@ -73,7 +74,7 @@ async function pathJob(businessId: string, pathJobId: string, formJobId: string)
 	return job;
 }
 
-export const actions: Actions = {
+export const actions: Actions = redirectAfterPost({
 	cancel: async ({ locals, params, request, url }) => {
 		const m = await requireMembership(locals, params.businessId, { url });
 		const data = await request.formData();
@@ -122,4 +123,4 @@ export const actions: Actions = {
 			about: 'canceled'
 		});
 	}
-};
+});
