@@ -110,7 +110,9 @@ describe('a new user makes a video', () => {
 		await open(page, `${app.url}/b/${owner.businessId}`);
 		await tab(page, 'Content').click();
 		await page.getByRole('link', { name: 'Write your first content' }).click();
-		await page.getByLabel('Title').fill(TITLE);
+		// The list has a "Search titles" box: fill the new page's own field, once it is there.
+		await page.waitForURL(/\/content\/new$/, T);
+		await page.getByLabel('Title', { exact: true }).fill(TITLE);
 		await page.getByLabel('Script').fill(SCRIPT);
 		await page.getByTestId('char-count').filter({ hasText: '/ 5,000' }).waitFor(T);
 		await screenshot(page, '06-content-new');

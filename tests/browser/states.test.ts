@@ -92,7 +92,7 @@ describe('form errors in the browser', () => {
 
 	test('content: an over-long script turns the counter red and is refused', async ({ app, db, owner, ownerPage: page, browser }) => {
 		await open(page, `${app.url}/b/${owner.businessId}/content/new`);
-		await page.getByLabel('Title').fill('Too much to say');
+		await page.getByLabel('Title', { exact: true }).fill('Too much to say');
 		await page.getByLabel('Script').fill('word '.repeat(1100));
 		await page.getByTestId('char-count').filter({ hasText: 'too many' }).waitFor(T);
 		await page.getByRole('button', { name: 'Create content' }).click();
