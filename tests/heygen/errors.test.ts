@@ -51,7 +51,9 @@ describe('the API key never appears in errors', () => {
 	let client: HeyGenClient;
 	beforeAll(async () => {
 		sim = await startHeyGenSimulator({ validKeys: [SECRET] });
-		client = createHeyGenClient({ baseUrl: sim.url, apiKey: SECRET, timeoutMs: 200 });
+		// Long enough that a busy machine's slow reply is not taken for the timeout case (which would
+		// leave its fault to the next case); the `slow` fault outlasts it.
+		client = createHeyGenClient({ baseUrl: sim.url, apiKey: SECRET, timeoutMs: 2000 });
 	});
 	afterAll(async () => {
 		await sim.close();
@@ -66,7 +68,7 @@ describe('the API key never appears in errors', () => {
 		['serverError 500', { serverError: { times: 1, status: 500 } }, 'server_error'],
 		['serverError 502', { serverError: { times: 1, status: 502 } }, 'server_error'],
 		['serverError 503', { serverError: { times: 1, status: 503 } }, 'server_error'],
-		['slow', { slow: { times: 1, ms: 5000 } }, 'timeout'],
+		['slow', { slow: { times: 1, ms: 10_000 } }, 'timeout'],
 		['malformedJson', { malformedJson: { times: 1 } }, 'bad_response'],
 		['badShape', { badShape: { times: 1 } }, 'bad_response'],
 		['replyLost', { replyLost: { times: 1 } }, 'network']
